@@ -1,0 +1,204 @@
+/*
+ * stele.h — the public API of Stele, an embedded, encrypted, hash-chained ledger
+ * database. The CLI, the server and every integration test use only this header.
+ *
+ * Conventions (see docs/API.md for the long form):
+ *  - Every call returns a stele_status: 0 (STELE_OK) or a negative STELE_E* code.
+ *    stele_strerror(code) gives a static text; stele_errmsg(handle) gives the
+ *    message of the last failed call on that handle, with context (file, offset,
+ *    LSN), valid until the next call on the handle.
+ *  - Handles are opaque. A handle is used by one thread at a time, except that
+ *    stele_append() may be called concurrently from many threads on one handle
+ *    (that is how group commit batches writers into one fsync).
+ *  - Memory returned as `char **` is owned by the caller and freed with stele_free().
+ *    Memory returned inside a struct (stele_record) is borrowed: valid until the
+ *    next call on the same handle from the same thread, or stele_close().
+ *  - I/O errors and failed fsyncs are sticky: the handle enters a failed state and
+ *    every later write returns STELE_EFAILED; close and reopen (which recovers).
+ */
+#ifndef STELE_H
+#define STELE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STELE_VERSION "0.1.0"
+
+typedef int stele_status;
+
+enum {
+    STELE_OK = 0,
+    STELE_EINVAL = -1,      /* bad argument or malformed input */
+    STELE_ENOMEM = -2,      /* out of memory */
+    STELE_EIO = -3,         /* read/write/fsync failed */
+    STELE_ECORRUPT = -4,    /* data on disk is not authentic or inconsistent */
+    STELE_EPASSWORD = -5,   /* wrong password */
+    STELE_ENOTFOUND = -6,   /* no such store, user, database or record */
+    STELE_EEXIST = -7,      /* already exists */
+    STELE_ELOCKED = -8,     /* another process holds the database for writing */
+    STELE_ENOSPC = -9,      /* disk full */
+    STELE_EFAILED = -10,    /* handle is in a failed state after an I/O error */
+    STELE_EREADONLY = -11,  /* write on a handle opened read-only */
+    STELE_ETOOBIG = -12,    /* a limit was exceeded (see docs/LIMITS.md) */
+    STELE_EPROOF = -13,     /* a proof or signature did not verify */
+    STELE_EVERSION = -14,   /* unsupported format version */
+};
+
+/* Static text for a status code. Never NULL. */
+const char *stele_strerror(stele_status code);
+
+/* Frees memory returned by Stele through a `char **` out-parameter. NULL is fine. */
+void stele_free(void *p);
+
+/* ---- Stores and users ------------------------------------------------------ */
+
+/* Key-derivation profiles. DEFAULT is Argon2id with m = 256 MiB, t = 3 (the floor
+ * of DESIGN.md). INSECURE_TEST is m = 8 MiB, t = 1: for tests only; `stele stat`
+ * reports a user created with it as insecure. */
+typedef enum {
+    STELE_KDF_DEFAULT = 0,
+    STELE_KDF_INSECURE_TEST = 1,
+} stele_kdf_profile;
+
+/* Durability policies for appends. */
+typedef enum {
+    STELE_DURABLE_FSYNC = 0, /* each commit is fdatasync'ed before it is acknowledged */
+    STELE_DURABLE_GROUP = 1, /* concurrent commits share one fdatasync (bounded batch) */
+    STELE_DURABLE_NONE = 2,  /* written, not synced: for bulk loads; a crash may lose
+                              * acknowledged records (recorded as a recovery record) */
+} stele_durability;
+
+typedef struct stele_init_options {
+    const char *store_dir;     /* required */
+    const char *user;          /* required: name of the first user */
+    const char *password;      /* required */
+    size_t password_len;
+    stele_kdf_profile kdf;     /* default STELE_KDF_DEFAULT */
+    uint32_t segment_size;     /* bytes per ledger segment file; 0 = 32 MiB */
+    uint32_t checkpoint_every; /* records between automatic checkpoints; 0 = 1000 */
+} stele_init_options;
+
+/* Creates the store directory (if needed) and its first user with a primary
+ * database. Fails with STELE_EEXIST if the store already exists. On failure a
+ * message is written to errbuf (if not NULL). Nothing half-made is left behind. */
+stele_status stele_store_init(const stele_init_options *opts, char *errbuf, size_t errcap);
+
+/* Changes a user's password: re-wraps the user's data-encryption key only; no
+ * database file changes. Returns STELE_EPASSWORD if old_password is wrong. */
+stele_status stele_passwd(const char *store_dir, const char *user,
+                          const char *old_password, size_t old_len,
+                          const char *new_password, size_t new_len,
+                          char *errbuf, size_t errcap);
+
+/* ---- Opening a database ---------------------------------------------------- */
+
+typedef struct stele stele; /* an open database, unlocked by one user */
+
+typedef struct stele_open_options {
+    const char *store_dir;     /* required */
+    const char *user;          /* required */
+    const char *password;      /* required */
+    size_t password_len;
+    const char *db;            /* database name; NULL or "primary" = the user's primary */
+    int read_only;             /* 1: no lock taken, no recovery writes, writes refused */
+    stele_durability durability;
+    uint32_t group_max_delay_us; /* GROUP: how long a leader may wait for joiners; 0 = none */
+    int no_checkpoint_on_close;  /* 1: skip the shutdown checkpoint */
+} stele_open_options;
+
+/* Opens a database. Always sets *out (unless out is NULL or memory is exhausted),
+ * even on failure, so that stele_errmsg(*out) explains the failure; the caller
+ * calls stele_close(*out) in both cases. Opening for writing takes the database's
+ * writer lock (STELE_ELOCKED names the holder) and recovers a torn tail after a
+ * crash, appending a recovery record. */
+stele_status stele_open(const stele_open_options *opts, stele **out);
+
+/* Closes the handle. For a writable handle that appended records since the last
+ * checkpoint, first writes a checkpoint (unless no_checkpoint_on_close), syncs,
+ * and marks the shutdown clean. Returns the status of that final work. NULL is fine. */
+stele_status stele_close(stele *db);
+
+/* Message of the last failed call on this handle; "" if none. Never NULL. */
+const char *stele_errmsg(const stele *db);
+
+/* ---- The ledger ------------------------------------------------------------ */
+
+enum {
+    STELE_REC_TXN = 1,        /* an application transaction (log append) */
+    STELE_REC_CHECKPOINT = 2, /* signed Merkle root of all earlier records */
+    STELE_REC_KEYROT = 3,     /* key rotation (reserved) */
+    STELE_REC_RECOVERY = 4,   /* explicit record of a crash recovery */
+    STELE_REC_ERASURE = 5,    /* payload erasure (reserved) */
+};
+
+/* Appends one record whose payload is `len` bytes (opaque to the ledger; the CLI
+ * passes JSON). If idem_id is not NULL and a record with the same idempotency id
+ * was already committed, nothing is written, *lsn_out gets the original LSN and
+ * *duplicate (if not NULL) is set to 1. Returns only once the durability policy
+ * is met. Thread-safe on one handle. */
+stele_status stele_append(stele *db, const void *payload, size_t len,
+                          const char *idem_id, uint64_t *lsn_out, int *duplicate);
+
+/* A record as read back. Pointers are borrowed (see top of file). */
+typedef struct stele_record {
+    uint64_t lsn;
+    uint64_t timestamp_ns;     /* wall clock, strictly increasing along the log */
+    int kind;                  /* STELE_REC_* */
+    uint32_t generation;       /* recovery generation the record was written in */
+    char author[33];           /* user id, hex */
+    char idem_id[65];          /* the idempotency id given at append, "" if none */
+    char hash[65];             /* record hash, hex */
+    char prev_hash[65];        /* previous record's hash, hex */
+    char payload_hash[65];     /* salted payload hash, hex */
+    const uint8_t *payload;
+    size_t payload_len;
+} stele_record;
+
+/* Reads record `lsn`, authenticating it. STELE_ENOTFOUND past the head. */
+stele_status stele_get(stele *db, uint64_t lsn, stele_record *out);
+
+/* LSN of the newest record (0 for an empty ledger). */
+uint64_t stele_head(const stele *db);
+
+/* Writes a checkpoint record now (Merkle root over all earlier records, signed
+ * with the database's Ed25519 key). *lsn_out gets its LSN. */
+stele_status stele_checkpoint(stele *db, uint64_t *lsn_out);
+
+/* Verifies the whole database: every record authenticates, the hash chain links,
+ * payload hashes match, every checkpoint's root and signature verify, the
+ * superblock copies and the segment list agree. from_lsn > 1 starts at the newest
+ * checkpoint at or before from_lsn, trusting it only after checking its signature.
+ * On failure returns STELE_ECORRUPT and stele_errmsg names the first bad thing.
+ * *report (if not NULL) gets a JSON summary, caller frees. */
+stele_status stele_verify(stele *db, uint64_t from_lsn, char **report);
+
+/* JSON proof bundle that record `lsn` is included in the newest checkpoint that
+ * covers it (or checkpoint `checkpoint_lsn` if non-zero), with the checkpoint's
+ * signature, the database public key and (if with_payload) the payload and its
+ * salt so that the content can be checked too. Caller frees *json. */
+stele_status stele_prove(stele *db, uint64_t lsn, uint64_t checkpoint_lsn,
+                         int with_payload, char **json);
+
+/* JSON consistency proof between two checkpoints (old before new). */
+stele_status stele_prove_consistency(stele *db, uint64_t old_checkpoint_lsn,
+                                     uint64_t new_checkpoint_lsn, char **json);
+
+/* Verifies a proof bundle (inclusion or consistency) offline: no store, no
+ * password. If trusted_pubkey_hex is not NULL, the bundle's key must equal it.
+ * On failure returns STELE_EPROOF (or STELE_EINVAL for a malformed bundle) and
+ * writes the reason to errbuf. On success writes a one-line summary to errbuf. */
+stele_status stele_proof_verify(const char *json, size_t len, const char *trusted_pubkey_hex,
+                                char *errbuf, size_t errcap);
+
+/* JSON statistics: sizes, counts, head, checkpoints, key profile (and whether it
+ * is insecure), durability policy. Caller frees *json. */
+stele_status stele_stat(stele *db, char **json);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STELE_H */

@@ -1,0 +1,86 @@
+/*
+ * util.h — assertions, errors with context, little-endian encoding, time, a growable
+ * byte buffer. Layer: util (the bottom; includes only libc and include/stele.h for
+ * the status codes).
+ *
+ * Errors: functions return a stele_status and, when given a util_err, fill it with
+ * a message "what failed: detail (context)". Messages are lower-case, error first,
+ * subject in quotes (git style). STELE_ASSERT is for programmer errors only: never
+ * assert on bytes from disk, network or users.
+ */
+#ifndef STELE_UTIL_H
+#define STELE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "stele.h"
+
+#define STELE_ASSERT(cond)                                                  \
+    do {                                                                    \
+        if (!(cond)) util_assert_fail(#cond, __FILE__, __LINE__);           \
+    } while (0)
+_Noreturn void util_assert_fail(const char *expr, const char *file, int line);
+
+#define UTIL_ERR_MAX 768
+typedef struct util_err {
+    stele_status code;
+    char msg[UTIL_ERR_MAX];
+} util_err;
+
+/* Sets e (if not NULL) and returns code, so that `return util_fail(e, ...)` works. */
+stele_status util_fail(util_err *e, stele_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefixes an existing message with more context: "prefix: old message". */
+stele_status util_fail_wrap(util_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void util_err_clear(util_err *e);
+/* Maps an errno value to a status: ENOSPC -> STELE_ENOSPC, others -> STELE_EIO. */
+stele_status util_errno_status(int errnum);
+
+static inline void put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t get_u32(const uint8_t *p) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static inline uint64_t get_u64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Wall clock in nanoseconds since the Unix epoch. */
+uint64_t util_now_ns(void);
+/* Monotonic clock in nanoseconds (for measuring and timeouts). */
+uint64_t util_mono_ns(void);
+
+/* Growable byte buffer (git's strbuf idiom): buf_init / buf_release. */
+typedef struct buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} buf;
+void buf_init(buf *b);
+void buf_release(buf *b);
+int buf_reserve(buf *b, size_t extra); /* 0 or -1 on out of memory */
+int buf_append(buf *b, const void *p, size_t n);
+int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes and escapes). */
+int buf_json_str(buf *b, const char *s, size_t n);
+/* Hands the NUL-terminated contents to the caller (free with free()) and resets b. */
+char *buf_detach(buf *b);
+
+/* Copies src into dst of size cap, always NUL-terminating; returns 0 or -1 if cut. */
+int util_strlcpy(char *dst, const char *src, size_t cap);
+
+#endif /* STELE_UTIL_H */

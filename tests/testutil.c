@@ -1,0 +1,108 @@
+/* testutil.c — see testutil.h. */
+#include "testutil.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int test_checks_failed;
+int test_checks_passed;
+static int tests_failed, tests_passed;
+static const char *current_test = "?";
+static char tmp_roots[64][512];
+static int ntmp;
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "FAIL %s (%s:%d): ", current_test, file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    test_checks_failed++;
+}
+
+void test_run(const char *name, void (*fn)(void))
+{
+    int before = test_checks_failed;
+    current_test = name;
+    fn();
+    if (test_checks_failed == before) {
+        tests_passed++;
+        fprintf(stderr, "ok   %s\n", name);
+    } else {
+        tests_failed++;
+        fprintf(stderr, "FAIL %s\n", name);
+    }
+}
+
+static void cleanup_tmp(void)
+{
+    if (getenv("STELE_KEEP_TMP")) return;
+    for (int i = 0; i < ntmp; i++) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_roots[i]);
+        if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmp_roots[i]);
+    }
+}
+
+const char *test_tmpdir(void)
+{
+    if (ntmp == 64) abort();
+    const char *base = getenv("TMPDIR");
+    if (!base) base = "/tmp";
+    snprintf(tmp_roots[ntmp], sizeof tmp_roots[ntmp], "%s/stele-test-XXXXXX", base);
+    if (!mkdtemp(tmp_roots[ntmp])) {
+        perror("mkdtemp");
+        abort();
+    }
+    if (ntmp == 0) atexit(cleanup_tmp);
+    return tmp_roots[ntmp++];
+}
+
+static uint64_t rng_state;
+
+uint64_t test_seed(void)
+{
+    static uint64_t seed;
+    if (seed) return seed;
+    const char *s = getenv("STELE_SEED");
+    seed = s ? strtoull(s, NULL, 0) : ((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
+    if (!seed) seed = 1;
+    fprintf(stderr, "seed: %llu (rerun with STELE_SEED=%llu)\n", (unsigned long long)seed,
+            (unsigned long long)seed);
+    rng_state = seed;
+    return seed;
+}
+
+uint64_t test_rand(void)
+{
+    if (!rng_state) test_seed();
+    uint64_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+
+void test_unhex(const char *hex, uint8_t *out, size_t len)
+{
+    if (strlen(hex) != 2 * len) {
+        fprintf(stderr, "test data: hex of wrong length\n");
+        abort();
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) abort();
+        out[i] = (uint8_t)v;
+    }
+}
+
+int test_summary(void)
+{
+    printf("%d passed, %d failed\n", tests_passed, tests_failed);
+    return tests_failed ? 1 : 0;
+}

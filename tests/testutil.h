@@ -1,0 +1,44 @@
+/*
+ * testutil.h — the tiny test harness every C test uses.
+ *   CHECK(cond, fmt, ...)  records a failure (with file:line and message), continues
+ *   REQUIRE(cond, ...)     records a failure and returns from the current test function
+ *   TEST_RUN(fn)           runs one test function (void fn(void))
+ *   return test_summary(); prints "N passed, N failed" and returns the exit code
+ * Temporary directories come from test_tmpdir() and are removed at exit unless
+ * STELE_KEEP_TMP is set.
+ */
+#ifndef STELE_TESTUTIL_H
+#define STELE_TESTUTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+extern int test_checks_failed;
+extern int test_checks_passed;
+void test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        if (cond) test_checks_passed++;                                       \
+        else test_fail(__FILE__, __LINE__, __VA_ARGS__);                      \
+    } while (0)
+#define REQUIRE(cond, ...)                                                    \
+    do {                                                                      \
+        if (cond) test_checks_passed++;                                       \
+        else { test_fail(__FILE__, __LINE__, __VA_ARGS__); return; }          \
+    } while (0)
+
+#define TEST_RUN(fn) test_run(#fn, fn)
+void test_run(const char *name, void (*fn)(void));
+int test_summary(void);
+
+/* A fresh empty directory under $TMPDIR, removed at exit. */
+const char *test_tmpdir(void);
+/* Deterministic per-run seed: $STELE_SEED or time-based; printed once. */
+uint64_t test_seed(void);
+uint64_t test_rand(void); /* xorshift from test_seed() */
+/* Hex string to bytes; aborts the test binary on bad input (test data is ours). */
+void test_unhex(const char *hex, uint8_t *out, size_t len);
+
+#endif
