@@ -150,7 +150,8 @@ typedef struct stele_record {
     int kind;                  /* STELE_REC_* */
     uint32_t generation;       /* recovery generation the record was written in */
     char author[33];           /* user id, hex */
-    char idem_id[65];          /* the idempotency id given at append, "" if none */
+    const uint8_t *idem_id;    /* the idempotency id given at append (borrowed) */
+    size_t idem_len;           /* 0 if none */
     char hash[65];             /* record hash, hex */
     char prev_hash[65];        /* previous record's hash, hex */
     char payload_hash[65];     /* salted payload hash, hex */

@@ -1,10 +1,710 @@
-/* main.c — the `stele` command (being written; see issue 2). */
+/*
+ * main.c — the `stele` command. Layer: cli. Uses only include/stele.h (plus jansson
+ * to check and pretty-print JSON, which is the CLI's own business).
+ *
+ * Exit codes (also in `stele --help`): 0 ok; 1 error; 2 usage or malformed input;
+ * 3 wrong password; 4 database in use by another process; 5 verification failed or
+ * data not authentic.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "stele.h"
 
-int main(void)
+#define EXIT_ERR 1
+#define EXIT_USAGE 2
+#define EXIT_PASSWORD 3
+#define EXIT_LOCKED 4
+#define EXIT_CORRUPT 5
+#define INPUT_MAX (4u << 20)
+#define PASSWORD_MAX 1024
+
+typedef struct opts {
+    const char *store, *user, *db, *id, *key, *durability, *kdf;
+    uint64_t from, to, checkpoint, segment_size, checkpoint_every;
+    int payload, consistency, help, json;
+    const char *pos[4];
+    int npos;
+} opts;
+
+static const char *prog = "stele";
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
 {
-    printf("stele %s\n", STELE_VERSION);
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int exit_code(stele_status rc)
+{
+    switch (rc) {
+    case STELE_OK: return 0;
+    case STELE_EINVAL: return EXIT_USAGE;
+    case STELE_EPASSWORD: return EXIT_PASSWORD;
+    case STELE_ELOCKED: return EXIT_LOCKED;
+    case STELE_ECORRUPT:
+    case STELE_EPROOF: return EXIT_CORRUPT;
+    default: return EXIT_ERR;
+    }
+}
+
+/* ------------------------------------------------------------------ help */
+
+static const char *const HELP_MAIN =
+    "stele — an embedded, encrypted, hash-chained ledger database\n"
+    "\n"
+    "usage: stele [global options] COMMAND [arguments]\n"
+    "\n"
+    "commands:\n"
+    "  init                 create a store and its first user (with a primary database)\n"
+    "  log append [JSON|-]  append a JSON record; prints its LSN\n"
+    "  log get LSN          print one record as JSON\n"
+    "  log list             print records as NDJSON (--from, --to)\n"
+    "  checkpoint           write a signed checkpoint (Merkle root of the log)\n"
+    "  verify               verify every record, the hash chain and every checkpoint\n"
+    "  prove LSN            print a proof that record LSN is in a signed checkpoint\n"
+    "  verify-proof FILE    check a proof offline (no store, no password)\n"
+    "  stat                 sizes, counts, key profile, durability policy\n"
+    "  passwd               change the user's password (re-wraps one key, no data rewrite)\n"
+    "\n"
+    "global options (each has an environment variable):\n"
+    "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
+    "  --user NAME    the user                 STELE_USER   (default $USER)\n"
+    "  --db NAME      the database             (default: the user's primary database)\n"
+    "  --durability fsync|group|none           STELE_DURABILITY (default fsync)\n"
+    "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
+    "\n"
+    "exit codes: 0 ok, 1 error, 2 usage or malformed input, 3 wrong password,\n"
+    "            4 database in use by another process, 5 verification failed / not authentic\n"
+    "\n"
+    "'stele COMMAND --help' describes one command.\n";
+
+typedef struct cmd_help {
+    const char *name, *text;
+} cmd_help;
+
+static const cmd_help HELPS[] = {
+    {"init",
+     "usage: stele init --store DIR --user NAME [--kdf-profile default|insecure-test]\n"
+     "                  [--segment-size BYTES] [--checkpoint-every N]\n"
+     "Creates the store and its first user with a primary database. The password comes from\n"
+     "STELE_PASSWORD or is asked twice. Keys: Argon2id (m=256 MiB, t=3) derives the key that\n"
+     "wraps the user's data key; each database has its own key. 'insecure-test' uses a cheap\n"
+     "KDF for test suites only (reported by 'stele stat'). Segment files are 32 MiB by default.\n"},
+    {"log",
+     "usage: stele log append [--id IDEMPOTENCY_ID] [JSON | -]\n"
+     "       stele log get LSN\n"
+     "       stele log list [--from LSN] [--to LSN]\n"
+     "append: the record is JSON given as an argument, or on standard input with '-' (or no\n"
+     "argument). Prints the LSN once the record is durable. With --id, a retry with the same\n"
+     "id writes nothing and prints the original LSN. Malformed JSON is refused (exit 2).\n"
+     "get/list: records as JSON (list: one per line) with lsn, time, kind, author, hashes\n"
+     "and payload. Every record is authenticated before it is printed.\n"},
+    {"checkpoint",
+     "usage: stele checkpoint\n"
+     "Appends a checkpoint record: the RFC 6962 Merkle root of all records so far, signed\n"
+     "with the database's Ed25519 key. Checkpoints are also written every N records (see\n"
+     "init --checkpoint-every) and when a writer closes the database. Prints its LSN.\n"},
+    {"verify",
+     "usage: stele verify [--from LSN] [--json]\n"
+     "Reads the whole log back and checks each record's authentication tag, the hash chain,\n"
+     "payload hashes, every checkpoint's Merkle root and signature, and both superblock\n"
+     "copies. --from starts at the newest checkpoint at or before LSN (its signature and root\n"
+     "are checked first). Exit 0 only if everything verifies; otherwise exit 5 and the first\n"
+     "bad thing is named.\n"},
+    {"prove",
+     "usage: stele prove LSN [--checkpoint LSN] [--payload]\n"
+     "       stele prove --consistency OLD_CHECKPOINT_LSN [NEW_CHECKPOINT_LSN]\n"
+     "Prints a JSON proof bundle: that record LSN is included in a signed checkpoint (the\n"
+     "newest covering it, or --checkpoint), with the database's public key. --payload also\n"
+     "discloses the record's content so that it can be checked against its hash. With\n"
+     "--consistency: that the newer checkpoint extends the older one (history not rewritten).\n"
+     "Verify with 'stele verify-proof' anywhere, without the store or a password.\n"},
+    {"verify-proof",
+     "usage: stele verify-proof FILE|- [--key PUBLIC_KEY_HEX]\n"
+     "Checks a proof bundle made by 'stele prove': signature, Merkle path, and the payload if\n"
+     "disclosed. Needs no store and no password. Pass --key with the database public key you\n"
+     "trust (from 'stele stat'); without it the bundle is only checked against its own key.\n"},
+    {"stat",
+     "usage: stele stat\n"
+     "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
+     "segments and sizes, durability policy, recoveries and the database public key.\n"},
+    {"passwd",
+     "usage: stele passwd\n"
+     "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
+     "from STELE_NEW_PASSWORD or a prompt asked twice. Only the user's key file changes.\n"},
+};
+
+static int print_help(const char *cmd)
+{
+    for (size_t i = 0; cmd && i < sizeof HELPS / sizeof HELPS[0]; i++)
+        if (strcmp(HELPS[i].name, cmd) == 0) {
+            fputs(HELPS[i].text, stdout);
+            return 0;
+        }
+    fputs(HELP_MAIN, stdout);
     return 0;
+}
+
+/* --------------------------------------------------------------- parsing */
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses options anywhere on the line; returns 0 or EXIT_USAGE. */
+static int parse_args(int argc, char **argv, opts *o)
+{
+    static const char *const valued[] = {"--store", "--user", "--db", "--id", "--key",
+                                         "--durability", "--kdf-profile", "--from", "--to",
+                                         "--checkpoint", "--segment-size", "--checkpoint-every"};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
+        if (strcmp(a, "--payload") == 0) { o->payload = 1; continue; }
+        if (strcmp(a, "--consistency") == 0) { o->consistency = 1; continue; }
+        if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
+        if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
+            if (o->npos == 4) { say("too many arguments"); return EXIT_USAGE; }
+            o->pos[o->npos++] = a;
+            continue;
+        }
+        size_t k = 0;
+        for (; k < sizeof valued / sizeof valued[0]; k++)
+            if (strcmp(a, valued[k]) == 0) break;
+        if (k == sizeof valued / sizeof valued[0]) {
+            say("unknown option '%s' (see 'stele --help')", a);
+            return EXIT_USAGE;
+        }
+        if (i + 1 >= argc) { say("option '%s' needs a value", a); return EXIT_USAGE; }
+        const char *v = argv[++i];
+        int bad = 0;
+        switch (k) {
+        case 0: o->store = v; break;
+        case 1: o->user = v; break;
+        case 2: o->db = v; break;
+        case 3: o->id = v; break;
+        case 4: o->key = v; break;
+        case 5: o->durability = v; break;
+        case 6: o->kdf = v; break;
+        case 7: bad = parse_u64(v, &o->from); break;
+        case 8: bad = parse_u64(v, &o->to); break;
+        case 9: bad = parse_u64(v, &o->checkpoint); break;
+        case 10: bad = parse_u64(v, &o->segment_size); break;
+        case 11: bad = parse_u64(v, &o->checkpoint_every); break;
+        }
+        if (bad) { say("option '%s' needs a whole number, not '%s'", a, v); return EXIT_USAGE; }
+    }
+    return 0;
+}
+
+static char default_store[4096];
+
+static int resolve_globals(opts *o)
+{
+    if (!o->store) o->store = getenv("STELE_STORE");
+    if (!o->store) {
+        const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
+        if (x && *x) snprintf(default_store, sizeof default_store, "%s/stele", x);
+        else if (h && *h) snprintf(default_store, sizeof default_store, "%s/.local/share/stele", h);
+        else { say("no store given: use --store DIR or set STELE_STORE"); return EXIT_USAGE; }
+        o->store = default_store;
+    }
+    if (strlen(o->store) > 3000) { say("store path is too long"); return EXIT_USAGE; }
+    if (!o->user) o->user = getenv("STELE_USER");
+    if (!o->user) o->user = getenv("USER");
+    if (!o->user) { say("no user given: use --user NAME or set STELE_USER"); return EXIT_USAGE; }
+    if (!o->durability) o->durability = getenv("STELE_DURABILITY");
+    return 0;
+}
+
+/* ------------------------------------------------------------- passwords */
+
+/* Reads a line from the terminal without echo. Returns length or -1. */
+static int prompt_password(const char *prompt, char *out, size_t cap)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct termios old, quiet;
+    int have_tc = tcgetattr(fd, &old) == 0;
+    if (have_tc) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0) { /* the prompt is a courtesy */
+    }
+    size_t n = 0;
+    char c;
+    while (n + 1 < cap && read(fd, &c, 1) == 1 && c != '\n') out[n++] = c;
+    out[n] = 0;
+    if (have_tc) tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0) {
+    }
+    close(fd);
+    return (int)n;
+}
+
+/* The password from env_name, or a prompt (asked twice if confirm). 0 or exit code. */
+static int get_password(const char *env_name, const char *what, int confirm, char *out,
+                        size_t cap, size_t *len)
+{
+    const char *env = getenv(env_name);
+    if (env) {
+        if (strlen(env) >= cap) { say("%s is too long", env_name); return EXIT_USAGE; }
+        strcpy(out, env);
+        *len = strlen(out);
+        return 0;
+    }
+    char prompt[128], again[PASSWORD_MAX];
+    snprintf(prompt, sizeof prompt, "%s: ", what);
+    int n = prompt_password(prompt, out, cap);
+    if (n < 0) {
+        say("no terminal to ask for the %s: set %s", what, env_name);
+        return EXIT_USAGE;
+    }
+    if (confirm) {
+        snprintf(prompt, sizeof prompt, "%s (again): ", what);
+        int m = prompt_password(prompt, again, sizeof again);
+        int same = m == n && memcmp(out, again, (size_t)n) == 0;
+        memset(again, 0, sizeof again);
+        if (!same) { say("the two passwords differ; nothing was changed"); return EXIT_USAGE; }
+    }
+    *len = (size_t)n;
+    return 0;
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static int durability_of(const char *s, stele_durability *d)
+{
+    if (!s || strcmp(s, "fsync") == 0) *d = STELE_DURABLE_FSYNC;
+    else if (strcmp(s, "group") == 0) *d = STELE_DURABLE_GROUP;
+    else if (strcmp(s, "none") == 0) *d = STELE_DURABLE_NONE;
+    else {
+        say("unknown durability '%s' (use fsync, group or none)", s);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int open_db(const opts *o, int read_only, stele **db)
+{
+    char pw[PASSWORD_MAX];
+    size_t pwlen = 0;
+    stele_open_options oo = {.store_dir = o->store, .user = o->user, .db = o->db,
+                             .read_only = read_only};
+    int rc = durability_of(o->durability, &oo.durability);
+    if (rc == 0) rc = get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);
+    if (rc != 0) return rc;
+    oo.password = pw;
+    oo.password_len = pwlen;
+    stele_status st = stele_open(&oo, db);
+    memset(pw, 0, sizeof pw);
+    if (st != STELE_OK) {
+        say("%s", stele_errmsg(*db));
+        stele_close(*db);
+        *db = NULL;
+        return exit_code(st);
+    }
+    return 0;
+}
+
+static int close_db(stele *db, int rc)
+{
+    stele_status st = stele_close(db);
+    if (st != STELE_OK && rc == 0) {
+        say("closing the database failed: %s", stele_strerror(st));
+        return exit_code(st);
+    }
+    return rc;
+}
+
+static int fail_db(stele *db, stele_status st)
+{
+    say("%s", stele_errmsg(db));
+    return close_db(db, exit_code(st));
+}
+
+/* ------------------------------------------------------------------ input */
+
+static int read_input(const char *arg, char **out, size_t *len)
+{
+    if (arg && strcmp(arg, "-") != 0) {
+        *len = strlen(arg);
+        *out = strdup(arg);
+        return *out ? 0 : EXIT_ERR;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        if (n == cap) {
+            if (cap >= INPUT_MAX + 1) break;
+            char *nb = realloc(b, cap * 2);
+            if (!nb) { free(b); b = NULL; break; }
+            b = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(0, b + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    if (!b) { say("out of memory reading standard input"); return EXIT_ERR; }
+    if (n > INPUT_MAX) {
+        free(b);
+        say("input is larger than the %u-byte record limit", INPUT_MAX);
+        return EXIT_USAGE;
+    }
+    while (n && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ')) n--;
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+/* --------------------------------------------------------------- output */
+
+static const char *kind_name(int kind)
+{
+    switch (kind) {
+    case STELE_REC_TXN: return "txn";
+    case STELE_REC_CHECKPOINT: return "checkpoint";
+    case STELE_REC_KEYROT: return "key_rotation";
+    case STELE_REC_RECOVERY: return "recovery";
+    case STELE_REC_ERASURE: return "erasure";
+    default: return "unknown";
+    }
+}
+
+static void print_json_string(FILE *f, const uint8_t *s, size_t n)
+{
+    json_t *j = json_stringn((const char *)s, n);
+    char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    if (t) fputs(t, f);
+    else fputs("null", f); /* not UTF-8: the id is still in the record hash */
+    free(t);
+    json_decref(j);
+}
+
+static void print_record(const stele_record *r)
+{
+    char when[64];
+    time_t secs = (time_t)(r->timestamp_ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t w = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + w, sizeof when - w, ".%06uZ",
+             (unsigned)((r->timestamp_ns % 1000000000u) / 1000u));
+    printf("{\"lsn\":%llu,\"time\":\"%s\",\"timestamp_ns\":%llu,\"kind\":\"%s\","
+           "\"generation\":%u,\"author\":\"%s\",\"id\":",
+           (unsigned long long)r->lsn, when, (unsigned long long)r->timestamp_ns,
+           kind_name(r->kind), r->generation, r->author);
+    if (r->idem_len) print_json_string(stdout, r->idem_id, r->idem_len);
+    else fputs("null", stdout);
+    printf(",\"hash\":\"%s\",\"prev_hash\":\"%s\",\"payload_hash\":\"%s\",", r->hash,
+           r->prev_hash, r->payload_hash);
+    json_error_t err;
+    json_t *p = json_loadb((const char *)r->payload, r->payload_len, JSON_DECODE_ANY, &err);
+    if (p) {
+        printf("\"payload\":");
+        fwrite(r->payload, 1, r->payload_len, stdout);
+    } else { /* appended through the API as raw bytes: show them as hex */
+        printf("\"payload_hex\":\"");
+        for (size_t i = 0; i < r->payload_len; i++) printf("%02x", r->payload[i]);
+        printf("\"");
+    }
+    json_decref(p);
+    printf("}\n");
+}
+
+/* Pretty-prints a JSON document made by the library. */
+static void print_pretty(const char *json)
+{
+    json_error_t err;
+    json_t *j = json_loads(json, 0, &err);
+    char *t = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    puts(t ? t : json);
+    free(t);
+    json_decref(j);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static int cmd_init(opts *o)
+{
+    char pw[PASSWORD_MAX], err[1024];
+    size_t pwlen;
+    stele_init_options io = {.store_dir = o->store, .user = o->user,
+                             .segment_size = (uint32_t)o->segment_size,
+                             .checkpoint_every = (uint32_t)o->checkpoint_every};
+    if (o->segment_size > UINT32_MAX || o->checkpoint_every > UINT32_MAX) {
+        say("--segment-size and --checkpoint-every must be below 4294967296");
+        return EXIT_USAGE;
+    }
+    if (o->kdf && strcmp(o->kdf, "insecure-test") == 0) io.kdf = STELE_KDF_INSECURE_TEST;
+    else if (o->kdf && strcmp(o->kdf, "default") != 0) {
+        say("unknown --kdf-profile '%s' (use default or insecure-test)", o->kdf);
+        return EXIT_USAGE;
+    }
+    int rc = get_password("STELE_PASSWORD", "new password", 1, pw, sizeof pw, &pwlen);
+    if (rc) return rc;
+    io.password = pw;
+    io.password_len = pwlen;
+    stele_status st = stele_store_init(&io, err, sizeof err);
+    memset(pw, 0, sizeof pw);
+    if (st != STELE_OK) {
+        say("%s", err);
+        return exit_code(st);
+    }
+    printf("created store '%s' with user '%s' and its primary database%s\n", o->store, o->user,
+           io.kdf == STELE_KDF_INSECURE_TEST ? " (INSECURE test key profile)" : "");
+    return 0;
+}
+
+static int cmd_log_append(opts *o, stele *db)
+{
+    char *in;
+    size_t len;
+    int rc = read_input(o->npos > 2 ? o->pos[2] : NULL, &in, &len);
+    if (rc) return close_db(db, rc);
+    json_error_t err;
+    json_t *j = json_loadb(in, len, JSON_DECODE_ANY, &err);
+    if (!j) {
+        say("malformed JSON at line %d, column %d: %s; nothing was written", err.line,
+            err.column, err.text);
+        free(in);
+        return close_db(db, EXIT_USAGE);
+    }
+    json_decref(j);
+    uint64_t lsn;
+    int dup = 0;
+    stele_status st = stele_append(db, in, len, o->id, &lsn, &dup);
+    free(in);
+    if (st != STELE_OK) return fail_db(db, st);
+    printf("%llu\n", (unsigned long long)lsn);
+    if (dup) say("idempotency id '%s' was already committed at LSN %llu; nothing written", o->id,
+                 (unsigned long long)lsn);
+    return close_db(db, 0);
+}
+
+static int cmd_log_read(opts *o, stele *db, int list)
+{
+    uint64_t from = 1, to = stele_head(db);
+    if (!list) {
+        if (o->npos < 3 || parse_u64(o->pos[2], &from) != 0) {
+            say("usage: stele log get LSN");
+            return close_db(db, EXIT_USAGE);
+        }
+        to = from;
+    } else {
+        if (o->from) from = o->from;
+        if (o->to && o->to < to) to = o->to;
+    }
+    for (uint64_t lsn = from; lsn <= to; lsn++) {
+        stele_record r;
+        stele_status st = stele_get(db, lsn, &r);
+        if (st != STELE_OK) {
+            fflush(stdout);
+            return fail_db(db, st);
+        }
+        print_record(&r);
+    }
+    return close_db(db, 0);
+}
+
+static int cmd_log(opts *o)
+{
+    const char *sub = o->npos > 1 ? o->pos[1] : NULL;
+    if (!sub || (strcmp(sub, "append") && strcmp(sub, "get") && strcmp(sub, "list"))) {
+        say("usage: stele log append|get|list (see 'stele log --help')");
+        return EXIT_USAGE;
+    }
+    int append = strcmp(sub, "append") == 0;
+    stele *db;
+    int rc = open_db(o, !append, &db);
+    if (rc) return rc;
+    if (append) return cmd_log_append(o, db);
+    return cmd_log_read(o, db, strcmp(sub, "list") == 0);
+}
+
+static int cmd_checkpoint(opts *o)
+{
+    stele *db;
+    int rc = open_db(o, 0, &db);
+    if (rc) return rc;
+    uint64_t lsn;
+    stele_status st = stele_checkpoint(db, &lsn);
+    if (st != STELE_OK) return fail_db(db, st);
+    printf("%llu\n", (unsigned long long)lsn);
+    return close_db(db, 0);
+}
+
+static int cmd_verify(opts *o)
+{
+    stele *db;
+    int rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    char *report = NULL;
+    stele_status st = stele_verify(db, o->from, &report);
+    if (st != STELE_OK) {
+        say("verification failed: %s", stele_errmsg(db));
+        return close_db(db, exit_code(st));
+    }
+    if (o->json) print_pretty(report);
+    else {
+        json_error_t err;
+        json_t *j = json_loads(report, 0, &err);
+        printf("ok: %lld records and %lld checkpoints verified (LSN %lld to %lld), "
+               "generation %lld, %lld recoveries\n",
+               (long long)json_integer_value(json_object_get(j, "records_verified")),
+               (long long)json_integer_value(json_object_get(j, "checkpoints_verified")),
+               (long long)json_integer_value(json_object_get(j, "from_lsn")),
+               (long long)json_integer_value(json_object_get(j, "head_lsn")),
+               (long long)json_integer_value(json_object_get(j, "generation")),
+               (long long)json_integer_value(json_object_get(j, "recoveries")));
+        json_decref(j);
+    }
+    stele_free(report);
+    return close_db(db, 0);
+}
+
+static int cmd_prove(opts *o)
+{
+    uint64_t a = 0, b = 0;
+    if (o->npos < 2 || parse_u64(o->pos[1], &a) != 0 ||
+        (o->npos > 2 && parse_u64(o->pos[2], &b) != 0)) {
+        say("usage: stele prove LSN | stele prove --consistency OLD [NEW] (see --help)");
+        return EXIT_USAGE;
+    }
+    stele *db;
+    int rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    char *json = NULL;
+    stele_status st = o->consistency ? stele_prove_consistency(db, a, b, &json)
+                                     : stele_prove(db, a, o->checkpoint, o->payload, &json);
+    if (st != STELE_OK) return fail_db(db, st);
+    fputs(json, stdout);
+    stele_free(json);
+    return close_db(db, 0);
+}
+
+static int cmd_verify_proof(opts *o)
+{
+    if (o->npos < 2) {
+        say("usage: stele verify-proof FILE|- [--key PUBLIC_KEY_HEX]");
+        return EXIT_USAGE;
+    }
+    char *in = NULL;
+    size_t len = 0;
+    if (strcmp(o->pos[1], "-") == 0) {
+        int rc = read_input("-", &in, &len);
+        if (rc) return rc;
+    } else {
+        FILE *f = fopen(o->pos[1], "rb");
+        if (!f) {
+            say("cannot open '%s': %s", o->pos[1], strerror(errno));
+            return EXIT_ERR;
+        }
+        in = malloc(INPUT_MAX + 1);
+        len = in ? fread(in, 1, INPUT_MAX + 1, f) : 0;
+        fclose(f);
+        if (!in || len > INPUT_MAX) {
+            free(in);
+            say("'%s' is too large to be a proof bundle", o->pos[1]);
+            return EXIT_USAGE;
+        }
+    }
+    char msg[512];
+    stele_status st = stele_proof_verify(in, len, o->key, msg, sizeof msg);
+    free(in);
+    if (st != STELE_OK) {
+        say("proof does not verify: %s", msg);
+        return exit_code(st);
+    }
+    printf("ok: %s\n", msg);
+    if (!o->key)
+        fprintf(stderr, "%s: note: checked against the key inside the bundle; pass --key with "
+                        "the database public key you trust to pin it\n", prog);
+    return 0;
+}
+
+static int cmd_stat(opts *o)
+{
+    stele *db;
+    int rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    char *json = NULL;
+    stele_status st = stele_stat(db, &json);
+    if (st != STELE_OK) return fail_db(db, st);
+    print_pretty(json);
+    if (strstr(json, "\"insecure\":true"))
+        say("warning: user '%s' was created with the INSECURE test key profile; do not keep "
+            "real data in this store", o->user);
+    stele_free(json);
+    return close_db(db, 0);
+}
+
+static int cmd_passwd(opts *o)
+{
+    char old[PASSWORD_MAX], nw[PASSWORD_MAX], err[1024];
+    size_t ol, nl;
+    int rc = get_password("STELE_PASSWORD", "current password", 0, old, sizeof old, &ol);
+    if (!rc) rc = get_password("STELE_NEW_PASSWORD", "new password", 1, nw, sizeof nw, &nl);
+    if (rc) return rc;
+    stele_status st = stele_passwd(o->store, o->user, old, ol, nw, nl, err, sizeof err);
+    memset(old, 0, sizeof old);
+    memset(nw, 0, sizeof nw);
+    if (st != STELE_OK) {
+        say("%s", err);
+        return exit_code(st);
+    }
+    printf("password of user '%s' changed\n", o->user);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    memset(&o, 0, sizeof o);
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc;
+    const char *cmd = o.npos ? o.pos[0] : NULL;
+    if (cmd && (strcmp(cmd, "help") == 0)) return print_help(o.npos > 1 ? o.pos[1] : NULL);
+    if (!cmd || o.help) return print_help(cmd);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("stele %s\n", STELE_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "verify-proof") == 0) return cmd_verify_proof(&o);
+    rc = resolve_globals(&o);
+    if (rc) return rc;
+    if (strcmp(cmd, "init") == 0) return cmd_init(&o);
+    if (strcmp(cmd, "log") == 0) return cmd_log(&o);
+    if (strcmp(cmd, "checkpoint") == 0) return cmd_checkpoint(&o);
+    if (strcmp(cmd, "verify") == 0) return cmd_verify(&o);
+    if (strcmp(cmd, "prove") == 0) return cmd_prove(&o);
+    if (strcmp(cmd, "stat") == 0) return cmd_stat(&o);
+    if (strcmp(cmd, "passwd") == 0) return cmd_passwd(&o);
+    say("unknown command '%s' (see 'stele --help')", cmd);
+    return EXIT_USAGE;
 }

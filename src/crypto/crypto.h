@@ -109,19 +109,19 @@ int crypto_phc_hash(const char *pw, size_t pw_len, crypto_kdf_params p,
 int crypto_phc_verify(const char *phc, const char *pw, size_t pw_len) CRYPTO_MUST_CHECK;
 
 /* ---- signatures: Ed25519 (libsodium) ---- */
-int crypto_sign_keypair(uint8_t pk[CRYPTO_SIGN_PK_BYTES], uint8_t sk[CRYPTO_SIGN_SK_BYTES])
+int crypto_sig_keypair(uint8_t pk[CRYPTO_SIGN_PK_BYTES], uint8_t sk[CRYPTO_SIGN_SK_BYTES])
     CRYPTO_MUST_CHECK;
 /* Deterministic key pair from a 32-byte seed. */
-int crypto_sign_seed_keypair(const uint8_t seed[32], uint8_t pk[CRYPTO_SIGN_PK_BYTES],
+int crypto_sig_seed_keypair(const uint8_t seed[32], uint8_t pk[CRYPTO_SIGN_PK_BYTES],
                              uint8_t sk[CRYPTO_SIGN_SK_BYTES]) CRYPTO_MUST_CHECK;
-int crypto_sign(const uint8_t sk[CRYPTO_SIGN_SK_BYTES], const void *msg, size_t len,
+int crypto_sig_sign(const uint8_t sk[CRYPTO_SIGN_SK_BYTES], const void *msg, size_t len,
                 uint8_t sig[CRYPTO_SIGN_BYTES]) CRYPTO_MUST_CHECK;
 /* 0 if the signature is valid, -1 otherwise. */
-int crypto_sign_verify(const uint8_t pk[CRYPTO_SIGN_PK_BYTES], const void *msg, size_t len,
+int crypto_sig_verify(const uint8_t pk[CRYPTO_SIGN_PK_BYTES], const void *msg, size_t len,
                        const uint8_t sig[CRYPTO_SIGN_BYTES]) CRYPTO_MUST_CHECK;
 
 /* ---- public-key sealing: X25519 sealed boxes (libsodium crypto_box_seal) ---- */
-int crypto_box_keypair(uint8_t pk[CRYPTO_BOX_PK_BYTES], uint8_t sk[CRYPTO_BOX_SK_BYTES])
+int crypto_seal_keypair(uint8_t pk[CRYPTO_BOX_PK_BYTES], uint8_t sk[CRYPTO_BOX_SK_BYTES])
     CRYPTO_MUST_CHECK;
 /* out gets len + CRYPTO_SEAL_OVERHEAD bytes. */
 int crypto_seal(const uint8_t pk[CRYPTO_BOX_PK_BYTES], const void *pt, size_t len, uint8_t *out)

@@ -1,0 +1,352 @@
+/*
+ * stele.c — the public API (include/stele.h) over the vault and ledger layers.
+ * Layer: api (the top of the library; the CLI and server sit above it).
+ * This file turns internal errors into statuses plus messages, resolves names to
+ * ids, and owns the lifetime of unlocked keys (wiped in stele_close).
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "crypto/crypto.h"
+#include "ledger/ledger.h"
+#include "util/io.h"
+#include "util/util.h"
+#include "vault/vault.h"
+
+struct stele {
+    util_err err;
+    char store[VAULT_PATH_MAX];
+    char db_name[VAULT_NAME_MAX + 1];
+    vault_user user;
+    uint8_t *dek;
+    vault_dbkeys keys;
+    int keys_open;
+    int no_checkpoint_on_close;
+    ledger *L;
+    buf scratch;
+};
+
+const char *stele_strerror(stele_status code)
+{
+    switch (code) {
+    case STELE_OK: return "ok";
+    case STELE_EINVAL: return "invalid argument or malformed input";
+    case STELE_ENOMEM: return "out of memory";
+    case STELE_EIO: return "input/output error";
+    case STELE_ECORRUPT: return "data is not authentic or is inconsistent";
+    case STELE_EPASSWORD: return "wrong password";
+    case STELE_ENOTFOUND: return "not found";
+    case STELE_EEXIST: return "already exists";
+    case STELE_ELOCKED: return "in use by another process";
+    case STELE_ENOSPC: return "disk full";
+    case STELE_EFAILED: return "handle failed after an I/O error; close and reopen";
+    case STELE_EREADONLY: return "opened read-only";
+    case STELE_ETOOBIG: return "a limit was exceeded";
+    case STELE_EPROOF: return "proof does not verify";
+    case STELE_EVERSION: return "unsupported format version";
+    default: return "unknown error";
+    }
+}
+
+void stele_free(void *p) { free(p); }
+
+const char *stele_errmsg(const stele *db) { return db ? db->err.msg : "out of memory"; }
+
+static void copy_err(const util_err *e, char *errbuf, size_t cap)
+{
+    if (errbuf && cap) util_strlcpy(errbuf, e->msg, cap);
+}
+
+static stele_status init_check(void)
+{
+    return crypto_init() == 0 ? STELE_OK : STELE_EIO;
+}
+
+/* ------------------------------------------------------------ store init */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes what a failed init made: the whole directory if init created it. */
+static void init_cleanup(const char *dir, int dir_existed)
+{
+    if (!dir_existed) {
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return;
+    }
+    const char *sub[] = {"users", "dbs", "config"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[VAULT_PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", dir, sub[i]);
+        nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
+stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t errcap)
+{
+    util_err e;
+    util_err_clear(&e);
+    if (init_check() != STELE_OK) {
+        util_fail(&e, STELE_EIO, "cannot initialise libsodium");
+        copy_err(&e, errbuf, errcap);
+        return STELE_EIO;
+    }
+    if (!o || !o->store_dir || !o->user || !o->password) {
+        util_fail(&e, STELE_EINVAL, "store directory, user and password are required");
+        copy_err(&e, errbuf, errcap);
+        return STELE_EINVAL;
+    }
+    int existed = io_exists(o->store_dir);
+    uint8_t db_id[VAULT_ID_BYTES], *dek = NULL;
+    vault_user u;
+    vault_dbkeys k = {0};
+    char db_dir[VAULT_PATH_MAX];
+    crypto_random(db_id, sizeof db_id);
+    stele_status rc = vault_name_ok(o->user)
+                          ? STELE_OK
+                          : util_fail(&e, STELE_EINVAL,
+                                      "invalid user name '%s': use 1-64 letters, digits, '.', "
+                                      "'_' or '-'", o->user);
+    if (rc == STELE_OK && o->password_len == 0)
+        rc = util_fail(&e, STELE_EINVAL, "the password must not be empty");
+    if (rc == STELE_OK) rc = vault_store_create(o->store_dir, &e);
+    if (rc == STELE_EEXIST) {
+        copy_err(&e, errbuf, errcap);
+        return rc; /* someone else's store: touch nothing */
+    }
+    if (rc == STELE_OK)
+        rc = vault_user_create(o->store_dir, o->user, o->password, o->password_len,
+                               o->kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &dek, &e);
+    vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
+    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, &k, &e);
+    if (rc == STELE_OK) rc = ledger_create(db_dir, &k, o->segment_size, o->checkpoint_every, &e);
+    if (rc == STELE_OK) rc = vault_store_finish(o->store_dir, &e);
+    vault_dbkeys_release(&k);
+    crypto_secure_free(dek);
+    if (rc != STELE_OK) {
+        init_cleanup(o->store_dir, existed);
+        copy_err(&e, errbuf, errcap);
+    }
+    return rc;
+}
+
+stele_status stele_passwd(const char *store_dir, const char *user, const char *old_password,
+                          size_t old_len, const char *new_password, size_t new_len, char *errbuf,
+                          size_t errcap)
+{
+    util_err e;
+    util_err_clear(&e);
+    stele_status rc = init_check();
+    if (rc != STELE_OK) util_fail(&e, rc, "cannot initialise libsodium");
+    if (rc == STELE_OK && new_len == 0)
+        rc = util_fail(&e, STELE_EINVAL, "the new password must not be empty");
+    if (rc == STELE_OK) rc = vault_store_check(store_dir, &e);
+    if (rc == STELE_OK)
+        rc = vault_user_passwd(store_dir, user, old_password, old_len, new_password, new_len, &e);
+    if (rc != STELE_OK) copy_err(&e, errbuf, errcap);
+    return rc;
+}
+
+/* ------------------------------------------------------------- databases */
+
+static stele_status resolve_db(stele *db, const char *name, uint8_t id[VAULT_ID_BYTES])
+{
+    if (!name || strcmp(name, "primary") == 0) {
+        memcpy(id, db->user.primary_db, VAULT_ID_BYTES);
+        util_strlcpy(db->db_name, "primary", sizeof db->db_name);
+        return STELE_OK;
+    }
+    return util_fail(&db->err, STELE_ENOTFOUND,
+                     "user '%s' has no database '%s' (only 'primary' exists for now)",
+                     db->user.name, name);
+}
+
+stele_status stele_open(const stele_open_options *o, stele **out)
+{
+    stele *db = calloc(1, sizeof *db);
+    if (out) *out = db;
+    if (!db) return STELE_ENOMEM;
+    buf_init(&db->scratch);
+    if (init_check() != STELE_OK) return util_fail(&db->err, STELE_EIO, "cannot init libsodium");
+    if (!o || !o->store_dir || !o->user || !o->password)
+        return util_fail(&db->err, STELE_EINVAL, "store directory, user and password are required");
+    if (o->durability < STELE_DURABLE_FSYNC || o->durability > STELE_DURABLE_NONE)
+        return util_fail(&db->err, STELE_EINVAL, "unknown durability policy %d", o->durability);
+    util_strlcpy(db->store, o->store_dir, sizeof db->store);
+    uint8_t db_id[VAULT_ID_BYTES];
+    char db_dir[VAULT_PATH_MAX], what[300];
+    stele_status rc = vault_store_check(o->store_dir, &db->err);
+    if (rc == STELE_OK) rc = vault_user_load(o->store_dir, o->user, &db->user, &db->err);
+    if (rc == STELE_OK) rc = resolve_db(db, o->db, db_id);
+    if (rc == STELE_OK)
+        rc = vault_user_unlock(&db->user, o->password, o->password_len, &db->dek, &db->err);
+    vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
+    if (rc == STELE_OK) rc = vault_db_unlock(db_dir, &db->user, db->dek, &db->keys, &db->err);
+    db->keys_open = rc == STELE_OK;
+    snprintf(what, sizeof what, "database '%s' of user '%s'", db->db_name, db->user.name);
+    ledger_config cfg = {.read_only = o->read_only,
+                         .durability = o->durability,
+                         .group_max_delay_us = o->group_max_delay_us,
+                         .name = what};
+    if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
+    if (rc == STELE_OK) util_err_clear(&db->err);
+    db->err.code = rc;
+    db->no_checkpoint_on_close = o->no_checkpoint_on_close;
+    return rc;
+}
+
+stele_status stele_close(stele *db)
+{
+    if (!db) return STELE_OK;
+    stele_status rc = STELE_OK;
+    if (db->L) rc = ledger_close(db->L, !db->no_checkpoint_on_close, &db->err);
+    if (db->keys_open) vault_dbkeys_release(&db->keys);
+    crypto_secure_free(db->dek);
+    buf_release(&db->scratch);
+    crypto_wipe(db, sizeof *db);
+    free(db);
+    return rc;
+}
+
+static stele_status need_open(stele *db)
+{
+    if (!db) return STELE_EINVAL;
+    if (!db->L)
+        return util_fail(&db->err, STELE_EINVAL, "the database is not open: %s",
+                         db->err.msg[0] ? db->err.msg : "stele_open failed");
+    util_err_clear(&db->err);
+    return STELE_OK;
+}
+
+/* ----------------------------------------------------------------- ledger */
+
+stele_status stele_append(stele *db, const void *payload, size_t len, const char *idem_id,
+                          uint64_t *lsn_out, int *duplicate)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    uint64_t lsn = 0;
+    util_err e; /* per call: appends may run on many threads at once */
+    util_err_clear(&e);
+    rc = ledger_append(db->L, STELE_REC_TXN, payload, len, idem_id,
+                       idem_id ? strlen(idem_id) : 0, &lsn, duplicate, &e);
+    if (rc != STELE_OK) db->err = e;
+    if (rc == STELE_OK && lsn_out) *lsn_out = lsn;
+    return rc;
+}
+
+stele_status stele_get(stele *db, uint64_t lsn, stele_record *out)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    ledger_rec r;
+    rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
+    if (rc != STELE_OK) return rc;
+    memset(out, 0, sizeof *out);
+    out->lsn = r.lsn;
+    out->timestamp_ns = r.timestamp_ns;
+    out->kind = r.kind;
+    out->generation = r.generation;
+    crypto_hex(r.author, 16, out->author);
+    crypto_hex(r.hash, 32, out->hash);
+    crypto_hex(r.prev_hash, 32, out->prev_hash);
+    crypto_hex(r.payload_hash, 32, out->payload_hash);
+    out->idem_id = r.idem;
+    out->idem_len = r.idem_len;
+    out->payload = r.payload;
+    out->payload_len = r.payload_len;
+    return STELE_OK;
+}
+
+uint64_t stele_head(const stele *db) { return (db && db->L) ? ledger_head(db->L) : 0; }
+
+stele_status stele_checkpoint(stele *db, uint64_t *lsn_out)
+{
+    stele_status rc = need_open(db);
+    return rc != STELE_OK ? rc : ledger_checkpoint(db->L, lsn_out, &db->err);
+}
+
+static stele_status detach(stele *db, buf *b, stele_status rc, char **out)
+{
+    if (rc == STELE_OK) {
+        *out = buf_detach(b);
+        if (!*out) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    }
+    buf_release(b);
+    return rc;
+}
+
+stele_status stele_verify(stele *db, uint64_t from_lsn, char **report)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    buf b;
+    buf_init(&b);
+    rc = ledger_verify(db->L, from_lsn, &b, &db->err);
+    if (!report) {
+        buf_release(&b);
+        return rc;
+    }
+    return detach(db, &b, rc, report);
+}
+
+stele_status stele_prove(stele *db, uint64_t lsn, uint64_t checkpoint_lsn, int with_payload,
+                         char **json)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    buf b;
+    buf_init(&b);
+    rc = ledger_prove(db->L, lsn, checkpoint_lsn, with_payload, &b, &db->err);
+    return detach(db, &b, rc, json);
+}
+
+stele_status stele_prove_consistency(stele *db, uint64_t old_lsn, uint64_t new_lsn, char **json)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    buf b;
+    buf_init(&b);
+    rc = ledger_prove_consistency(db->L, old_lsn, new_lsn, &b, &db->err);
+    return detach(db, &b, rc, json);
+}
+
+stele_status stele_proof_verify(const char *json, size_t len, const char *trusted_pubkey_hex,
+                                char *errbuf, size_t errcap)
+{
+    char msg[512];
+    if (crypto_init() != 0) return STELE_EIO;
+    stele_status rc = proof_verify(json, len, trusted_pubkey_hex, msg, sizeof msg);
+    if (errbuf && errcap) util_strlcpy(errbuf, msg, errcap);
+    return rc;
+}
+
+stele_status stele_stat(stele *db, char **json)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    buf b;
+    buf_init(&b);
+    char uid[33];
+    crypto_hex(db->user.id, 16, uid);
+    buf_printf(&b, "{\"store\":");
+    buf_json_str(&b, db->store, strlen(db->store));
+    buf_printf(&b,
+               ",\"user\":\"%s\",\"user_id\":\"%s\",\"database\":\"%s\","
+               "\"kdf\":{\"algorithm\":\"argon2id\",\"t\":%llu,\"m_kib\":%llu,\"p\":1,"
+               "\"profile\":\"%s\",\"insecure\":%s},",
+               db->user.name, uid, db->db_name, (unsigned long long)db->user.kdf.ops,
+               (unsigned long long)db->user.kdf.mem_kib,
+               db->user.insecure ? "insecure-test" : "default",
+               db->user.insecure ? "true" : "false");
+    rc = ledger_stat(db->L, &b, &db->err);
+    if (rc == STELE_OK && buf_printf(&b, "}") != 0)
+        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    return detach(db, &b, rc, json);
+}

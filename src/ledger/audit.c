@@ -1,0 +1,378 @@
+/*
+ * audit.c — checkpoints (signed Merkle roots), whole-log verification, inclusion and
+ * consistency proofs, statistics. Layer: ledger.
+ *
+ * A checkpoint is a record in the log (so it is itself chained). Its payload is JSON:
+ *   {"event":"checkpoint","tree_size":N,"root":HEX,"head_hash":HEX,"timestamp_ns":T,
+ *    "public_key":HEX,"signature":HEX}
+ * where root = MTH of the record hashes of LSN 1..N (N = the checkpoint's LSN - 1),
+ * head_hash = hash of record N, and the Ed25519 signature covers
+ * checkpoint_message(db_id, N, root, head_hash, T).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ledger/ledger_int.h"
+
+typedef struct ckpt_info {
+    uint64_t lsn, tree_size, ts;
+    uint8_t root[32], head_hash[32], sig[64], pk[32];
+} ckpt_info;
+
+stele_status ledger_checkpoint_payload_locked(ledger *L, buf *out, util_err *e)
+{
+    uint8_t root[32], head_hash[32], sig[64], msg[CHECKPOINT_MSG_BYTES];
+    uint64_t n = L->head, ts = util_now_ns();
+    merkle_frontier_root(&L->frontier, root);
+    STELE_ASSERT(L->frontier.size == n);
+    if (n) memcpy(head_hash, L->hash[n - 1], 32);
+    else ledger_genesis_hash(L->keys->db_id, head_hash);
+    checkpoint_message(L->keys->db_id, n, root, head_hash, ts, msg);
+    if (crypto_sig_sign(L->keys->sign_sk, msg, sizeof msg, sig) != 0)
+        return util_fail(e, STELE_EIO, "cannot sign a checkpoint");
+    char hr[65], hh[65], hs[129], hp[65];
+    crypto_hex(root, 32, hr);
+    crypto_hex(head_hash, 32, hh);
+    crypto_hex(sig, 64, hs);
+    crypto_hex(L->keys->sign_pk, 32, hp);
+    if (buf_printf(out,
+                   "{\"event\":\"checkpoint\",\"tree_size\":%llu,\"root\":\"%s\","
+                   "\"head_hash\":\"%s\",\"timestamp_ns\":%llu,\"public_key\":\"%s\","
+                   "\"signature\":\"%s\"}",
+                   (unsigned long long)n, hr, hh, (unsigned long long)ts, hp, hs) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    return STELE_OK;
+}
+
+stele_status ledger_checkpoint(ledger *L, uint64_t *lsn_out, util_err *e)
+{
+    if (L->cfg.read_only)
+        return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+    buf p;
+    buf_init(&p);
+    uint64_t lsn = 0;
+    pthread_mutex_lock(&L->mu);
+    stele_status rc = ledger_checkpoint_payload_locked(L, &p, e);
+    if (rc == STELE_OK)
+        rc = ledger_append_locked(L, STELE_REC_CHECKPOINT, p.data, p.len, NULL, 0, &lsn, e);
+    int saved = L->cfg.durability;
+    L->cfg.durability = saved == STELE_DURABLE_NONE ? STELE_DURABLE_FSYNC : saved;
+    if (rc == STELE_OK) rc = ledger_commit_wait_locked(L, lsn, e); /* checkpoints are synced */
+    L->cfg.durability = saved;
+    if (rc == STELE_OK) rc = ledger_sb_sync(L, 0, e);
+    pthread_mutex_unlock(&L->mu);
+    buf_release(&p);
+    if (rc == STELE_OK && lsn_out) *lsn_out = lsn;
+    return rc;
+}
+
+static int json_hex(json_t *o, const char *key, uint8_t *out, size_t len)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return (s && strlen(s) == 2 * len) ? crypto_unhex(s, out, len) : -1;
+}
+
+static int json_u64(json_t *o, const char *key, uint64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0) return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* Parses a checkpoint payload (authenticated bytes, but still range-checked). */
+static int ckpt_parse(const uint8_t *p, size_t len, ckpt_info *c)
+{
+    json_error_t err;
+    json_t *o = json_loadb((const char *)p, len, 0, &err);
+    if (!o) return -1;
+    int bad = json_u64(o, "tree_size", &c->tree_size) || json_u64(o, "timestamp_ns", &c->ts) ||
+              json_hex(o, "root", c->root, 32) || json_hex(o, "head_hash", c->head_hash, 32) ||
+              json_hex(o, "signature", c->sig, 64) || json_hex(o, "public_key", c->pk, 32);
+    json_decref(o);
+    return bad ? -1 : 0;
+}
+
+static stele_status ckpt_load(ledger *L, uint64_t lsn, ckpt_info *c, buf *scratch, util_err *e)
+{
+    ledger_rec r;
+    stele_status rc = ledger_read_frame(L, lsn, &r, scratch, e);
+    if (rc != STELE_OK) return rc;
+    if (r.kind != STELE_REC_CHECKPOINT)
+        return util_fail(e, STELE_EINVAL, "record LSN %llu is not a checkpoint",
+                         (unsigned long long)lsn);
+    if (ckpt_parse(r.payload, r.payload_len, c) != 0)
+        return util_fail(e, STELE_ECORRUPT, "checkpoint LSN %llu: malformed payload",
+                         (unsigned long long)lsn);
+    c->lsn = lsn;
+    return STELE_OK;
+}
+
+/* Checks a checkpoint against the log: size, head hash, root, signature. */
+static stele_status ckpt_check(ledger *L, const ckpt_info *c, const uint8_t root_now[32],
+                               util_err *e)
+{
+    uint8_t msg[CHECKPOINT_MSG_BYTES];
+    const char *why = NULL;
+    if (c->tree_size != c->lsn - 1) why = "covers the wrong number of records";
+    else if (!crypto_equal(c->pk, L->keys->sign_pk, 32)) why = "names another public key";
+    else if (c->tree_size && !crypto_equal(c->head_hash, L->hash[c->tree_size - 1], 32))
+        why = "head hash does not match the log";
+    else if (!crypto_equal(c->root, root_now, 32)) why = "Merkle root does not match the log";
+    if (!why) {
+        checkpoint_message(L->keys->db_id, c->tree_size, c->root, c->head_hash, c->ts, msg);
+        if (crypto_sig_verify(L->keys->sign_pk, msg, sizeof msg, c->sig) != 0)
+            why = "signature does not verify";
+    }
+    if (why)
+        return util_fail(e, STELE_ECORRUPT, "checkpoint LSN %llu: %s",
+                         (unsigned long long)c->lsn, why);
+    return STELE_OK;
+}
+
+static uint64_t newest_ckpt_at_or_before(const ledger *L, uint64_t lsn)
+{
+    uint64_t best = 0;
+    for (size_t i = 0; i < L->nckpt && L->ckpts[i] <= lsn; i++) best = L->ckpts[i];
+    return best;
+}
+
+stele_status ledger_verify(ledger *L, uint64_t from_lsn, buf *report, util_err *e)
+{
+    uint64_t head = ledger_head(L), start = 1, checked_ckpts = 0, bytes = 0;
+    merkle_frontier f;
+    merkle_frontier_init(&f);
+    buf scratch;
+    buf_init(&scratch);
+    stele_status rc = STELE_OK;
+    if (L->sb_damage[0]) rc = util_fail(e, STELE_ECORRUPT, "%s", L->sb_damage);
+    if (rc == STELE_OK && from_lsn > 1) { /* start at a trusted (verified) checkpoint */
+        uint64_t ck = newest_ckpt_at_or_before(L, from_lsn);
+        if (ck) {
+            ckpt_info c;
+            uint8_t root[32];
+            rc = ckpt_load(L, ck, &c, &scratch, e);
+            if (rc == STELE_OK && merkle_root(L->hash, 0, ck - 1, root) != 0)
+                rc = util_fail(e, STELE_ENOMEM, "out of memory");
+            if (rc == STELE_OK) rc = ckpt_check(L, &c, root, e);
+            for (uint64_t i = 0; rc == STELE_OK && i + 1 < ck; i++)
+                merkle_frontier_push(&f, L->hash[i]);
+            start = ck;
+        }
+    }
+    uint8_t prev[32];
+    if (start > 1) memcpy(prev, L->hash[start - 2], 32);
+    else ledger_genesis_hash(L->keys->db_id, prev);
+    for (uint64_t lsn = start; rc == STELE_OK && lsn <= head; lsn++) {
+        ledger_rec r;
+        rc = ledger_read_frame(L, lsn, &r, &scratch, e);
+        if (rc != STELE_OK) break;
+        if (!crypto_equal(r.prev_hash, prev, 32)) {
+            rc = util_fail(e, STELE_ECORRUPT, "record LSN %llu: hash chain broken",
+                           (unsigned long long)lsn);
+            break;
+        }
+        if (r.kind == STELE_REC_CHECKPOINT) {
+            ckpt_info c;
+            uint8_t root[32];
+            merkle_frontier_root(&f, root);
+            if (ckpt_parse(r.payload, r.payload_len, &c) != 0) {
+                rc = util_fail(e, STELE_ECORRUPT, "checkpoint LSN %llu: malformed payload",
+                               (unsigned long long)lsn);
+                break;
+            }
+            c.lsn = lsn;
+            rc = ckpt_check(L, &c, root, e);
+            checked_ckpts++;
+        }
+        merkle_frontier_push(&f, r.hash);
+        memcpy(prev, r.hash, 32);
+        bytes += L->loc[lsn - 1].len;
+    }
+    buf_release(&scratch);
+    if (rc == STELE_OK && report)
+        buf_printf(report,
+                   "{\"ok\":true,\"from_lsn\":%llu,\"head_lsn\":%llu,\"records_verified\":%llu,"
+                   "\"checkpoints_verified\":%llu,\"bytes_verified\":%llu,\"generation\":%u,"
+                   "\"recoveries\":%llu,\"clean_shutdown_last_time\":%s}",
+                   (unsigned long long)start, (unsigned long long)head,
+                   (unsigned long long)(head >= start ? head - start + 1 : 0),
+                   (unsigned long long)checked_ckpts, (unsigned long long)bytes, L->generation,
+                   (unsigned long long)L->nrecovery, L->sb.clean ? "true" : "false");
+    return rc;
+}
+
+static void json_ckpt(buf *b, const ckpt_info *c)
+{
+    char hr[65], hh[65], hs[129];
+    crypto_hex(c->root, 32, hr);
+    crypto_hex(c->head_hash, 32, hh);
+    crypto_hex(c->sig, 64, hs);
+    buf_printf(b,
+               "{\"lsn\":%llu,\"tree_size\":%llu,\"root\":\"%s\",\"head_hash\":\"%s\","
+               "\"timestamp_ns\":%llu,\"signature\":\"%s\"}",
+               (unsigned long long)c->lsn, (unsigned long long)c->tree_size, hr, hh,
+               (unsigned long long)c->ts, hs);
+}
+
+static void json_path(buf *b, const char *key, const merkle_hash *p, size_t n)
+{
+    buf_printf(b, "\"%s\":[", key);
+    for (size_t i = 0; i < n; i++) {
+        char h[65];
+        crypto_hex(p[i], 32, h);
+        buf_printf(b, "%s\"%s\"", i ? "," : "", h);
+    }
+    buf_printf(b, "]");
+}
+
+static void json_bundle_head(ledger *L, buf *b, const char *type)
+{
+    char db[33], pk[65];
+    crypto_hex(L->keys->db_id, 16, db);
+    crypto_hex(L->keys->sign_pk, 32, pk);
+    buf_printf(b,
+               "{\"format\":\"stele-proof-v1\",\"type\":\"%s\",\"database\":\"%s\","
+               "\"public_key\":\"%s\",",
+               type, db, pk);
+}
+
+static stele_status pick_ckpt(ledger *L, uint64_t lsn, uint64_t want, uint64_t *ck, util_err *e)
+{
+    *ck = 0;
+    if (want) {
+        for (size_t i = 0; i < L->nckpt; i++)
+            if (L->ckpts[i] == want) *ck = want;
+        if (!*ck)
+            return util_fail(e, STELE_ENOTFOUND, "record LSN %llu is not a checkpoint",
+                             (unsigned long long)want);
+        if (want <= lsn)
+            return util_fail(e, STELE_EINVAL, "checkpoint LSN %llu does not cover LSN %llu",
+                             (unsigned long long)want, (unsigned long long)lsn);
+        return STELE_OK;
+    }
+    for (size_t i = 0; i < L->nckpt; i++)
+        if (L->ckpts[i] > lsn) *ck = L->ckpts[i]; /* the newest covering it */
+    if (!*ck)
+        return util_fail(e, STELE_ENOTFOUND,
+                         "no checkpoint covers LSN %llu yet; run 'stele checkpoint' first",
+                         (unsigned long long)lsn);
+    return STELE_OK;
+}
+
+stele_status ledger_prove(ledger *L, uint64_t lsn, uint64_t ckpt_lsn, int with_payload,
+                          buf *json, util_err *e)
+{
+    uint64_t ck;
+    if (lsn == 0 || lsn > ledger_head(L))
+        return util_fail(e, STELE_ENOTFOUND, "no record LSN %llu (the head is %llu)",
+                         (unsigned long long)lsn, (unsigned long long)ledger_head(L));
+    stele_status rc = pick_ckpt(L, lsn, ckpt_lsn, &ck, e);
+    if (rc != STELE_OK) return rc;
+    buf scratch;
+    buf_init(&scratch);
+    ckpt_info c;
+    uint8_t root[32];
+    merkle_hash path[MERKLE_MAX_PATH];
+    size_t plen = 0;
+    rc = ckpt_load(L, ck, &c, &scratch, e);
+    if (rc == STELE_OK && (merkle_root(L->hash, 0, ck - 1, root) != 0 ||
+                           merkle_inclusion_path(L->hash, lsn - 1, ck - 1, path, &plen) != 0))
+        rc = util_fail(e, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) rc = ckpt_check(L, &c, root, e);
+    ledger_rec r;
+    if (rc == STELE_OK) rc = ledger_read_frame(L, lsn, &r, &scratch, e);
+    if (rc == STELE_OK) {
+        char hdr[2 * 152 + 1], h[65], salt[33];
+        crypto_hex(r.header, 152, hdr);
+        crypto_hex(r.hash, 32, h);
+        json_bundle_head(L, json, "inclusion");
+        buf_printf(json, "\"record\":{\"lsn\":%llu,\"hash\":\"%s\",\"header\":\"%s\"",
+                   (unsigned long long)lsn, h, hdr);
+        if (with_payload) {
+            char *ph = malloc(2 * r.payload_len + 1);
+            if (!ph) rc = util_fail(e, STELE_ENOMEM, "out of memory");
+            else {
+                crypto_hex(r.salt, 16, salt);
+                crypto_hex(r.payload, r.payload_len, ph);
+                buf_printf(json, ",\"salt\":\"%s\",\"payload_hex\":\"%s\"", salt, ph);
+                free(ph);
+            }
+        }
+        buf_printf(json, "},\"checkpoint\":");
+        json_ckpt(json, &c);
+        buf_printf(json, ",");
+        json_path(json, "path", path, plen);
+        buf_printf(json, "}\n");
+    }
+    buf_release(&scratch);
+    return rc;
+}
+
+stele_status ledger_prove_consistency(ledger *L, uint64_t old_ck, uint64_t new_ck, buf *json,
+                                      util_err *e)
+{
+    if (new_ck == 0) new_ck = L->nckpt ? L->ckpts[L->nckpt - 1] : 0;
+    if (old_ck == 0 || new_ck == 0 || old_ck > new_ck)
+        return util_fail(e, STELE_EINVAL,
+                         "a consistency proof needs two checkpoints, the older first");
+    buf scratch;
+    buf_init(&scratch);
+    ckpt_info a, b;
+    uint8_t ra[32], rb[32];
+    merkle_hash proof[MERKLE_MAX_PATH];
+    size_t n = 0;
+    stele_status rc = ckpt_load(L, old_ck, &a, &scratch, e);
+    if (rc == STELE_OK) rc = ckpt_load(L, new_ck, &b, &scratch, e);
+    if (rc == STELE_OK && (merkle_root(L->hash, 0, old_ck - 1, ra) != 0 ||
+                           merkle_root(L->hash, 0, new_ck - 1, rb) != 0))
+        rc = util_fail(e, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) rc = ckpt_check(L, &a, ra, e);
+    if (rc == STELE_OK) rc = ckpt_check(L, &b, rb, e);
+    if (rc == STELE_OK && a.tree_size == 0)
+        rc = util_fail(e, STELE_EINVAL, "checkpoint LSN %llu covers an empty log",
+                       (unsigned long long)old_ck);
+    if (rc == STELE_OK &&
+        merkle_consistency_proof(L->hash, a.tree_size, b.tree_size, proof, &n) != 0)
+        rc = util_fail(e, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) {
+        json_bundle_head(L, json, "consistency");
+        buf_printf(json, "\"old\":");
+        json_ckpt(json, &a);
+        buf_printf(json, ",\"new\":");
+        json_ckpt(json, &b);
+        buf_printf(json, ",");
+        json_path(json, "proof", proof, n);
+        buf_printf(json, "}\n");
+    }
+    buf_release(&scratch);
+    return rc;
+}
+
+stele_status ledger_stat(ledger *L, buf *json, util_err *e)
+{
+    static const char *const dur[] = {"fsync", "group", "none"};
+    char db[33], pk[65];
+    crypto_hex(L->keys->db_id, 16, db);
+    crypto_hex(L->keys->sign_pk, 32, pk);
+    pthread_mutex_lock(&L->mu);
+    int bad = buf_printf(json,
+                         "\"db_id\":\"%s\",\"public_key\":\"%s\",\"head_lsn\":%llu,"
+                         "\"checkpoints\":%zu,\"last_checkpoint_lsn\":%llu,\"recoveries\":%llu,"
+                         "\"generation\":%u,\"segments\":%u,\"segment_size\":%u,"
+                         "\"bytes_on_disk\":%llu,\"log_bytes\":%llu,\"checkpoint_every\":%u,"
+                         "\"durability\":\"%s\",\"clean_shutdown_last_time\":%s,"
+                         "\"superblock_warning\":",
+                         db, pk, (unsigned long long)L->head, L->nckpt,
+                         (unsigned long long)(L->nckpt ? L->ckpts[L->nckpt - 1] : 0),
+                         (unsigned long long)L->nrecovery, L->generation, L->nseg,
+                         L->sb.segment_size,
+                         (unsigned long long)L->nseg * L->sb.segment_size,
+                         (unsigned long long)L->log_bytes, L->sb.checkpoint_every,
+                         dur[L->cfg.durability % 3], L->sb.clean ? "true" : "false");
+    bad = bad || (L->sb_damage[0] ? buf_json_str(json, L->sb_damage, strlen(L->sb_damage))
+                                  : buf_printf(json, "null"));
+    pthread_mutex_unlock(&L->mu);
+    return bad ? util_fail(e, STELE_ENOMEM, "out of memory") : STELE_OK;
+}

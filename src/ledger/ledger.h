@@ -1,0 +1,70 @@
+/*
+ * ledger.h — the hash-chained, encrypted, append-only log of one database.
+ * Layer: ledger (uses util, crypto and vault's key type). See format.h for bytes on
+ * disk and ledger.c for the recovery decision table.
+ *
+ * Threading: ledger_append may be called from many threads at once (group commit);
+ * all other calls from one thread at a time. Reads never wait for an fsync.
+ */
+#ifndef STELE_LEDGER_H
+#define STELE_LEDGER_H
+
+#include <stdint.h>
+
+#include "util/util.h"
+#include "vault/vault.h"
+
+typedef struct ledger ledger;
+
+typedef struct ledger_config {
+    int read_only;
+    int durability;              /* STELE_DURABLE_* */
+    uint32_t group_max_delay_us;
+    const char *name;            /* for messages: "database 'primary' of user 'alice'" */
+} ledger_config;
+
+typedef struct ledger_rec {
+    uint64_t lsn, timestamp_ns, durable_lsn;
+    int kind;
+    uint32_t generation;
+    uint8_t author[16];
+    uint8_t hash[32], prev_hash[32], payload_hash[32], idem_digest[32];
+    uint8_t header[152];         /* the encoded header (what the hash covers) */
+    const uint8_t *salt;         /* 16 bytes, borrowed from the scratch buffer */
+    const uint8_t *idem;
+    size_t idem_len;
+    const uint8_t *payload;
+    size_t payload_len;
+} ledger_rec;
+
+/* Creates an empty ledger (first segment and superblock) in db_dir. */
+stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t segment_size,
+                           uint32_t checkpoint_every, util_err *e);
+/* Opens, scans and (when writable, after a crash) recovers the ledger. The keys
+ * are borrowed and must outlive the ledger. */
+stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_t author[16],
+                         const ledger_config *cfg, ledger **out, util_err *e);
+/* Checkpoints if asked and needed, syncs, marks a clean shutdown, frees. */
+stele_status ledger_close(ledger *L, int checkpoint, util_err *e);
+
+stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
+                           const char *idem, size_t idem_len, uint64_t *lsn, int *dup,
+                           util_err *e);
+/* Reads and authenticates one record; payload pointers borrow `scratch`. */
+stele_status ledger_read(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch, util_err *e);
+uint64_t ledger_head(ledger *L);
+
+stele_status ledger_checkpoint(ledger *L, uint64_t *lsn, util_err *e);
+stele_status ledger_verify(ledger *L, uint64_t from_lsn, buf *report, util_err *e);
+stele_status ledger_prove(ledger *L, uint64_t lsn, uint64_t ckpt_lsn, int with_payload,
+                          buf *json, util_err *e);
+stele_status ledger_prove_consistency(ledger *L, uint64_t old_ckpt, uint64_t new_ckpt,
+                                      buf *json, util_err *e);
+/* Appends the ledger's part of `stele stat` as JSON members (no braces). */
+stele_status ledger_stat(ledger *L, buf *json, util_err *e);
+
+/* Verifies a JSON proof bundle offline. msg gets the reason or a summary. */
+stele_status proof_verify(const char *json, size_t len, const char *trusted_pk_hex, char *msg,
+                          size_t cap);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * ledger_int.h — private to src/ledger: the ledger handle and helpers shared by
+ * ledger.c (open, recovery, append, read) and audit.c (checkpoint, verify, proofs).
+ */
+#ifndef STELE_LEDGER_INT_H
+#define STELE_LEDGER_INT_H
+
+#include <pthread.h>
+
+#include "ledger/format.h"
+#include "ledger/ledger.h"
+#include "ledger/merkle.h"
+#include "ledger/superblock.h"
+
+/* Group-commit batch bound: writers wait while this much is queued unflushed. */
+#define LEDGER_BATCH_MAX (4u << 20)
+#define LEDGER_WINDOW (8u << 20) /* read window for scans; >= LEDGER_FRAME_MAX */
+
+_Static_assert(LEDGER_WINDOW >= LEDGER_FRAME_MAX + SEGHDR_AREA, "a frame must fit a window");
+
+typedef struct lseg {
+    uint8_t file_id[16];
+    uint32_t seq;
+    int fd;
+    crypto_gcm *wr;  /* writer's context (under L->mu) */
+    crypto_gcm *rd;  /* readers' context (under L->rd_mu) */
+} lseg;
+
+typedef struct recloc {
+    uint32_t seg;
+    uint32_t off;
+    uint32_t len;
+} recloc;
+
+typedef struct idem_slot {
+    uint64_t key; /* first 8 bytes of the idempotency digest; 0 = empty */
+    uint64_t lsn;
+} idem_slot;
+
+struct ledger {
+    char dir[4096];
+    char name[256];
+    const vault_dbkeys *keys;
+    uint8_t author[16];
+    uint8_t sb_key[32];
+    ledger_config cfg;
+    int lock_fd;
+
+    superblock sb;
+    char sb_damage[256];
+    lseg *segs;
+    uint32_t nseg;
+
+    /* In-memory index, one entry per record (LSN i at [i-1]). */
+    recloc *loc;
+    merkle_hash *hash;
+    uint64_t cap;
+    uint64_t head;       /* newest LSN appended (maybe not yet written) */
+    uint64_t written;    /* newest LSN whose frame reached the file */
+    uint64_t durable;    /* newest LSN synced */
+    uint64_t last_ts;
+    uint32_t generation;
+    merkle_frontier frontier;
+    uint64_t *ckpts;     /* LSNs of checkpoint records */
+    size_t nckpt, capckpt;
+    uint64_t nrecovery;
+    idem_slot *idem;
+    uint64_t idem_cap, idem_count;
+    uint64_t appended_since_open;
+    uint64_t log_bytes;
+
+    /* Writer state, under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_mutex_t rd_mu;
+    uint64_t wr_off;     /* where the next frame goes in the last segment */
+    buf pend;            /* frames built, not yet written */
+    uint64_t pend_off;   /* file offset of pend.data[0] */
+    uint64_t pend_last;  /* LSN of the last frame in pend */
+    buf spare;
+    buf env;             /* scratch for building envelopes */
+    int flushing;
+    stele_status failed; /* sticky */
+    char failed_msg[UTIL_ERR_MAX];
+};
+
+/* Appends a record with the lock held; *lsn gets its LSN. Does not wait. */
+stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size_t len,
+                                  const uint8_t *idem, size_t idem_len, uint64_t *lsn,
+                                  util_err *e);
+/* Waits (lock held, may release it while waiting) until lsn meets the policy. */
+stele_status ledger_commit_wait_locked(ledger *L, uint64_t lsn, util_err *e);
+/* Builds the JSON payload of a checkpoint over all records so far (lock held). */
+stele_status ledger_checkpoint_payload_locked(ledger *L, buf *out, util_err *e);
+/* Reads and opens the frame of `lsn`; checks it against the in-memory hash. */
+stele_status ledger_read_frame(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch,
+                               util_err *e);
+/* Writes the superblock from the current state (lock held or single-threaded). */
+stele_status ledger_sb_sync(ledger *L, int clean, util_err *e);
+/* Segment file path. */
+void ledger_seg_path(const ledger *L, const uint8_t file_id[16], char *out, size_t cap);
+
+#endif

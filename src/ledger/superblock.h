@@ -1,0 +1,59 @@
+/*
+ * superblock.h — the root of a database's ledger: which segment files exist in
+ * which order, the chain head known durable, the recovery generation and whether
+ * the last shutdown was clean. Layer: ledger.
+ *
+ * Two copies ("superblock.a", "superblock.b"), each replaced atomically and each
+ * sealed with XChaCha20-Poly1305 under HKDF(GK, "superblock"), AAD "stele/sb/v1" |
+ * db_id. The reader takes the authentic copy with the highest sequence number and
+ * reports a damaged copy (verify fails on it; the next write repairs it).
+ * Plaintext layout (little-endian):
+ *   "STELESB1" | u32 version | u64 seq | db_id(16) | u32 generation | u8 clean | u8[3] 0
+ *   | u32 segment_size | u32 checkpoint_every | u64 head_lsn | head_hash(32)
+ *   | u64 last_checkpoint_lsn | sign_pk(32) | u32 nseg
+ *   | nseg x { file_id(16) | u64 first_lsn | u64 last_lsn (0 = open) | last_hash(32) }
+ */
+#ifndef STELE_LEDGER_SUPERBLOCK_H
+#define STELE_LEDGER_SUPERBLOCK_H
+
+#include <stdint.h>
+
+#include "util/util.h"
+
+#define SB_FIXED_BYTES 148
+#define SB_SEG_BYTES 64
+#define SB_MAX_SEGMENTS (1u << 20)
+
+typedef struct sb_seg {
+    uint8_t file_id[16];
+    uint64_t first_lsn;
+    uint64_t last_lsn;
+    uint8_t last_hash[32];
+} sb_seg;
+
+typedef struct superblock {
+    uint64_t seq;
+    uint8_t db_id[16];
+    uint32_t generation;
+    uint8_t clean;
+    uint32_t segment_size;
+    uint32_t checkpoint_every;
+    uint64_t head_lsn;
+    uint8_t head_hash[32];
+    uint64_t last_checkpoint_lsn;
+    uint8_t sign_pk[32];
+    uint32_t nseg;
+    sb_seg *segs; /* malloc'd */
+} superblock;
+
+/* Increments sb->seq and writes both copies. */
+stele_status sb_write(const char *db_dir, const uint8_t key[32], superblock *sb, util_err *e);
+/* Reads the newest authentic copy. damage (cap bytes) gets a description of a
+ * damaged or missing copy, or "" if both are fine. */
+stele_status sb_read(const char *db_dir, const uint8_t key[32], const uint8_t db_id[16],
+                     superblock *sb, char *damage, size_t cap, util_err *e);
+void sb_release(superblock *sb);
+/* Appends a segment entry; -1 on out of memory. */
+int sb_add_segment(superblock *sb, const uint8_t file_id[16], uint64_t first_lsn);
+
+#endif
