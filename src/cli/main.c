@@ -308,12 +308,16 @@ static int durability_of(const char *s, stele_durability *d)
     return 0;
 }
 
-static int open_db(const opts *o, int read_only, stele **db)
+/* One-shot commands (log append) skip the shutdown checkpoint: a checkpoint per
+ * appended record would double the log. Periodic (--checkpoint-every) and explicit
+ * checkpoints remain, and the superblock still records the exact head. */
+static int open_db_ex(const opts *o, int read_only, int no_close_ckpt, stele **db)
 {
     char pw[PASSWORD_MAX];
     size_t pwlen = 0;
     stele_open_options oo = {.store_dir = o->store, .user = o->user, .db = o->db,
-                             .read_only = read_only};
+                             .read_only = read_only,
+                             .no_checkpoint_on_close = no_close_ckpt};
     int rc = durability_of(o->durability, &oo.durability);
     if (rc == 0) rc = get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);
     if (rc != 0) return rc;
@@ -328,6 +332,11 @@ static int open_db(const opts *o, int read_only, stele **db)
         return exit_code(st);
     }
     return 0;
+}
+
+static int open_db(const opts *o, int read_only, stele **db)
+{
+    return open_db_ex(o, read_only, 0, db);
 }
 
 static int close_db(stele *db, int rc)
@@ -541,7 +550,7 @@ static int cmd_log(opts *o)
     }
     int append = strcmp(sub, "append") == 0;
     stele *db;
-    int rc = open_db(o, !append, &db);
+    int rc = open_db_ex(o, !append, append, &db);
     if (rc) return rc;
     if (append) return cmd_log_append(o, db);
     return cmd_log_read(o, db, strcmp(sub, "list") == 0);
