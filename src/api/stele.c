@@ -97,8 +97,9 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
         copy_err(&e, errbuf, errcap);
         return STELE_EIO;
     }
-    if (!o || !o->store_dir || !o->user || !o->password) {
-        util_fail(&e, STELE_EINVAL, "store directory, user and password are required");
+    if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000) {
+        util_fail(&e, STELE_EINVAL, "store directory (at most 3000 bytes), user and password "
+                                    "are required");
         copy_err(&e, errbuf, errcap);
         return STELE_EINVAL;
     }
@@ -144,6 +145,9 @@ stele_status stele_passwd(const char *store_dir, const char *user, const char *o
     util_err_clear(&e);
     stele_status rc = init_check();
     if (rc != STELE_OK) util_fail(&e, rc, "cannot initialise libsodium");
+    if (rc == STELE_OK && (!store_dir || !user || strlen(store_dir) > 3000))
+        rc = util_fail(&e, STELE_EINVAL, "store directory (at most 3000 bytes) and user are "
+                                         "required");
     if (rc == STELE_OK && new_len == 0)
         rc = util_fail(&e, STELE_EINVAL, "the new password must not be empty");
     if (rc == STELE_OK) rc = vault_store_check(store_dir, &e);
@@ -174,8 +178,9 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (!db) return STELE_ENOMEM;
     buf_init(&db->scratch);
     if (init_check() != STELE_OK) return util_fail(&db->err, STELE_EIO, "cannot init libsodium");
-    if (!o || !o->store_dir || !o->user || !o->password)
-        return util_fail(&db->err, STELE_EINVAL, "store directory, user and password are required");
+    if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000)
+        return util_fail(&db->err, STELE_EINVAL,
+                         "store directory (at most 3000 bytes), user and password are required");
     if (o->durability < STELE_DURABLE_FSYNC || o->durability > STELE_DURABLE_NONE)
         return util_fail(&db->err, STELE_EINVAL, "unknown durability policy %d", o->durability);
     util_strlcpy(db->store, o->store_dir, sizeof db->store);

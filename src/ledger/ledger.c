@@ -536,6 +536,7 @@ static stele_status scan_all(ledger *L, util_err *e)
     uint64_t known = st.max_durable > L->sb.head_lsn ? st.max_durable : L->sb.head_lsn;
     uint64_t cut = 0, stray = 0;
     int writable = !L->cfg.read_only;
+    L->written = L->durable = L->head; /* scanned frames are on disk: readable from here */
     if (rc == STELE_OK && L->head < known)
         rc = corrupt_at(L, e, L->nseg - 1, st.tail_off,
                         "missing or not authentic, but it was durably committed (the superblock "
