@@ -45,7 +45,7 @@ static size_t sb_encode(const superblock *sb, uint8_t *p)
     return (size_t)(q - p);
 }
 
-static int sb_decode(const uint8_t *p, size_t len, superblock *sb)
+int sb_decode(const uint8_t *p, size_t len, superblock *sb)
 {
     memset(sb, 0, sizeof *sb);
     if (len < SB_FIXED_BYTES || memcmp(p, "STELESB1", 8) != 0 || get_u32(p + 8) != SB_VERSION)

@@ -53,6 +53,9 @@ stele_status sb_write(const char *db_dir, const uint8_t key[32], superblock *sb,
 stele_status sb_read(const char *db_dir, const uint8_t key[32], const uint8_t db_id[16],
                      superblock *sb, char *damage, size_t cap, util_err *e);
 void sb_release(superblock *sb);
+/* Decodes authenticated plaintext (exposed for the fuzzer); -1 if malformed. On
+ * success sb->segs is malloc'd (sb_release frees it). */
+int sb_decode(const uint8_t *p, size_t len, superblock *sb);
 /* Appends a segment entry; -1 on out of memory. */
 int sb_add_segment(superblock *sb, const uint8_t file_id[16], uint64_t first_lsn);
 
