@@ -199,7 +199,7 @@ stele_status ledger_verify(ledger *L, uint64_t from_lsn, buf *report, util_err *
                    (unsigned long long)start, (unsigned long long)head,
                    (unsigned long long)(head >= start ? head - start + 1 : 0),
                    (unsigned long long)checked_ckpts, (unsigned long long)bytes, L->generation,
-                   (unsigned long long)L->nrecovery, L->sb.clean ? "true" : "false");
+                   (unsigned long long)L->nrecovery, L->opened_clean ? "true" : "false");
     return rc;
 }
 
@@ -370,7 +370,7 @@ stele_status ledger_stat(ledger *L, buf *json, util_err *e)
                          L->sb.segment_size,
                          (unsigned long long)L->nseg * L->sb.segment_size,
                          (unsigned long long)L->log_bytes, L->sb.checkpoint_every,
-                         dur[L->cfg.durability % 3], L->sb.clean ? "true" : "false");
+                         dur[L->cfg.durability % 3], L->opened_clean ? "true" : "false");
     bad = bad || (L->sb_damage[0] ? buf_json_str(json, L->sb_damage, strlen(L->sb_damage))
                                   : buf_printf(json, "null"));
     pthread_mutex_unlock(&L->mu);

@@ -621,6 +621,7 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
         rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
     if (rc == STELE_OK)
         rc = sb_read(db_dir, L->sb_key, k->db_id, &L->sb, L->sb_damage, sizeof L->sb_damage, e);
+    if (rc == STELE_OK) L->opened_clean = L->sb.clean;
     if (rc == STELE_OK && !crypto_equal(L->sb.sign_pk, k->sign_pk, 32))
         rc = util_fail(e, STELE_ECORRUPT, "the superblock and the keys file disagree on the "
                                           "database's public key");

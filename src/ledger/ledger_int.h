@@ -48,6 +48,7 @@ struct ledger {
 
     superblock sb;
     char sb_damage[256];
+    int opened_clean;    /* the superblock said "clean" when this handle opened */
     lseg *segs;
     uint32_t nseg;
 
