@@ -9,7 +9,9 @@
  *    LSN), valid until the next call on the handle.
  *  - Handles are opaque. A handle is used by one thread at a time, except that
  *    stele_append() may be called concurrently from many threads on one handle
- *    (that is how group commit batches writers into one fsync).
+ *    (that is how group commit batches writers into one fsync) while no other call
+ *    runs on that handle. Open a second handle (read-only) to read or verify while
+ *    writers append: read-only handles take no lock and see a consistent prefix.
  *  - Memory returned as `char **` is owned by the caller and freed with stele_free().
  *    Memory returned inside a struct (stele_record) is borrowed: valid until the
  *    next call on the same handle from the same thread, or stele_close().

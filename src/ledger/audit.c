@@ -9,6 +9,7 @@
  * head_hash = hash of record N, and the Ed25519 signature covers
  * checkpoint_message(db_id, N, root, head_hash, T).
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,11 +139,176 @@ static uint64_t newest_ckpt_at_or_before(const ledger *L, uint64_t lsn)
     return best;
 }
 
+/* ---- verification ----
+ * Phase 1 (parallel, VERIFY_THREADS workers over disjoint LSN ranges): read frames
+ * sequentially through large windows; authenticate both boxes; check the envelope,
+ * the payload hash, that the recomputed record hash equals the indexed one, and that
+ * prev_hash equals the indexed hash of the record before. Every worker works on a
+ * private snapshot of the index, so appends on other threads cannot move it.
+ * Phase 2 (sequential): the Merkle frontier over the (now verified) hashes, and each
+ * checkpoint's size, head, root and signature. */
+#define VERIFY_THREADS 2
+
+typedef struct verify_job {
+    ledger *L;
+    const recloc *loc;        /* snapshot, index 0 = LSN base */
+    const merkle_hash *hash;  /* snapshot, index 0 = LSN base - 1 (the previous hash) */
+    uint64_t base, from, to;  /* LSNs [from, to] */
+    stele_status rc;
+    util_err e;
+} verify_job;
+
+static stele_status verify_frame(verify_job *j, uint64_t lsn, const uint8_t *frame,
+                                 const frame_place *pl, crypto_gcm *g, buf *env)
+{
+    const recloc *loc = &j->loc[lsn - j->base];
+    uint8_t hdr[RECHDR_BYTES], h[32], ph[32];
+    rechdr r;
+    const uint8_t *idem, *payload;
+    size_t idem_len;
+    const char *why = NULL;
+    if (frame_open_header(g, pl, frame, hdr) != 0 || rechdr_decode(hdr, &r) != 0)
+        why = "header not authentic";
+    else if (frame_size(r.env_len) != loc->len || r.lsn != lsn) why = "header does not match";
+    else if (buf_reserve(env, r.env_len) != 0)
+        return util_fail(&j->e, STELE_ENOMEM, "out of memory");
+    else if (frame_open_envelope(g, pl, frame, r.env_len, env->data) != 0 ||
+             envelope_parse(env->data, r.env_len, r.payload_len, &idem, &idem_len, &payload))
+        why = "payload not authentic";
+    if (!why) {
+        envelope_payload_hash(env->data, payload, r.payload_len, ph);
+        rechdr_hash(hdr, h);
+        if (!crypto_equal(ph, r.payload_hash, 32)) why = "payload hash mismatch";
+        else if (!crypto_equal(h, j->hash[lsn - j->base + 1], 32))
+            why = "record differs from the one indexed at open";
+        else if (!crypto_equal(r.prev_hash, j->hash[lsn - j->base], 32))
+            why = "hash chain broken";
+    }
+    if (!why) return STELE_OK;
+    char path[4200];
+    ledger_seg_path(j->L, pl->file_id, path, sizeof path);
+    return util_fail(&j->e, STELE_ECORRUPT, "record LSN %llu in '%s' (offset %u): %s",
+                     (unsigned long long)lsn, path, loc->off, why);
+}
+
+static void *verify_worker(void *arg)
+{
+    verify_job *j = arg;
+    ledger_window w = {.buf = malloc(LEDGER_WINDOW), .fd = -1};
+    buf env;
+    buf_init(&env);
+    crypto_gcm *g = NULL;
+    uint32_t cur = UINT32_MAX;
+    frame_place pl = {j->L->keys->db_id, NULL, 0, 0};
+    j->rc = w.buf ? STELE_OK : util_fail(&j->e, STELE_ENOMEM, "out of memory");
+    for (uint64_t lsn = j->from; j->rc == STELE_OK && lsn <= j->to; lsn++) {
+        const recloc *loc = &j->loc[lsn - j->base];
+        if (loc->seg != cur) { /* next segment: its fd, its key, a fresh window */
+            cur = loc->seg;
+            crypto_gcm_free(g);
+            g = NULL;
+            pthread_mutex_lock(&j->L->mu);
+            lseg s = j->L->segs[cur];
+            pthread_mutex_unlock(&j->L->mu);
+            j->rc = ledger_seg_key(j->L->keys, s.file_id, &g, &j->e);
+            w.fd = s.fd;
+            w.file_size = j->L->sb.segment_size;
+            w.start = w.len = 0;
+            pl.file_id = j->L->segs[cur].file_id;
+            pl.seg_seq = cur;
+            if (j->rc != STELE_OK) break;
+        }
+        pl.offset = loc->off;
+        const uint8_t *frame = ledger_win_get(&w, loc->off, loc->len);
+        if (!frame) {
+            j->rc = util_fail(&j->e, STELE_EIO, "cannot read record LSN %llu: %s",
+                              (unsigned long long)lsn, strerror(w.err ? -w.err : EIO));
+            break;
+        }
+        j->rc = verify_frame(j, lsn, frame, &pl, g, &env);
+    }
+    crypto_gcm_free(g);
+    buf_release(&env);
+    free(w.buf);
+    return NULL;
+}
+
+/* Phase 1 over LSNs [start, head] on a snapshot of the index. *bytes gets the size. */
+static stele_status verify_records(ledger *L, uint64_t start, uint64_t head, uint64_t *bytes,
+                                   util_err *e)
+{
+    uint64_t n = head - start + 1;
+    recloc *loc = malloc(n * sizeof *loc);
+    merkle_hash *hash = malloc((n + 1) * sizeof *hash);
+    if (!loc || !hash) {
+        free(loc);
+        free(hash);
+        return util_fail(e, STELE_ENOMEM, "out of memory verifying %llu records",
+                         (unsigned long long)n);
+    }
+    pthread_mutex_lock(&L->mu);
+    memcpy(loc, &L->loc[start - 1], n * sizeof *loc);
+    memcpy(hash + 1, &L->hash[start - 1], n * sizeof *hash);
+    pthread_mutex_unlock(&L->mu);
+    if (start > 1) memcpy(hash[0], L->hash[start - 2], 32);
+    else ledger_genesis_hash(L->keys->db_id, hash[0]);
+    *bytes = 0;
+    for (uint64_t i = 0; i < n; i++) *bytes += loc[i].len;
+    verify_job jobs[VERIFY_THREADS];
+    pthread_t tid[VERIFY_THREADS];
+    int started[VERIFY_THREADS] = {0};
+    uint64_t per = (n + VERIFY_THREADS - 1) / VERIFY_THREADS;
+    for (int t = 0; t < VERIFY_THREADS; t++) {
+        uint64_t from = start + (uint64_t)t * per;
+        uint64_t to = from + per - 1 > head ? head : from + per - 1;
+        jobs[t] = (verify_job){L, loc, hash, start, from, to, STELE_OK, {0}};
+        if (from > head) continue;
+        started[t] = pthread_create(&tid[t], NULL, verify_worker, &jobs[t]) == 0;
+        if (!started[t]) verify_worker(&jobs[t]); /* no thread: do it here */
+    }
+    stele_status rc = STELE_OK;
+    for (int t = 0; t < VERIFY_THREADS; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+        if (rc == STELE_OK && jobs[t].rc != STELE_OK) { /* the lowest LSN range first */
+            rc = jobs[t].rc;
+            if (e) *e = jobs[t].e;
+        }
+    }
+    free(loc);
+    free(hash);
+    return rc;
+}
+
+/* Phase 2: every checkpoint at or after `start` against the verified hashes. */
+static stele_status verify_checkpoints(ledger *L, uint64_t start, uint64_t head,
+                                       uint64_t *checked, util_err *e)
+{
+    merkle_frontier f;
+    merkle_frontier_init(&f);
+    buf scratch;
+    buf_init(&scratch);
+    stele_status rc = STELE_OK;
+    size_t k = 0;
+    *checked = 0;
+    for (uint64_t lsn = 1; rc == STELE_OK && lsn <= head; lsn++) {
+        while (k < L->nckpt && L->ckpts[k] < lsn) k++;
+        if (k < L->nckpt && L->ckpts[k] == lsn && lsn >= start) {
+            ckpt_info c;
+            uint8_t root[32];
+            merkle_frontier_root(&f, root);
+            rc = ckpt_load(L, lsn, &c, &scratch, e);
+            if (rc == STELE_OK) rc = ckpt_check(L, &c, root, e);
+            (*checked)++;
+        }
+        merkle_frontier_push(&f, L->hash[lsn - 1]);
+    }
+    buf_release(&scratch);
+    return rc;
+}
+
 stele_status ledger_verify(ledger *L, uint64_t from_lsn, buf *report, util_err *e)
 {
     uint64_t head = ledger_head(L), start = 1, checked_ckpts = 0, bytes = 0;
-    merkle_frontier f;
-    merkle_frontier_init(&f);
     buf scratch;
     buf_init(&scratch);
     stele_status rc = STELE_OK;
@@ -156,41 +322,12 @@ stele_status ledger_verify(ledger *L, uint64_t from_lsn, buf *report, util_err *
             if (rc == STELE_OK && merkle_root(L->hash, 0, ck - 1, root) != 0)
                 rc = util_fail(e, STELE_ENOMEM, "out of memory");
             if (rc == STELE_OK) rc = ckpt_check(L, &c, root, e);
-            for (uint64_t i = 0; rc == STELE_OK && i + 1 < ck; i++)
-                merkle_frontier_push(&f, L->hash[i]);
             start = ck;
         }
     }
-    uint8_t prev[32];
-    if (start > 1) memcpy(prev, L->hash[start - 2], 32);
-    else ledger_genesis_hash(L->keys->db_id, prev);
-    for (uint64_t lsn = start; rc == STELE_OK && lsn <= head; lsn++) {
-        ledger_rec r;
-        rc = ledger_read_frame(L, lsn, &r, &scratch, e);
-        if (rc != STELE_OK) break;
-        if (!crypto_equal(r.prev_hash, prev, 32)) {
-            rc = util_fail(e, STELE_ECORRUPT, "record LSN %llu: hash chain broken",
-                           (unsigned long long)lsn);
-            break;
-        }
-        if (r.kind == STELE_REC_CHECKPOINT) {
-            ckpt_info c;
-            uint8_t root[32];
-            merkle_frontier_root(&f, root);
-            if (ckpt_parse(r.payload, r.payload_len, &c) != 0) {
-                rc = util_fail(e, STELE_ECORRUPT, "checkpoint LSN %llu: malformed payload",
-                               (unsigned long long)lsn);
-                break;
-            }
-            c.lsn = lsn;
-            rc = ckpt_check(L, &c, root, e);
-            checked_ckpts++;
-        }
-        merkle_frontier_push(&f, r.hash);
-        memcpy(prev, r.hash, 32);
-        bytes += L->loc[lsn - 1].len;
-    }
     buf_release(&scratch);
+    if (rc == STELE_OK && head >= start) rc = verify_records(L, start, head, &bytes, e);
+    if (rc == STELE_OK) rc = verify_checkpoints(L, start, head, &checked_ckpts, e);
     if (rc == STELE_OK && report)
         buf_printf(report,
                    "{\"ok\":true,\"from_lsn\":%llu,\"head_lsn\":%llu,\"records_verified\":%llu,"

@@ -47,7 +47,7 @@ void ledger_seg_path(const ledger *L, const uint8_t file_id[16], char *out, size
     snprintf(out, cap, "%s/data/%s", L->dir, hex);
 }
 
-static stele_status seg_key_ctx(const vault_dbkeys *k, const uint8_t file_id[16],
+stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16],
                                 crypto_gcm **out, util_err *e)
 {
     uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
@@ -196,16 +196,7 @@ static void index_truncate(ledger *L, uint64_t lsn)
 
 /* ----------------------------------------------------------- scan windows */
 
-typedef struct window {
-    int fd;
-    uint64_t file_size;
-    uint8_t *buf;
-    uint64_t start;
-    size_t len;
-    int err; /* -errno of a failed read */
-} window;
-
-static const uint8_t *win_get(window *w, uint64_t off, size_t n)
+const uint8_t *ledger_win_get(ledger_window *w, uint64_t off, size_t n)
 {
     if (off + n > w->file_size) return NULL;
     if (off >= w->start && off + n <= w->start + w->len) return w->buf + (off - w->start);
@@ -242,8 +233,8 @@ static stele_status seg_open(ledger *L, uint32_t i, util_err *e)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s') is %lld bytes, not %u: truncated or replaced",
                          i, path, (long long)size, L->sb.segment_size);
-    stele_status rc = seg_key_ctx(L->keys, s->file_id, &s->wr, e);
-    if (rc == STELE_OK) rc = seg_key_ctx(L->keys, s->file_id, &s->rd, e);
+    stele_status rc = ledger_seg_key(L->keys, s->file_id, &s->wr, e);
+    if (rc == STELE_OK) rc = ledger_seg_key(L->keys, s->file_id, &s->rd, e);
     if (rc != STELE_OK) return rc;
     uint8_t area[SEGHDR_AREA];
     seghdr h;
@@ -272,7 +263,7 @@ static stele_status seg_create(const char *dir, const vault_dbkeys *k, uint32_t 
     snprintf(path, sizeof path, "%s/%s", data, hex);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     crypto_gcm *g = NULL;
-    stele_status rc = seg_key_ctx(k, file_id, &g, e);
+    stele_status rc = ledger_seg_key(k, file_id, &g, e);
     if (rc != STELE_OK) return rc;
     int fd = io_open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) {
@@ -370,7 +361,7 @@ static stele_status corrupt_at(ledger *L, util_err *e, uint32_t seg, uint64_t of
 
 /* Scans the frames of segment i, adding them to the index. In the last segment the
  * scan stops quietly at the first unauthentic or stale frame. */
-static stele_status scan_segment(ledger *L, uint32_t i, window *w, scan_state *st, util_err *e)
+static stele_status scan_segment(ledger *L, uint32_t i, ledger_window *w, scan_state *st, util_err *e)
 {
     int last = (i + 1 == L->nseg);
     lseg *s = &L->segs[i];
@@ -385,7 +376,7 @@ static stele_status scan_segment(ledger *L, uint32_t i, window *w, scan_state *s
     for (;;) {
         uint8_t enc[RECHDR_BYTES], hash[32];
         rechdr h;
-        const uint8_t *p = win_get(w, off, prefix);
+        const uint8_t *p = ledger_win_get(w, off, prefix);
         if (!p && w->err) return corrupt_at(L, e, i, off, "read failed");
         pl.offset = off;
         if (!p || frame_open_header(s->rd, &pl, p, enc) != 0) break;
@@ -446,7 +437,7 @@ static uint64_t cut_torn_payloads(ledger *L, uint64_t from, scan_state *st)
 }
 
 /* Looks for authentic frames after the tail (see the decision table). */
-static stele_status probe_tail(ledger *L, window *w, scan_state *st, uint64_t *found,
+static stele_status probe_tail(ledger *L, ledger_window *w, scan_state *st, uint64_t *found,
                                util_err *e)
 {
     uint32_t i = L->nseg - 1;
@@ -457,7 +448,7 @@ static stele_status probe_tail(ledger *L, window *w, scan_state *st, uint64_t *f
     if (end > L->sb.segment_size) end = L->sb.segment_size;
     *found = 0;
     for (uint64_t off = st->tail_off; off + prefix <= end; off += FRAME_ALIGN) {
-        const uint8_t *p = win_get(w, off, prefix);
+        const uint8_t *p = ledger_win_get(w, off, prefix);
         uint8_t enc[RECHDR_BYTES];
         rechdr h;
         pl.offset = off;
@@ -528,7 +519,7 @@ static stele_status recover(ledger *L, scan_state *st, uint64_t known, uint64_t 
 
 static stele_status scan_all(ledger *L, util_err *e)
 {
-    window w = {.buf = malloc(LEDGER_WINDOW)};
+    ledger_window w = {.buf = malloc(LEDGER_WINDOW)};
     if (!w.buf) return util_fail(e, STELE_ENOMEM, "out of memory");
     scan_state st = {0};
     stele_status rc = STELE_OK;

@@ -85,6 +85,22 @@ struct ledger {
     char failed_msg[UTIL_ERR_MAX];
 };
 
+/* A sequential reader over one segment file: big reads, frames served from memory. */
+typedef struct ledger_window {
+    int fd;
+    uint64_t file_size;
+    uint8_t *buf;     /* LEDGER_WINDOW bytes */
+    uint64_t start;
+    size_t len;
+    int err;          /* -errno of a failed read */
+} ledger_window;
+
+/* n bytes at off (n <= LEDGER_FRAME_MAX), or NULL past the end or on a read error. */
+const uint8_t *ledger_win_get(ledger_window *w, uint64_t off, size_t n);
+/* AES-GCM context with the file key of a segment. */
+stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16], crypto_gcm **out,
+                            util_err *e);
+
 /* Appends a record with the lock held; *lsn gets its LSN. Does not wait. */
 stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size_t len,
                                   const uint8_t *idem, size_t idem_len, uint64_t *lsn,
