@@ -490,11 +490,17 @@ static int cmd_init(opts *o)
     return 0;
 }
 
-static int cmd_log_append(opts *o, stele *db)
+/* Opens the database first (a writer session: `log append -` holds the writer lock
+ * while it reads standard input), then reads and checks the record. A writable open
+ * changes nothing on disk until the first append, so bad input changes nothing. */
+static int cmd_log_append(opts *o)
 {
+    stele *db;
+    int rc = open_db_ex(o, 0, 1, &db);
+    if (rc) return rc;
     char *in;
     size_t len;
-    int rc = read_input(o->npos > 2 ? o->pos[2] : NULL, &in, &len);
+    rc = read_input(o->npos > 2 ? o->pos[2] : NULL, &in, &len);
     if (rc) return close_db(db, rc);
     json_error_t err;
     json_t *j = json_loadb(in, len, JSON_DECODE_ANY, &err);
@@ -548,11 +554,10 @@ static int cmd_log(opts *o)
         say("usage: stele log append|get|list (see 'stele log --help')");
         return EXIT_USAGE;
     }
-    int append = strcmp(sub, "append") == 0;
+    if (strcmp(sub, "append") == 0) return cmd_log_append(o);
     stele *db;
-    int rc = open_db_ex(o, !append, append, &db);
+    int rc = open_db(o, 1, &db);
     if (rc) return rc;
-    if (append) return cmd_log_append(o, db);
     return cmd_log_read(o, db, strcmp(sub, "list") == 0);
 }
 

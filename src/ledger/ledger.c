@@ -240,8 +240,9 @@ static stele_status seg_open(ledger *L, uint32_t i, util_err *e)
     seghdr h;
     ssize_t n = io_pread(s->fd, area, sizeof area, 0);
     if (n != (ssize_t)sizeof area || seghdr_open(s->rd, L->keys->db_id, s->file_id, area, &h) != 0)
-        return util_fail(e, STELE_ECORRUPT, "ledger segment %u ('%s'): header not authentic", i,
-                         path);
+        return util_fail(e, STELE_ECORRUPT,
+                         "ledger segment %u ('%s'): header not authentic (the file was damaged, "
+                         "or swapped with or replaced by another file)", i, path);
     if (h.seq != i || h.first_lsn != L->sb.segs[i].first_lsn)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s') claims to be segment %u starting at LSN %llu: "
@@ -618,8 +619,8 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
                                           "database's public key");
     if (rc == STELE_OK) rc = open_segments(L, e);
     if (rc == STELE_OK) rc = scan_all(L, e);
-    /* A writable handle marks the shutdown unclean until ledger_close. */
-    if (rc == STELE_OK && !cfg->read_only) rc = ledger_sb_sync(L, 0, e);
+    /* A writable handle marks the superblock unclean before its first append (see
+     * ledger_append_locked), not here: opening and not writing changes nothing. */
     if (rc != STELE_OK) {
         ledger_free(L);
         return rc;
@@ -632,7 +633,7 @@ stele_status ledger_close(ledger *L, int checkpoint, util_err *e)
 {
     if (!L) return STELE_OK;
     stele_status rc = STELE_OK;
-    if (!L->cfg.read_only && !L->failed) {
+    if (!L->cfg.read_only && !L->failed && L->sb_marked) {
         uint64_t last_ck = L->nckpt ? L->ckpts[L->nckpt - 1] : 0;
         if (checkpoint && L->head > last_ck && L->appended_since_open)
             rc = ledger_checkpoint(L, NULL, e);
@@ -732,6 +733,11 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
 {
     STELE_ASSERT(len <= LEDGER_PAYLOAD_MAX && idem_len <= LEDGER_IDEM_MAX);
     if (L->failed) return util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
+    if (!L->sb_marked) { /* from here until a clean close, a crash must be recoverable */
+        stele_status rc = ledger_sb_sync(L, 0, e);
+        if (rc != STELE_OK) return rc;
+        L->sb_marked = 1;
+    }
     size_t env_len = ENVELOPE_FIXED + idem_len + len;
     size_t fsize = frame_size(env_len);
     if (SEGHDR_AREA + fsize > L->sb.segment_size)

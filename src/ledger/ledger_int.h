@@ -49,6 +49,7 @@ struct ledger {
     superblock sb;
     char sb_damage[256];
     int opened_clean;    /* the superblock said "clean" when this handle opened */
+    int sb_marked;       /* the superblock says "open" (unclean) for this writer */
     lseg *segs;
     uint32_t nseg;
 

@@ -103,6 +103,7 @@ stele_status sb_write(const char *db_dir, const uint8_t key[32], superblock *sb,
 static int sb_read_copy(const char *db_dir, int i, const uint8_t key[32], const uint8_t db_id[16],
                         superblock *sb, const char **why)
 {
+    memset(sb, 0, sizeof *sb); /* sb_release on any failure path must see no pointer */
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", db_dir, SB_NAMES[i]);
     uint8_t *ct = NULL;

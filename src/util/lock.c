@@ -13,25 +13,19 @@
 
 #include "util/io.h"
 
+/* "pid N (program), since TIME": the program's name only, never its arguments,
+ * which may carry data (a record given on the command line) that must not reach
+ * the disk in plaintext. */
 static void describe_self(char *out, size_t cap)
 {
-    char cmd[256] = "?";
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = read(fd, cmd, sizeof cmd - 1);
-        close(fd);
-        if (n > 0) {
-            for (ssize_t i = 0; i < n - 1; i++)
-                if (cmd[i] == 0) cmd[i] = ' ';
-            cmd[n] = 0;
-        }
-    }
+    extern char *program_invocation_short_name;
     time_t now = time(NULL);
     struct tm tm;
     char when[64];
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    snprintf(out, cap, "pid %d, '%.120s', since %s", (int)getpid(), cmd, when);
+    snprintf(out, cap, "pid %d (%.64s), since %s", (int)getpid(),
+             program_invocation_short_name, when);
 }
 
 stele_status lock_acquire(const char *path, const char *what, int *fd_out, util_err *e)

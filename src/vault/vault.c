@@ -44,21 +44,29 @@ static int kv_finish(buf *b)
     return buf_printf(b, "checksum %s\n", hex);
 }
 
-/* Verifies the checksum line; on success the text before it stays in data. */
+/* Verifies the checksum line, which must be the last line and exactly
+ * "checksum <64 lower-case hex digits>\n"; on success the text before it stays in
+ * data (NUL-terminated there). */
 static stele_status kv_check(const char *path, uint8_t *data, size_t len, util_err *e)
 {
-    const char *marker = "checksum ";
-    size_t body = len;
-    while (body > 0 && data[body - 1] == '\n') body--;
-    while (body > 0 && data[body - 1] != '\n') body--;
-    if (len - body < strlen(marker) + 64 || memcmp(data + body, marker, strlen(marker)) != 0)
-        return util_fail(e, STELE_ECORRUPT, "'%s' is corrupt: no checksum line", path);
+    static const char marker[] = "checksum ";
+    const size_t line = sizeof marker - 1 + 64 + 1;
+    if (len < line || data[len - 1] != '\n' || (len > line && data[len - line - 1] != '\n') ||
+        memcmp(data + len - line, marker, sizeof marker - 1) != 0)
+        return util_fail(e, STELE_ECORRUPT,
+                         "'%s' is corrupt: it does not end with its checksum line (the file was "
+                         "changed or damaged; restore it from a backup)", path);
+    size_t body = len - line;
+    const uint8_t *hex = data + body + sizeof marker - 1;
+    for (size_t i = 0; i < 64; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+            return util_fail(e, STELE_ECORRUPT, "'%s' is corrupt: malformed checksum", path);
     uint8_t h[32], want[32];
+    char hexs[65];
+    memcpy(hexs, hex, 64);
+    hexs[64] = 0;
     crypto_sha256(data, body, h);
-    char hex[65];
-    memcpy(hex, data + body + strlen(marker), 64);
-    hex[64] = 0;
-    if (crypto_unhex(hex, want, 32) != 0 || !crypto_equal(h, want, 32))
+    if (crypto_unhex(hexs, want, 32) != 0 || !crypto_equal(h, want, 32))
         return util_fail(e, STELE_ECORRUPT,
                          "'%s' is corrupt: checksum mismatch (the file was changed or damaged; "
                          "restore it from a backup)", path);
