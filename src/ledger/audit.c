@@ -54,14 +54,15 @@ stele_status ledger_checkpoint(ledger *L, uint64_t *lsn_out, util_err *e)
     buf_init(&p);
     uint64_t lsn = 0;
     pthread_mutex_lock(&L->mu);
-    stele_status rc = ledger_checkpoint_payload_locked(L, &p, e);
+    stele_status rc = ledger_make_room_locked(L, LEDGER_CKPT_FRAME, e);
+    if (rc == STELE_OK) rc = ledger_checkpoint_payload_locked(L, &p, e);
     if (rc == STELE_OK)
         rc = ledger_append_locked(L, STELE_REC_CHECKPOINT, p.data, p.len, NULL, 0, &lsn, e);
     int saved = L->cfg.durability;
     L->cfg.durability = saved == STELE_DURABLE_NONE ? STELE_DURABLE_FSYNC : saved;
     if (rc == STELE_OK) rc = ledger_commit_wait_locked(L, lsn, e); /* checkpoints are synced */
     L->cfg.durability = saved;
-    if (rc == STELE_OK) rc = ledger_sb_sync(L, 0, e);
+    if (rc == STELE_OK) rc = ledger_fail_locked(L, ledger_sb_sync(L, 0, e), e);
     pthread_mutex_unlock(&L->mu);
     buf_release(&p);
     if (rc == STELE_OK && lsn_out) *lsn_out = lsn;

@@ -380,6 +380,11 @@ static stele_status scan_segment(ledger *L, uint32_t i, ledger_window *w, scan_s
         const uint8_t *p = ledger_win_get(w, off, prefix);
         if (!p && w->err) return corrupt_at(L, e, i, off, "read failed");
         pl.offset = off;
+        if (p && last && frame_open_header(s->rd, &pl, p, enc) != 0) {
+            w->len = 0; /* drop the window: read this frame again before calling it the end */
+            p = ledger_win_get(w, off, prefix);
+            if (!p && w->err) return corrupt_at(L, e, i, off, "read failed");
+        }
         if (!p || frame_open_header(s->rd, &pl, p, enc) != 0) break;
         if (rechdr_decode(enc, &h) != 0) return corrupt_at(L, e, i, off, "malformed header");
         if (last && h.generation < st->max_gen) break; /* stale frame of an older life */
@@ -418,7 +423,7 @@ static stele_status scan_segment(ledger *L, uint32_t i, ledger_window *w, scan_s
 
 /* Checks payloads of records in (from, head] of the last segment; cuts the index
  * before the first that fails. Returns the number of records cut. */
-static uint64_t cut_torn_payloads(ledger *L, uint64_t from, scan_state *st)
+static uint64_t cut_torn_payloads(ledger *L, uint64_t from, scan_state *st, stele_status *io)
 {
     buf scratch;
     buf_init(&scratch);
@@ -426,7 +431,13 @@ static uint64_t cut_torn_payloads(ledger *L, uint64_t from, scan_state *st)
     for (uint64_t lsn = from + 1; lsn <= L->head; lsn++) {
         ledger_rec r;
         util_err e;
-        if (ledger_read_frame(L, lsn, &r, &scratch, &e) != STELE_OK) {
+        stele_status rc = ledger_read_frame(L, lsn, &r, &scratch, &e);
+        if (rc != STELE_OK) rc = ledger_read_frame(L, lsn, &r, &scratch, &e); /* transient? */
+        if (rc == STELE_EIO) { /* cannot tell a torn write from a failed read: stop */
+            *io = rc;
+            break;
+        }
+        if (rc != STELE_OK) {
             cut = L->head - lsn + 1;
             st->tail_off = L->loc[lsn - 1].off;
             index_truncate(L, lsn - 1);
@@ -537,8 +548,11 @@ static stele_status scan_all(ledger *L, util_err *e)
         rc = corrupt_at(L, e, L->nseg - 1, st.tail_off,
                         "the log goes past the head recorded at the last clean shutdown");
     if (rc == STELE_OK && !L->sb.clean && writable) {
-        cut = cut_torn_payloads(L, known, &st);
-        rc = probe_tail(L, &w, &st, &stray, e);
+        stele_status io = STELE_OK;
+        cut = cut_torn_payloads(L, known, &st, &io);
+        if (io != STELE_OK)
+            rc = util_fail(e, io, "recovery cannot read the ledger tail; nothing was changed");
+        if (rc == STELE_OK) rc = probe_tail(L, &w, &st, &stray, e);
     }
     free(w.buf);
     L->wr_off = st.tail_off;
@@ -695,15 +709,25 @@ static stele_status flush_locked(ledger *L, int sync, util_err *e)
     return STELE_OK;
 }
 
+stele_status ledger_fail_locked(ledger *L, stele_status rc, util_err *e)
+{
+    if (rc == STELE_OK || L->failed) return rc;
+    L->failed = rc;
+    snprintf(L->failed_msg, sizeof L->failed_msg, "%s", e ? e->msg : "write failed");
+    pthread_cond_broadcast(&L->cv);
+    return rc;
+}
+
 /* Starts a new segment when the next frame does not fit in the current one. */
-static stele_status roll_segment(ledger *L, util_err *e)
+static stele_status roll_segment(ledger *L, size_t fsize, util_err *e)
 {
     stele_status rc = flush_locked(L, 1, e);
     if (rc != STELE_OK) return rc;
+    if (L->wr_off + fsize <= L->sb.segment_size) return STELE_OK; /* rolled meanwhile */
     uint8_t file_id[16];
     uint32_t seq = L->nseg;
     rc = seg_create(L->dir, L->keys, seq, L->head + 1, L->sb.segment_size, file_id, e);
-    if (rc != STELE_OK) return rc;
+    if (rc != STELE_OK) return ledger_fail_locked(L, rc, e);
     lseg *segs = realloc(L->segs, (L->nseg + 1) * sizeof *segs);
     if (!segs) return util_fail(e, STELE_ENOMEM, "out of memory");
     L->segs = segs;
@@ -727,6 +751,16 @@ static stele_status roll_segment(ledger *L, util_err *e)
     return STELE_OK;
 }
 
+stele_status ledger_make_room_locked(ledger *L, size_t fsize, util_err *e)
+{
+    while (L->wr_off + fsize > L->sb.segment_size) {
+        if (L->failed) return util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
+        stele_status rc = roll_segment(L, fsize, e);
+        if (rc != STELE_OK) return rc;
+    }
+    return STELE_OK;
+}
+
 stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size_t len,
                                   const uint8_t *idem, size_t idem_len, uint64_t *lsn,
                                   util_err *e)
@@ -735,7 +769,7 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
     if (L->failed) return util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
     if (!L->sb_marked) { /* from here until a clean close, a crash must be recoverable */
         stele_status rc = ledger_sb_sync(L, 0, e);
-        if (rc != STELE_OK) return rc;
+        if (rc != STELE_OK) return ledger_fail_locked(L, rc, e);
         L->sb_marked = 1;
     }
     size_t env_len = ENVELOPE_FIXED + idem_len + len;
@@ -744,7 +778,7 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
         return util_fail(e, STELE_ETOOBIG, "a %zu-byte record does not fit in a %u-byte segment",
                          len, L->sb.segment_size);
     if (L->wr_off + fsize > L->sb.segment_size) {
-        stele_status rc = roll_segment(L, e);
+        stele_status rc = ledger_make_room_locked(L, fsize, e);
         if (rc != STELE_OK) return rc;
     }
     if (L->pend.len == 0) L->pend_off = L->wr_off;
@@ -897,6 +931,9 @@ stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
     rc = ledger_append_locked(L, kind, payload, len, (const uint8_t *)idem, idem_len, lsn, e);
     uint64_t wait_for = *lsn;
     uint64_t last_ck = L->nckpt ? L->ckpts[L->nckpt - 1] : 0;
+    if (rc == STELE_OK && L->sb.checkpoint_every && L->head - last_ck >= L->sb.checkpoint_every)
+        rc = ledger_make_room_locked(L, LEDGER_CKPT_FRAME, e); /* may let others append */
+    last_ck = L->nckpt ? L->ckpts[L->nckpt - 1] : 0;
     if (rc == STELE_OK && L->sb.checkpoint_every && L->head - last_ck >= L->sb.checkpoint_every) {
         buf p;
         buf_init(&p);

@@ -102,6 +102,14 @@ const uint8_t *ledger_win_get(ledger_window *w, uint64_t off, size_t n);
 stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16], crypto_gcm **out,
                             util_err *e);
 
+/* A checkpoint frame is at most this large (its JSON payload is < 512 bytes). */
+#define LEDGER_CKPT_FRAME frame_size(ENVELOPE_FIXED + 512)
+/* Rolls segments until a frame of fsize bytes fits. May release L->mu (it waits for a
+ * group-commit leader): build payloads that depend on the log only after it. */
+stele_status ledger_make_room_locked(ledger *L, size_t fsize, util_err *e);
+/* Puts the handle in the sticky failed state; returns rc. */
+stele_status ledger_fail_locked(ledger *L, stele_status rc, util_err *e);
+
 /* Appends a record with the lock held; *lsn gets its LSN. Does not wait. */
 stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size_t len,
                                   const uint8_t *idem, size_t idem_len, uint64_t *lsn,
