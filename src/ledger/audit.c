@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ledger/jsonfield.h"
 #include "ledger/ledger_int.h"
 
 typedef struct ckpt_info {
@@ -69,29 +70,15 @@ stele_status ledger_checkpoint(ledger *L, uint64_t *lsn_out, util_err *e)
     return rc;
 }
 
-static int json_hex(json_t *o, const char *key, uint8_t *out, size_t len)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return (s && strlen(s) == 2 * len) ? crypto_unhex(s, out, len) : -1;
-}
-
-static int json_u64(json_t *o, const char *key, uint64_t *out)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v) || json_integer_value(v) < 0) return -1;
-    *out = (uint64_t)json_integer_value(v);
-    return 0;
-}
-
 /* Parses a checkpoint payload (authenticated bytes, but still range-checked). */
 static int ckpt_parse(const uint8_t *p, size_t len, ckpt_info *c)
 {
     json_error_t err;
     json_t *o = json_loadb((const char *)p, len, 0, &err);
     if (!o) return -1;
-    int bad = json_u64(o, "tree_size", &c->tree_size) || json_u64(o, "timestamp_ns", &c->ts) ||
-              json_hex(o, "root", c->root, 32) || json_hex(o, "head_hash", c->head_hash, 32) ||
-              json_hex(o, "signature", c->sig, 64) || json_hex(o, "public_key", c->pk, 32);
+    int bad = jf_u64(o, "tree_size", &c->tree_size) || jf_u64(o, "timestamp_ns", &c->ts) ||
+              jf_hex(o, "root", c->root, 32) || jf_hex(o, "head_hash", c->head_hash, 32) ||
+              jf_hex(o, "signature", c->sig, 64) || jf_hex(o, "public_key", c->pk, 32);
     json_decref(o);
     return bad ? -1 : 0;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "ledger/format.h"
+#include "ledger/jsonfield.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 
@@ -18,26 +19,12 @@ typedef struct bundle_ckpt {
     uint8_t root[32], head_hash[32], sig[64];
 } bundle_ckpt;
 
-static int get_hex(json_t *o, const char *key, uint8_t *out, size_t len)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return (s && strlen(s) == 2 * len) ? crypto_unhex(s, out, len) : -1;
-}
-
-static int json_get_u64(json_t *o, const char *key, uint64_t *out)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v) || json_integer_value(v) < 0) return -1;
-    *out = (uint64_t)json_integer_value(v);
-    return 0;
-}
-
 static int get_ckpt(json_t *o, bundle_ckpt *c)
 {
     if (!json_is_object(o)) return -1;
-    return json_get_u64(o, "lsn", &c->lsn) || json_get_u64(o, "tree_size", &c->tree_size) ||
-           json_get_u64(o, "timestamp_ns", &c->ts) || get_hex(o, "root", c->root, 32) ||
-           get_hex(o, "head_hash", c->head_hash, 32) || get_hex(o, "signature", c->sig, 64);
+    return jf_u64(o, "lsn", &c->lsn) || jf_u64(o, "tree_size", &c->tree_size) ||
+           jf_u64(o, "timestamp_ns", &c->ts) || jf_hex(o, "root", c->root, 32) ||
+           jf_hex(o, "head_hash", c->head_hash, 32) || jf_hex(o, "signature", c->sig, 64);
 }
 
 static int get_hashes(json_t *arr, merkle_hash *out, size_t *n)
@@ -70,7 +57,7 @@ static stele_status verify_payload(json_t *rec, const rechdr *h, char *msg, size
     if (!ph) return STELE_OK; /* content not disclosed: the proof covers the header */
     uint8_t salt[16], hash[32];
     size_t n = strlen(ph) / 2;
-    if (get_hex(rec, "salt", salt, 16) != 0 || strlen(ph) % 2 || n != h->payload_len)
+    if (jf_hex(rec, "salt", salt, 16) != 0 || strlen(ph) % 2 || n != h->payload_len)
         return fail(msg, cap, STELE_EINVAL, "malformed bundle: bad salt or payload");
     uint8_t *p = malloc(n ? n : 1);
     if (!p) return fail(msg, cap, STELE_ENOMEM, "out of memory");
@@ -93,14 +80,14 @@ static stele_status verify_inclusion(json_t *o, const uint8_t db[16], const uint
     size_t n;
     uint64_t lsn;
     rechdr h;
-    if (!json_is_object(rec) || json_get_u64(rec, "lsn", &lsn) || get_hex(rec, "header", hdr, 152) ||
+    if (!json_is_object(rec) || jf_u64(rec, "lsn", &lsn) || jf_hex(rec, "header", hdr, 152) ||
         get_ckpt(json_object_get(o, "checkpoint"), &c) ||
         get_hashes(json_object_get(o, "path"), path, &n))
         return fail(msg, cap, STELE_EINVAL, "malformed bundle: missing or bad fields");
     if (rechdr_decode(hdr, &h) != 0 || h.lsn != lsn)
         return fail(msg, cap, STELE_EPROOF, "record header is malformed or names another LSN");
     rechdr_hash(hdr, hash);
-    if (get_hex(rec, "hash", claimed, 32) == 0 && !crypto_equal(hash, claimed, 32))
+    if (jf_hex(rec, "hash", claimed, 32) == 0 && !crypto_equal(hash, claimed, 32))
         return fail(msg, cap, STELE_EPROOF, "record hash does not match its header");
     if (!ckpt_sig_ok(db, pk, &c))
         return fail(msg, cap, STELE_EPROOF, "checkpoint signature does not verify");
@@ -153,8 +140,8 @@ stele_status proof_verify(const char *json, size_t len, const char *trusted_pk_h
     const char *fmt = json_string_value(json_object_get(o, "format"));
     const char *type = json_string_value(json_object_get(o, "type"));
     stele_status rc;
-    if (!fmt || strcmp(fmt, "stele-proof-v1") != 0 || !type || get_hex(o, "database", db, 16) ||
-        get_hex(o, "public_key", pk, 32))
+    if (!fmt || strcmp(fmt, "stele-proof-v1") != 0 || !type || jf_hex(o, "database", db, 16) ||
+        jf_hex(o, "public_key", pk, 32))
         rc = fail(msg, cap, STELE_EINVAL, "malformed bundle: not a stele-proof-v1 document");
     else if (trusted_pk_hex && (strlen(trusted_pk_hex) != 64 ||
                                 crypto_unhex(trusted_pk_hex, trusted, 32) != 0))
