@@ -84,6 +84,52 @@ void crypto_random(void *out, size_t len)
     if (len) randombytes_buf(out, len);
 }
 
+void crypto_random_fill(void *out, size_t len)
+{
+    uint8_t key[crypto_stream_xchacha20_KEYBYTES], nonce[crypto_stream_xchacha20_NONCEBYTES];
+    STELE_ASSERT(out != NULL || len == 0);
+    if (len == 0) return;
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(nonce, sizeof nonce);
+    crypto_stream_xchacha20(out, len, nonce, key);
+    sodium_memzero(key, sizeof key);
+}
+
+static void rng_refill(crypto_rng *r)
+{
+    uint8_t nonce[crypto_stream_xchacha20_NONCEBYTES] = {0};
+    memcpy(nonce, &r->refills, sizeof r->refills); /* distinct per refill of one key chain */
+    r->refills++;
+    crypto_stream_xchacha20(r->pool, sizeof r->pool, nonce, r->key);
+    memcpy(r->key, r->pool, sizeof r->key); /* fast key erasure: next key from the stream */
+    sodium_memzero(r->pool, sizeof r->key);
+    r->used = sizeof r->key;
+}
+
+void crypto_rng_init(crypto_rng *r)
+{
+    STELE_ASSERT(r != NULL);
+    randombytes_buf(r->key, sizeof r->key);
+    r->refills = 0;
+    rng_refill(r);
+}
+
+void crypto_rng_bytes(crypto_rng *r, void *out, size_t len)
+{
+    STELE_ASSERT(r != NULL && r->used >= sizeof r->key && r->used <= sizeof r->pool);
+    uint8_t *o = out;
+    while (len > 0) {
+        if (r->used == sizeof r->pool) rng_refill(r);
+        size_t n = sizeof r->pool - r->used;
+        if (n > len) n = len;
+        memcpy(o, r->pool + r->used, n);
+        sodium_memzero(r->pool + r->used, n); /* given out: not kept */
+        r->used += n;
+        o += n;
+        len -= n;
+    }
+}
+
 void *crypto_secure_alloc(size_t len)
 {
     /* Before sodium_init, sodium_malloc does not know the page size for its guards. */

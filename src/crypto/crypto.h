@@ -45,6 +45,26 @@ int crypto_init(void) CRYPTO_MUST_CHECK;
 
 /* ---- randomness and secure memory ---- */
 void crypto_random(void *buf, size_t len);
+/* Fills a large buffer with random bytes fast: an XChaCha20 keystream (libsodium
+ * crypto_stream_xchacha20) under a fresh key from the OS. For padding and new files,
+ * where one system call per 256 bytes would dominate. */
+void crypto_random_fill(void *out, size_t len);
+
+/* A per-owner random generator for hot paths (nonces, salts, padding): fast key
+ * erasure over the XChaCha20 keystream. The key comes from the OS; every refill
+ * draws the next key from the stream and wipes the old one, so outputs already
+ * given cannot be recomputed from a later state. Not thread-safe: one owner (or a
+ * lock). Keep it in secure memory (crypto_secure_alloc). */
+#define CRYPTO_RNG_POOL 4096
+typedef struct crypto_rng {
+    uint8_t key[CRYPTO_KEY_BYTES];
+    uint8_t pool[CRYPTO_RNG_POOL];
+    size_t used;
+    uint64_t refills;
+} crypto_rng;
+void crypto_rng_init(crypto_rng *r);
+void crypto_rng_bytes(crypto_rng *r, void *out, size_t len);
+
 /* sodium_malloc'd, mlock'ed (best effort), guarded; NULL on failure. */
 void *crypto_secure_alloc(size_t len);
 /* Zeroes and frees memory from crypto_secure_alloc. NULL is fine. */

@@ -76,13 +76,14 @@ static void nonce_pair(const uint8_t base[FRAME_NONCE_BYTES], uint8_t nh[FRAME_N
     np[11] |= 0x01;
 }
 
-int frame_seal(crypto_gcm *g, const frame_place *pl, const uint8_t hdr_enc[RECHDR_BYTES],
-               const uint8_t *env, size_t env_len, uint8_t *out)
+int frame_seal(crypto_gcm *g, crypto_rng *rng, const frame_place *pl,
+               const uint8_t hdr_enc[RECHDR_BYTES], const uint8_t *env, size_t env_len,
+               uint8_t *out)
 {
     uint8_t aad[FRAME_AAD_LEN], nh[FRAME_NONCE_BYTES], np[FRAME_NONCE_BYTES];
     size_t total = frame_size(env_len);
     STELE_ASSERT(pl->offset % FRAME_ALIGN == 0);
-    crypto_random(out, FRAME_NONCE_BYTES);
+    crypto_rng_bytes(rng, out, FRAME_NONCE_BYTES);
     out[11] &= 0xfe;
     nonce_pair(out, nh, np);
     frame_aad48("FRH1", pl, aad);
@@ -94,7 +95,7 @@ int frame_seal(crypto_gcm *g, const frame_place *pl, const uint8_t hdr_enc[RECHD
     if (crypto_gcm_seal(g, np, aad, sizeof aad, env, env_len, p, p + env_len) != 0) return -1;
     p += env_len + CRYPTO_GCM_TAG_BYTES;
     size_t used = (size_t)(p - out);
-    if (total > used) crypto_random(p, total - used);
+    if (total > used) crypto_rng_bytes(rng, p, total - used);
     return 0;
 }
 
@@ -119,11 +120,11 @@ int frame_open_envelope(crypto_gcm *g, const frame_place *pl, const uint8_t *in,
     return crypto_gcm_open(g, np, aad, sizeof aad, c, env_len, c + env_len, env);
 }
 
-void envelope_build(const void *idem, size_t idem_len, const void *payload, size_t len,
-                    uint8_t *out)
+void envelope_build(crypto_rng *rng, const void *idem, size_t idem_len, const void *payload,
+                    size_t len, uint8_t *out)
 {
     STELE_ASSERT(idem_len <= LEDGER_IDEM_MAX && len <= LEDGER_PAYLOAD_MAX);
-    crypto_random(out, ENVELOPE_SALT_BYTES);
+    crypto_rng_bytes(rng, out, ENVELOPE_SALT_BYTES);
     put_u16(out + ENVELOPE_SALT_BYTES, (uint16_t)idem_len);
     if (idem_len) memcpy(out + ENVELOPE_FIXED, idem, idem_len);
     if (len) memcpy(out + ENVELOPE_FIXED + idem_len, payload, len);

@@ -94,8 +94,9 @@ static inline size_t frame_size(size_t env_len)
 
 /* Seals a whole frame into out (frame_size(env_len) bytes; alignment padding random).
  * hdr_enc is the encoded header; env is the plaintext envelope. */
-int frame_seal(crypto_gcm *g, const frame_place *pl, const uint8_t hdr_enc[RECHDR_BYTES],
-               const uint8_t *env, size_t env_len, uint8_t *out) CRYPTO_MUST_CHECK;
+int frame_seal(crypto_gcm *g, crypto_rng *rng, const frame_place *pl,
+               const uint8_t hdr_enc[RECHDR_BYTES], const uint8_t *env, size_t env_len,
+               uint8_t *out) CRYPTO_MUST_CHECK;
 /* Opens the header box of the frame starting at in (at least FRAME_NONCE_BYTES +
  * RECHDR_BYTES + 16 bytes). 0 if authentic (hdr_enc filled), -1 otherwise. */
 int frame_open_header(crypto_gcm *g, const frame_place *pl, const uint8_t *in,
@@ -105,9 +106,9 @@ int frame_open_envelope(crypto_gcm *g, const frame_place *pl, const uint8_t *in,
                         uint8_t *env) CRYPTO_MUST_CHECK;
 
 /* Builds an envelope: salt | idem_len | idem | payload. out needs ENVELOPE_FIXED +
- * idem_len + len bytes. The salt is random. */
-void envelope_build(const void *idem, size_t idem_len, const void *payload, size_t len,
-                    uint8_t *out);
+ * idem_len + len bytes. The salt comes from rng. */
+void envelope_build(crypto_rng *rng, const void *idem, size_t idem_len, const void *payload,
+                    size_t len, uint8_t *out);
 /* Parses an envelope; -1 if lengths are inconsistent with the header. */
 int envelope_parse(const uint8_t *env, size_t env_len, uint32_t payload_len,
                    const uint8_t **idem, size_t *idem_len, const uint8_t **payload);

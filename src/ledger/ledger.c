@@ -29,6 +29,7 @@
  */
 #include "ledger/ledger_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -251,52 +252,138 @@ static stele_status seg_open(ledger *L, uint32_t i, util_err *e)
     return STELE_OK;
 }
 
-/* Creates a segment file filled with random bytes and a sealed header, durably,
- * under a temporary name that is renamed into place last. */
-static stele_status seg_create(const char *dir, const vault_dbkeys *k, uint32_t seq,
-                               uint64_t first_lsn, uint32_t size, uint8_t file_id[16],
-                               util_err *e)
+/* Segment files are made in two steps so that the slow one can run ahead of time
+ * on a background thread: seg_prepare fills "<id>.tmp" with random bytes and syncs
+ * it (no key needed); seg_finalize seals the header (which names the segment's
+ * position and first LSN), syncs, renames it into place and syncs the directory. */
+static stele_status seg_prepare(const char *dir, uint32_t size, uint8_t file_id[16], util_err *e)
 {
     crypto_random(file_id, 16);
+    char hex[33], tmp[4200];
+    crypto_hex(file_id, 16, hex);
+    snprintf(tmp, sizeof tmp, "%s/data/%s.tmp", dir, hex);
+    int fd = io_open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return util_fail(e, util_errno_status(-fd), "cannot create ledger segment '%s': %s",
+                         tmp, strerror(-fd));
+    size_t chunk = 1u << 20;
+    uint8_t *b = malloc(chunk);
+    int err = b ? 0 : -ENOMEM;
+    for (uint64_t off = 0; err == 0 && off < size; off += chunk) {
+        size_t n = (size - off < chunk) ? (size_t)(size - off) : chunk;
+        crypto_random_fill(b, n);
+        err = io_pwrite(fd, b, n, (off_t)off);
+    }
+    if (err == 0) err = io_fsync(fd);
+    io_close(fd);
+    free(b);
+    if (err != 0) {
+        unlink(tmp);
+        return util_fail(e, util_errno_status(-err),
+                         "cannot create a %u-byte ledger segment in '%s/data': %s%s", size, dir,
+                         strerror(-err), err == -ENOSPC ? " (free some disk space and retry)" : "");
+    }
+    return STELE_OK;
+}
+
+static stele_status seg_finalize(const char *dir, const vault_dbkeys *k, uint32_t seq,
+                                 uint64_t first_lsn, const uint8_t file_id[16], util_err *e)
+{
     char hex[33], tmp[4200], path[4200], data[4200];
     crypto_hex(file_id, 16, hex);
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(path, sizeof path, "%s/%s", data, hex);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    crypto_gcm *g = NULL;
-    stele_status rc = ledger_seg_key(k, file_id, &g, e);
-    if (rc != STELE_OK) return rc;
-    int fd = io_open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) {
-        crypto_gcm_free(g);
-        return util_fail(e, util_errno_status(-fd), "cannot create ledger segment '%s': %s",
-                         tmp, strerror(-fd));
-    }
-    size_t chunk = 1u << 20;
-    uint8_t *b = malloc(chunk);
-    int err = b ? 0 : -ENOMEM;
     seghdr h = {.seq = seq, .first_lsn = first_lsn, .key_epoch = k->epoch};
     memcpy(h.db_id, k->db_id, 16);
     memcpy(h.file_id, file_id, 16);
-    for (uint64_t off = 0; err == 0 && off < size; off += chunk) {
-        size_t n = (size - off < chunk) ? (size_t)(size - off) : chunk;
-        crypto_random(b, n);
-        if (off == 0 && seghdr_seal(g, &h, b) != 0) err = -EIO;
-        if (err == 0) err = io_pwrite(fd, b, n, (off_t)off);
-    }
-    if (err == 0) err = io_fsync(fd);
-    io_close(fd);
+    uint8_t area[SEGHDR_AREA];
+    crypto_gcm *g = NULL;
+    stele_status rc = ledger_seg_key(k, file_id, &g, e);
+    if (rc != STELE_OK) return rc;
+    int err = seghdr_seal(g, &h, area) != 0 ? -EIO : 0;
+    crypto_gcm_free(g);
+    int fd = err ? -1 : io_open(tmp, O_RDWR, 0);
+    if (fd < 0 && !err) err = fd;
+    if (err == 0) err = io_pwrite(fd, area, sizeof area, 0);
+    if (err == 0) err = io_fdatasync(fd);
+    if (fd >= 0) io_close(fd);
     if (err == 0) err = io_rename(tmp, path);
     if (err == 0) err = io_fsync_dir(data);
-    free(b);
-    crypto_gcm_free(g);
     if (err != 0) {
         unlink(tmp);
-        return util_fail(e, util_errno_status(-err),
-                         "cannot create a %u-byte ledger segment in '%s': %s%s", size, data,
-                         strerror(-err), err == -ENOSPC ? " (free some disk space and retry)" : "");
+        return util_fail(e, util_errno_status(-err), "cannot set up ledger segment '%s': %s",
+                         path, strerror(-err));
     }
     return STELE_OK;
+}
+
+static stele_status seg_create(const char *dir, const vault_dbkeys *k, uint32_t seq,
+                               uint64_t first_lsn, uint32_t size, uint8_t file_id[16],
+                               util_err *e)
+{
+    stele_status rc = seg_prepare(dir, size, file_id, e);
+    return rc != STELE_OK ? rc : seg_finalize(dir, k, seq, first_lsn, file_id, e);
+}
+
+/* The background preparation of the next segment (state under L->mu). */
+static void *next_seg_thread(void *arg)
+{
+    ledger *L = arg;
+    util_err e;
+    uint8_t id[16];
+    stele_status rc = seg_prepare(L->dir, L->sb.segment_size, id, &e);
+    pthread_mutex_lock(&L->mu);
+    memcpy(L->next_seg_id, id, 16);
+    L->next_seg_state = rc == STELE_OK ? NEXT_SEG_READY : NEXT_SEG_NONE;
+    pthread_cond_broadcast(&L->cv);
+    pthread_mutex_unlock(&L->mu);
+    return NULL;
+}
+
+/* Starts preparing the next segment once the current one is half full. */
+static void next_seg_maybe_start(ledger *L)
+{
+    if (L->next_seg_state != NEXT_SEG_NONE || L->wr_off < L->sb.segment_size / 2) return;
+    if (L->next_seg_joinable) pthread_join(L->next_seg_tid, NULL); /* finished earlier */
+    L->next_seg_joinable = 0;
+    L->next_seg_state = NEXT_SEG_PREPARING;
+    if (pthread_create(&L->next_seg_tid, NULL, next_seg_thread, L) == 0)
+        L->next_seg_joinable = 1;
+    else
+        L->next_seg_state = NEXT_SEG_NONE; /* the roll will make it synchronously */
+}
+
+/* Takes the prepared next segment, or makes one now. Lock held; never releases it
+ * (the caller has already waited for a preparation in progress). */
+static stele_status next_seg_take(ledger *L, uint8_t file_id[16], util_err *e)
+{
+    STELE_ASSERT(L->next_seg_state != NEXT_SEG_PREPARING);
+    stele_status rc = STELE_OK;
+    if (L->next_seg_state == NEXT_SEG_READY) memcpy(file_id, L->next_seg_id, 16);
+    else rc = seg_prepare(L->dir, L->sb.segment_size, file_id, e);
+    L->next_seg_state = NEXT_SEG_NONE;
+    if (rc == STELE_OK)
+        rc = seg_finalize(L->dir, L->keys, L->nseg, L->head + 1, file_id, e);
+    return rc;
+}
+
+/* Removes "*.tmp" files left in data/ by a crash (never part of the log). */
+static void remove_stale_tmp(const char *dir)
+{
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data", dir);
+    DIR *d = opendir(data);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0) {
+            char p[4500];
+            snprintf(p, sizeof p, "%s/%s", data, de->d_name);
+            unlink(p);
+        }
+    }
+    if (d) closedir(d);
 }
 
 stele_status ledger_sb_sync(ledger *L, int clean, util_err *e)
@@ -567,6 +654,14 @@ static stele_status scan_all(ledger *L, util_err *e)
 static void ledger_free(ledger *L)
 {
     if (!L) return;
+    if (L->next_seg_joinable) pthread_join(L->next_seg_tid, NULL);
+    if (L->next_seg_state == NEXT_SEG_READY) { /* prepared, never used */
+        char hex[33], p[4300];
+        crypto_hex(L->next_seg_id, 16, hex);
+        snprintf(p, sizeof p, "%s/data/%s.tmp", L->dir, hex);
+        unlink(p);
+    }
+    crypto_secure_free(L->rng);
     for (uint32_t i = 0; i < L->nseg; i++) seg_close(&L->segs[i]);
     free(L->segs);
     sb_release(&L->sb);
@@ -582,6 +677,9 @@ static void ledger_free(ledger *L)
     pthread_mutex_destroy(&L->mu);
     pthread_mutex_destroy(&L->rd_mu);
     pthread_cond_destroy(&L->cv);
+    pthread_cond_destroy(&L->delay_cv);
+    pthread_cond_destroy(&L->bcv[0]);
+    pthread_cond_destroy(&L->bcv[1]);
     free(L);
 }
 
@@ -608,6 +706,11 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
     pthread_mutex_init(&L->mu, NULL);
     pthread_mutex_init(&L->rd_mu, NULL);
     pthread_cond_init(&L->cv, NULL);
+    pthread_cond_init(&L->delay_cv, NULL);
+    pthread_cond_init(&L->bcv[0], NULL);
+    pthread_cond_init(&L->bcv[1], NULL);
+    L->rng = crypto_secure_alloc(sizeof *L->rng);
+    if (L->rng) crypto_rng_init(L->rng);
     util_strlcpy(L->dir, db_dir, sizeof L->dir);
     util_strlcpy(L->name, cfg->name ? cfg->name : "database", sizeof L->name);
     L->keys = k;
@@ -617,11 +720,12 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
     buf_init(&L->pend);
     buf_init(&L->spare);
     buf_init(&L->env);
-    stele_status rc = STELE_OK;
-    if (!cfg->read_only) {
+    stele_status rc = L->rng ? STELE_OK : util_fail(e, STELE_ENOMEM, "out of secure memory");
+    if (rc == STELE_OK && !cfg->read_only) {
         char lock[4200];
         snprintf(lock, sizeof lock, "%s/lock", db_dir);
         rc = lock_acquire(lock, L->name, &L->lock_fd, e);
+        if (rc == STELE_OK) remove_stale_tmp(db_dir);
     }
     if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, L->sb_key) != 0)
         rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
@@ -721,12 +825,16 @@ stele_status ledger_fail_locked(ledger *L, stele_status rc, util_err *e)
 /* Starts a new segment when the next frame does not fit in the current one. */
 static stele_status roll_segment(ledger *L, size_t fsize, util_err *e)
 {
+    /* Both waits release the lock, so another writer may roll meanwhile: re-check
+     * after them; from the check on, nothing here releases the lock. */
     stele_status rc = flush_locked(L, 1, e);
     if (rc != STELE_OK) return rc;
+    while (L->next_seg_state == NEXT_SEG_PREPARING) pthread_cond_wait(&L->cv, &L->mu);
+    if (L->failed) return util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
     if (L->wr_off + fsize <= L->sb.segment_size) return STELE_OK; /* rolled meanwhile */
+    if (L->pend.len) return STELE_OK; /* others appended meanwhile: flush again first */
     uint8_t file_id[16];
-    uint32_t seq = L->nseg;
-    rc = seg_create(L->dir, L->keys, seq, L->head + 1, L->sb.segment_size, file_id, e);
+    rc = next_seg_take(L, file_id, e);
     if (rc != STELE_OK) return ledger_fail_locked(L, rc, e);
     lseg *segs = realloc(L->segs, (L->nseg + 1) * sizeof *segs);
     if (!segs) return util_fail(e, STELE_ENOMEM, "out of memory");
@@ -786,7 +894,7 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
     L->env.len = 0;
     if (buf_reserve(&L->env, env_len) != 0 || buf_reserve(&L->pend, fsize) != 0)
         return util_fail(e, STELE_ENOMEM, "out of memory");
-    envelope_build(idem, idem_len, payload, len, L->env.data);
+    envelope_build(L->rng, idem, idem_len, payload, len, L->env.data);
     rechdr h;
     memset(&h, 0, sizeof h);
     h.lsn = L->head + 1;
@@ -808,12 +916,16 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
     rechdr_hash(enc, hash);
     uint32_t seg = L->nseg - 1;
     frame_place pl = {L->keys->db_id, L->segs[seg].file_id, seg, L->wr_off};
-    if (frame_seal(L->segs[seg].wr, &pl, enc, L->env.data, env_len, L->pend.data + L->pend.len))
+    if (frame_seal(L->segs[seg].wr, L->rng, &pl, enc, L->env.data, env_len,
+                   L->pend.data + L->pend.len))
         return util_fail(e, STELE_EIO, "cannot seal a ledger record");
     stele_status rc = index_add(L, &h, hash, seg, L->wr_off, fsize, e);
     if (rc != STELE_OK) return rc;
+    if (L->pend.len == 0) L->pend_count = 0;
     L->pend.len += fsize;
     L->pend_last = h.lsn;
+    L->pend_count++;
+    next_seg_maybe_start(L);
     L->wr_off += fsize;
     L->appended_since_open++;
     *lsn = h.lsn;
@@ -821,7 +933,10 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
 }
 
 /* One group-commit leader round: take the pending batch, write and sync it with
- * the lock released, publish the result. */
+ * the lock released, publish the result. Writers wait on the condition variable of
+ * their batch (bcv[batch & 1]: at most one batch is in flight and one pending), so
+ * a finished sync wakes only the writers it made durable, and then one writer of
+ * the next batch, which becomes the next leader. */
 static void lead_flush(ledger *L)
 {
     L->flushing = 1;
@@ -831,12 +946,12 @@ static void lead_flush(ledger *L)
         uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)L->cfg.group_max_delay_us * 1000u;
         ts.tv_sec += (time_t)(ns / 1000000000u);
         ts.tv_nsec = (long)(ns % 1000000000u);
-        pthread_cond_timedwait(&L->cv, &L->mu, &ts); /* let joiners queue up */
+        pthread_cond_timedwait(&L->delay_cv, &L->mu, &ts); /* let joiners queue up */
     }
     buf batch = L->pend;
     L->pend = L->spare;
     L->pend.len = 0;
-    uint64_t off = L->pend_off, last = L->pend_last;
+    uint64_t off = L->pend_off, last = L->pend_last, id = L->batch++;
     L->pend_off += batch.len;
     int fd = L->segs[L->nseg - 1].fd;
     pthread_mutex_unlock(&L->mu);
@@ -852,11 +967,15 @@ static void lead_flush(ledger *L)
     L->flushing = 0;
     if (err) {
         set_failed(L, err, what, NULL);
+        pthread_cond_broadcast(&L->bcv[0]);
+        pthread_cond_broadcast(&L->bcv[1]);
     } else {
         if (last > L->written) L->written = last;
         if (last > L->durable) L->durable = last;
+        pthread_cond_broadcast(&L->bcv[id & 1]);
+        if (L->pend.len) pthread_cond_signal(&L->bcv[L->batch & 1]); /* the next leader */
     }
-    pthread_cond_broadcast(&L->cv);
+    pthread_cond_broadcast(&L->cv); /* rolls, closes and back-pressure waiters */
 }
 
 stele_status ledger_commit_wait_locked(ledger *L, uint64_t lsn, util_err *e)
@@ -866,8 +985,13 @@ stele_status ledger_commit_wait_locked(ledger *L, uint64_t lsn, util_err *e)
         return flush_locked(L, 0, e);
     }
     while (L->durable < lsn && !L->failed) {
-        if (!L->flushing) lead_flush(L);
-        else pthread_cond_wait(&L->cv, &L->mu);
+        if (!L->flushing) {
+            lead_flush(L);
+            continue;
+        }
+        /* lsn is in the batch in flight unless it is in the pending buffer */
+        int pending = L->pend.len && lsn > L->pend_last - L->pend_count;
+        pthread_cond_wait(&L->bcv[(pending ? L->batch : L->batch - 1) & 1], &L->mu);
     }
     if (L->failed && L->durable < lsn) return util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
     return STELE_OK;

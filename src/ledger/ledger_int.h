@@ -82,6 +82,16 @@ struct ledger {
     buf spare;
     buf env;             /* scratch for building envelopes */
     int flushing;
+    uint64_t batch;      /* id of the pending batch; the one in flight is batch - 1 */
+    uint64_t pend_count; /* records in pend */
+    pthread_cond_t bcv[2];   /* writers of batch b wait on bcv[b & 1] */
+    pthread_cond_t delay_cv; /* never signalled: a timed wait for group-commit joiners */
+    crypto_rng *rng;     /* nonces, salts, padding (secure memory; under mu) */
+    /* The next segment, prepared in the background (under mu). */
+    enum { NEXT_SEG_NONE, NEXT_SEG_PREPARING, NEXT_SEG_READY } next_seg_state;
+    uint8_t next_seg_id[16];
+    pthread_t next_seg_tid;
+    int next_seg_joinable;
     stele_status failed; /* sticky */
     char failed_msg[UTIL_ERR_MAX];
 };
