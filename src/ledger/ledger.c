@@ -32,12 +32,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "util/io.h"
 #include "util/lock.h"
+
+static void publish_locked(ledger *L);
+static void flusher_stop(ledger *L);
+static void flusher_start(ledger *L);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -654,6 +662,7 @@ static stele_status scan_all(ledger *L, util_err *e)
 static void ledger_free(ledger *L)
 {
     if (!L) return;
+    flusher_stop(L);
     if (L->next_seg_joinable) pthread_join(L->next_seg_tid, NULL);
     if (L->next_seg_state == NEXT_SEG_READY) { /* prepared, never used */
         char hex[33], p[4300];
@@ -678,8 +687,7 @@ static void ledger_free(ledger *L)
     pthread_mutex_destroy(&L->rd_mu);
     pthread_cond_destroy(&L->cv);
     pthread_cond_destroy(&L->delay_cv);
-    pthread_cond_destroy(&L->bcv[0]);
-    pthread_cond_destroy(&L->bcv[1]);
+    pthread_cond_destroy(&L->flusher_cv);
     free(L);
 }
 
@@ -707,8 +715,7 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
     pthread_mutex_init(&L->rd_mu, NULL);
     pthread_cond_init(&L->cv, NULL);
     pthread_cond_init(&L->delay_cv, NULL);
-    pthread_cond_init(&L->bcv[0], NULL);
-    pthread_cond_init(&L->bcv[1], NULL);
+    pthread_cond_init(&L->flusher_cv, NULL);
     L->rng = crypto_secure_alloc(sizeof *L->rng);
     if (L->rng) crypto_rng_init(L->rng);
     util_strlcpy(L->dir, db_dir, sizeof L->dir);
@@ -737,12 +744,18 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
                                           "database's public key");
     if (rc == STELE_OK) rc = open_segments(L, e);
     if (rc == STELE_OK) rc = scan_all(L, e);
+    if (rc == STELE_OK) {
+        pthread_mutex_lock(&L->mu);
+        publish_locked(L);
+        pthread_mutex_unlock(&L->mu);
+    }
     /* A writable handle marks the superblock unclean before its first append (see
      * ledger_append_locked), not here: opening and not writing changes nothing. */
     if (rc != STELE_OK) {
         ledger_free(L);
         return rc;
     }
+    flusher_start(L);
     *out = L;
     return STELE_OK;
 }
@@ -752,6 +765,8 @@ stele_status ledger_close(ledger *L, int checkpoint, util_err *e)
     if (!L) return STELE_OK;
     stele_status rc = STELE_OK;
     if (!L->cfg.read_only && !L->failed && L->sb_marked) {
+        /* the flusher keeps running through the closing checkpoint; it is stopped
+         * in ledger_free after everything is durable */
         uint64_t last_ck = L->nckpt ? L->ckpts[L->nckpt - 1] : 0;
         if (checkpoint && L->head > last_ck && L->appended_since_open)
             rc = ledger_checkpoint(L, NULL, e);
@@ -781,6 +796,41 @@ uint64_t ledger_head(ledger *L)
 
 /* --------------------------------------------------------------- appends */
 
+/* Writers waiting for durability sleep on a futex word (L->epoch) and read the
+ * published state (durable_a, flushing_a, failed_a) without the mutex, so that a
+ * finished sync does not make every woken writer queue for the lock. Invariant:
+ * whoever changes durable, flushing or failed (with the lock held) calls
+ * publish_locked, which bumps the epoch and wakes the sleepers. */
+static void futex_wait_u32(_Atomic uint32_t *word, uint32_t seen)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *word)
+{
+    atomic_fetch_add(word, 1);
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Publishes durable/flushing/failed and wakes their waiters: the writers of batch
+ * `only` (>= 0, the flusher's finished batch), or everyone (-1). */
+static void publish_batch_locked(ledger *L, int64_t only)
+{
+    atomic_store(&L->durable_a, L->durable);
+    atomic_store(&L->flushing_a, L->flushing);
+    atomic_store(&L->failed_a, L->failed != STELE_OK);
+    futex_wake_all(&L->epoch);
+    if (only >= 0) {
+        futex_wake_all(&L->bword[only & 1]);
+    } else {
+        futex_wake_all(&L->bword[0]);
+        futex_wake_all(&L->bword[1]);
+    }
+    pthread_cond_broadcast(&L->cv); /* rolls, closes and back-pressure waiters */
+}
+
+static void publish_locked(ledger *L) { publish_batch_locked(L, -1); }
+
 static stele_status set_failed(ledger *L, int err, const char *what, util_err *e)
 {
     L->failed = util_errno_status(-err);
@@ -788,7 +838,7 @@ static stele_status set_failed(ledger *L, int err, const char *what, util_err *e
              "%s failed: %s; the database handle is now read-only-failed: close and reopen it "
              "(reopening recovers)%s",
              what, strerror(-err), err == -ENOSPC ? " after freeing disk space" : "");
-    pthread_cond_broadcast(&L->cv);
+    publish_locked(L);
     return util_fail(e, L->failed, "%s", L->failed_msg);
 }
 
@@ -809,6 +859,7 @@ static stele_status flush_locked(ledger *L, int sync, util_err *e)
         int err = io_fdatasync(fd);
         if (err) return set_failed(L, err, "ledger fsync", e);
         L->durable = L->written;
+        publish_locked(L);
     }
     return STELE_OK;
 }
@@ -818,7 +869,7 @@ stele_status ledger_fail_locked(ledger *L, stele_status rc, util_err *e)
     if (rc == STELE_OK || L->failed) return rc;
     L->failed = rc;
     snprintf(L->failed_msg, sizeof L->failed_msg, "%s", e ? e->msg : "write failed");
-    pthread_cond_broadcast(&L->cv);
+    publish_locked(L);
     return rc;
 }
 
@@ -849,11 +900,7 @@ static stele_status roll_segment(ledger *L, size_t fsize, util_err *e)
     L->nseg++;
     rc = seg_open(L, L->nseg - 1, e);
     if (rc == STELE_OK) rc = ledger_sb_sync(L, 0, e);
-    if (rc != STELE_OK) {
-        L->failed = rc;
-        snprintf(L->failed_msg, sizeof L->failed_msg, "%s", e ? e->msg : "segment roll failed");
-        return rc;
-    }
+    if (rc != STELE_OK) return ledger_fail_locked(L, rc, e);
     L->wr_off = SEGHDR_AREA;
     L->pend_off = SEGHDR_AREA;
     return STELE_OK;
@@ -932,22 +979,25 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
     return STELE_OK;
 }
 
-/* One group-commit leader round: take the pending batch, write and sync it with
- * the lock released, publish the result. Writers wait on the condition variable of
- * their batch (bcv[batch & 1]: at most one batch is in flight and one pending), so
- * a finished sync wakes only the writers it made durable, and then one writer of
- * the next batch, which becomes the next leader. */
+/* Waits up to group_max_delay_us for more writers to join a batch (GROUP only). */
+static void group_delay_locked(ledger *L)
+{
+    if (L->cfg.durability != STELE_DURABLE_GROUP || !L->cfg.group_max_delay_us) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)L->cfg.group_max_delay_us * 1000u;
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    pthread_cond_timedwait(&L->delay_cv, &L->mu, &ts);
+}
+
+/* One flush round: take the pending batch, write and sync it with the lock released,
+ * publish the result, waking that batch's writers. Lock held on entry and exit. */
 static void lead_flush(ledger *L)
 {
     L->flushing = 1;
-    if (L->cfg.durability == STELE_DURABLE_GROUP && L->cfg.group_max_delay_us) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)L->cfg.group_max_delay_us * 1000u;
-        ts.tv_sec += (time_t)(ns / 1000000000u);
-        ts.tv_nsec = (long)(ns % 1000000000u);
-        pthread_cond_timedwait(&L->delay_cv, &L->mu, &ts); /* let joiners queue up */
-    }
+    atomic_store(&L->flushing_a, 1);
+    group_delay_locked(L);
     buf batch = L->pend;
     L->pend = L->spare;
     L->pend.len = 0;
@@ -966,35 +1016,106 @@ static void lead_flush(ledger *L)
     L->spare = batch;
     L->flushing = 0;
     if (err) {
-        set_failed(L, err, what, NULL);
-        pthread_cond_broadcast(&L->bcv[0]);
-        pthread_cond_broadcast(&L->bcv[1]);
-    } else {
-        if (last > L->written) L->written = last;
-        if (last > L->durable) L->durable = last;
-        pthread_cond_broadcast(&L->bcv[id & 1]);
-        if (L->pend.len) pthread_cond_signal(&L->bcv[L->batch & 1]); /* the next leader */
+        set_failed(L, err, what, NULL); /* publishes to everyone */
+        return;
     }
-    pthread_cond_broadcast(&L->cv); /* rolls, closes and back-pressure waiters */
+    if (last > L->written) L->written = last;
+    if (last > L->durable) L->durable = last;
+    publish_batch_locked(L, (int64_t)id);
+}
+
+/* The GROUP flusher: syncs whatever is pending, back to back, until stopped. */
+static void *flusher_main(void *arg)
+{
+    ledger *L = arg;
+    pthread_mutex_lock(&L->mu);
+    while (!L->failed) {
+        while (!L->flusher_stop && (L->pend.len == 0 || L->flushing)) {
+            L->flusher_idle = 1;
+            pthread_cond_wait(&L->flusher_cv, &L->mu);
+            L->flusher_idle = 0;
+        }
+        if (L->flusher_stop && L->pend.len == 0) break;
+        if (!L->flushing && L->pend.len) lead_flush(L);
+    }
+    pthread_mutex_unlock(&L->mu);
+    return NULL;
+}
+
+static void flusher_start(ledger *L)
+{
+    if (L->cfg.read_only || L->cfg.durability != STELE_DURABLE_GROUP) return;
+    L->flusher_on = pthread_create(&L->flusher, NULL, flusher_main, L) == 0;
+}
+
+static void flusher_stop(ledger *L)
+{
+    if (!L->flusher_on) return;
+    pthread_mutex_lock(&L->mu);
+    L->flusher_stop = 1;
+    pthread_cond_signal(&L->flusher_cv);
+    pthread_mutex_unlock(&L->mu);
+    pthread_join(L->flusher, NULL);
+    L->flusher_on = 0;
+}
+
+/* Sleeps without the lock until the batch holding lsn is published. */
+static void wait_batch_unlock(ledger *L, uint64_t lsn)
+{
+    int in_pend = L->pend.len && lsn > L->pend_last - L->pend_count;
+    _Atomic uint32_t *word = &L->bword[(in_pend ? L->batch : L->batch - 1) & 1];
+    uint32_t seen = atomic_load(word);
+    if (in_pend && L->flusher_idle) pthread_cond_signal(&L->flusher_cv);
+    pthread_mutex_unlock(&L->mu);
+    while (atomic_load(&L->durable_a) < lsn && !atomic_load(&L->failed_a)) {
+        futex_wait_u32(word, seen); /* returns at once if the word moved */
+        seen = atomic_load(word);
+    }
+}
+
+/* Waits until lsn meets the policy. Entered with the lock held; returns with it
+ * released. Sleeps without the lock; takes it only to lead a flush (FSYNC, or
+ * GROUP without a flusher thread) or to report a failure. */
+static stele_status commit_wait_unlock(ledger *L, uint64_t lsn, util_err *e)
+{
+    if (L->cfg.durability == STELE_DURABLE_NONE) {
+        stele_status rc = L->written >= lsn ? STELE_OK : flush_locked(L, 0, e);
+        pthread_mutex_unlock(&L->mu);
+        return rc;
+    }
+    for (;;) { /* the lock is held at the top of each round */
+        if (L->durable >= lsn) break;
+        if (L->failed) {
+            stele_status rc = util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
+            pthread_mutex_unlock(&L->mu);
+            return rc;
+        }
+        if (L->flusher_on && !L->flusher_stop) {
+            wait_batch_unlock(L, lsn);
+        } else if (!L->flushing) {
+            lead_flush(L);
+            continue;
+        } else {
+            uint32_t seen = atomic_load(&L->epoch);
+            pthread_mutex_unlock(&L->mu);
+            while (atomic_load(&L->durable_a) < lsn && !atomic_load(&L->failed_a) &&
+                   atomic_load(&L->flushing_a)) {
+                futex_wait_u32(&L->epoch, seen); /* returns at once if the epoch moved */
+                seen = atomic_load(&L->epoch);
+            }
+        }
+        if (atomic_load(&L->durable_a) >= lsn) return STELE_OK;
+        pthread_mutex_lock(&L->mu); /* no flush running, or a failure: decide locked */
+    }
+    pthread_mutex_unlock(&L->mu);
+    return STELE_OK;
 }
 
 stele_status ledger_commit_wait_locked(ledger *L, uint64_t lsn, util_err *e)
 {
-    if (L->cfg.durability == STELE_DURABLE_NONE) {
-        if (L->written >= lsn) return STELE_OK;
-        return flush_locked(L, 0, e);
-    }
-    while (L->durable < lsn && !L->failed) {
-        if (!L->flushing) {
-            lead_flush(L);
-            continue;
-        }
-        /* lsn is in the batch in flight unless it is in the pending buffer */
-        int pending = L->pend.len && lsn > L->pend_last - L->pend_count;
-        pthread_cond_wait(&L->bcv[(pending ? L->batch : L->batch - 1) & 1], &L->mu);
-    }
-    if (L->failed && L->durable < lsn) return util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
-    return STELE_OK;
+    stele_status rc = commit_wait_unlock(L, lsn, e);
+    pthread_mutex_lock(&L->mu);
+    return rc;
 }
 
 static stele_status read_located(ledger *L, uint64_t lsn, recloc loc, const uint8_t want[32],
@@ -1067,9 +1188,11 @@ stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
             rc = ledger_append_locked(L, STELE_REC_CHECKPOINT, p.data, p.len, NULL, 0, &ck, e);
         buf_release(&p);
     }
-    if (rc == STELE_OK) rc = ledger_commit_wait_locked(L, wait_for, e);
-    pthread_mutex_unlock(&L->mu);
-    return rc;
+    if (rc != STELE_OK) {
+        pthread_mutex_unlock(&L->mu);
+        return rc;
+    }
+    return commit_wait_unlock(L, wait_for, e);
 }
 
 /* ----------------------------------------------------------------- reads */

@@ -6,6 +6,7 @@
 #define STELE_LEDGER_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ledger/format.h"
 #include "ledger/ledger.h"
@@ -82,10 +83,21 @@ struct ledger {
     buf spare;
     buf env;             /* scratch for building envelopes */
     int flushing;
-    uint64_t batch;      /* id of the pending batch; the one in flight is batch - 1 */
     uint64_t pend_count; /* records in pend */
-    pthread_cond_t bcv[2];   /* writers of batch b wait on bcv[b & 1] */
     pthread_cond_t delay_cv; /* never signalled: a timed wait for group-commit joiners */
+    /* Published copies for writers waiting without the lock (see publish_locked). */
+    _Atomic uint64_t durable_a;
+    _Atomic int flushing_a;
+    _Atomic int failed_a;
+    _Atomic uint32_t epoch;  /* futex word: bumped at every publish */
+    /* GROUP durability: a flusher thread syncs batches back to back. Batch ids: the
+     * pending buffer is batch `batch`, the one in flight batch - 1; writers of batch
+     * b sleep on bword[b & 1], so a finished sync wakes only its own writers. */
+    _Atomic uint32_t bword[2];
+    uint64_t batch;
+    pthread_t flusher;
+    int flusher_on, flusher_idle, flusher_stop;
+    pthread_cond_t flusher_cv;
     crypto_rng *rng;     /* nonces, salts, padding (secure memory; under mu) */
     /* The next segment, prepared in the background (under mu). */
     enum { NEXT_SEG_NONE, NEXT_SEG_PREPARING, NEXT_SEG_READY } next_seg_state;
