@@ -264,7 +264,30 @@ static stele_status seg_open(ledger *L, uint32_t i, util_err *e)
  * on a background thread: seg_prepare fills "<id>.tmp" with random bytes and syncs
  * it (no key needed); seg_finalize seals the header (which names the segment's
  * position and first LSN), syncs, renames it into place and syncs the directory. */
-static stele_status seg_prepare(const char *dir, uint32_t size, uint8_t file_id[16], util_err *e)
+/* Pacing of a background preparation: keep the prepared fraction of the next
+ * segment this far ahead of the current segment's fill level, so that its writes
+ * trickle out instead of competing with the log's syncs in one burst. */
+#define NEXT_SEG_LEAD_PCT 30
+
+typedef struct seg_pace {
+    ledger *L; /* NULL: no pacing (synchronous preparation) */
+} seg_pace;
+
+static void pace_wait(const seg_pace *pace, uint64_t done, uint32_t size)
+{
+    if (!pace || !pace->L) return;
+    for (int i = 0; i < 10000; i++) { /* bounded: at most ~10 s of waiting in all */
+        uint64_t fill = atomic_load(&pace->L->fill_a);
+        if (atomic_load(&pace->L->next_seg_hurry) ||
+            done * 100 < (fill * 100 / size + NEXT_SEG_LEAD_PCT) * (uint64_t)size)
+            return;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static stele_status seg_prepare(const char *dir, uint32_t size, uint8_t file_id[16],
+                                const seg_pace *pace, util_err *e)
 {
     crypto_random(file_id, 16);
     char hex[33], tmp[4200];
@@ -279,8 +302,11 @@ static stele_status seg_prepare(const char *dir, uint32_t size, uint8_t file_id[
     int err = b ? 0 : -ENOMEM;
     for (uint64_t off = 0; err == 0 && off < size; off += chunk) {
         size_t n = (size - off < chunk) ? (size_t)(size - off) : chunk;
+        pace_wait(pace, off, size);
         crypto_random_fill(b, n);
         err = io_pwrite(fd, b, n, (off_t)off);
+        if (err == 0 && pace && pace->L) /* write back as we go, not in one burst */
+            sync_file_range(fd, (off_t)off, (off_t)n, SYNC_FILE_RANGE_WRITE);
     }
     if (err == 0) err = io_fsync(fd);
     io_close(fd);
@@ -330,7 +356,7 @@ static stele_status seg_create(const char *dir, const vault_dbkeys *k, uint32_t 
                                uint64_t first_lsn, uint32_t size, uint8_t file_id[16],
                                util_err *e)
 {
-    stele_status rc = seg_prepare(dir, size, file_id, e);
+    stele_status rc = seg_prepare(dir, size, file_id, NULL, e);
     return rc != STELE_OK ? rc : seg_finalize(dir, k, seq, first_lsn, file_id, e);
 }
 
@@ -340,7 +366,8 @@ static void *next_seg_thread(void *arg)
     ledger *L = arg;
     util_err e;
     uint8_t id[16];
-    stele_status rc = seg_prepare(L->dir, L->sb.segment_size, id, &e);
+    seg_pace pace = {L};
+    stele_status rc = seg_prepare(L->dir, L->sb.segment_size, id, &pace, &e);
     pthread_mutex_lock(&L->mu);
     memcpy(L->next_seg_id, id, 16);
     L->next_seg_state = rc == STELE_OK ? NEXT_SEG_READY : NEXT_SEG_NONE;
@@ -349,10 +376,12 @@ static void *next_seg_thread(void *arg)
     return NULL;
 }
 
-/* Starts preparing the next segment once the current one is half full. */
+/* Starts preparing the next segment as soon as there is none: filling and syncing
+ * a segment takes a good part of the time the current one takes to fill under a
+ * heavy load, and a roll that has to wait for it stalls every writer. */
 static void next_seg_maybe_start(ledger *L)
 {
-    if (L->next_seg_state != NEXT_SEG_NONE || L->wr_off < L->sb.segment_size / 2) return;
+    if (L->next_seg_state != NEXT_SEG_NONE) return;
     if (L->next_seg_joinable) pthread_join(L->next_seg_tid, NULL); /* finished earlier */
     L->next_seg_joinable = 0;
     L->next_seg_state = NEXT_SEG_PREPARING;
@@ -369,7 +398,7 @@ static stele_status next_seg_take(ledger *L, uint8_t file_id[16], util_err *e)
     STELE_ASSERT(L->next_seg_state != NEXT_SEG_PREPARING);
     stele_status rc = STELE_OK;
     if (L->next_seg_state == NEXT_SEG_READY) memcpy(file_id, L->next_seg_id, 16);
-    else rc = seg_prepare(L->dir, L->sb.segment_size, file_id, e);
+    else rc = seg_prepare(L->dir, L->sb.segment_size, file_id, NULL, e);
     L->next_seg_state = NEXT_SEG_NONE;
     if (rc == STELE_OK)
         rc = seg_finalize(L->dir, L->keys, L->nseg, L->head + 1, file_id, e);
@@ -663,6 +692,7 @@ static void ledger_free(ledger *L)
 {
     if (!L) return;
     flusher_stop(L);
+    atomic_store(&L->next_seg_hurry, 1);
     if (L->next_seg_joinable) pthread_join(L->next_seg_tid, NULL);
     if (L->next_seg_state == NEXT_SEG_READY) { /* prepared, never used */
         char hex[33], p[4300];
@@ -880,7 +910,9 @@ static stele_status roll_segment(ledger *L, size_t fsize, util_err *e)
      * after them; from the check on, nothing here releases the lock. */
     stele_status rc = flush_locked(L, 1, e);
     if (rc != STELE_OK) return rc;
+    atomic_store(&L->next_seg_hurry, 1); /* a roll is waiting: no more pacing */
     while (L->next_seg_state == NEXT_SEG_PREPARING) pthread_cond_wait(&L->cv, &L->mu);
+    atomic_store(&L->next_seg_hurry, 0);
     if (L->failed) return util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
     if (L->wr_off + fsize <= L->sb.segment_size) return STELE_OK; /* rolled meanwhile */
     if (L->pend.len) return STELE_OK; /* others appended meanwhile: flush again first */
@@ -972,6 +1004,7 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
     L->pend.len += fsize;
     L->pend_last = h.lsn;
     L->pend_count++;
+    atomic_store(&L->fill_a, L->wr_off);
     next_seg_maybe_start(L);
     L->wr_off += fsize;
     L->appended_since_open++;

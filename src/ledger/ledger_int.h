@@ -104,6 +104,8 @@ struct ledger {
     uint8_t next_seg_id[16];
     pthread_t next_seg_tid;
     int next_seg_joinable;
+    _Atomic uint64_t fill_a;     /* write offset in the last segment, for pacing */
+    _Atomic int next_seg_hurry;  /* a roll or close waits: prepare at full speed */
     stele_status failed; /* sticky */
     char failed_msg[UTIL_ERR_MAX];
 };
