@@ -1,0 +1,329 @@
+/*
+ * state.c — see state.h. Layer: model.
+ * Collections keep a history of name events (create, rename, drop) so that a name
+ * resolves "as of" any LSN. Documents live in a dense array indexed by doc number;
+ * (collection, _id) → doc number is an open-addressing table of doc numbers + 1.
+ */
+#include "model/state.h"
+
+#include <stdlib.h>
+
+#include "crypto/crypto.h"
+
+typedef struct name_event {
+    uint64_t lsn;
+    char name[MSTATE_NAME_MAX + 1];
+    int dropped;
+} name_event;
+
+typedef struct mcoll {
+    name_event *ev;
+    size_t nev, cap;
+} mcoll;
+
+typedef struct mdoc {
+    uint32_t coll;
+    char *id;
+    size_t id_len;
+    mversion *v;
+    size_t nv, cap;
+} mdoc;
+
+struct mstate {
+    mcoll *colls;
+    uint32_t ncoll, capcoll;
+    mdoc *docs;
+    uint32_t ndoc, capdoc;
+    uint32_t *tab; /* doc number + 1; 0 = empty */
+    uint64_t tabcap;
+};
+
+/* Grows an array to hold at least `need` elements (doubling); -1 on overflow/OOM. */
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 8;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / elem) return -1;
+        c *= 2;
+    }
+    void *p = realloc(*arr, c * elem);
+    if (!p) return -1;
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
+mstate *mstate_new(void) { return calloc(1, sizeof(mstate)); }
+
+void mstate_free(mstate *s)
+{
+    if (!s) return;
+    for (uint32_t i = 0; i < s->ncoll; i++) free(s->colls[i].ev);
+    for (uint32_t i = 0; i < s->ndoc; i++) {
+        for (size_t j = 0; j < s->docs[i].nv; j++) free((void *)s->docs[i].v[j].doc);
+        free(s->docs[i].v);
+        free(s->docs[i].id);
+    }
+    free(s->colls);
+    free(s->docs);
+    free(s->tab);
+    free(s);
+}
+
+/* ---- collections ---- */
+
+static int coll_event(mstate *s, uint32_t id, const char *name, int dropped, uint64_t lsn)
+{
+    STELE_ASSERT(id < s->ncoll);
+    mcoll *c = &s->colls[id];
+    STELE_ASSERT(c->nev == 0 || c->ev[c->nev - 1].lsn <= lsn);
+    if (grow((void **)&c->ev, &c->cap, c->nev + 1, sizeof *c->ev) != 0) return -1;
+    name_event *e = &c->ev[c->nev++];
+    memset(e, 0, sizeof *e);
+    e->lsn = lsn;
+    e->dropped = dropped;
+    util_strlcpy(e->name, name, sizeof e->name);
+    return 0;
+}
+
+/* The name event in effect at as_of, or NULL if the collection did not exist yet. */
+static const name_event *coll_at(const mstate *s, uint32_t id, uint64_t as_of)
+{
+    const mcoll *c = &s->colls[id];
+    const name_event *at = NULL;
+    for (size_t i = 0; i < c->nev && c->ev[i].lsn <= as_of; i++) at = &c->ev[i];
+    return at;
+}
+
+int mstate_coll_create(mstate *s, const char *name, uint64_t lsn, uint32_t *id)
+{
+    STELE_ASSERT(strlen(name) <= MSTATE_NAME_MAX);
+    size_t cap = s->capcoll;
+    if (s->ncoll == UINT32_MAX - 1 ||
+        grow((void **)&s->colls, &cap, (size_t)s->ncoll + 1, sizeof *s->colls) != 0)
+        return -1;
+    s->capcoll = (uint32_t)cap;
+    memset(&s->colls[s->ncoll], 0, sizeof *s->colls);
+    *id = s->ncoll++;
+    return coll_event(s, *id, name, 0, lsn);
+}
+
+int mstate_coll_drop(mstate *s, uint32_t id, uint64_t lsn)
+{
+    const name_event *now = coll_at(s, id, UINT64_MAX);
+    STELE_ASSERT(now && !now->dropped);
+    return coll_event(s, id, now->name, 1, lsn);
+}
+
+int mstate_coll_rename(mstate *s, uint32_t id, const char *name, uint64_t lsn)
+{
+    const name_event *now = coll_at(s, id, UINT64_MAX);
+    STELE_ASSERT(now && !now->dropped && strlen(name) <= MSTATE_NAME_MAX);
+    return coll_event(s, id, name, 0, lsn);
+}
+
+uint32_t mstate_coll_find(const mstate *s, const char *name, uint64_t as_of)
+{
+    for (uint32_t i = 0; i < s->ncoll; i++) {
+        const name_event *e = coll_at(s, i, as_of);
+        if (e && !e->dropped && strcmp(e->name, name) == 0) return i;
+    }
+    return MSTATE_NONE;
+}
+
+uint32_t mstate_coll_count(const mstate *s) { return s->ncoll; }
+
+const char *mstate_coll_name(const mstate *s, uint32_t id, uint64_t as_of)
+{
+    if (id >= s->ncoll) return NULL;
+    const name_event *e = coll_at(s, id, as_of);
+    return (e && !e->dropped) ? e->name : NULL;
+}
+
+/* ---- documents ---- */
+
+static uint64_t doc_key_hash(uint32_t coll, const char *id, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ coll; /* FNV-1a: a table hash, not security */
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)id[i]) * 1099511628211ull;
+    return h;
+}
+
+static int tab_insert(mstate *s, uint32_t docnum);
+
+static int tab_grow(mstate *s)
+{
+    uint64_t cap = s->tabcap ? s->tabcap * 2 : 1024;
+    uint32_t *old = s->tab;
+    uint64_t oldcap = s->tabcap;
+    s->tab = calloc(cap, sizeof *s->tab);
+    if (!s->tab) {
+        s->tab = old;
+        return -1;
+    }
+    s->tabcap = cap;
+    for (uint64_t i = 0; i < oldcap; i++)
+        if (old[i]) tab_insert(s, old[i] - 1);
+    free(old);
+    return 0;
+}
+
+static int tab_insert(mstate *s, uint32_t docnum)
+{
+    const mdoc *d = &s->docs[docnum];
+    uint64_t j = doc_key_hash(d->coll, d->id, d->id_len) & (s->tabcap - 1);
+    while (s->tab[j]) j = (j + 1) & (s->tabcap - 1);
+    s->tab[j] = docnum + 1;
+    return 0;
+}
+
+uint32_t mstate_doc_find(const mstate *s, uint32_t coll, const char *id, size_t id_len)
+{
+    if (!s->tabcap) return MSTATE_NONE;
+    uint64_t j = doc_key_hash(coll, id, id_len) & (s->tabcap - 1);
+    for (uint64_t probes = 0; s->tab[j] && probes < s->tabcap; probes++) {
+        const mdoc *d = &s->docs[s->tab[j] - 1];
+        if (d->coll == coll && d->id_len == id_len && memcmp(d->id, id, id_len) == 0)
+            return s->tab[j] - 1;
+        j = (j + 1) & (s->tabcap - 1);
+    }
+    return MSTATE_NONE;
+}
+
+static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint32_t *docnum)
+{
+    size_t cap = s->capdoc;
+    if (s->ndoc == UINT32_MAX - 1 ||
+        grow((void **)&s->docs, &cap, (size_t)s->ndoc + 1, sizeof *s->docs) != 0)
+        return -1;
+    s->capdoc = (uint32_t)cap;
+    if ((uint64_t)(s->ndoc + 1) * 2 > s->tabcap && tab_grow(s) != 0) return -1;
+    mdoc *d = &s->docs[s->ndoc];
+    memset(d, 0, sizeof *d);
+    d->id = malloc(id_len + 1);
+    if (!d->id) return -1;
+    memcpy(d->id, id, id_len);
+    d->id[id_len] = 0;
+    d->id_len = id_len;
+    d->coll = coll;
+    *docnum = s->ndoc++;
+    return tab_insert(s, *docnum);
+}
+
+int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint64_t lsn,
+                   uint64_t ts, const uint8_t author[16], int deleted, const uint8_t *doc,
+                   size_t doc_len, uint32_t *docnum)
+{
+    STELE_ASSERT(coll < s->ncoll && id_len > 0 && id_len <= MSTATE_ID_MAX);
+    uint32_t n = mstate_doc_find(s, coll, id, id_len);
+    if (n == MSTATE_NONE && doc_new(s, coll, id, id_len, &n) != 0) return -1;
+    mdoc *d = &s->docs[n];
+    STELE_ASSERT(d->nv == 0 || d->v[d->nv - 1].lsn <= lsn);
+    uint8_t *copy = malloc(doc_len ? doc_len : 1);
+    if (!copy || grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0) {
+        free(copy);
+        return -1;
+    }
+    if (doc_len) memcpy(copy, doc, doc_len);
+    mversion *v = &d->v[d->nv];
+    v->lsn = lsn;
+    v->ts = ts;
+    memcpy(v->author, author, 16);
+    v->rev = d->nv ? d->v[d->nv - 1].rev + 1 : 1;
+    v->deleted = deleted;
+    v->doc = copy;
+    v->doc_len = doc_len;
+    d->nv++;
+    if (docnum) *docnum = n;
+    return 0;
+}
+
+const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
+{
+    if (docnum >= s->ndoc) return NULL;
+    const mdoc *d = &s->docs[docnum];
+    size_t lo = 0, hi = d->nv; /* first version with lsn > as_of */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->v[mid].lsn <= as_of) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo ? &d->v[lo - 1] : NULL;
+}
+
+const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n)
+{
+    *n = docnum < s->ndoc ? s->docs[docnum].nv : 0;
+    return *n ? s->docs[docnum].v : NULL;
+}
+
+uint32_t mstate_doc_count(const mstate *s) { return s->ndoc; }
+
+uint32_t mstate_doc_coll(const mstate *s, uint32_t docnum)
+{
+    return docnum < s->ndoc ? s->docs[docnum].coll : MSTATE_NONE;
+}
+
+const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len)
+{
+    if (docnum >= s->ndoc) return NULL;
+    *len = s->docs[docnum].id_len;
+    return s->docs[docnum].id;
+}
+
+/* ---- digest ---- */
+
+static int put_event(buf *b, const name_event *e)
+{
+    uint8_t hdr[13];
+    put_u64(hdr, e->lsn);
+    hdr[8] = (uint8_t)e->dropped;
+    put_u32(hdr + 9, (uint32_t)strlen(e->name));
+    return buf_append(b, hdr, sizeof hdr) || buf_append(b, e->name, strlen(e->name));
+}
+
+static int doc_digest(const mdoc *d, uint8_t out[32])
+{
+    buf b;
+    buf_init(&b);
+    uint8_t hdr[8];
+    put_u32(hdr, d->coll);
+    put_u32(hdr + 4, (uint32_t)d->id_len);
+    int bad = buf_append(&b, hdr, sizeof hdr) || buf_append(&b, d->id, d->id_len);
+    for (size_t i = 0; i < d->nv && !bad; i++) {
+        const mversion *v = &d->v[i];
+        uint8_t vh[8 + 8 + 16 + 4 + 1 + 32];
+        put_u64(vh, v->lsn);
+        put_u64(vh + 8, v->ts);
+        memcpy(vh + 16, v->author, 16);
+        put_u32(vh + 32, v->rev);
+        vh[36] = (uint8_t)v->deleted;
+        crypto_sha256(v->doc, v->doc_len, vh + 37);
+        bad = buf_append(&b, vh, sizeof vh);
+    }
+    if (!bad) crypto_sha256(b.data, b.len, out);
+    buf_release(&b);
+    return bad ? -1 : 0;
+}
+
+int mstate_digest(const mstate *s, uint8_t out[32])
+{
+    buf b;
+    buf_init(&b);
+    int bad = 0;
+    for (uint32_t i = 0; i < s->ncoll && !bad; i++) {
+        uint8_t n[4];
+        put_u32(n, (uint32_t)s->colls[i].nev);
+        bad = buf_append(&b, n, 4);
+        for (size_t j = 0; j < s->colls[i].nev && !bad; j++)
+            bad = put_event(&b, &s->colls[i].ev[j]);
+    }
+    for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
+        uint8_t h[32];
+        bad = doc_digest(&s->docs[i], h) || buf_append(&b, h, 32);
+    }
+    if (!bad) crypto_sha256(b.data, b.len, out);
+    buf_release(&b);
+    return bad ? -1 : 0;
+}

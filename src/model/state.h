@@ -1,0 +1,72 @@
+/*
+ * state.h — the derived, versioned state of one database's documents: collections,
+ * dense doc numbers, and per-document version chains with "as of LSN" reads.
+ * Layer: model (uses util and crypto). Documents are opaque SDOC bytes here; ops
+ * parsing and validation live in txn.c.
+ *
+ * Invariants
+ *  1. State changes only through mstate_* calls made by apply, in LSN order; every
+ *     version, collection event and doc number carries the LSN that made it.
+ *  2. Doc numbers are dense (0, 1, 2, ...), assigned at first insert in LSN order,
+ *     never reused — replaying the same log gives the same numbers.
+ *  3. A version chain is sorted by LSN; the newest version is the document's state.
+ *  4. mstate_digest() depends only on the state, not on memory layout or history of
+ *     hash-table growth: a rebuild from the log yields the same digest.
+ */
+#ifndef STELE_MODEL_STATE_H
+#define STELE_MODEL_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+#define MSTATE_NAME_MAX 64
+#define MSTATE_ID_MAX 256 /* bytes of a document _id */
+#define MSTATE_NONE UINT32_MAX
+
+typedef struct mstate mstate;
+
+typedef struct mversion {
+    uint64_t lsn;
+    uint64_t ts;
+    uint8_t author[16];
+    uint32_t rev;         /* 1 at insert, +1 on every change */
+    int deleted;          /* soft-deleted in this version */
+    const uint8_t *doc;   /* SDOC bytes (borrowed from the state) */
+    size_t doc_len;
+} mversion;
+
+mstate *mstate_new(void);
+void mstate_free(mstate *s);
+
+/* Collections. Names follow vault_name_ok rules (checked by the caller). Each call
+ * records the LSN of the change; as-of lookups see the name history. */
+int mstate_coll_create(mstate *s, const char *name, uint64_t lsn, uint32_t *id);
+int mstate_coll_drop(mstate *s, uint32_t id, uint64_t lsn);
+int mstate_coll_rename(mstate *s, uint32_t id, const char *name, uint64_t lsn);
+/* Id of the collection called `name` as of `as_of` (UINT64_MAX = now), or NONE. */
+uint32_t mstate_coll_find(const mstate *s, const char *name, uint64_t as_of);
+/* Number of collection ids ever created; names of live ones as of `as_of`. */
+uint32_t mstate_coll_count(const mstate *s);
+const char *mstate_coll_name(const mstate *s, uint32_t id, uint64_t as_of);
+
+/* Documents. */
+uint32_t mstate_doc_find(const mstate *s, uint32_t coll, const char *id, size_t id_len);
+/* Adds a version (copying doc); creates the doc number on first use. Versions must
+ * come in LSN order. -1 on out of memory. */
+int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint64_t lsn,
+                   uint64_t ts, const uint8_t author[16], int deleted, const uint8_t *doc,
+                   size_t doc_len, uint32_t *docnum);
+/* Newest version with lsn <= as_of (UINT64_MAX = now); NULL if none. */
+const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of);
+/* All versions, oldest first. */
+const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n);
+uint32_t mstate_doc_count(const mstate *s);
+uint32_t mstate_doc_coll(const mstate *s, uint32_t docnum);
+const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len);
+
+/* SHA-256 over a canonical serialization of everything in the state; -1 on OOM. */
+int mstate_digest(const mstate *s, uint8_t out[32]);
+
+#endif
