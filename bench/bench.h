@@ -115,6 +115,8 @@ typedef struct bench_goal {
 } bench_goal;
 
 void bench_section(const char *title, const char *detail);
+/* Benchmark 5 (bench_json.c): JSON parsing into SDOC vs jansson. */
+void bench_json(void);
 void bench_row_header(const char *unit);
 void bench_row(const char *system, const bench_stats *s);
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

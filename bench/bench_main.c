@@ -286,14 +286,14 @@ static void bench_reads(void)
 /* Usage: stele_bench [SECTIONS], e.g. `stele_bench 24` runs benchmarks 2 and 4 only. */
 int main(int argc, char **argv)
 {
-    static void (*const sections[4])(void) = {bench_durable, bench_group, bench_verify,
-                                              bench_reads};
-    const char *which = argc > 1 ? argv[1] : "1234";
+    static void (*const sections[5])(void) = {bench_durable, bench_group, bench_verify,
+                                              bench_reads, bench_json};
+    const char *which = argc > 1 ? argv[1] : "12345";
     setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t t0 = bench_now_ns();
     printf("stele_bench — Stele side by side with SQLite and the raw disk (files under %s)\n",
            bench_tmpdir());
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (strchr(which, '1' + i)) sections[i]();
     bench_summary_print();
     printf("\ntotal time %.0f s\n", (double)(bench_now_ns() - t0) / 1e9);

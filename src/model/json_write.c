@@ -1,0 +1,176 @@
+/*
+ * json_write.c — SDOC to compact JSON text (the inverse of json.c). Layer: model.
+ *
+ * The document is validated first (doc_validate), so the walk below may follow every
+ * offset without checking it again; it keeps an explicit stack of open containers
+ * (at most SDOC_DEPTH_MAX, the validator's bound) and never recurses.
+ *
+ * Output rules (doc.h): no whitespace; members in stored (key) order; strings escaped
+ * with \" \\ \n \t \r \b \f and \u00XX for other bytes below 0x20, every other byte as
+ * is (stored strings are valid UTF-8); integers exact; doubles as the shortest of
+ * %.15g, %.16g, %.17g that reads back to the same bits, with ".0" appended when the
+ * result would read as an integer ("1.0", "-0.0"), so that text -> SDOC -> text is a
+ * fixed point. Doubles are finite (validated), so "inf"/"nan" cannot appear.
+ */
+#include "model/doc_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct wframe {
+    const uint8_t *table, *area;
+    uint32_t i, n;
+    int is_obj;
+} wframe;
+
+typedef struct wstate {
+    buf *out;
+    uint32_t depth;
+    wframe stack[SDOC_DEPTH_MAX];
+} wstate;
+
+static int put_str(buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
+
+static int write_string(buf *b, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (buf_append(b, "\"", 1) != 0) return -1;
+    size_t run = 0; /* start of the bytes not yet written */
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (buf_append(b, s + run, i - run) != 0) return -1;
+        run = i + 1;
+        char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t en = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\t': e[1] = 't'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        default:
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            en = 6;
+        }
+        if (buf_append(b, e, en) != 0) return -1;
+    }
+    if (buf_append(b, s + run, n - run) != 0) return -1;
+    return buf_append(b, "\"", 1);
+}
+
+static int write_u64(buf *b, uint64_t v, int neg)
+{
+    char s[24];
+    size_t i = sizeof s;
+    do { /* at most 20 digits */
+        s[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (neg) s[--i] = '-';
+    return buf_append(b, s + i, sizeof s - i);
+}
+
+/* Shortest of %.15g..%.17g that round-trips; "C" locale whatever the process uses. */
+static int write_double(buf *b, double d)
+{
+    char s[40];
+    locale_t c = doc_c_locale();
+    locale_t old = c ? uselocale(c) : (locale_t)0;
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, d);
+        double back = strtod(s, NULL);
+        if (memcmp(&back, &d, sizeof d) == 0) break; /* %.17g always does */
+    }
+    if (old) uselocale(old);
+    if (!strpbrk(s, ".eE")) {
+        size_t n = strlen(s);
+        STELE_ASSERT(n + 3 <= sizeof s);
+        memcpy(s + n, ".0", 3);
+    }
+    return put_str(b, s);
+}
+
+/* Writes the value at v: a scalar in full, a container's opening bracket (pushing its
+ * frame) or, if empty, both brackets. */
+static int write_value(wstate *st, const uint8_t *v)
+{
+    buf *b = st->out;
+    uint64_t bits = 0;
+    if (v[0] >= SDOC_INT && v[0] <= SDOC_DOUBLE) bits = get_u64(v + 1);
+    switch (v[0]) {
+    case SDOC_NULL: return put_str(b, "null");
+    case SDOC_FALSE: return put_str(b, "false");
+    case SDOC_TRUE: return put_str(b, "true");
+    case SDOC_INT:
+        return (int64_t)bits < 0 ? write_u64(b, (uint64_t)0 - bits, 1) : write_u64(b, bits, 0);
+    case SDOC_UINT: return write_u64(b, bits, 0);
+    case SDOC_DOUBLE: {
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        return write_double(b, d);
+    }
+    case SDOC_STRING: return write_string(b, v + 5, get_u32(v + 1));
+    default: break;
+    }
+    STELE_ASSERT(v[0] == SDOC_ARRAY || v[0] == SDOC_OBJECT); /* validated */
+    int is_obj = v[0] == SDOC_OBJECT;
+    uint32_t n = get_u32(v + 5);
+    if (n == 0) return put_str(b, is_obj ? "{}" : "[]");
+    STELE_ASSERT(st->depth < SDOC_DEPTH_MAX);
+    wframe *f = &st->stack[st->depth++];
+    f->is_obj = is_obj;
+    f->n = n;
+    f->i = 0;
+    f->table = v + SDOC_CONT_HDR;
+    f->area = f->table + (size_t)n * (is_obj ? 8 : 4);
+    return buf_append(b, is_obj ? "{" : "[", 1);
+}
+
+/* Writes the next child of the innermost container, or closes it. */
+static int write_step(wstate *st)
+{
+    wframe *f = &st->stack[st->depth - 1];
+    buf *b = st->out;
+    if (f->i == f->n) {
+        st->depth--;
+        return buf_append(b, f->is_obj ? "}" : "]", 1);
+    }
+    if (f->i > 0 && buf_append(b, ",", 1) != 0) return -1;
+    const uint8_t *v;
+    if (f->is_obj) {
+        const uint8_t *k = f->area + get_u32(f->table + 8 * (size_t)f->i);
+        if (write_string(b, k + 4, get_u32(k)) != 0 || buf_append(b, ":", 1) != 0) return -1;
+        v = f->area + get_u32(f->table + 8 * (size_t)f->i + 4);
+    } else {
+        v = f->area + get_u32(f->table + 4 * (size_t)f->i);
+    }
+    f->i++;
+    return write_value(st, v);
+}
+
+int json_write(const uint8_t *doc, size_t len, struct buf *out)
+{
+    STELE_ASSERT(out);
+    if (doc_validate(doc, len) != 0) return -1;
+    wstate st;
+    st.out = out;
+    st.depth = 0;
+    size_t start = out->len;
+    int rc = write_value(&st, doc);
+    /* Bounded: each step writes one value or closes one container of a validated
+     * document of len bytes, which has fewer than len values. */
+    for (size_t guard = 0; rc == 0 && st.depth > 0 && guard < 2 * len; guard++)
+        rc = write_step(&st);
+    STELE_ASSERT(rc != 0 || st.depth == 0);
+    if (rc != 0) {
+        out->len = start; /* out unchanged on failure */
+        if (out->data) out->data[start] = 0;
+    }
+    return rc;
+}
