@@ -48,6 +48,7 @@ enum {
     STELE_ETOOBIG = -12,    /* a limit was exceeded (see docs/LIMITS.md) */
     STELE_EPROOF = -13,     /* a proof or signature did not verify */
     STELE_EVERSION = -14,   /* unsupported format version */
+    STELE_ECONFLICT = -15,  /* a write named a _rev that is not the current one */
 };
 
 /* Static text for a status code. Never NULL. */
@@ -135,6 +136,7 @@ enum {
     STELE_REC_KEYROT = 3,     /* key rotation (reserved) */
     STELE_REC_RECOVERY = 4,   /* explicit record of a crash recovery */
     STELE_REC_ERASURE = 5,    /* payload erasure (reserved) */
+    STELE_REC_DOCS = 6,       /* a document transaction (stele_txn) */
 };
 
 /* Appends one record whose payload is `len` bytes (opaque to the ledger; the CLI
@@ -200,6 +202,39 @@ stele_status stele_proof_verify(const char *json, size_t len, const char *truste
 /* JSON statistics: sizes, counts, head, checkpoints, key profile (and whether it
  * is insecure), durability policy. Caller frees *json. */
 stele_status stele_stat(stele *db, char **json);
+
+/* ---- Documents (collections of JSON documents, derived from the ledger) ---------- */
+
+/* Runs a document transaction, all or nothing: JSON {"ops":[...]} (see
+ * docs/DOCUMENTS.md for the ops: insert, replace, patch, delete, restore,
+ * create_collection, drop_collection, rename_collection; a "rev" on a write is the
+ * revision it expects). Every op is checked against the current state first; if one
+ * fails nothing is written and the status says why (STELE_EINVAL, STELE_ENOTFOUND,
+ * STELE_EEXIST, STELE_ECONFLICT). Otherwise the transaction becomes one ledger
+ * record (kind STELE_REC_DOCS), durable per the policy, and is applied. *result (if
+ * not NULL) gets {"lsn":N,"ids":[...inserted _ids...]} (caller frees); with an
+ * idempotency id already committed: {"lsn":N,"duplicate":true} and nothing changes.
+ * Not thread-safe with other document calls on the same handle. */
+stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem_id,
+                       char **result);
+
+/* The document `id` of collection `coll` as JSON with its system fields _id, _rev,
+ * _lsn and _ts, as of LSN `as_of` (0 = now). STELE_ENOTFOUND if it does not exist
+ * then or is deleted. Caller frees *json. */
+stele_status stele_doc_get(stele *db, const char *coll, const char *id, uint64_t as_of,
+                           char **json);
+
+/* Every revision of a document, oldest first, as NDJSON: the body with _rev, _lsn, _ts,
+ * _author and _deleted. Caller frees *ndjson. */
+stele_status stele_doc_history(stele *db, const char *coll, const char *id, char **ndjson);
+
+/* The collections as of LSN `as_of` (0 = now): a JSON array of
+ * {"name":N,"documents":live count}. Caller frees *json. */
+stele_status stele_collections(stele *db, uint64_t as_of, char **json);
+
+/* SHA-256 (hex, 65 bytes with the NUL) of the whole document state: equal for a live
+ * handle and for one that rebuilt the state from the log. */
+stele_status stele_docs_digest(stele *db, char out[65]);
 
 #ifdef __cplusplus
 }

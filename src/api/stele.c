@@ -7,9 +7,13 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "crypto/crypto.h"
 #include "ledger/ledger.h"
+#include "model/doc.h"
+#include "model/state.h"
+#include "model/txn.h"
 #include "util/io.h"
 #include "util/util.h"
 #include "vault/vault.h"
@@ -23,6 +27,7 @@ struct stele {
     vault_dbkeys keys;
     int keys_open;
     int no_checkpoint_on_close;
+    mstate *docs;       /* document state derived from the ledger (STELE_REC_DOCS) */
     ledger *L;
     buf scratch;
 };
@@ -45,6 +50,7 @@ const char *stele_strerror(stele_status code)
     case STELE_ETOOBIG: return "a limit was exceeded";
     case STELE_EPROOF: return "proof does not verify";
     case STELE_EVERSION: return "unsupported format version";
+    case STELE_ECONFLICT: return "revision conflict";
     default: return "unknown error";
     }
 }
@@ -171,6 +177,35 @@ static stele_status resolve_db(stele *db, const char *name, uint8_t id[VAULT_ID_
                      db->user.name, name);
 }
 
+/* Derives the document state from the log: every STELE_REC_DOCS record in order. */
+static stele_status docs_replay(stele *db)
+{
+    db->docs = mstate_new();
+    if (!db->docs) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    uint64_t head = ledger_head(db->L);
+    buf sdoc;
+    buf_init(&sdoc);
+    stele_status rc = STELE_OK;
+    for (uint64_t lsn = 1; rc == STELE_OK && lsn <= head; lsn++) {
+        ledger_rec r;
+        rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
+        if (rc != STELE_OK || r.kind != STELE_REC_DOCS) continue;
+        json_error je;
+        sdoc.len = 0;
+        if (json_parse((const char *)r.payload, r.payload_len, &sdoc, &je) != 0)
+            rc = util_fail(&db->err, STELE_ECORRUPT,
+                           "document transaction LSN %llu is not valid JSON (%s)",
+                           (unsigned long long)lsn, je.msg);
+        else if (txn_apply(db->docs, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author,
+                           &db->err) != STELE_OK)
+            rc = util_fail_wrap(&db->err, "document transaction LSN %llu does not apply",
+                                (unsigned long long)lsn);
+        if (rc != STELE_OK && rc != STELE_ENOMEM) rc = db->err.code = STELE_ECORRUPT;
+    }
+    buf_release(&sdoc);
+    return rc;
+}
+
 stele_status stele_open(const stele_open_options *o, stele **out)
 {
     stele *db = calloc(1, sizeof *db);
@@ -200,6 +235,7 @@ stele_status stele_open(const stele_open_options *o, stele **out)
                          .group_max_delay_us = o->group_max_delay_us,
                          .name = what};
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
+    if (rc == STELE_OK) rc = docs_replay(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;
     db->no_checkpoint_on_close = o->no_checkpoint_on_close;
@@ -212,6 +248,7 @@ stele_status stele_close(stele *db)
     stele_status rc = STELE_OK;
     if (db->L) rc = ledger_close(db->L, !db->no_checkpoint_on_close, &db->err);
     if (db->keys_open) vault_dbkeys_release(&db->keys);
+    mstate_free(db->docs);
     crypto_secure_free(db->dek);
     buf_release(&db->scratch);
     crypto_wipe(db, sizeof *db);
@@ -354,4 +391,170 @@ stele_status stele_stat(stele *db, char **json)
     if (rc == STELE_OK && buf_printf(&b, "}") != 0)
         rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);
+}
+
+/* -------------------------------------------------------------- documents */
+
+/* Checks a prepared transaction by applying it tentatively (then undoing it). */
+static stele_status txn_check(stele *db, const buf *sdoc)
+{
+    if (mstate_mark(db->docs) != 0) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    stele_status rc = txn_apply(db->docs, sdoc->data, sdoc->len, UINT64_MAX - 1, 0,
+                                db->user.id, &db->err);
+    mstate_rollback(db->docs);
+    return rc;
+}
+
+stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem_id,
+                       char **result)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    if (!json) return util_fail(&db->err, STELE_EINVAL, "no transaction given");
+    buf payload, sdoc, ids, out;
+    buf_init(&payload);
+    buf_init(&sdoc);
+    buf_init(&ids);
+    buf_init(&out);
+    uint64_t lsn = 0;
+    int dup = 0;
+    rc = txn_prepare(json, len, &payload, &sdoc, &ids, &db->err);
+    if (rc == STELE_OK) rc = txn_check(db, &sdoc);
+    if (rc == STELE_OK)
+        rc = ledger_append(db->L, STELE_REC_DOCS, payload.data, payload.len, idem_id,
+                           idem_id ? strlen(idem_id) : 0, &lsn, &dup, &db->err);
+    ledger_rec r;
+    if (rc == STELE_OK && !dup) /* apply as the record says: its LSN, time and author */
+        rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
+    if (rc == STELE_OK && !dup &&
+        txn_apply(db->docs, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author, &db->err) != 0)
+        rc = util_fail_wrap(&db->err, "committed transaction LSN %llu did not apply; reopen "
+                                      "the database", (unsigned long long)lsn);
+    if (rc == STELE_OK && result) {
+        if (dup) buf_printf(&out, "{\"lsn\":%llu,\"duplicate\":true}", (unsigned long long)lsn);
+        else buf_printf(&out, "{\"lsn\":%llu,\"ids\":%s}", (unsigned long long)lsn,
+                        (const char *)ids.data);
+        rc = detach(db, &out, rc, result);
+    }
+    buf_release(&out);
+    buf_release(&payload);
+    buf_release(&sdoc);
+    buf_release(&ids);
+    return rc;
+}
+
+static void iso_time(uint64_t ns, char *out, size_t cap)
+{
+    time_t secs = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t w = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + w, cap - w, ".%06uZ", (unsigned)((ns % 1000000000u) / 1000u));
+}
+
+/* The body of a version with its system fields appended (the body has an _id, so it
+ * is a non-empty object: the fields go before its closing brace). */
+static int version_json(const mversion *v, int history, buf *out)
+{
+    size_t start = out->len;
+    if (json_write(v->doc, v->doc_len, out) != 0 || out->len < start + 2) return -1;
+    out->len--; /* drop '}' */
+    char ts[48], author[33];
+    iso_time(v->ts, ts, sizeof ts);
+    crypto_hex(v->author, 16, author);
+    if (buf_printf(out, ",\"_rev\":%u,\"_lsn\":%llu,\"_ts\":\"%s\"", v->rev,
+                   (unsigned long long)v->lsn, ts) != 0)
+        return -1;
+    if (history && buf_printf(out, ",\"_author\":\"%s\",\"_deleted\":%s", author,
+                              v->deleted ? "true" : "false") != 0)
+        return -1;
+    return buf_append(out, "}", 1);
+}
+
+static uint32_t find_doc(stele *db, const char *coll, const char *id, uint64_t as_of,
+                         stele_status *rc)
+{
+    uint32_t c = mstate_coll_find(db->docs, coll, as_of);
+    uint32_t n = c == MSTATE_NONE ? MSTATE_NONE : mstate_doc_find(db->docs, c, id, strlen(id));
+    if (c == MSTATE_NONE)
+        *rc = util_fail(&db->err, STELE_ENOTFOUND, "no collection '%s'%s", coll,
+                        as_of != UINT64_MAX ? " at that LSN" : "");
+    else if (n == MSTATE_NONE)
+        *rc = util_fail(&db->err, STELE_ENOTFOUND, "no document '%s' in '%s'", id, coll);
+    return n;
+}
+
+stele_status stele_doc_get(stele *db, const char *coll, const char *id, uint64_t as_of,
+                           char **json)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    if (!coll || !id) return util_fail(&db->err, STELE_EINVAL, "collection and id are required");
+    uint64_t at = as_of ? as_of : UINT64_MAX;
+    uint32_t n = find_doc(db, coll, id, at, &rc);
+    if (rc != STELE_OK) return rc;
+    const mversion *v = mstate_doc_get(db->docs, n, at);
+    if (!v || v->deleted)
+        return util_fail(&db->err, STELE_ENOTFOUND, "no document '%s' in '%s'%s", id, coll,
+                         v ? " (it is deleted; 'restore' brings it back)"
+                           : " at that LSN");
+    buf b;
+    buf_init(&b);
+    if (version_json(v, 0, &b) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    return detach(db, &b, rc, json);
+}
+
+stele_status stele_doc_history(stele *db, const char *coll, const char *id, char **ndjson)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    if (!coll || !id) return util_fail(&db->err, STELE_EINVAL, "collection and id are required");
+    uint32_t n = find_doc(db, coll, id, UINT64_MAX, &rc);
+    if (rc != STELE_OK) return rc;
+    size_t nv;
+    const mversion *v = mstate_doc_history(db->docs, n, &nv);
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < nv && rc == STELE_OK; i++)
+        if (version_json(&v[i], 1, &b) != 0 || buf_append(&b, "\n", 1) != 0)
+            rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    return detach(db, &b, rc, ndjson);
+}
+
+stele_status stele_collections(stele *db, uint64_t as_of, char **json)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    uint64_t at = as_of ? as_of : UINT64_MAX;
+    uint32_t nc = mstate_coll_count(db->docs), nd = mstate_doc_count(db->docs);
+    uint64_t *live = calloc(nc ? nc : 1, sizeof *live);
+    if (!live) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    for (uint32_t d = 0; d < nd; d++) {
+        const mversion *v = mstate_doc_get(db->docs, d, at);
+        if (v && !v->deleted) live[mstate_doc_coll(db->docs, d)]++;
+    }
+    buf b;
+    buf_init(&b);
+    buf_append(&b, "[", 1);
+    int first = 1;
+    for (uint32_t c = 0; c < nc; c++) {
+        const char *name = mstate_coll_name(db->docs, c, at);
+        if (!name) continue;
+        buf_printf(&b, "%s{\"name\":\"%s\",\"documents\":%llu}", first ? "" : ",", name,
+                   (unsigned long long)live[c]);
+        first = 0;
+    }
+    if (buf_append(&b, "]", 1) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    free(live);
+    return detach(db, &b, rc, json);
+}
+
+stele_status stele_docs_digest(stele *db, char out[65])
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    uint8_t d[32];
+    if (mstate_digest(db->docs, d) != 0) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    crypto_hex(d, 32, out);
+    return STELE_OK;
 }

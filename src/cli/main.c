@@ -4,7 +4,7 @@
  *
  * Exit codes (also in `stele --help`): 0 ok; 1 error; 2 usage or malformed input;
  * 3 wrong password; 4 database in use by another process; 5 verification failed or
- * data not authentic.
+ * data not authentic; 6 not found, already exists, or revision conflict.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,14 +24,15 @@
 #define EXIT_PASSWORD 3
 #define EXIT_LOCKED 4
 #define EXIT_CORRUPT 5
+#define EXIT_STATE 6
 #define INPUT_MAX (4u << 20)
 #define PASSWORD_MAX 1024
 
 typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf;
-    uint64_t from, to, checkpoint, segment_size, checkpoint_every;
+    uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, as_of;
     int payload, consistency, help, json;
-    const char *pos[4];
+    const char *pos[5];
     int npos;
 } opts;
 
@@ -57,6 +58,9 @@ static int exit_code(stele_status rc)
     case STELE_ELOCKED: return EXIT_LOCKED;
     case STELE_ECORRUPT:
     case STELE_EPROOF: return EXIT_CORRUPT;
+    case STELE_ENOTFOUND:
+    case STELE_EEXIST:
+    case STELE_ECONFLICT: return EXIT_STATE;
     default: return EXIT_ERR;
     }
 }
@@ -79,6 +83,14 @@ static const char *const HELP_MAIN =
     "  verify-proof FILE    check a proof offline (no store, no password)\n"
     "  stat                 sizes, counts, key profile, durability policy\n"
     "  passwd               change the user's password (re-wraps one key, no data rewrite)\n"
+    "documents (JSON objects in collections, every write a ledger transaction):\n"
+    "  collection create|drop|list|rename   manage collections\n"
+    "  put COLL [JSON|-]    insert a document (an existing _id is an error); prints _id\n"
+    "  get COLL ID          print a document (--as-of LSN for its state back then)\n"
+    "  replace|patch COLL ID [JSON|-]   replace it, or merge into it (RFC 7386); --rev N\n"
+    "  delete|restore COLL ID           soft-delete (kept in history) or bring back\n"
+    "  history COLL ID      every revision, oldest first (NDJSON)\n"
+    "  txn [JSON|-]         several ops at once, all or nothing ({\"ops\":[...]})\n"
     "\n"
     "global options (each has an environment variable):\n"
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
@@ -88,7 +100,8 @@ static const char *const HELP_MAIN =
     "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
     "\n"
     "exit codes: 0 ok, 1 error, 2 usage or malformed input, 3 wrong password,\n"
-    "            4 database in use by another process, 5 verification failed / not authentic\n"
+    "            4 database in use by another process, 5 verification failed / not authentic,\n"
+    "            6 not found, already exists, or revision conflict\n"
     "\n"
     "'stele COMMAND --help' describes one command.\n";
 
@@ -142,6 +155,39 @@ static const cmd_help HELPS[] = {
      "usage: stele stat\n"
      "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
      "segments and sizes, durability policy, recoveries and the database public key.\n"},
+    {"collection",
+     "usage: stele collection create NAME | drop NAME | rename OLD NEW | list [--as-of LSN]\n"
+     "Collections hold documents. Names: 1-64 of letters, digits, '.', '_', '-'. Dropping\n"
+     "keeps the history in the ledger; the name can be created again.\n"},
+    {"put",
+     "usage: stele put COLL [JSON | -] [--id IDEMPOTENCY_ID]\n"
+     "Inserts a JSON object into collection COLL. Its \"_id\" (a non-empty string) is\n"
+     "generated if absent; an existing live _id is an error. Prints {\"_id\":...,\"_lsn\":...}.\n"},
+    {"get",
+     "usage: stele get COLL ID [--as-of LSN]\n"
+     "Prints the document with _id, _rev (1 at insert, +1 per change), _lsn and _ts of its\n"
+     "last change; --as-of shows it as it was at that LSN.\n"},
+    {"replace",
+     "usage: stele replace COLL ID [JSON | -] [--rev N]\n"
+     "Replaces the whole document. With --rev (or a \"_rev\" in the body) the write is\n"
+     "refused with exit 6 unless the document is at that revision.\n"},
+    {"patch",
+     "usage: stele patch COLL ID [JSON | -] [--rev N]\n"
+     "Merges the JSON object into the document (RFC 7386: null removes a field).\n"},
+    {"delete",
+     "usage: stele delete COLL ID [--rev N]\n"
+     "Soft-deletes: hidden from get, kept in history, restorable with 'stele restore'.\n"},
+    {"restore", "usage: stele restore COLL ID\nBrings back a soft-deleted document.\n"},
+    {"history",
+     "usage: stele history COLL ID\n"
+     "Every revision of the document, oldest first, one JSON per line, with _rev, _lsn, _ts,\n"
+     "_author and _deleted.\n"},
+    {"txn",
+     "usage: stele txn [JSON | -] [--id IDEMPOTENCY_ID]\n"
+     "Runs {\"ops\":[...]} as one transaction, all or nothing. Ops: {\"op\":\"insert\",\n"
+     "\"coll\":C,\"doc\":{...}}, replace/patch {\"coll\":C,\"id\":ID,\"doc\":{...},\"rev\":N},\n"
+     "delete/restore {\"coll\":C,\"id\":ID}, create_collection/drop_collection {\"coll\":C},\n"
+     "rename_collection {\"coll\":C,\"to\":NEW}. Prints {\"lsn\":N,\"ids\":[...]}.\n"},
     {"passwd",
      "usage: stele passwd\n"
      "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
@@ -177,7 +223,8 @@ static int parse_args(int argc, char **argv, opts *o)
 {
     static const char *const valued[] = {"--store", "--user", "--db", "--id", "--key",
                                          "--durability", "--kdf-profile", "--from", "--to",
-                                         "--checkpoint", "--segment-size", "--checkpoint-every"};
+                                         "--checkpoint", "--segment-size", "--checkpoint-every",
+                                         "--rev", "--as-of"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -185,7 +232,7 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--consistency") == 0) { o->consistency = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
-            if (o->npos == 4) { say("too many arguments"); return EXIT_USAGE; }
+            if (o->npos == 5) { say("too many arguments"); return EXIT_USAGE; }
             o->pos[o->npos++] = a;
             continue;
         }
@@ -212,8 +259,13 @@ static int parse_args(int argc, char **argv, opts *o)
         case 9: bad = parse_u64(v, &o->checkpoint); break;
         case 10: bad = parse_u64(v, &o->segment_size); break;
         case 11: bad = parse_u64(v, &o->checkpoint_every); break;
+        case 12: bad = parse_u64(v, &o->rev) || o->rev == 0; break;
+        case 13: bad = parse_u64(v, &o->as_of) || o->as_of == 0; break;
         }
-        if (bad) { say("option '%s' needs a whole number, not '%s'", a, v); return EXIT_USAGE; }
+        if (bad) {
+            say("option '%s' needs a positive whole number, not '%s'", a, v);
+            return EXIT_USAGE;
+        }
     }
     return 0;
 }
@@ -401,6 +453,7 @@ static const char *kind_name(int kind)
     case STELE_REC_KEYROT: return "key_rotation";
     case STELE_REC_RECOVERY: return "recovery";
     case STELE_REC_ERASURE: return "erasure";
+    case STELE_REC_DOCS: return "docs";
     default: return "unknown";
     }
 }
@@ -696,6 +749,167 @@ static int cmd_passwd(opts *o)
     return 0;
 }
 
+/* ---------------------------------------------------------------- documents */
+
+/* Runs one transaction built from `ops` (a JSON array, reference taken), prints the
+ * result through `show`, and closes. */
+static int run_txn(opts *o, json_t *ops, int show_ids)
+{
+    json_t *root = json_pack("{so}", "ops", ops);
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (!text) {
+        say("out of memory");
+        return EXIT_ERR;
+    }
+    stele *db;
+    int rc = open_db_ex(o, 0, 1, &db);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    char *result = NULL;
+    stele_status st = stele_txn(db, text, strlen(text), o->id, &result);
+    free(text);
+    if (st != STELE_OK) {
+        say("%s; nothing was written", stele_errmsg(db));
+        return close_db(db, exit_code(st));
+    }
+    json_t *r = json_loads(result, 0, NULL);
+    char *id = show_ids && json_array_size(json_object_get(r, "ids")) == 1
+                   ? json_dumps(json_array_get(json_object_get(r, "ids"), 0), JSON_ENCODE_ANY)
+                   : NULL;
+    if (id)
+        printf("{\"_id\":%s,\"_lsn\":%lld}\n", id,
+               (long long)json_integer_value(json_object_get(r, "lsn")));
+    else
+        puts(result);
+    free(id);
+    if (json_is_true(json_object_get(r, "duplicate")))
+        say("idempotency id '%s' was already committed; nothing written", o->id);
+    json_decref(r);
+    stele_free(result);
+    return close_db(db, 0);
+}
+
+/* Reads a JSON object (argument or stdin) for put/replace/patch. */
+static int read_object(const char *arg, json_t **out)
+{
+    char *in;
+    size_t len;
+    int rc = read_input(arg, &in, &len);
+    if (rc) return rc;
+    json_error_t err;
+    *out = json_loadb(in, len, 0, &err);
+    free(in);
+    if (!*out) {
+        say("malformed JSON at line %d, column %d: %s; nothing was written", err.line,
+            err.column, err.text);
+        return EXIT_USAGE;
+    }
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        say("a document must be a JSON object; nothing was written");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int cmd_collection(opts *o)
+{
+    const char *sub = o->npos > 1 ? o->pos[1] : "";
+    if (strcmp(sub, "list") == 0) {
+        stele *db;
+        int rc = open_db(o, 1, &db);
+        if (rc) return rc;
+        char *json = NULL;
+        stele_status st = stele_collections(db, o->as_of, &json);
+        if (st != STELE_OK) return fail_db(db, st);
+        print_pretty(json);
+        stele_free(json);
+        return close_db(db, 0);
+    }
+    const char *op = strcmp(sub, "create") == 0   ? "create_collection"
+                     : strcmp(sub, "drop") == 0   ? "drop_collection"
+                     : strcmp(sub, "rename") == 0 ? "rename_collection"
+                                                  : NULL;
+    int need = strcmp(sub, "rename") == 0 ? 4 : 3;
+    if (!op || o->npos != need) {
+        say("usage: stele collection create NAME | drop NAME | rename OLD NEW | list");
+        return EXIT_USAGE;
+    }
+    json_t *one = json_pack("{ssss}", "op", op, "coll", o->pos[2]);
+    if (need == 4) json_object_set_new(one, "to", json_string(o->pos[3]));
+    return run_txn(o, json_pack("[o]", one), 0);
+}
+
+static int cmd_doc_write(opts *o, const char *cmd)
+{
+    int with_body = strcmp(cmd, "put") == 0 || strcmp(cmd, "replace") == 0 ||
+                    strcmp(cmd, "patch") == 0;
+    int with_id = strcmp(cmd, "put") != 0;
+    int need = 2 + with_id;
+    if (o->npos < need || o->npos > need + with_body) {
+        say("usage: see 'stele %s --help'", cmd);
+        return EXIT_USAGE;
+    }
+    json_t *doc = NULL;
+    if (with_body) {
+        int rc = read_object(o->npos > need ? o->pos[need] : NULL, &doc);
+        if (rc) return rc;
+    }
+    const char *op = strcmp(cmd, "put") == 0 ? "insert" : cmd;
+    json_t *one = json_pack("{ssss}", "op", op, "coll", o->pos[1]);
+    if (with_id) json_object_set_new(one, "id", json_string(o->pos[2]));
+    if (doc) json_object_set_new(one, "doc", doc);
+    if (o->rev) json_object_set_new(one, "rev", json_integer((json_int_t)o->rev));
+    return run_txn(o, json_pack("[o]", one), strcmp(cmd, "put") == 0);
+}
+
+static int cmd_doc_read(opts *o, const char *cmd)
+{
+    if (o->npos != 3) {
+        say("usage: stele %s COLL ID", cmd);
+        return EXIT_USAGE;
+    }
+    stele *db;
+    int rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    char *out = NULL;
+    stele_status st = strcmp(cmd, "get") == 0
+                          ? stele_doc_get(db, o->pos[1], o->pos[2], o->as_of, &out)
+                          : stele_doc_history(db, o->pos[1], o->pos[2], &out);
+    if (st != STELE_OK) return fail_db(db, st);
+    fputs(out, stdout);
+    if (strcmp(cmd, "get") == 0) putchar('\n');
+    stele_free(out);
+    return close_db(db, 0);
+}
+
+static int cmd_txn(opts *o)
+{
+    char *in;
+    size_t len;
+    int rc = read_input(o->npos > 1 ? o->pos[1] : NULL, &in, &len);
+    if (rc) return rc;
+    json_error_t err;
+    json_t *root = json_loadb(in, len, 0, &err);
+    free(in);
+    if (!root) {
+        say("malformed JSON at line %d, column %d: %s; nothing was written", err.line,
+            err.column, err.text);
+        return EXIT_USAGE;
+    }
+    json_t *ops = json_incref(json_object_get(root, "ops"));
+    json_decref(root);
+    if (!json_is_array(ops)) {
+        json_decref(ops);
+        say("a transaction is {\"ops\":[...]} (see 'stele txn --help'); nothing was written");
+        return EXIT_USAGE;
+    }
+    return run_txn(o, ops, 0);
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -719,6 +933,12 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "prove") == 0) return cmd_prove(&o);
     if (strcmp(cmd, "stat") == 0) return cmd_stat(&o);
     if (strcmp(cmd, "passwd") == 0) return cmd_passwd(&o);
+    if (strcmp(cmd, "collection") == 0) return cmd_collection(&o);
+    if (strcmp(cmd, "put") == 0 || strcmp(cmd, "replace") == 0 || strcmp(cmd, "patch") == 0 ||
+        strcmp(cmd, "delete") == 0 || strcmp(cmd, "restore") == 0)
+        return cmd_doc_write(&o, cmd);
+    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "history") == 0) return cmd_doc_read(&o, cmd);
+    if (strcmp(cmd, "txn") == 0) return cmd_txn(&o);
     say("unknown command '%s' (see 'stele --help')", cmd);
     return EXIT_USAGE;
 }

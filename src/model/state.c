@@ -36,6 +36,12 @@ struct mstate {
     uint32_t ndoc, capdoc;
     uint32_t *tab; /* doc number + 1; 0 = empty */
     uint64_t tabcap;
+    /* Since mstate_mark: touched doc numbers, and the sizes to roll back to. */
+    int marked;
+    uint32_t *journal;
+    size_t njournal, capjournal;
+    uint32_t mark_ndoc, mark_ncoll;
+    size_t *mark_nev; /* per collection existing at the mark */
 };
 
 /* Grows an array to hold at least `need` elements (doubling); -1 on overflow/OOM. */
@@ -68,6 +74,8 @@ void mstate_free(mstate *s)
     free(s->colls);
     free(s->docs);
     free(s->tab);
+    free(s->journal);
+    free(s->mark_nev);
     free(s);
 }
 
@@ -221,11 +229,14 @@ int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     mdoc *d = &s->docs[n];
     STELE_ASSERT(d->nv == 0 || d->v[d->nv - 1].lsn <= lsn);
     uint8_t *copy = malloc(doc_len ? doc_len : 1);
-    if (!copy || grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0) {
-        free(copy);
+    if (!copy || grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0 ||
+        (s->marked && grow((void **)&s->journal, &s->capjournal, s->njournal + 1,
+                           sizeof *s->journal) != 0)) {
+        free(copy); /* nothing changed (a new doc number with no version is rolled back) */
         return -1;
     }
     if (doc_len) memcpy(copy, doc, doc_len);
+    if (s->marked) s->journal[s->njournal++] = n;
     mversion *v = &d->v[d->nv];
     v->lsn = lsn;
     v->ts = ts;
@@ -270,6 +281,59 @@ const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len)
     if (docnum >= s->ndoc) return NULL;
     *len = s->docs[docnum].id_len;
     return s->docs[docnum].id;
+}
+
+/* ---- tentative changes ---- */
+
+int mstate_mark(mstate *s)
+{
+    STELE_ASSERT(!s->marked);
+    size_t *nev = malloc((s->ncoll ? s->ncoll : 1) * sizeof *nev);
+    if (!nev) return -1;
+    free(s->mark_nev);
+    s->mark_nev = nev;
+    for (uint32_t i = 0; i < s->ncoll; i++) s->mark_nev[i] = s->colls[i].nev;
+    s->marked = 1;
+    s->njournal = 0;
+    s->mark_ndoc = s->ndoc;
+    s->mark_ncoll = s->ncoll;
+    return 0;
+}
+
+static void doc_pop_to(mdoc *d, size_t nv)
+{
+    while (d->nv > nv) free((void *)d->v[--d->nv].doc);
+}
+
+void mstate_rollback(mstate *s)
+{
+    STELE_ASSERT(s->marked);
+    for (size_t i = s->njournal; i-- > 0;) { /* newest first: pop one version each */
+        mdoc *d = &s->docs[s->journal[i]];
+        STELE_ASSERT(d->nv > 0);
+        doc_pop_to(d, d->nv - 1);
+    }
+    int dropped_docs = s->ndoc > s->mark_ndoc;
+    while (s->ndoc > s->mark_ndoc) {
+        mdoc *d = &s->docs[--s->ndoc];
+        doc_pop_to(d, 0); /* versions of a doc created after the mark are all new */
+        free(d->v);
+        free(d->id);
+    }
+    if (dropped_docs) { /* rebuild the table without the removed doc numbers */
+        memset(s->tab, 0, s->tabcap * sizeof *s->tab);
+        for (uint32_t i = 0; i < s->ndoc; i++) tab_insert(s, i);
+    }
+    while (s->ncoll > s->mark_ncoll) free(s->colls[--s->ncoll].ev);
+    for (uint32_t i = 0; i < s->ncoll; i++) s->colls[i].nev = s->mark_nev[i];
+    s->marked = 0;
+}
+
+void mstate_commit(mstate *s)
+{
+    STELE_ASSERT(s->marked);
+    s->marked = 0;
+    s->njournal = 0;
 }
 
 /* ---- digest ---- */

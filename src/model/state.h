@@ -66,6 +66,13 @@ uint32_t mstate_doc_count(const mstate *s);
 uint32_t mstate_doc_coll(const mstate *s, uint32_t docnum);
 const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len);
 
+/* Tentative changes: after mstate_mark, every change is journaled; mstate_rollback
+ * removes all changes made since the mark (versions, new doc numbers, collection
+ * events) and mstate_commit keeps them. Used to check a transaction by applying it. */
+int mstate_mark(mstate *s); /* -1 on out of memory (nothing marked) */
+void mstate_rollback(mstate *s);
+void mstate_commit(mstate *s);
+
 /* SHA-256 over a canonical serialization of everything in the state; -1 on OOM. */
 int mstate_digest(const mstate *s, uint8_t out[32]);
 

@@ -1,0 +1,360 @@
+/*
+ * txn.c — document transactions: prepare (caller's JSON → canonical ops) and apply
+ * (ops → versioned state). See txn.h for the text form. Layer: model.
+ *
+ * Prepare works on a jansson tree (it runs once per write, where speed matters less
+ * than clarity); apply reads the SDOC form with the bounds-checked readers of doc.h
+ * and uses jansson only for RFC 7386 merge patches. Apply never trusts its input:
+ * every shape is checked again, because it also runs when replaying the log.
+ */
+#include "model/txn.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "crypto/crypto.h"
+#include "model/doc.h"
+
+static int name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > MSTATE_NAME_MAX || name[0] == '.') return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ prepare */
+
+static const char *const OPS[] = {"create_collection", "drop_collection", "rename_collection",
+                                  "insert", "replace", "patch", "delete", "restore"};
+enum { OP_CREATE, OP_DROP, OP_RENAME, OP_INSERT, OP_REPLACE, OP_PATCH, OP_DELETE, OP_RESTORE,
+       OP_COUNT };
+
+static int op_kind(const char *name)
+{
+    for (int i = 0; name && i < OP_COUNT; i++)
+        if (strcmp(name, OPS[i]) == 0) return i;
+    return -1;
+}
+
+static int id_ok(json_t *id)
+{
+    return json_is_string(id) && json_string_length(id) > 0 &&
+           json_string_length(id) <= MSTATE_ID_MAX;
+}
+
+/* Moves a body's "_rev" to the op's "rev" (unless given) and drops derived fields. */
+static stele_status strip_system_fields(json_t *op, json_t *doc, size_t i, util_err *e)
+{
+    json_t *rev = json_object_get(doc, "_rev");
+    if (rev && !json_object_get(op, "rev")) {
+        if (!json_is_integer(rev) || json_integer_value(rev) < 1)
+            return util_fail(e, STELE_EINVAL, "op %zu: \"_rev\" must be a positive integer", i);
+        json_object_set(op, "rev", rev);
+    }
+    json_object_del(doc, "_rev");
+    json_object_del(doc, "_lsn");
+    json_object_del(doc, "_ts");
+    return STELE_OK;
+}
+
+static stele_status prepare_doc(json_t *op, int kind, size_t i, json_t *ids, util_err *e)
+{
+    json_t *doc = json_object_get(op, "doc");
+    if (!json_is_object(doc))
+        return util_fail(e, STELE_EINVAL, "op %zu (%s): \"doc\" must be a JSON object", i,
+                         OPS[kind]);
+    stele_status rc = strip_system_fields(op, doc, i, e);
+    if (rc != STELE_OK) return rc;
+    json_t *id = json_object_get(doc, "_id");
+    if (kind == OP_INSERT) {
+        if (!id) {
+            uint8_t r[12];
+            char hex[25];
+            crypto_random(r, sizeof r);
+            crypto_hex(r, sizeof r, hex);
+            json_object_set_new(doc, "_id", json_string(hex));
+            id = json_object_get(doc, "_id");
+        }
+        if (!id_ok(id))
+            return util_fail(e, STELE_EINVAL, "op %zu (insert): \"_id\" must be a non-empty "
+                                              "string of at most %d bytes", i, MSTATE_ID_MAX);
+        json_array_append(ids, id);
+        return STELE_OK;
+    }
+    json_t *target = json_object_get(op, "id");
+    if (id && !json_equal(id, target))
+        return util_fail(e, STELE_EINVAL, "op %zu (%s): the body's \"_id\" differs from the "
+                                          "document's id", i, OPS[kind]);
+    if (kind == OP_REPLACE) json_object_set(doc, "_id", target);
+    return STELE_OK;
+}
+
+static stele_status prepare_op(json_t *op, size_t i, json_t *ids, util_err *e)
+{
+    if (!json_is_object(op)) return util_fail(e, STELE_EINVAL, "op %zu is not an object", i);
+    int kind = op_kind(json_string_value(json_object_get(op, "op")));
+    if (kind < 0)
+        return util_fail(e, STELE_EINVAL, "op %zu: unknown or missing \"op\" (use one of "
+                                          "insert, replace, patch, delete, restore, "
+                                          "create_collection, drop_collection, "
+                                          "rename_collection)", i);
+    const char *coll = json_string_value(json_object_get(op, "coll"));
+    if (!coll || !name_ok(coll))
+        return util_fail(e, STELE_EINVAL, "op %zu: \"coll\" must be a collection name (1-64 of "
+                                          "letters, digits, '.', '_', '-')", i);
+    if (kind == OP_RENAME) {
+        const char *to = json_string_value(json_object_get(op, "to"));
+        if (!to || !name_ok(to))
+            return util_fail(e, STELE_EINVAL, "op %zu: \"to\" must be a collection name", i);
+    }
+    if (kind >= OP_REPLACE && !id_ok(json_object_get(op, "id")))
+        return util_fail(e, STELE_EINVAL, "op %zu (%s): \"id\" must be a non-empty string", i,
+                         OPS[kind]);
+    json_t *rev = json_object_get(op, "rev");
+    if (rev && (!json_is_integer(rev) || json_integer_value(rev) < 1))
+        return util_fail(e, STELE_EINVAL, "op %zu: \"rev\" must be a positive integer", i);
+    if (kind == OP_INSERT || kind == OP_REPLACE || kind == OP_PATCH)
+        return prepare_doc(op, kind, i, ids, e);
+    return STELE_OK;
+}
+
+stele_status txn_prepare(const char *json, size_t len, buf *payload, buf *sdoc, buf *ids,
+                         util_err *e)
+{
+    json_error_t je;
+    json_t *root = json_loadb(json, len, 0, &je);
+    if (!root)
+        return util_fail(e, STELE_EINVAL, "malformed JSON at line %d, column %d: %s", je.line,
+                         je.column, je.text);
+    json_t *ops = json_object_get(root, "ops"), *idlist = json_array();
+    stele_status rc = STELE_OK;
+    if (!json_is_array(ops) || json_array_size(ops) == 0 || json_array_size(ops) > TXN_OPS_MAX)
+        rc = util_fail(e, STELE_EINVAL, "a transaction is {\"ops\":[...]} with 1 to %d ops",
+                       TXN_OPS_MAX);
+    for (size_t i = 0; rc == STELE_OK && i < json_array_size(ops); i++)
+        rc = prepare_op(json_array_get(ops, i), i, idlist, e);
+    json_t *canon = rc == STELE_OK ? json_pack("{sO}", "ops", ops) : NULL;
+    char *text = canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *idtext = idlist ? json_dumps(idlist, JSON_COMPACT) : NULL;
+    json_error jerr;
+    if (rc == STELE_OK && (!text || !idtext))
+        rc = util_fail(e, STELE_ENOMEM, "out of memory preparing a transaction");
+    if (rc == STELE_OK && json_parse(text, strlen(text), sdoc, &jerr) != 0)
+        rc = util_fail(e, STELE_EINVAL, "transaction: %s", jerr.msg);
+    if (rc == STELE_OK && (json_write(sdoc->data, sdoc->len, payload) != 0 ||
+                           buf_append(ids, idtext, strlen(idtext)) != 0))
+        rc = util_fail(e, STELE_ENOMEM, "out of memory preparing a transaction");
+    free(text);
+    free(idtext);
+    json_decref(canon);
+    json_decref(idlist);
+    json_decref(root);
+    return rc;
+}
+
+/* -------------------------------------------------------------------- apply */
+
+typedef struct op_view {
+    int kind;
+    char coll[MSTATE_NAME_MAX + 1], to[MSTATE_NAME_MAX + 1];
+    const char *id;
+    size_t id_len;
+    int64_t rev; /* 0 = not given */
+    doc_view doc;
+    int has_doc;
+} op_view;
+
+static int view_str(const uint8_t *o, size_t len, const char *key, char *out, size_t cap)
+{
+    doc_view v;
+    const char *s;
+    size_t n;
+    if (doc_get(o, len, key, strlen(key), &v) != 1 || doc_string(v, &s, &n) != 0 || n >= cap)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = 0;
+    return 0;
+}
+
+static stele_status read_op(doc_view opv, size_t i, op_view *op, util_err *e)
+{
+    char kind[32];
+    doc_view v;
+    memset(op, 0, sizeof *op);
+    if (view_str(opv.p, opv.len, "op", kind, sizeof kind) != 0 || (op->kind = op_kind(kind)) < 0 ||
+        view_str(opv.p, opv.len, "coll", op->coll, sizeof op->coll) != 0 || !name_ok(op->coll))
+        return util_fail(e, STELE_EINVAL, "op %zu is malformed", i);
+    if (op->kind == OP_RENAME &&
+        (view_str(opv.p, opv.len, "to", op->to, sizeof op->to) != 0 || !name_ok(op->to)))
+        return util_fail(e, STELE_EINVAL, "op %zu: bad \"to\"", i);
+    if (doc_get(opv.p, opv.len, "id", 2, &v) == 1 &&
+        (doc_string(v, &op->id, &op->id_len) != 0 || op->id_len == 0 ||
+         op->id_len > MSTATE_ID_MAX))
+        return util_fail(e, STELE_EINVAL, "op %zu: bad \"id\"", i);
+    if (doc_get(opv.p, opv.len, "rev", 3, &v) == 1 && (doc_int64(v, &op->rev) != 0 || op->rev < 1))
+        return util_fail(e, STELE_EINVAL, "op %zu: bad \"rev\"", i);
+    op->has_doc = doc_get(opv.p, opv.len, "doc", 3, &op->doc) == 1;
+    if (op->has_doc && doc_type(op->doc) != SDOC_OBJECT)
+        return util_fail(e, STELE_EINVAL, "op %zu: \"doc\" is not an object", i);
+    if (op->kind == OP_INSERT) {
+        if (!op->has_doc || doc_get(op->doc.p, op->doc.len, "_id", 3, &v) != 1 ||
+            doc_string(v, &op->id, &op->id_len) != 0 || op->id_len == 0 ||
+            op->id_len > MSTATE_ID_MAX)
+            return util_fail(e, STELE_EINVAL, "op %zu (insert): no valid \"_id\"", i);
+    } else if (op->kind >= OP_REPLACE && !op->id) {
+        return util_fail(e, STELE_EINVAL, "op %zu: no \"id\"", i);
+    }
+    if ((op->kind == OP_REPLACE || op->kind == OP_PATCH) && !op->has_doc)
+        return util_fail(e, STELE_EINVAL, "op %zu: no \"doc\"", i);
+    return STELE_OK;
+}
+
+/* RFC 7386 merge patch of SDOC `cur` with `patch` into a new SDOC in out. */
+static stele_status merge_patch(const mversion *cur, doc_view patch, buf *out, util_err *e)
+{
+    buf t1, t2;
+    buf_init(&t1);
+    buf_init(&t2);
+    stele_status rc = STELE_OK;
+    json_t *a = NULL, *b = NULL;
+    if (json_write(cur->doc, cur->doc_len, &t1) != 0 || json_write(patch.p, patch.len, &t2) != 0)
+        rc = util_fail(e, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) {
+        a = json_loadb((const char *)t1.data, t1.len, JSON_ALLOW_NUL, NULL);
+        b = json_loadb((const char *)t2.data, t2.len, JSON_ALLOW_NUL, NULL);
+        if (!a || !b) rc = util_fail(e, STELE_EINVAL, "patch: cannot read a document");
+    }
+    /* Iterative merge over pairs (target, patch), an explicit stack: no recursion. */
+    json_t *stack[2 * JSON_DEPTH_MAX];
+    size_t sp = 0;
+    if (rc == STELE_OK) {
+        stack[sp++] = a;
+        stack[sp++] = b;
+    }
+    while (rc == STELE_OK && sp) {
+        json_t *p = stack[--sp], *t = stack[--sp];
+        const char *key;
+        json_t *pv;
+        json_object_foreach(p, key, pv) {
+            json_t *tv = json_object_get(t, key);
+            if (json_is_null(pv)) {
+                json_object_del(t, key);
+            } else if (json_is_object(pv) && json_is_object(tv) && sp + 2 <= 2 * JSON_DEPTH_MAX) {
+                stack[sp++] = tv;
+                stack[sp++] = pv;
+            } else if (json_is_object(pv)) { /* replace with a copy cleaned of nulls */
+                json_t *fresh = json_object();
+                json_object_set_new(t, key, fresh);
+                if (sp + 2 > 2 * JSON_DEPTH_MAX) {
+                    rc = util_fail(e, STELE_ETOOBIG, "patch nests too deeply");
+                    break;
+                }
+                stack[sp++] = fresh;
+                stack[sp++] = pv;
+            } else {
+                json_object_set(t, key, pv);
+            }
+        }
+    }
+    char *text = rc == STELE_OK ? json_dumps(a, JSON_COMPACT | JSON_ALLOW_NUL) : NULL;
+    json_error jerr;
+    if (rc == STELE_OK && (!text || json_parse(text, strlen(text), out, &jerr) != 0))
+        rc = util_fail(e, STELE_EINVAL, "patch: cannot store the merged document");
+    free(text);
+    json_decref(a);
+    json_decref(b);
+    buf_release(&t1);
+    buf_release(&t2);
+    return rc;
+}
+
+static stele_status apply_coll_op(mstate *s, const op_view *op, uint64_t lsn, size_t i,
+                                  util_err *e)
+{
+    uint32_t c = mstate_coll_find(s, op->coll, UINT64_MAX), id;
+    int bad = 0;
+    if (op->kind == OP_CREATE) {
+        if (c != MSTATE_NONE)
+            return util_fail(e, STELE_EEXIST, "op %zu: collection '%s' already exists", i,
+                             op->coll);
+        bad = mstate_coll_create(s, op->coll, lsn, &id);
+    } else {
+        if (c == MSTATE_NONE)
+            return util_fail(e, STELE_ENOTFOUND, "op %zu: no collection '%s'", i, op->coll);
+        if (op->kind == OP_RENAME && mstate_coll_find(s, op->to, UINT64_MAX) != MSTATE_NONE)
+            return util_fail(e, STELE_EEXIST, "op %zu: collection '%s' already exists", i,
+                             op->to);
+        bad = op->kind == OP_DROP ? mstate_coll_drop(s, c, lsn)
+                                  : mstate_coll_rename(s, c, op->to, lsn);
+    }
+    return bad ? util_fail(e, STELE_ENOMEM, "out of memory") : STELE_OK;
+}
+
+static stele_status apply_doc_op(mstate *s, const op_view *op, uint64_t lsn, uint64_t ts,
+                                 const uint8_t author[16], size_t i, util_err *e)
+{
+    uint32_t c = mstate_coll_find(s, op->coll, UINT64_MAX);
+    if (c == MSTATE_NONE)
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: no collection '%s'", i, op->coll);
+    uint32_t n = mstate_doc_find(s, c, op->id, op->id_len);
+    const mversion *cur = n == MSTATE_NONE ? NULL : mstate_doc_get(s, n, UINT64_MAX);
+    int live = cur && !cur->deleted;
+    if (op->kind == OP_INSERT && live)
+        return util_fail(e, STELE_EEXIST, "op %zu: a document with _id '%.*s' already exists "
+                                          "in '%s'", i, (int)op->id_len, op->id, op->coll);
+    if (op->kind != OP_INSERT && op->kind != OP_RESTORE && !live)
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: no document '%.*s' in '%s'%s", i,
+                         (int)op->id_len, op->id, op->coll, cur ? " (it is deleted)" : "");
+    if (op->kind == OP_RESTORE && (!cur || live))
+        return util_fail(e, cur ? STELE_EINVAL : STELE_ENOTFOUND,
+                         "op %zu: document '%.*s' in '%s' is %s", i, (int)op->id_len, op->id,
+                         op->coll, cur ? "not deleted" : "unknown");
+    if (op->rev && (!cur || (int64_t)cur->rev != op->rev))
+        return util_fail(e, STELE_ECONFLICT, "op %zu: document '%.*s' is at revision %u, not %lld",
+                         i, (int)op->id_len, op->id, cur ? cur->rev : 0, (long long)op->rev);
+    buf merged;
+    buf_init(&merged);
+    const uint8_t *body = op->has_doc ? op->doc.p : (cur ? cur->doc : NULL);
+    size_t body_len = op->has_doc ? op->doc.len : (cur ? cur->doc_len : 0);
+    stele_status rc = STELE_OK;
+    if (op->kind == OP_PATCH) {
+        rc = merge_patch(cur, op->doc, &merged, e);
+        body = merged.data;
+        body_len = merged.len;
+    }
+    if (rc == STELE_OK && mstate_doc_put(s, c, op->id, op->id_len, lsn, ts, author,
+                                         op->kind == OP_DELETE, body, body_len, NULL) != 0)
+        rc = util_fail(e, STELE_ENOMEM, "out of memory");
+    buf_release(&merged);
+    return rc;
+}
+
+stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn, uint64_t ts,
+                       const uint8_t author[16], util_err *e)
+{
+    doc_view ops;
+    uint32_t n;
+    if (doc_validate(sdoc, len) != 0 || doc_get(sdoc, len, "ops", 3, &ops) != 1 ||
+        doc_count(ops, &n) != 0 || doc_type(ops) != SDOC_ARRAY || n == 0 || n > TXN_OPS_MAX)
+        return util_fail(e, STELE_EINVAL, "a transaction is {\"ops\":[...]} with 1 to %d ops",
+                         TXN_OPS_MAX);
+    for (uint32_t i = 0; i < n; i++) {
+        doc_view opv;
+        op_view op;
+        if (doc_index(ops.p, ops.len, i, &opv) != 1)
+            return util_fail(e, STELE_EINVAL, "op %u is unreadable", i);
+        stele_status rc = read_op(opv, i, &op, e);
+        if (rc == STELE_OK)
+            rc = op.kind <= OP_RENAME ? apply_coll_op(s, &op, lsn, i, e)
+                                      : apply_doc_op(s, &op, lsn, ts, author, i, e);
+        if (rc != STELE_OK) return rc;
+    }
+    return STELE_OK;
+}

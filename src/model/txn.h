@@ -1,0 +1,37 @@
+/*
+ * txn.h — document transactions: a list of ops checked and applied, all or nothing,
+ * to the versioned state (state.h). Layer: model.
+ *
+ * Text form (the ledger payload of a STELE_REC_DOCS record, canonical JSON):
+ *   {"ops":[{"op":"create_collection","coll":C}, {"op":"drop_collection","coll":C},
+ *           {"op":"rename_collection","coll":C,"to":NEW},
+ *           {"op":"insert","coll":C,"doc":{...}},          (the doc's "_id" is set)
+ *           {"op":"replace","coll":C,"id":ID,"doc":{...}[,"rev":N]},
+ *           {"op":"patch","coll":C,"id":ID,"doc":{...}[,"rev":N]},   (RFC 7386 merge)
+ *           {"op":"delete","coll":C,"id":ID[,"rev":N]}, {"op":"restore","coll":C,"id":ID}]}
+ * txn_prepare turns a caller's text into that canonical form: it generates missing
+ * "_id"s (so that replaying the log gives the same ids), drops the derived system
+ * fields (_rev, _lsn, _ts) from documents (a "_rev" in a replace/patch/delete body
+ * becomes the expected revision), and checks shapes. txn_apply checks each op against
+ * the state as left by the ops before it and applies it; on error the state may hold
+ * a prefix of the transaction, which the caller removes with mstate_truncate.
+ */
+#ifndef STELE_MODEL_TXN_H
+#define STELE_MODEL_TXN_H
+
+#include <stdint.h>
+
+#include "model/state.h"
+#include "util/util.h"
+
+#define TXN_OPS_MAX 10000 /* ops in one transaction: bounds the work done under the writer */
+
+/* Canonical payload text into *payload and its SDOC into *sdoc; the generated or given
+ * "_id" of each insert, in order, as a JSON array into *ids. */
+stele_status txn_prepare(const char *json, size_t len, buf *payload, buf *sdoc, buf *ids,
+                         util_err *e);
+/* Applies a prepared transaction (SDOC) as of record lsn/ts/author. */
+stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn, uint64_t ts,
+                       const uint8_t author[16], util_err *e);
+
+#endif
