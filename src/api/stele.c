@@ -418,9 +418,13 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
     buf_init(&out);
     uint64_t lsn = 0;
     int dup = 0;
-    rc = txn_prepare(json, len, &payload, &sdoc, &ids, &db->err);
-    if (rc == STELE_OK) rc = txn_check(db, &sdoc);
-    if (rc == STELE_OK)
+    /* A retry of a committed transaction is answered before it is checked again (it
+     * would now fail, e.g. as a duplicate _id). */
+    if (idem_id) rc = ledger_idem_lookup(db->L, idem_id, strlen(idem_id), &lsn, &db->err);
+    dup = lsn != 0;
+    if (rc == STELE_OK && !dup) rc = txn_prepare(json, len, &payload, &sdoc, &ids, &db->err);
+    if (rc == STELE_OK && !dup) rc = txn_check(db, &sdoc);
+    if (rc == STELE_OK && !dup)
         rc = ledger_append(db->L, STELE_REC_DOCS, payload.data, payload.len, idem_id,
                            idem_id ? strlen(idem_id) : 0, &lsn, &dup, &db->err);
     ledger_rec r;

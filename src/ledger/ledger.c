@@ -1172,6 +1172,35 @@ static int idem_confirm(ledger *L, uint64_t lsn, const uint8_t digest[32])
     return same;
 }
 
+/* LSN of the committed record with this idempotency id, or 0 (lock held). */
+static uint64_t idem_lookup_locked(ledger *L, const char *idem, size_t idem_len)
+{
+    uint8_t digest[32];
+    crypto_sha256(idem, idem_len, digest);
+    uint64_t cursor = get_u64(digest) ? get_u64(digest) : 1, cand, found = 0;
+    cursor &= L->idem_cap ? (L->idem_cap - 1) : 0;
+    while (!found && (cand = idem_find(L, digest, &cursor)) != 0) {
+        if (cand > L->written) found = cand; /* in flight: cannot read it yet, trust map */
+        else if (idem_confirm(L, cand, digest)) found = cand;
+    }
+    return found;
+}
+
+stele_status ledger_idem_lookup(ledger *L, const char *idem, size_t idem_len, uint64_t *lsn,
+                                util_err *e)
+{
+    *lsn = 0;
+    if (idem_len > LEDGER_IDEM_MAX)
+        return util_fail(e, STELE_ETOOBIG, "idempotency id of %zu bytes is longer than %u",
+                         idem_len, LEDGER_IDEM_MAX);
+    pthread_mutex_lock(&L->mu);
+    uint64_t found = idem_len ? idem_lookup_locked(L, idem, idem_len) : 0;
+    stele_status rc = found ? ledger_commit_wait_locked(L, found, e) : STELE_OK;
+    pthread_mutex_unlock(&L->mu);
+    if (rc == STELE_OK) *lsn = found;
+    return rc;
+}
+
 stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
                            const char *idem, size_t idem_len, uint64_t *lsn, int *dup,
                            util_err *e)
@@ -1188,16 +1217,7 @@ stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
     pthread_mutex_lock(&L->mu);
     stele_status rc = STELE_OK;
     uint64_t found = 0;
-    if (idem_len) {
-        uint8_t digest[32];
-        crypto_sha256(idem, idem_len, digest);
-        uint64_t cursor = get_u64(digest) ? get_u64(digest) : 1, cand;
-        cursor &= L->idem_cap ? (L->idem_cap - 1) : 0;
-        while (!found && (cand = idem_find(L, digest, &cursor)) != 0) {
-            if (cand > L->written) found = cand; /* in flight: cannot read it yet, trust map */
-            else if (idem_confirm(L, cand, digest)) found = cand;
-        }
-    }
+    if (idem_len) found = idem_lookup_locked(L, idem, idem_len);
     if (found) {
         if (dup) *dup = 1;
         *lsn = found;

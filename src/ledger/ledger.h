@@ -50,6 +50,10 @@ stele_status ledger_close(ledger *L, int checkpoint, util_err *e);
 stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
                            const char *idem, size_t idem_len, uint64_t *lsn, int *dup,
                            util_err *e);
+/* The LSN of the committed (and, per the policy, durable) record carrying this
+ * idempotency id, or 0 in *lsn if there is none. */
+stele_status ledger_idem_lookup(ledger *L, const char *idem, size_t idem_len, uint64_t *lsn,
+                                util_err *e);
 /* Reads and authenticates one record; payload pointers borrow `scratch`. */
 stele_status ledger_read(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch, util_err *e);
 uint64_t ledger_head(ledger *L);

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The document commands of the `stele` CLI: exit codes, messages, and that refused
+# writes change nothing. Env: STELE_BIN (set by CTest).
+set -u
+S="${STELE_BIN:?STELE_BIN must point to the stele binary}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export STELE_STORE="$T/store" STELE_USER=doc STELE_PASSWORD=pw
+unset STELE_DURABILITY
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+run() { OUT=$("$@" 2>"$T/err"); RC=$?; ERR=$(cat "$T/err"); }
+expect_rc() { [ "$RC" = "$1" ] && ok || no "$2: exit $RC, expected $1 ($ERR)"; }
+expect_has() { case "$1" in *"$2"*) ok ;; *) no "$3: '$2' not in: $1" ;; esac; }
+snap() { (cd "$STELE_STORE" && find . -type f ! -name lock -print0 | sort -z | xargs -0 sha256sum); }
+
+"$S" init --kdf-profile insecure-test --segment-size 65536 >/dev/null || { echo "init failed"; exit 1; }
+
+run "$S" collection create users;            expect_rc 0 "collection create"
+run "$S" collection create users;            expect_rc 6 "collection create twice"
+expect_has "$ERR" "already exists" "duplicate collection message"
+run "$S" put users '{"_id":"u1","name":"Ann","age":31}'; expect_rc 0 "put"
+expect_has "$OUT" '"_id":"u1"' "put prints the _id"
+run "$S" put users '{"name":"Bob"}';         expect_rc 0 "put without _id"
+expect_has "$OUT" '"_id":"' "a generated _id is printed"
+run "$S" put users '{"_id":"u1"}';           expect_rc 6 "duplicate _id"
+expect_has "$ERR" "already exists" "duplicate _id message"
+before=$(snap)
+run "$S" put users '{"_id":"u2",';           expect_rc 2 "malformed JSON"
+expect_has "$ERR" "column" "malformed JSON names the column"
+run "$S" put users '[1,2]';                  expect_rc 2 "non-object document"
+run "$S" put nosuch '{"a":1}';               expect_rc 6 "unknown collection"
+expect_has "$ERR" "no collection 'nosuch'" "unknown collection message"
+[ "$before" = "$(snap)" ] && ok || no "refused writes changed a file"
+run "$S" patch users u1 '{"age":32,"city":"Oslo"}'; expect_rc 0 "patch"
+run "$S" get users u1;                       expect_rc 0 "get"
+expect_has "$OUT" '"age":32' "patched field"
+expect_has "$OUT" '"_rev":2' "revision counted"
+LSN1=$("$S" history users u1 | head -n 1 | sed 's/.*"_lsn":\([0-9]*\).*/\1/')
+run "$S" get users u1 --as-of "$LSN1";       expect_rc 0 "get as of"
+expect_has "$OUT" '"age":31' "as-of shows the old value"
+run "$S" replace users u1 '{"name":"Ann B"}' --rev 1; expect_rc 6 "stale --rev"
+expect_has "$ERR" "revision 2, not 1" "conflict message"
+run "$S" replace users u1 '{"name":"Ann B"}' --rev 2; expect_rc 0 "replace with the right rev"
+run "$S" delete users u1;                    expect_rc 0 "delete"
+run "$S" get users u1;                       expect_rc 6 "deleted documents are hidden"
+expect_has "$ERR" "deleted" "get says it is deleted"
+run "$S" restore users u1;                   expect_rc 0 "restore"
+run "$S" history users u1;                   expect_rc 0 "history"
+[ "$(printf '%s\n' "$OUT" | wc -l)" = 5 ] && ok || no "history has 5 revisions: $OUT"
+expect_has "$OUT" '"_deleted":true' "history shows the deletion"
+run "$S" txn '{"ops":[{"op":"insert","coll":"users","doc":{"_id":"t1"}},{"op":"insert","coll":"x","doc":{}}]}'
+expect_rc 6 "failing transaction"
+run "$S" get users t1;                       expect_rc 6 "no partial transaction"
+run "$S" txn --id once '{"ops":[{"op":"insert","coll":"users","doc":{"_id":"t2"}}]}'
+expect_rc 0 "transaction"
+run "$S" txn --id once '{"ops":[{"op":"insert","coll":"users","doc":{"_id":"t2"}}]}'
+expect_rc 0 "retried transaction with the same idempotency id"
+expect_has "$OUT" '"duplicate":true' "retry reported as a duplicate"
+run "$S" collection rename users people;     expect_rc 0 "rename"
+run "$S" collection list;                    expect_rc 0 "list"
+expect_has "$OUT" '"people"' "renamed collection listed"
+run "$S" get people u1;                      expect_rc 0 "documents follow the rename"
+run "$S" log list;                           expect_rc 0 "log list"
+expect_has "$OUT" '"kind":"docs"' "transactions are ledger records"
+run "$S" verify;                             expect_rc 0 "verify"
+for c in collection put get replace patch delete restore history txn; do
+  run "$S" "$c" --help; expect_rc 0 "$c --help"
+done
+grep -r -q "Oslo" "$STELE_STORE" && no "plaintext document content on disk" || ok
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
