@@ -40,6 +40,18 @@ printf '\x42' | dd of="$SEG" bs=1 seek=300 conv=notrunc status=none
 STELE_STORE="$STORE-tampered" "$STELE" verify || echo "(exit code $?: tampering detected)"
 step "No plaintext on disk: search the store for the patient id"
 if grep -r -q "p-1001" "$STORE"; then echo "FOUND PLAINTEXT (bug)"; exit 1; else echo "not found: every byte is encrypted"; fi
+step "Documents: a collection, inserts, a patch, a point-in-time read, history"
+run collection create patients
+run put patients '{"_id":"p-1001","name":"Ada","ward":"cardiology","allergies":["penicillin"]}'
+run patch patients p-1001 '{"ward":"recovery","discharged":false}'
+FIRST=$("$STELE" history patients p-1001 | head -n 1 | sed 's/.*"_lsn":\([0-9]*\).*/\1/')
+run get patients p-1001
+run get patients p-1001 --as-of "$FIRST"
+step "A stale revision is refused (optimistic concurrency), and nothing is written"
+run replace patients p-1001 '{"name":"Ada L."}' --rev 1 || echo "(exit code $?)"
+step "A transaction is all or nothing: the second op fails, so neither is applied"
+run txn '{"ops":[{"op":"insert","coll":"patients","doc":{"_id":"p-1002"}},{"op":"insert","coll":"nope","doc":{}}]}' || echo "(exit code $?)"
+run history patients p-1001
 step "Statistics"
 run stat
 rm -rf "$STORE-tampered" "$STORE.proof.json"
