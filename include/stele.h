@@ -232,6 +232,11 @@ stele_status stele_doc_history(stele *db, const char *coll, const char *id, char
  * {"name":N,"documents":live count}. Caller frees *json. */
 stele_status stele_collections(stele *db, uint64_t as_of, char **json);
 
+/* The newest LSN whose record was written at or before `timestamp_ns` (ns since the
+ * epoch), 0 if none: timestamps increase strictly along the log, so "as of a time" is
+ * "as of this LSN". O(log n) record reads. */
+stele_status stele_lsn_at(stele *db, uint64_t timestamp_ns, uint64_t *lsn);
+
 /* SHA-256 (hex, 65 bytes with the NUL) of the whole document state: equal for a live
  * handle and for one that rebuilt the state from the log. */
 stele_status stele_docs_digest(stele *db, char out[65]);

@@ -562,3 +562,24 @@ stele_status stele_docs_digest(stele *db, char out[65])
     crypto_hex(d, 32, out);
     return STELE_OK;
 }
+
+stele_status stele_lsn_at(stele *db, uint64_t timestamp_ns, uint64_t *lsn)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    uint64_t lo = 1, hi = ledger_head(db->L), found = 0;
+    while (lo <= hi) { /* binary search: timestamps strictly increase with the LSN */
+        uint64_t mid = lo + (hi - lo) / 2;
+        ledger_rec r;
+        rc = ledger_read(db->L, mid, &r, &db->scratch, &db->err);
+        if (rc != STELE_OK) return rc;
+        if (r.timestamp_ns <= timestamp_ns) {
+            found = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    *lsn = found;
+    return STELE_OK;
+}

@@ -29,8 +29,8 @@
 #define PASSWORD_MAX 1024
 
 typedef struct opts {
-    const char *store, *user, *db, *id, *key, *durability, *kdf;
-    uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, as_of;
+    const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
+    uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev;
     int payload, consistency, help, json;
     const char *pos[5];
     int npos;
@@ -156,7 +156,7 @@ static const cmd_help HELPS[] = {
      "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
      "segments and sizes, durability policy, recoveries and the database public key.\n"},
     {"collection",
-     "usage: stele collection create NAME | drop NAME | rename OLD NEW | list [--as-of LSN]\n"
+     "usage: stele collection create NAME | drop NAME | rename OLD NEW | list [--as-of LSN|TIME]\n"
      "Collections hold documents. Names: 1-64 of letters, digits, '.', '_', '-'. Dropping\n"
      "keeps the history in the ledger; the name can be created again.\n"},
     {"put",
@@ -164,9 +164,10 @@ static const cmd_help HELPS[] = {
      "Inserts a JSON object into collection COLL. Its \"_id\" (a non-empty string) is\n"
      "generated if absent; an existing live _id is an error. Prints {\"_id\":...,\"_lsn\":...}.\n"},
     {"get",
-     "usage: stele get COLL ID [--as-of LSN]\n"
+     "usage: stele get COLL ID [--as-of LSN|TIME]\n"
      "Prints the document with _id, _rev (1 at insert, +1 per change), _lsn and _ts of its\n"
-     "last change; --as-of shows it as it was at that LSN.\n"},
+     "last change; --as-of shows it as it was at that LSN, or at a UTC time such as\n"
+     "2026-11-21T08:00:00Z (the _ts format).\n"},
     {"replace",
      "usage: stele replace COLL ID [JSON | -] [--rev N]\n"
      "Replaces the whole document. With --rev (or a \"_rev\" in the body) the write is\n"
@@ -260,7 +261,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 10: bad = parse_u64(v, &o->segment_size); break;
         case 11: bad = parse_u64(v, &o->checkpoint_every); break;
         case 12: bad = parse_u64(v, &o->rev) || o->rev == 0; break;
-        case 13: bad = parse_u64(v, &o->as_of) || o->as_of == 0; break;
+        case 13: o->as_of_text = v; break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -751,6 +752,55 @@ static int cmd_passwd(opts *o)
 
 /* ---------------------------------------------------------------- documents */
 
+/* Parses "2026-11-21T08:00:00Z" or "2026-11-21T08:00:00.123456Z" (UTC) into ns. */
+static int parse_iso_time(const char *s, uint64_t *ns)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p) return -1;
+    uint64_t frac = 0, scale = 1000000000u;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            if (scale > 1) {
+                scale /= 10;
+                frac += (uint64_t)(*p - '0') * scale;
+            }
+    }
+    if (strcmp(p, "Z") != 0) return -1;
+    time_t secs = timegm(&tm);
+    if (secs < 0) return -1;
+    /* A time names the end of its last given digit: "…:18.584091Z" includes every
+     * nanosecond of that microsecond, so a document's own _ts finds that revision. */
+    *ns = (uint64_t)secs * 1000000000u + frac + (scale - 1);
+    return 0;
+}
+
+/* Resolves --as-of (an LSN, or an ISO-8601 UTC time) to an LSN on an open handle.
+ * 0 means "now"; returns an exit code. */
+static int resolve_as_of(const opts *o, stele *db, uint64_t *lsn)
+{
+    *lsn = 0;
+    if (!o->as_of_text) return 0;
+    if (parse_u64(o->as_of_text, lsn) == 0 && *lsn > 0) return 0;
+    uint64_t ns;
+    if (parse_iso_time(o->as_of_text, &ns) != 0) {
+        say("--as-of needs an LSN (a positive number) or a UTC time like "
+            "2026-11-21T08:00:00Z, not '%s'", o->as_of_text);
+        return EXIT_USAGE;
+    }
+    stele_status st = stele_lsn_at(db, ns, lsn);
+    if (st != STELE_OK) {
+        say("%s", stele_errmsg(db));
+        return exit_code(st);
+    }
+    if (*lsn == 0) {
+        say("nothing was written at or before %s", o->as_of_text);
+        return EXIT_STATE;
+    }
+    return 0;
+}
+
 /* Runs one transaction built from `ops` (a JSON array, reference taken), prints the
  * result through `show`, and closes. */
 static int run_txn(opts *o, json_t *ops, int show_ids)
@@ -823,7 +873,10 @@ static int cmd_collection(opts *o)
         int rc = open_db(o, 1, &db);
         if (rc) return rc;
         char *json = NULL;
-        stele_status st = stele_collections(db, o->as_of, &json);
+        uint64_t at;
+        int arc = resolve_as_of(o, db, &at);
+        if (arc) return close_db(db, arc);
+        stele_status st = stele_collections(db, at, &json);
         if (st != STELE_OK) return fail_db(db, st);
         print_pretty(json);
         stele_free(json);
@@ -876,8 +929,11 @@ static int cmd_doc_read(opts *o, const char *cmd)
     int rc = open_db(o, 1, &db);
     if (rc) return rc;
     char *out = NULL;
+    uint64_t at;
+    rc = resolve_as_of(o, db, &at);
+    if (rc) return close_db(db, rc);
     stele_status st = strcmp(cmd, "get") == 0
-                          ? stele_doc_get(db, o->pos[1], o->pos[2], o->as_of, &out)
+                          ? stele_doc_get(db, o->pos[1], o->pos[2], at, &out)
                           : stele_doc_history(db, o->pos[1], o->pos[2], &out);
     if (st != STELE_OK) return fail_db(db, st);
     fputs(out, stdout);

@@ -40,6 +40,15 @@ expect_has "$OUT" '"_rev":2' "revision counted"
 LSN1=$("$S" history users u1 | head -n 1 | sed 's/.*"_lsn":\([0-9]*\).*/\1/')
 run "$S" get users u1 --as-of "$LSN1";       expect_rc 0 "get as of"
 expect_has "$OUT" '"age":31' "as-of shows the old value"
+TS1=$("$S" history users u1 | head -n 1 | sed 's/.*"_ts":"\([^"]*\)".*/\1/')
+TS2=$("$S" history users u1 | tail -n 1 | sed 's/.*"_ts":"\([^"]*\)".*/\1/')
+run "$S" get users u1 --as-of "$TS1";        expect_rc 0 "get as of a time"
+expect_has "$OUT" '"_rev":1' "as of the first revision's own time: revision 1"
+run "$S" get users u1 --as-of "$TS2";        expect_rc 0 "get as of the second time"
+expect_has "$OUT" '"_rev":2' "as of the second revision's time: revision 2"
+run "$S" get users u1 --as-of 2000-01-01T00:00:00Z; expect_rc 6 "as of before anything"
+run "$S" get users u1 --as-of yesterday;     expect_rc 2 "an unreadable --as-of"
+expect_has "$ERR" "UTC time" "the --as-of message says what it takes"
 run "$S" replace users u1 '{"name":"Ann B"}' --rev 1; expect_rc 6 "stale --rev"
 expect_has "$ERR" "revision 2, not 1" "conflict message"
 run "$S" replace users u1 '{"name":"Ann B"}' --rev 2; expect_rc 0 "replace with the right rev"
