@@ -232,6 +232,19 @@ stele_status stele_doc_history(stele *db, const char *coll, const char *id, char
  * {"name":N,"documents":live count}. Caller frees *json. */
 stele_status stele_collections(stele *db, uint64_t as_of, char **json);
 
+/* Documents of `coll` matching a Mongo-style filter (JSON), in doc-number order, as
+ * NDJSON with system fields; at most `limit` (0 = all). Supported now: {"path": v},
+ * {"path": {"$eq": v}}, {"path": {"$in": [...]}}, several paths (AND), {"$and": [...]};
+ * an array at path matches if it contains v. Every filtered path gets an index on
+ * first use. Caller frees *ndjson. */
+stele_status stele_find(stele *db, const char *coll, const char *filter, size_t len,
+                        uint64_t limit, char **ndjson);
+stele_status stele_count(stele *db, const char *coll, const char *filter, size_t len,
+                         uint64_t *count);
+/* How a filter is answered: each step (index, path, cardinality) as JSON. */
+stele_status stele_explain(stele *db, const char *coll, const char *filter, size_t len,
+                           char **json);
+
 /* The newest LSN whose record was written at or before `timestamp_ns` (ns since the
  * epoch), 0 if none: timestamps increase strictly along the log, so "as of a time" is
  * "as of this LSN". O(log n) record reads. */

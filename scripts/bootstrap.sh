@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config
-  libsodium-dev libssl-dev libjansson-dev
+  libsodium-dev libssl-dev libjansson-dev libroaring-dev
   libsqlite3-dev sqlite3
   python3
 )

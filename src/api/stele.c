@@ -14,6 +14,9 @@
 #include "model/doc.h"
 #include "model/state.h"
 #include "model/txn.h"
+#include "index/index.h"
+#include "query/filter.h"
+#include <roaring/roaring.h>
 #include "util/io.h"
 #include "util/util.h"
 #include "vault/vault.h"
@@ -28,6 +31,7 @@ struct stele {
     int keys_open;
     int no_checkpoint_on_close;
     mstate *docs;       /* document state derived from the ledger (STELE_REC_DOCS) */
+    dindex *idx;        /* bitmap indices over it */
     ledger *L;
     buf scratch;
 };
@@ -177,11 +181,42 @@ static stele_status resolve_db(stele *db, const char *name, uint8_t id[VAULT_ID_
                      db->user.name, name);
 }
 
+/* Applies a committed transaction to the state and its indices: the state journals
+ * the documents it changes, and each is re-indexed from its version before this
+ * record to its newest one. */
+static stele_status docs_apply(stele *db, const uint8_t *sdoc, size_t len, uint64_t lsn,
+                               uint64_t ts, const uint8_t author[16])
+{
+    if (mstate_mark(db->docs) != 0) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    stele_status rc = txn_apply(db->docs, sdoc, len, lsn, ts, author, &db->err);
+    if (rc != STELE_OK) {
+        mstate_rollback(db->docs);
+        return rc;
+    }
+    size_t n;
+    const uint32_t *touched = mstate_journal(db->docs, &n);
+    roaring_bitmap_t *done = roaring_bitmap_create();
+    for (size_t i = 0; done && i < n && rc == STELE_OK; i++) {
+        uint32_t d = touched[i];
+        if (roaring_bitmap_contains(done, d)) continue;
+        roaring_bitmap_add(done, d);
+        if (dindex_update(db->idx, mstate_doc_coll(db->docs, d), d,
+                          mstate_doc_get(db->docs, d, lsn - 1),
+                          mstate_doc_get(db->docs, d, UINT64_MAX)) != 0)
+            rc = util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
+    }
+    if (!done) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
+    else roaring_bitmap_free(done);
+    mstate_commit(db->docs);
+    return rc;
+}
+
 /* Derives the document state from the log: every STELE_REC_DOCS record in order. */
 static stele_status docs_replay(stele *db)
 {
     db->docs = mstate_new();
-    if (!db->docs) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    db->idx = dindex_new();
+    if (!db->docs || !db->idx) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
     uint64_t head = ledger_head(db->L);
     buf sdoc;
     buf_init(&sdoc);
@@ -196,8 +231,7 @@ static stele_status docs_replay(stele *db)
             rc = util_fail(&db->err, STELE_ECORRUPT,
                            "document transaction LSN %llu is not valid JSON (%s)",
                            (unsigned long long)lsn, je.msg);
-        else if (txn_apply(db->docs, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author,
-                           &db->err) != STELE_OK)
+        else if (docs_apply(db, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author) != STELE_OK)
             rc = util_fail_wrap(&db->err, "document transaction LSN %llu does not apply",
                                 (unsigned long long)lsn);
         if (rc != STELE_OK && rc != STELE_ENOMEM) rc = db->err.code = STELE_ECORRUPT;
@@ -249,6 +283,7 @@ stele_status stele_close(stele *db)
     if (db->L) rc = ledger_close(db->L, !db->no_checkpoint_on_close, &db->err);
     if (db->keys_open) vault_dbkeys_release(&db->keys);
     mstate_free(db->docs);
+    dindex_free(db->idx);
     crypto_secure_free(db->dek);
     buf_release(&db->scratch);
     crypto_wipe(db, sizeof *db);
@@ -431,7 +466,7 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
     if (rc == STELE_OK && !dup) /* apply as the record says: its LSN, time and author */
         rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
     if (rc == STELE_OK && !dup &&
-        txn_apply(db->docs, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author, &db->err) != 0)
+        docs_apply(db, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author) != STELE_OK)
         rc = util_fail_wrap(&db->err, "committed transaction LSN %llu did not apply; reopen "
                                       "the database", (unsigned long long)lsn);
     if (rc == STELE_OK && result) {
@@ -582,4 +617,72 @@ stele_status stele_lsn_at(stele *db, uint64_t timestamp_ns, uint64_t *lsn)
     }
     *lsn = found;
     return STELE_OK;
+}
+
+/* The matching doc numbers of a filter on a collection (now). */
+static stele_status find_set(stele *db, const char *coll, const char *filter, size_t len,
+                             roaring_bitmap_t **set, buf *explain)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    if (!coll || !filter) return util_fail(&db->err, STELE_EINVAL, "collection and filter needed");
+    uint32_t c = mstate_coll_find(db->docs, coll, UINT64_MAX);
+    if (c == MSTATE_NONE) return util_fail(&db->err, STELE_ENOTFOUND, "no collection '%s'", coll);
+    return filter_eval(db->docs, db->idx, c, filter, len, set, explain, &db->err);
+}
+
+stele_status stele_find(stele *db, const char *coll, const char *filter, size_t len,
+                        uint64_t limit, char **ndjson)
+{
+    roaring_bitmap_t *set = NULL;
+    stele_status rc = find_set(db, coll, filter, len, &set, NULL);
+    if (rc != STELE_OK) return rc;
+    buf b;
+    buf_init(&b);
+    roaring_uint32_iterator_t *it = roaring_create_iterator(set);
+    for (uint64_t n = 0; it && it->has_value && (!limit || n < limit) && rc == STELE_OK; n++) {
+        const mversion *v = mstate_doc_get(db->docs, it->current_value, UINT64_MAX);
+        if (!v || version_json(v, 0, &b) != 0 || buf_append(&b, "\n", 1) != 0)
+            rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+        roaring_advance_uint32_iterator(it);
+    }
+    if (!it) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    else roaring_free_uint32_iterator(it);
+    roaring_bitmap_free(set);
+    if (rc == STELE_OK && b.len == 0 && buf_append(&b, "", 0) != 0)
+        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    return detach(db, &b, rc, ndjson);
+}
+
+stele_status stele_count(stele *db, const char *coll, const char *filter, size_t len,
+                         uint64_t *count)
+{
+    roaring_bitmap_t *set = NULL;
+    stele_status rc = find_set(db, coll, filter, len, &set, NULL);
+    if (rc != STELE_OK) return rc;
+    *count = roaring_bitmap_get_cardinality(set);
+    roaring_bitmap_free(set);
+    return STELE_OK;
+}
+
+stele_status stele_explain(stele *db, const char *coll, const char *filter, size_t len,
+                           char **json)
+{
+    buf steps, b;
+    buf_init(&steps);
+    buf_init(&b);
+    roaring_bitmap_t *set = NULL;
+    stele_status rc = find_set(db, coll, filter, len, &set, &steps);
+    if (rc == STELE_OK) {
+        uint64_t nidx, bytes;
+        dindex_sizes(db->idx, &nidx, &bytes);
+        buf_printf(&b, "{\"collection\":\"%s\",\"result\":%llu,\"scanned\":0,"
+                       "\"steps\":%s,\"indices\":%llu,\"index_bytes\":%llu}",
+                   coll, (unsigned long long)roaring_bitmap_get_cardinality(set),
+                   steps.len ? (const char *)steps.data : "[]", (unsigned long long)nidx,
+                   (unsigned long long)bytes);
+        roaring_bitmap_free(set);
+    }
+    buf_release(&steps);
+    return detach(db, &b, rc, json);
 }

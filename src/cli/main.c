@@ -30,7 +30,7 @@
 
 typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
-    uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev;
+    uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit;
     int payload, consistency, help, json;
     const char *pos[5];
     int npos;
@@ -90,6 +90,7 @@ static const char *const HELP_MAIN =
     "  replace|patch COLL ID [JSON|-]   replace it, or merge into it (RFC 7386); --rev N\n"
     "  delete|restore COLL ID           soft-delete (kept in history) or bring back\n"
     "  history COLL ID      every revision, oldest first (NDJSON)\n"
+    "  find|count|explain COLL FILTER   query with a Mongo-style filter (--limit N)\n"
     "  txn [JSON|-]         several ops at once, all or nothing ({\"ops\":[...]})\n"
     "\n"
     "global options (each has an environment variable):\n"
@@ -189,6 +190,16 @@ static const cmd_help HELPS[] = {
      "\"coll\":C,\"doc\":{...}}, replace/patch {\"coll\":C,\"id\":ID,\"doc\":{...},\"rev\":N},\n"
      "delete/restore {\"coll\":C,\"id\":ID}, create_collection/drop_collection {\"coll\":C},\n"
      "rename_collection {\"coll\":C,\"to\":NEW}. Prints {\"lsn\":N,\"ids\":[...]}.\n"},
+    {"find",
+     "usage: stele find COLL FILTER [--limit N]\n"
+     "       stele count COLL FILTER\n"
+     "       stele explain COLL FILTER\n"
+     "FILTER is JSON: {\"role\":\"admin\"} (equality; an array field matches if it contains the\n"
+     "value), {\"age\":{\"$in\":[30,31]}}, several fields at once (AND), {\"$and\":[...]}.\n"
+     "Each filtered field gets a bitmap index on first use; explain shows the index steps\n"
+     "and the size of each set. Other operators ($gt, $or, ...) are not supported yet.\n"},
+    {"count", "usage: stele count COLL FILTER (see 'stele find --help')\n"},
+    {"explain", "usage: stele explain COLL FILTER (see 'stele find --help')\n"},
     {"passwd",
      "usage: stele passwd\n"
      "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
@@ -225,7 +236,7 @@ static int parse_args(int argc, char **argv, opts *o)
     static const char *const valued[] = {"--store", "--user", "--db", "--id", "--key",
                                          "--durability", "--kdf-profile", "--from", "--to",
                                          "--checkpoint", "--segment-size", "--checkpoint-every",
-                                         "--rev", "--as-of"};
+                                         "--rev", "--as-of", "--limit"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -262,6 +273,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 11: bad = parse_u64(v, &o->checkpoint_every); break;
         case 12: bad = parse_u64(v, &o->rev) || o->rev == 0; break;
         case 13: o->as_of_text = v; break;
+        case 14: bad = parse_u64(v, &o->limit); break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -942,6 +954,30 @@ static int cmd_doc_read(opts *o, const char *cmd)
     return close_db(db, 0);
 }
 
+static int cmd_query(opts *o, const char *cmd)
+{
+    if (o->npos != 3) {
+        say("usage: stele %s COLL FILTER (see 'stele find --help')", cmd);
+        return EXIT_USAGE;
+    }
+    stele *db;
+    int rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    const char *f = o->pos[2];
+    char *out = NULL;
+    uint64_t n = 0;
+    stele_status st;
+    if (strcmp(cmd, "count") == 0) st = stele_count(db, o->pos[1], f, strlen(f), &n);
+    else if (strcmp(cmd, "explain") == 0) st = stele_explain(db, o->pos[1], f, strlen(f), &out);
+    else st = stele_find(db, o->pos[1], f, strlen(f), o->limit, &out);
+    if (st != STELE_OK) return fail_db(db, st);
+    if (strcmp(cmd, "count") == 0) printf("%llu\n", (unsigned long long)n);
+    else if (strcmp(cmd, "explain") == 0) print_pretty(out);
+    else fputs(out, stdout);
+    stele_free(out);
+    return close_db(db, 0);
+}
+
 static int cmd_txn(opts *o)
 {
     char *in;
@@ -995,6 +1031,8 @@ int main(int argc, char **argv)
         return cmd_doc_write(&o, cmd);
     if (strcmp(cmd, "get") == 0 || strcmp(cmd, "history") == 0) return cmd_doc_read(&o, cmd);
     if (strcmp(cmd, "txn") == 0) return cmd_txn(&o);
+    if (strcmp(cmd, "find") == 0 || strcmp(cmd, "count") == 0 || strcmp(cmd, "explain") == 0)
+        return cmd_query(&o, cmd);
     say("unknown command '%s' (see 'stele --help')", cmd);
     return EXIT_USAGE;
 }

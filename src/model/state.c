@@ -329,6 +329,12 @@ void mstate_rollback(mstate *s)
     s->marked = 0;
 }
 
+const uint32_t *mstate_journal(const mstate *s, size_t *n)
+{
+    *n = s->marked ? s->njournal : 0;
+    return s->journal;
+}
+
 void mstate_commit(mstate *s)
 {
     STELE_ASSERT(s->marked);

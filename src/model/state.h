@@ -72,6 +72,8 @@ const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len);
 int mstate_mark(mstate *s); /* -1 on out of memory (nothing marked) */
 void mstate_rollback(mstate *s);
 void mstate_commit(mstate *s);
+/* Doc numbers changed since the mark (in change order, possibly repeated). */
+const uint32_t *mstate_journal(const mstate *s, size_t *n);
 
 /* SHA-256 over a canonical serialization of everything in the state; -1 on OOM. */
 int mstate_digest(const mstate *s, uint8_t out[32]);

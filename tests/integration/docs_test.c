@@ -406,6 +406,129 @@ static void test_crash_atomicity(void)
     CHECK(acked_max > 10, "the writer made progress (%d acknowledged)", acked_max);
 }
 
+/* ---- queries against brute force ---- */
+
+static int matches(json_t *doc, json_t *filter) /* the test's own evaluator */
+{
+    const char *k;
+    json_t *cond;
+    json_object_foreach(filter, k, cond) {
+        if (strcmp(k, "$and") == 0) {
+            for (size_t i = 0; i < json_array_size(cond); i++)
+                if (!matches(doc, json_array_get(cond, i))) return 0;
+            continue;
+        }
+        json_t *v = json_object_get(doc, k);
+        json_t *wanted = json_is_object(cond) ? json_object_get(cond, "$in") : NULL;
+        json_t *one = json_is_object(cond) ? json_object_get(cond, "$eq") : cond;
+        int hit = 0;
+        for (size_t i = 0; i < (wanted ? json_array_size(wanted) : 1) && !hit; i++) {
+            json_t *w = wanted ? json_array_get(wanted, i) : one;
+            if (json_is_array(v)) {
+                for (size_t j = 0; j < json_array_size(v) && !hit; j++)
+                    hit = json_equal(json_array_get(v, j), w) ||
+                          (json_is_number(w) && json_is_number(json_array_get(v, j)) &&
+                           json_number_value(w) == json_number_value(json_array_get(v, j)));
+            } else if (v) {
+                hit = json_equal(v, w) || (json_is_number(v) && json_is_number(w) &&
+                                           json_number_value(v) == json_number_value(w));
+            }
+        }
+        if (!hit) return 0;
+    }
+    return 1;
+}
+
+static json_t *random_filter(void)
+{
+    static const char *const s[] = {"x", "y", "z"}, *const tags[] = {"a", "b", "c"};
+    json_t *f = json_object();
+    int parts = 1 + (int)(test_rand() % 2);
+    for (int i = 0; i < parts; i++) {
+        switch (test_rand() % 5) {
+        case 0: json_object_set_new(f, "n", json_integer((json_int_t)(test_rand() % 6))); break;
+        case 1: json_object_set_new(f, "n", json_pack("{s[fi]}", "$in",
+                                                     (double)(test_rand() % 6),
+                                                     (int)(test_rand() % 6)));
+                break;
+        case 2: json_object_set_new(f, "s", json_pack("{ss}", "$eq", s[test_rand() % 3])); break;
+        case 3: json_object_set_new(f, "tags", json_string(tags[test_rand() % 3])); break;
+        default:
+            json_object_set_new(f, "$and", json_pack("[{ss}]", "s", s[test_rand() % 3]));
+        }
+    }
+    return f;
+}
+
+static void check_queries(stele *db, json_t *const *docs, const int *live, int n, int *wrong)
+{
+    for (int q = 0; q < 150; q++) {
+        json_t *f = random_filter();
+        char *ft = json_dumps(f, JSON_COMPACT);
+        uint64_t want = 0, got = 0;
+        for (int i = 0; i < n; i++) want += live[i] && matches(docs[i], f);
+        char *found = NULL;
+        if (stele_count(db, "q", ft, strlen(ft), &got) != STELE_OK || got != want) (*wrong)++;
+        if (stele_find(db, "q", ft, strlen(ft), 0, &found) != STELE_OK) (*wrong)++;
+        else {
+            uint64_t lines = 0;
+            for (const char *p = found; *p; p++) lines += *p == '\n';
+            if (lines != want) (*wrong)++;
+        }
+        stele_free(found);
+        free(ft);
+        json_decref(f);
+    }
+}
+
+static void test_queries_against_brute_force(void)
+{
+    enum { N = 300 };
+    static const char *const s[] = {"x", "y", "z"}, *const tags[] = {"a", "b", "c"};
+    make_store();
+    stele *db = open_db(0);
+    REQUIRE(db && txn(db, "{\"ops\":[{\"op\":\"create_collection\",\"coll\":\"q\"}]}") == 0,
+            "setup");
+    json_t *docs[N];
+    int live[N], wrong = 0;
+    for (int i = 0; i < N; i++) {
+        docs[i] = json_pack("{sssisss[]}", "_id", "", "n", (int)(test_rand() % 6), "s",
+                            s[test_rand() % 3], "tags");
+        char id[16];
+        snprintf(id, sizeof id, "q%d", i);
+        json_object_set_new(docs[i], "_id", json_string(id));
+        for (int t = 0; t < 3; t++)
+            if (test_rand() % 2) json_array_append_new(json_object_get(docs[i], "tags"),
+                                                       json_string(tags[t]));
+        char *d = json_dumps(docs[i], JSON_COMPACT);
+        REQUIRE(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"q\",\"doc\":%s}]}", d) == 0,
+                "insert");
+        free(d);
+        live[i] = 1;
+        if (i == N / 2) check_queries(db, docs, live, i + 1, &wrong); /* indices now exist */
+    }
+    for (int i = 0; i < N; i += 7) { /* writes after the indices exist: maintained? */
+        REQUIRE(txn(db, "{\"ops\":[{\"op\":\"delete\",\"coll\":\"q\",\"id\":\"q%d\"}]}", i) == 0,
+                "delete");
+        live[i] = 0;
+        int j = (i + 3) % N;
+        if (!live[j]) continue;
+        REQUIRE(txn(db, "{\"ops\":[{\"op\":\"patch\",\"coll\":\"q\",\"id\":\"q%d\","
+                        "\"doc\":{\"n\":5,\"s\":\"z\"}}]}", j) == 0,
+                "patch");
+        json_object_set_new(docs[j], "n", json_integer(5));
+        json_object_set_new(docs[j], "s", json_string("z"));
+    }
+    check_queries(db, docs, live, N, &wrong);
+    stele_close(db);
+    db = open_db(1); /* indices rebuilt from the log at open */
+    REQUIRE(db, "reopen");
+    check_queries(db, docs, live, N, &wrong);
+    CHECK(wrong == 0, "%d query answers differ from brute force", wrong);
+    stele_close(db);
+    for (int i = 0; i < N; i++) json_decref(docs[i]);
+}
+
 int main(void)
 {
     test_seed();
@@ -413,5 +536,6 @@ int main(void)
     TEST_RUN(test_merge_patch_examples);
     TEST_RUN(test_bad_input_writes_nothing);
     TEST_RUN(test_crash_atomicity);
+    TEST_RUN(test_queries_against_brute_force);
     return test_summary();
 }
