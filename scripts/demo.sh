@@ -52,6 +52,11 @@ run replace patients p-1001 '{"name":"Ada L."}' --rev 1 || echo "(exit code $?)"
 step "A transaction is all or nothing: the second op fails, so neither is applied"
 run txn '{"ops":[{"op":"insert","coll":"patients","doc":{"_id":"p-1002"}},{"op":"insert","coll":"nope","doc":{}}]}' || echo "(exit code $?)"
 run history patients p-1001
+step "Query through bitmap indices (built on first use) and explain the plan"
+run put patients '{"_id":"p-1003","name":"Lin","ward":"recovery","allergies":["latex"]}'
+run find patients '{"ward":"recovery"}'
+run count patients '{"allergies":"penicillin"}'
+run explain patients '{"ward":"recovery","allergies":"latex"}'
 step "Statistics"
 run stat
 rm -rf "$STORE-tampered" "$STORE.proof.json"
