@@ -649,9 +649,7 @@ stele_status stele_find(stele *db, const char *coll, const char *filter, size_t 
     if (!it) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     else roaring_free_uint32_iterator(it);
     roaring_bitmap_free(set);
-    if (rc == STELE_OK && b.len == 0 && buf_append(&b, "", 0) != 0)
-        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
-    return detach(db, &b, rc, ndjson);
+    return detach(db, &b, rc, ndjson); /* an empty result is "" (buf_detach allocates) */
 }
 
 stele_status stele_count(stele *db, const char *coll, const char *filter, size_t len,
