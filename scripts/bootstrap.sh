@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config
   libsodium-dev libssl-dev libjansson-dev libroaring-dev
-  libsqlite3-dev sqlite3
+  libutf8proc-dev libstemmer-dev
+  libsqlite3-dev sqlite3 liblmdb-dev
   python3
 )
 
