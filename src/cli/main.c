@@ -30,7 +30,8 @@
 
 typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
-    uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit;
+    const char *sort, *fields, *format, *output, *kind; /* find / import / export / index */
+    uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json;
     const char *pos[5];
     int npos;
@@ -236,7 +237,8 @@ static int parse_args(int argc, char **argv, opts *o)
     static const char *const valued[] = {"--store", "--user", "--db", "--id", "--key",
                                          "--durability", "--kdf-profile", "--from", "--to",
                                          "--checkpoint", "--segment-size", "--checkpoint-every",
-                                         "--rev", "--as-of", "--limit"};
+                                         "--rev", "--as-of", "--limit", "--offset", "--sort",
+                                         "--fields", "--format", "--output", "--kind"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -274,6 +276,12 @@ static int parse_args(int argc, char **argv, opts *o)
         case 12: bad = parse_u64(v, &o->rev) || o->rev == 0; break;
         case 13: o->as_of_text = v; break;
         case 14: bad = parse_u64(v, &o->limit); break;
+        case 15: bad = parse_u64(v, &o->offset); break;
+        case 16: o->sort = v; break;
+        case 17: o->fields = v; break;
+        case 18: o->format = v; break;
+        case 19: o->output = v; break;
+        case 20: o->kind = v; break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
