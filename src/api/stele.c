@@ -20,21 +20,7 @@
 #include "util/io.h"
 #include "util/util.h"
 #include "vault/vault.h"
-
-struct stele {
-    util_err err;
-    char store[VAULT_PATH_MAX];
-    char db_name[VAULT_NAME_MAX + 1];
-    vault_user user;
-    uint8_t *dek;
-    vault_dbkeys keys;
-    int keys_open;
-    int no_checkpoint_on_close;
-    mstate *docs;       /* document state derived from the ledger (STELE_REC_DOCS) */
-    dindex *idx;        /* bitmap indices over it */
-    ledger *L;
-    buf scratch;
-};
+#include "api/api_int.h"
 
 const char *stele_strerror(stele_status code)
 {

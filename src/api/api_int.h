@@ -1,0 +1,31 @@
+/*
+ * api_int.h — the handle behind include/stele.h, shared by the files of the api layer
+ * (stele.c and the files that add API functions beside it). Not installed; nothing
+ * below the api layer includes it.
+ */
+#ifndef STELE_API_INT_H
+#define STELE_API_INT_H
+
+#include "stele.h"
+#include "index/index.h"
+#include "ledger/ledger.h"
+#include "model/state.h"
+#include "util/util.h"
+#include "vault/vault.h"
+
+struct stele {
+    util_err err;
+    char store[VAULT_PATH_MAX];
+    char db_name[VAULT_NAME_MAX + 1];
+    vault_user user;
+    uint8_t *dek;
+    vault_dbkeys keys;
+    int keys_open;
+    int no_checkpoint_on_close;
+    mstate *docs;       /* document state derived from the ledger (STELE_REC_DOCS) */
+    dindex *idx;        /* bitmap indices over it */
+    ledger *L;
+    buf scratch;
+};
+
+#endif
