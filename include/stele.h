@@ -111,6 +111,8 @@ typedef struct stele_open_options {
     stele_durability durability;
     uint32_t group_max_delay_us; /* GROUP: how long a leader may wait for joiners; 0 = none */
     int no_checkpoint_on_close;  /* 1: skip the shutdown checkpoint */
+    int rebuild;                 /* 1: ignore the state snapshot and derive the document
+                                  * state from the whole log (slower; for checks) */
 } stele_open_options;
 
 /* Opens a database. Always sets *out (unless out is NULL or memory is exhausted),
@@ -249,6 +251,12 @@ stele_status stele_explain(stele *db, const char *coll, const char *filter, size
  * epoch), 0 if none: timestamps increase strictly along the log, so "as of a time" is
  * "as of this LSN". O(log n) record reads. */
 stele_status stele_lsn_at(stele *db, uint64_t timestamp_ns, uint64_t *lsn);
+
+/* Writes a snapshot of the document state now (encrypted fragment files, recorded in
+ * the superblock), so that the next open loads it and replays only the records after
+ * it. Writers also take one at close when enough was applied since the last one
+ * (docs/DOCUMENTS.md "Snapshots"). A no-op on an empty log. Writable handles only. */
+stele_status stele_snapshot(stele *db);
 
 /* SHA-256 (hex, 65 bytes with the NUL) of the whole document state: equal for a live
  * handle and for one that rebuilt the state from the log. */

@@ -26,6 +26,12 @@ struct stele {
     dindex *idx;        /* bitmap indices over it */
     ledger *L;
     buf scratch;
+    char db_dir[VAULT_PATH_MAX];
+    int rebuild;          /* open option: ignore the snapshot */
+    int read_only;
+    uint64_t snap_lsn;    /* the snapshot the state was loaded from (0 = none) */
+    uint64_t tail_bytes;  /* document-record bytes applied since that snapshot */
+    char snap_problem[UTIL_ERR_MAX]; /* why the recorded snapshot was not used */
 };
 
 #endif

@@ -20,6 +20,7 @@
 #include "util/io.h"
 #include "util/util.h"
 #include "vault/vault.h"
+#include "store/snapshot.h"
 #include "api/api_int.h"
 
 const char *stele_strerror(stele_status code)
@@ -197,22 +198,20 @@ static stele_status docs_apply(stele *db, const uint8_t *sdoc, size_t len, uint6
     return rc;
 }
 
-/* Derives the document state from the log: every STELE_REC_DOCS record in order. */
-static stele_status docs_replay(stele *db)
+/* Applies every STELE_REC_DOCS record after `from` to db->docs (and db->idx). */
+static stele_status docs_replay_from(stele *db, uint64_t from)
 {
-    db->docs = mstate_new();
-    db->idx = dindex_new();
-    if (!db->docs || !db->idx) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
     uint64_t head = ledger_head(db->L);
     buf sdoc;
     buf_init(&sdoc);
     stele_status rc = STELE_OK;
-    for (uint64_t lsn = 1; rc == STELE_OK && lsn <= head; lsn++) {
+    for (uint64_t lsn = from + 1; rc == STELE_OK && lsn <= head; lsn++) {
         ledger_rec r;
         rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
         if (rc != STELE_OK || r.kind != STELE_REC_DOCS) continue;
         json_error je;
         sdoc.len = 0;
+        db->tail_bytes += r.payload_len;
         if (json_parse((const char *)r.payload, r.payload_len, &sdoc, &je) != 0)
             rc = util_fail(&db->err, STELE_ECORRUPT,
                            "document transaction LSN %llu is not valid JSON (%s)",
@@ -224,6 +223,58 @@ static stele_status docs_replay(stele *db)
     }
     buf_release(&sdoc);
     return rc;
+}
+
+/* Loads the snapshot recorded in the superblock into db->docs, or explains in
+ * db->snap_problem why not (the state is then derived from the whole log: the
+ * snapshot is derived data, the log is the truth). Only running out of memory fails. */
+static stele_status docs_load_snapshot(stele *db)
+{
+    uint8_t *bytes;
+    size_t len;
+    uint64_t lsn = 0, at = 0;
+    util_err e;
+    util_err_clear(&e);
+    stele_status rc = snap_read(db->L, db->db_dir, &db->keys, &bytes, &len, &lsn, &e);
+    if (rc == STELE_ENOMEM) return util_fail(&db->err, rc, "%s", e.msg);
+    if (rc != STELE_OK) {
+        util_strlcpy(db->snap_problem, e.msg, sizeof db->snap_problem);
+        return STELE_OK;
+    }
+    if (lsn == 0) return STELE_OK;
+    db->docs = mstate_load(bytes, len, &at);
+    if (!db->docs || at != lsn) {
+        mstate_free(db->docs);
+        db->docs = NULL;
+        snprintf(db->snap_problem, sizeof db->snap_problem,
+                 "the snapshot at LSN %llu is malformed (or memory ran out loading it)",
+                 (unsigned long long)lsn);
+        return STELE_OK;
+    }
+    uint32_t n = mstate_doc_count(db->docs);
+    for (uint32_t d = 0; d < n; d++)
+        if (dindex_update(db->idx, mstate_doc_coll(db->docs, d), d, NULL,
+                          mstate_doc_get(db->docs, d, UINT64_MAX)) != 0)
+            return util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
+    db->snap_lsn = lsn;
+    return STELE_OK;
+}
+
+/* Derives the document state: the newest valid snapshot, then the records after it. */
+static stele_status docs_load(stele *db)
+{
+    db->idx = dindex_new();
+    if (!db->idx) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    stele_status rc = db->rebuild ? STELE_OK : docs_load_snapshot(db);
+    if (rc != STELE_OK) return rc;
+    if (!db->docs) {
+        dindex_free(db->idx);
+        db->idx = dindex_new();
+        db->docs = mstate_new();
+        db->snap_lsn = 0;
+        if (!db->docs || !db->idx) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    }
+    return docs_replay_from(db, db->snap_lsn);
 }
 
 stele_status stele_open(const stele_open_options *o, stele **out)
@@ -255,10 +306,50 @@ stele_status stele_open(const stele_open_options *o, stele **out)
                          .group_max_delay_us = o->group_max_delay_us,
                          .name = what};
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
-    if (rc == STELE_OK) rc = docs_replay(db);
+    util_strlcpy(db->db_dir, db_dir, sizeof db->db_dir);
+    db->rebuild = o->rebuild;
+    db->read_only = o->read_only;
+    if (rc == STELE_OK && !o->read_only) (void)snap_gc(db->L, db_dir, &db->keys);
+    if (rc == STELE_OK) rc = docs_load(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;
     db->no_checkpoint_on_close = o->no_checkpoint_on_close;
+    return rc;
+}
+
+/* A writer takes a snapshot at close once the records it would spare the next open
+ * outweigh the cost of writing it: at least 1 MiB, and a quarter of the last one. */
+#define SNAPSHOT_MIN_TAIL (1u << 20)
+
+static stele_status need_open(stele *db);
+
+static int snapshot_due(stele *db)
+{
+    if (!db->docs || db->read_only) return 0;
+    ledger_snapinfo si;
+    if (ledger_snapshot_get(db->L, &si) != 0) return 0;
+    free(si.frags);
+    return db->tail_bytes >= SNAPSHOT_MIN_TAIL && db->tail_bytes >= si.bytes / 4;
+}
+
+stele_status stele_snapshot(stele *db)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    if (db->read_only) return util_fail(&db->err, STELE_EREADONLY, "the database is open read-only");
+    uint64_t lsn = ledger_head(db->L);
+    if (lsn == 0) return STELE_OK;
+    buf b;
+    buf_init(&b);
+    if (mstate_serialize(db->docs, lsn, &b) != 0)
+        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory serializing the state");
+    if (rc == STELE_OK) rc = snap_write(db->L, db->db_dir, &db->keys, lsn, b.data, b.len, &db->err);
+    if (rc == STELE_OK) {
+        db->snap_lsn = lsn;
+        db->tail_bytes = 0;
+        db->snap_problem[0] = 0;
+    }
+    buf_release(&b);
     return rc;
 }
 
@@ -266,6 +357,7 @@ stele_status stele_close(stele *db)
 {
     if (!db) return STELE_OK;
     stele_status rc = STELE_OK;
+    if (db->L && snapshot_due(db)) (void)stele_snapshot(db); /* best effort: derived data */
     if (db->L) rc = ledger_close(db->L, !db->no_checkpoint_on_close, &db->err);
     if (db->keys_open) vault_dbkeys_release(&db->keys);
     mstate_free(db->docs);
@@ -345,6 +437,44 @@ static stele_status detach(stele *db, buf *b, stele_status rc, char **out)
     return rc;
 }
 
+/* Checks the derived state against the log: the recorded snapshot must be readable
+ * and authentic, and the live state must equal a rebuild from the whole log. */
+static stele_status verify_state(stele *db)
+{
+    if (db->snap_problem[0])
+        return util_fail(&db->err, STELE_ECORRUPT,
+                         "the state snapshot is unusable (%s); the state was derived from "
+                         "the log instead. Run 'stele snapshot' to write a new one",
+                         db->snap_problem);
+    uint8_t *bytes = NULL;
+    size_t len;
+    uint64_t lsn;
+    stele_status rc = snap_read(db->L, db->db_dir, &db->keys, &bytes, &len, &lsn, &db->err);
+    free(bytes);
+    if (rc != STELE_OK) return rc;
+    mstate *live = db->docs;
+    dindex *live_idx = db->idx;
+    uint64_t tail = db->tail_bytes;
+    db->docs = mstate_new();
+    db->idx = dindex_new();
+    if (!db->docs || !db->idx) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) rc = docs_replay_from(db, 0);
+    uint8_t a[32], b[32];
+    if (rc == STELE_OK && (mstate_digest(live, a) != 0 || mstate_digest(db->docs, b) != 0))
+        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK && memcmp(a, b, 32) != 0)
+        rc = util_fail(&db->err, STELE_ECORRUPT,
+                       "the document state loaded from the snapshot at LSN %llu differs from "
+                       "the state derived from the log; reopen with a rebuild and run "
+                       "'stele snapshot'", (unsigned long long)db->snap_lsn);
+    mstate_free(db->docs);
+    dindex_free(db->idx);
+    db->docs = live;
+    db->idx = live_idx;
+    db->tail_bytes = tail;
+    return rc;
+}
+
 stele_status stele_verify(stele *db, uint64_t from_lsn, char **report)
 {
     stele_status rc = need_open(db);
@@ -352,6 +482,7 @@ stele_status stele_verify(stele *db, uint64_t from_lsn, char **report)
     buf b;
     buf_init(&b);
     rc = ledger_verify(db->L, from_lsn, &b, &db->err);
+    if (rc == STELE_OK) rc = verify_state(db);
     if (!report) {
         buf_release(&b);
         return rc;
@@ -390,6 +521,24 @@ stele_status stele_proof_verify(const char *json, size_t len, const char *truste
     return rc;
 }
 
+/* The "snapshot" member of stele_stat. */
+static stele_status stat_snapshot(stele *db, buf *b)
+{
+    ledger_snapinfo si;
+    if (ledger_snapshot_get(db->L, &si) != 0) return util_fail(&db->err, STELE_ENOMEM, "oom");
+    free(si.frags);
+    int bad = buf_printf(b, ",\"snapshot\":{\"lsn\":%llu,\"bytes\":%llu,\"fragments\":%u,"
+                            "\"bytes_on_disk\":%llu,\"loaded_from\":%llu,"
+                            "\"replayed_bytes\":%llu,\"problem\":",
+                         (unsigned long long)si.lsn, (unsigned long long)si.bytes, si.nfrag,
+                         (unsigned long long)si.nfrag * ledger_file_size(db->L),
+                         (unsigned long long)db->snap_lsn, (unsigned long long)db->tail_bytes);
+    if (db->snap_problem[0]) bad |= buf_json_str(b, db->snap_problem, strlen(db->snap_problem));
+    else bad |= buf_printf(b, "null");
+    bad |= buf_printf(b, "}");
+    return bad ? util_fail(&db->err, STELE_ENOMEM, "out of memory") : STELE_OK;
+}
+
 stele_status stele_stat(stele *db, char **json)
 {
     stele_status rc = need_open(db);
@@ -409,6 +558,7 @@ stele_status stele_stat(stele *db, char **json)
                db->user.insecure ? "insecure-test" : "default",
                db->user.insecure ? "true" : "false");
     rc = ledger_stat(db->L, &b, &db->err);
+    if (rc == STELE_OK) rc = stat_snapshot(db, &b);
     if (rc == STELE_OK && buf_printf(&b, "}") != 0)
         rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);
@@ -455,6 +605,7 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
         docs_apply(db, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author) != STELE_OK)
         rc = util_fail_wrap(&db->err, "committed transaction LSN %llu did not apply; reopen "
                                       "the database", (unsigned long long)lsn);
+    if (rc == STELE_OK && !dup) db->tail_bytes += payload.len;
     if (rc == STELE_OK && result) {
         if (dup) buf_printf(&out, "{\"lsn\":%llu,\"duplicate\":true}", (unsigned long long)lsn);
         else buf_printf(&out, "{\"lsn\":%llu,\"ids\":%s}", (unsigned long long)lsn,

@@ -1332,3 +1332,81 @@ stele_status ledger_read(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch,
 {
     return ledger_read_frame(L, lsn, out, scratch, e);
 }
+
+/* ------------------------------------------------------------- snapshots */
+
+int ledger_snapshot_get(ledger *L, ledger_snapinfo *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&L->mu);
+    int rc = 0;
+    out->lsn = L->sb.snap_lsn;
+    memcpy(out->hash, L->sb.snap_hash, 32);
+    out->bytes = L->sb.snap_bytes;
+    if (L->sb.nfrag) {
+        out->frags = malloc((size_t)L->sb.nfrag * 16);
+        if (out->frags) {
+            memcpy(out->frags, L->sb.frags, (size_t)L->sb.nfrag * 16);
+            out->nfrag = L->sb.nfrag;
+        } else {
+            rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&L->mu);
+    return rc;
+}
+
+stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
+                                 const uint8_t (*frags)[16], uint32_t nfrag, util_err *e)
+{
+    if (L->cfg.read_only) return util_fail(e, STELE_EREADONLY, "the database is open read-only");
+    STELE_ASSERT(nfrag > 0 && nfrag <= SB_MAX_FRAGS);
+    uint8_t (*copy)[16] = malloc((size_t)nfrag * 16);
+    if (!copy) return util_fail(e, STELE_ENOMEM, "out of memory");
+    memcpy(copy, frags, (size_t)nfrag * 16);
+    pthread_mutex_lock(&L->mu);
+    stele_status rc = STELE_OK;
+    if (lsn == 0 || lsn > L->head)
+        rc = util_fail(e, STELE_EINVAL, "snapshot at LSN %llu: no such record",
+                       (unsigned long long)lsn);
+    if (rc == STELE_OK && L->durable < lsn) { /* a snapshot never runs ahead of the disk */
+        int saved = L->cfg.durability;
+        L->cfg.durability = STELE_DURABLE_FSYNC;
+        rc = ledger_commit_wait_locked(L, lsn, e);
+        L->cfg.durability = saved;
+    }
+    if (rc == STELE_OK) {
+        free(L->sb.frags);
+        L->sb.frags = copy;
+        copy = NULL;
+        L->sb.nfrag = nfrag;
+        L->sb.snap_lsn = lsn;
+        L->sb.snap_bytes = bytes;
+        memcpy(L->sb.snap_hash, L->hash[lsn - 1], 32);
+        rc = ledger_fail_locked(L, ledger_sb_sync(L, L->sb_marked ? 0 : L->sb.clean, e), e);
+    }
+    pthread_mutex_unlock(&L->mu);
+    free(copy);
+    return rc;
+}
+
+int ledger_record_hash(ledger *L, uint64_t lsn, uint8_t out[32])
+{
+    pthread_mutex_lock(&L->mu);
+    int ok = lsn >= 1 && lsn <= L->head;
+    if (ok) memcpy(out, L->hash[lsn - 1], 32);
+    pthread_mutex_unlock(&L->mu);
+    return ok ? 0 : -1;
+}
+
+int ledger_is_segment(ledger *L, const uint8_t file_id[16])
+{
+    pthread_mutex_lock(&L->mu);
+    int found = 0;
+    for (uint32_t i = 0; i < L->nseg && !found; i++)
+        found = memcmp(L->segs[i].file_id, file_id, 16) == 0;
+    pthread_mutex_unlock(&L->mu);
+    return found;
+}
+
+uint32_t ledger_file_size(ledger *L) { return L->sb.segment_size; }

@@ -64,6 +64,28 @@ stele_status ledger_prove(ledger *L, uint64_t lsn, uint64_t ckpt_lsn, int with_p
                           buf *json, util_err *e);
 stele_status ledger_prove_consistency(ledger *L, uint64_t old_ckpt, uint64_t new_ckpt,
                                       buf *json, util_err *e);
+/* The state snapshot recorded in the superblock (see src/store/snapshot.h). */
+typedef struct ledger_snapinfo {
+    uint64_t lsn;                 /* 0 = no snapshot */
+    uint8_t hash[32];             /* hash of record `lsn` when the snapshot was taken */
+    uint64_t bytes;               /* serialized state bytes */
+    uint32_t nfrag;
+    uint8_t (*frags)[16];         /* malloc'd copy: free() it */
+} ledger_snapinfo;
+/* A copy of the snapshot entry; -1 on out of memory. */
+int ledger_snapshot_get(ledger *L, ledger_snapinfo *out);
+/* Makes record `lsn` durable (it must exist) and records the snapshot taken at it in
+ * both superblock copies (its hash is the record's). The caller wrote the fragment
+ * files first and removes the previous ones after. Writable handles only. */
+stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
+                                 const uint8_t (*frags)[16], uint32_t nfrag, util_err *e);
+/* Hash of record lsn (1..head) into out; -1 if there is no such record. */
+int ledger_record_hash(ledger *L, uint64_t lsn, uint8_t out[32]);
+/* Whether file_id (16 bytes) is one of the ledger's segments. */
+int ledger_is_segment(ledger *L, const uint8_t file_id[16]);
+/* The fixed file size of this database's data files (segments and fragments). */
+uint32_t ledger_file_size(ledger *L);
+
 /* Appends the ledger's part of `stele stat` as JSON members (no braces). */
 stele_status ledger_stat(ledger *L, buf *json, util_err *e);
 

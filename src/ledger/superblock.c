@@ -9,7 +9,7 @@
 #include "crypto/crypto.h"
 #include "util/io.h"
 
-#define SB_VERSION 1
+#define SB_VERSION 2
 static const char *const SB_NAMES[2] = {"superblock.a", "superblock.b"};
 
 static void sb_aad(const uint8_t db_id[16], uint8_t aad[28])
@@ -42,13 +42,45 @@ static size_t sb_encode(const superblock *sb, uint8_t *p)
         put_u64(q + 24, sb->segs[i].last_lsn);
         memcpy(q + 32, sb->segs[i].last_hash, 32);
     }
+    put_u64(q, sb->snap_lsn);
+    memcpy(q + 8, sb->snap_hash, 32);
+    put_u64(q + 40, sb->snap_bytes);
+    put_u32(q + 48, sb->nfrag);
+    q += SB_SNAP_FIXED;
+    for (uint32_t i = 0; i < sb->nfrag; i++, q += 16) memcpy(q, sb->frags[i], 16);
     return (size_t)(q - p);
+}
+
+static size_t sb_plain_len(const superblock *sb)
+{
+    return SB_FIXED_BYTES + (size_t)sb->nseg * SB_SEG_BYTES + SB_SNAP_FIXED +
+           (size_t)sb->nfrag * 16;
+}
+
+/* The version-2 snapshot trailer at q[0, n); -1 if malformed. */
+static int sb_decode_snap(const uint8_t *q, size_t n, superblock *sb)
+{
+    if (n < SB_SNAP_FIXED) return -1;
+    sb->snap_lsn = get_u64(q);
+    memcpy(sb->snap_hash, q + 8, 32);
+    sb->snap_bytes = get_u64(q + 40);
+    sb->nfrag = get_u32(q + 48);
+    if (sb->nfrag > SB_MAX_FRAGS || n != SB_SNAP_FIXED + (size_t)sb->nfrag * 16 ||
+        (sb->nfrag == 0) != (sb->snap_lsn == 0))
+        return -1;
+    if (sb->nfrag == 0) return 0;
+    sb->frags = malloc((size_t)sb->nfrag * 16);
+    if (!sb->frags) return -1;
+    memcpy(sb->frags, q + SB_SNAP_FIXED, (size_t)sb->nfrag * 16);
+    return 0;
 }
 
 int sb_decode(const uint8_t *p, size_t len, superblock *sb)
 {
     memset(sb, 0, sizeof *sb);
-    if (len < SB_FIXED_BYTES || memcmp(p, "STELESB1", 8) != 0 || get_u32(p + 8) != SB_VERSION)
+    uint32_t version = len >= SB_FIXED_BYTES ? get_u32(p + 8) : 0;
+    if (len < SB_FIXED_BYTES || memcmp(p, "STELESB1", 8) != 0 || version < 1 ||
+        version > SB_VERSION)
         return -1;
     sb->seq = get_u64(p + 12);
     memcpy(sb->db_id, p + 20, 16);
@@ -61,9 +93,14 @@ int sb_decode(const uint8_t *p, size_t len, superblock *sb)
     sb->last_checkpoint_lsn = get_u64(p + 92);
     memcpy(sb->sign_pk, p + 100, 32);
     sb->nseg = get_u32(p + 132);
-    if (sb->nseg == 0 || sb->nseg > SB_MAX_SEGMENTS ||
-        len != SB_FIXED_BYTES + (size_t)sb->nseg * SB_SEG_BYTES)
+    size_t seg_end = SB_FIXED_BYTES + (size_t)sb->nseg * SB_SEG_BYTES;
+    if (sb->nseg == 0 || sb->nseg > SB_MAX_SEGMENTS || len < seg_end ||
+        (version == 1 && len != seg_end))
         return -1;
+    if (version >= 2 && sb_decode_snap(p + seg_end, len - seg_end, sb) != 0) {
+        sb_release(sb);
+        return -1;
+    }
     sb->segs = calloc(sb->nseg, sizeof *sb->segs);
     if (!sb->segs) return -1;
     const uint8_t *q = p + SB_FIXED_BYTES;
@@ -78,9 +115,9 @@ int sb_decode(const uint8_t *p, size_t len, superblock *sb)
 
 stele_status sb_write(const char *db_dir, const uint8_t key[32], superblock *sb, util_err *e)
 {
-    STELE_ASSERT(sb->nseg > 0 && sb->nseg <= SB_MAX_SEGMENTS);
+    STELE_ASSERT(sb->nseg > 0 && sb->nseg <= SB_MAX_SEGMENTS && sb->nfrag <= SB_MAX_FRAGS);
     sb->seq++;
-    size_t plen = SB_FIXED_BYTES + (size_t)sb->nseg * SB_SEG_BYTES;
+    size_t plen = sb_plain_len(sb);
     uint8_t *pt = malloc(plen);
     uint8_t *ct = malloc(plen + CRYPTO_WRAP_OVERHEAD);
     stele_status rc = STELE_OK;
@@ -110,7 +147,8 @@ static int sb_read_copy(const char *db_dir, int i, const uint8_t key[32], const 
     size_t len = 0;
     util_err e;
     stele_status rc = io_read_file(path, CRYPTO_WRAP_OVERHEAD + SB_FIXED_BYTES +
-                                             (size_t)SB_MAX_SEGMENTS * SB_SEG_BYTES,
+                                             (size_t)SB_MAX_SEGMENTS * SB_SEG_BYTES +
+                                             SB_SNAP_FIXED + (size_t)SB_MAX_FRAGS * 16,
                                    &ct, &len, &e);
     if (rc == STELE_ENOTFOUND) {
         *why = "missing";
@@ -165,6 +203,9 @@ void sb_release(superblock *sb)
     free(sb->segs);
     sb->segs = NULL;
     sb->nseg = 0;
+    free(sb->frags);
+    sb->frags = NULL;
+    sb->nfrag = 0;
 }
 
 int sb_add_segment(superblock *sb, const uint8_t file_id[16], uint64_t first_lsn)

@@ -12,6 +12,10 @@
  *   | u32 segment_size | u32 checkpoint_every | u64 head_lsn | head_hash(32)
  *   | u64 last_checkpoint_lsn | sign_pk(32) | u32 nseg
  *   | nseg x { file_id(16) | u64 first_lsn | u64 last_lsn (0 = open) | last_hash(32) }
+ *   version 2 adds the state snapshot (src/store, docs/FORMAT.md "Snapshots"):
+ *   | u64 snap_lsn (0 = none) | snap_hash(32) (hash of record snap_lsn) | u64 snap_bytes
+ *   | u32 nfrag | nfrag x file_id(16)
+ * Version 1 copies (no snapshot) are still read; every write is version 2.
  */
 #ifndef STELE_LEDGER_SUPERBLOCK_H
 #define STELE_LEDGER_SUPERBLOCK_H
@@ -23,6 +27,8 @@
 #define SB_FIXED_BYTES 148
 #define SB_SEG_BYTES 64
 #define SB_MAX_SEGMENTS (1u << 20)
+#define SB_SNAP_FIXED 52
+#define SB_MAX_FRAGS (1u << 16)
 
 typedef struct sb_seg {
     uint8_t file_id[16];
@@ -44,6 +50,12 @@ typedef struct superblock {
     uint8_t sign_pk[32];
     uint32_t nseg;
     sb_seg *segs; /* malloc'd */
+    /* The newest state snapshot (0 fragments = none). */
+    uint64_t snap_lsn;
+    uint8_t snap_hash[32];
+    uint64_t snap_bytes;
+    uint32_t nfrag;
+    uint8_t (*frags)[16]; /* malloc'd */
 } superblock;
 
 /* Increments sb->seq and writes both copies. */

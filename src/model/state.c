@@ -42,7 +42,21 @@ struct mstate {
     size_t njournal, capjournal;
     uint32_t mark_ndoc, mark_ncoll;
     size_t *mark_nev; /* per collection existing at the mark */
+    /* The bytes of a loaded snapshot: versions loaded from it point into them. */
+    uint8_t *arena;
+    size_t arena_len;
 };
+
+/* Whether a version's bytes belong to the snapshot arena (not separately freed). */
+static int in_arena(const mstate *s, const uint8_t *p)
+{
+    return s->arena && p >= s->arena && p < s->arena + s->arena_len;
+}
+
+static void free_doc_bytes(const mstate *s, const uint8_t *p)
+{
+    if (!in_arena(s, p)) free((void *)p);
+}
 
 /* Grows an array to hold at least `need` elements (doubling); -1 on overflow/OOM. */
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -67,7 +81,7 @@ void mstate_free(mstate *s)
     if (!s) return;
     for (uint32_t i = 0; i < s->ncoll; i++) free(s->colls[i].ev);
     for (uint32_t i = 0; i < s->ndoc; i++) {
-        for (size_t j = 0; j < s->docs[i].nv; j++) free((void *)s->docs[i].v[j].doc);
+        for (size_t j = 0; j < s->docs[i].nv; j++) free_doc_bytes(s, s->docs[i].v[j].doc);
         free(s->docs[i].v);
         free(s->docs[i].id);
     }
@@ -76,6 +90,7 @@ void mstate_free(mstate *s)
     free(s->tab);
     free(s->journal);
     free(s->mark_nev);
+    free(s->arena);
     free(s);
 }
 
@@ -228,8 +243,12 @@ int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     if (n == MSTATE_NONE && doc_new(s, coll, id, id_len, &n) != 0) return -1;
     mdoc *d = &s->docs[n];
     STELE_ASSERT(d->nv == 0 || d->v[d->nv - 1].lsn <= lsn);
+    if (d->cap == 0) { /* most documents never get a second version: start with one */
+        d->v = malloc(sizeof *d->v);
+        d->cap = d->v ? 1 : 0;
+    }
     uint8_t *copy = malloc(doc_len ? doc_len : 1);
-    if (!copy || grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0 ||
+    if (!copy || !d->v || grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0 ||
         (s->marked && grow((void **)&s->journal, &s->capjournal, s->njournal + 1,
                            sizeof *s->journal) != 0)) {
         free(copy); /* nothing changed (a new doc number with no version is rolled back) */
@@ -300,9 +319,9 @@ int mstate_mark(mstate *s)
     return 0;
 }
 
-static void doc_pop_to(mdoc *d, size_t nv)
+static void doc_pop_to(const mstate *s, mdoc *d, size_t nv)
 {
-    while (d->nv > nv) free((void *)d->v[--d->nv].doc);
+    while (d->nv > nv) free_doc_bytes(s, d->v[--d->nv].doc);
 }
 
 void mstate_rollback(mstate *s)
@@ -311,12 +330,12 @@ void mstate_rollback(mstate *s)
     for (size_t i = s->njournal; i-- > 0;) { /* newest first: pop one version each */
         mdoc *d = &s->docs[s->journal[i]];
         STELE_ASSERT(d->nv > 0);
-        doc_pop_to(d, d->nv - 1);
+        doc_pop_to(s, d, d->nv - 1);
     }
     int dropped_docs = s->ndoc > s->mark_ndoc;
     while (s->ndoc > s->mark_ndoc) {
         mdoc *d = &s->docs[--s->ndoc];
-        doc_pop_to(d, 0); /* versions of a doc created after the mark are all new */
+        doc_pop_to(s, d, 0); /* versions of a doc created after the mark are all new */
         free(d->v);
         free(d->id);
     }
@@ -396,4 +415,184 @@ int mstate_digest(const mstate *s, uint8_t out[32])
     if (!bad) crypto_sha256(b.data, b.len, out);
     buf_release(&b);
     return bad ? -1 : 0;
+}
+
+/* ---- snapshots (docs/FORMAT.md "State snapshot") ---- */
+
+#define SNAP_MAGIC "STELEST1"
+#define SNAP_VERSION_FIXED 41 /* u64 lsn | u64 ts | author(16) | u32 rev | u8 del | u32 len */
+
+static int put_version(buf *b, const mversion *v)
+{
+    uint8_t h[SNAP_VERSION_FIXED];
+    put_u64(h, v->lsn);
+    put_u64(h + 8, v->ts);
+    memcpy(h + 16, v->author, 16);
+    put_u32(h + 32, v->rev);
+    h[36] = (uint8_t)v->deleted;
+    put_u32(h + 37, (uint32_t)v->doc_len);
+    return buf_append(b, h, sizeof h) || buf_append(b, v->doc, v->doc_len);
+}
+
+int mstate_serialize(const mstate *s, uint64_t lsn, buf *out)
+{
+    STELE_ASSERT(!s->marked);
+    uint8_t h[24];
+    memcpy(h, SNAP_MAGIC, 8);
+    put_u64(h + 8, lsn);
+    put_u32(h + 16, s->ncoll);
+    put_u32(h + 20, s->ndoc);
+    int bad = buf_append(out, h, sizeof h);
+    for (uint32_t i = 0; i < s->ncoll && !bad; i++) {
+        uint8_t n[4];
+        put_u32(n, (uint32_t)s->colls[i].nev);
+        bad = buf_append(out, n, 4);
+        for (size_t j = 0; j < s->colls[i].nev && !bad; j++) {
+            const name_event *e = &s->colls[i].ev[j];
+            uint8_t eh[10];
+            put_u64(eh, e->lsn);
+            eh[8] = (uint8_t)e->dropped;
+            eh[9] = (uint8_t)strlen(e->name);
+            bad = buf_append(out, eh, sizeof eh) || buf_append(out, e->name, eh[9]);
+        }
+    }
+    for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
+        const mdoc *d = &s->docs[i];
+        uint8_t dh[10];
+        put_u32(dh, d->coll);
+        put_u16(dh + 4, (uint16_t)d->id_len);
+        put_u32(dh + 6, (uint32_t)d->nv);
+        bad = buf_append(out, dh, 6) || buf_append(out, d->id, d->id_len) ||
+              buf_append(out, dh + 6, 4);
+        for (size_t j = 0; j < d->nv && !bad; j++) bad = put_version(out, &d->v[j]);
+    }
+    return bad ? -1 : 0;
+}
+
+/* A bounds-checked reader over the snapshot bytes. */
+typedef struct rd {
+    const uint8_t *p, *end;
+    int bad;
+} rd;
+
+static const uint8_t *rd_take(rd *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *q = r->p;
+    r->p += n;
+    return q;
+}
+
+static uint32_t rd_u32(rd *r)
+{
+    const uint8_t *q = rd_take(r, 4);
+    return q ? get_u32(q) : 0;
+}
+
+static int load_colls(mstate *s, rd *r, uint32_t ncoll, uint64_t lsn)
+{
+    for (uint32_t i = 0; i < ncoll && !r->bad; i++) {
+        uint32_t id, nev = rd_u32(r);
+        const uint8_t *eh = NULL;
+        for (uint32_t j = 0; j < nev && !r->bad && (eh = rd_take(r, 10)); j++) {
+            char name[MSTATE_NAME_MAX + 1];
+            const uint8_t *nm = eh[9] <= MSTATE_NAME_MAX ? rd_take(r, eh[9]) : NULL;
+            uint64_t at = get_u64(eh);
+            if (!nm || eh[9] == 0 || eh[8] > 1 || at > lsn ||
+                (j > 0 && at < s->colls[i].ev[j - 1].lsn))
+                return -1;
+            memcpy(name, nm, eh[9]);
+            name[eh[9]] = 0;
+            if (j == 0 ? (eh[8] || mstate_coll_create(s, name, at, &id) != 0 || id != i)
+                       : coll_event(s, i, name, eh[8], at) != 0)
+                return -1;
+        }
+        if (nev == 0) return -1;
+    }
+    return r->bad ? -1 : 0;
+}
+
+static int load_versions(rd *r, mdoc *d, uint32_t nv, uint64_t lsn)
+{
+    d->v = calloc(nv, sizeof *d->v);
+    if (!d->v) return -1;
+    d->cap = nv;
+    for (uint32_t j = 0; j < nv; j++) {
+        const uint8_t *h = rd_take(r, SNAP_VERSION_FIXED);
+        const uint8_t *doc = h ? rd_take(r, get_u32(h + 37)) : NULL;
+        if (!doc || h[36] > 1) return -1;
+        mversion *v = &d->v[j];
+        v->lsn = get_u64(h);
+        v->ts = get_u64(h + 8);
+        memcpy(v->author, h + 16, 16);
+        v->rev = get_u32(h + 32);
+        v->deleted = h[36];
+        v->doc = doc;
+        v->doc_len = get_u32(h + 37);
+        d->nv = j + 1;
+        if (v->lsn > lsn || (j > 0 && (v->lsn < d->v[j - 1].lsn || v->rev != d->v[j - 1].rev + 1)))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_docs(mstate *s, rd *r, uint32_t ndoc, uint64_t lsn)
+{
+    if (ndoc >= UINT32_MAX - 1) return -1;
+    s->docs = calloc(ndoc ? ndoc : 1, sizeof *s->docs);
+    if (!s->docs) return -1;
+    s->capdoc = ndoc ? ndoc : 1;
+    uint64_t cap = 1024;
+    while (cap < (uint64_t)ndoc * 2) cap *= 2;
+    s->tab = calloc(cap, sizeof *s->tab);
+    if (!s->tab) return -1;
+    s->tabcap = cap;
+    for (uint32_t i = 0; i < ndoc; i++) {
+        const uint8_t *dh = rd_take(r, 6);
+        if (!dh) return -1;
+        uint32_t coll = get_u32(dh);
+        size_t id_len = get_u16(dh + 4);
+        const uint8_t *id = rd_take(r, id_len);
+        uint32_t nv = rd_u32(r);
+        if (!id || coll >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX || nv == 0 ||
+            mstate_doc_find(s, coll, (const char *)id, id_len) != MSTATE_NONE)
+            return -1;
+        mdoc *d = &s->docs[s->ndoc++];
+        d->coll = coll;
+        d->id = malloc(id_len + 1);
+        if (!d->id) return -1;
+        memcpy(d->id, id, id_len);
+        d->id[id_len] = 0;
+        d->id_len = id_len;
+        if (load_versions(r, d, nv, lsn) != 0) return -1;
+        tab_insert(s, i);
+    }
+    return 0;
+}
+
+mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn)
+{
+    mstate *s = mstate_new();
+    if (!s) {
+        free(bytes);
+        return NULL;
+    }
+    s->arena = bytes;
+    s->arena_len = len;
+    rd r = {bytes, bytes + len, 0};
+    const uint8_t *h = rd_take(&r, 24);
+    int bad = !h || memcmp(h, SNAP_MAGIC, 8) != 0;
+    if (!bad) {
+        *lsn = get_u64(h + 8);
+        bad = load_colls(s, &r, get_u32(h + 16), *lsn) != 0 ||
+              load_docs(s, &r, get_u32(h + 20), *lsn) != 0 || r.p != r.end;
+    }
+    if (bad) {
+        mstate_free(s);
+        return NULL;
+    }
+    return s;
 }

@@ -75,6 +75,15 @@ void mstate_commit(mstate *s);
 /* Doc numbers changed since the mark (in change order, possibly repeated). */
 const uint32_t *mstate_journal(const mstate *s, size_t *n);
 
+/* Snapshots (docs/FORMAT.md "State snapshot"). mstate_serialize appends the whole
+ * state, taken as of ledger record `lsn`, to out (not while marked); -1 on OOM.
+ * mstate_load builds a state from such bytes, taking ownership of `bytes` (malloc'd:
+ * loaded versions point into them, so they live as long as the state; freed on
+ * failure too). NULL if the bytes are malformed (every length and count is checked,
+ * versions must be in LSN order and not after the snapshot's LSN) or memory runs
+ * out. The caller authenticates the bytes first (AEAD); documents are not re-validated. */
+int mstate_serialize(const mstate *s, uint64_t lsn, buf *out);
+mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn);
 /* SHA-256 over a canonical serialization of everything in the state; -1 on OOM. */
 int mstate_digest(const mstate *s, uint8_t out[32]);
 
