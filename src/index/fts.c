@@ -280,6 +280,14 @@ static stele_status lang_unknown(util_err *e, const char *lang)
                      FTS_LANG_MAX, lang, names);
 }
 
+static int lang_known(const char *lang)
+{
+    const char **list = sb_stemmer_list();
+    for (size_t i = 0; list && list[i] && i < 256; i++)
+        if (strcmp(list[i], lang) == 0) return 1;
+    return 0;
+}
+
 fts *fts_new(uint32_t coll, const char *path, const char *lang, util_err *e)
 {
     if (!lang) lang = "english";
@@ -303,10 +311,15 @@ fts *fts_new(uint32_t coll, const char *path, const char *lang, util_err *e)
     util_strlcpy(f->lang, lang, sizeof f->lang);
     buf_init(&f->terms.chars);
     buf_init(&f->words.chars);
+    if (!lang_known(lang)) {
+        fts_free(f);
+        lang_unknown(e, lang);
+        return NULL;
+    }
     f->stemmer = sb_stemmer_new(lang, "UTF_8");
     if (!f->stemmer) {
         fts_free(f);
-        lang_unknown(e, lang);
+        util_fail(e, STELE_ENOMEM, "full-text index: out of memory for the '%s' stemmer", lang);
         return NULL;
     }
     return f;
