@@ -630,7 +630,8 @@ int fts_check(const fts *f)
         total += d->len;
         post += d->nterm;
     }
-    for (uint32_t t = 0; t < f->terms.n && !bad; t++) card += roaring_bitmap_get_cardinality(f->tdocs[t]);
+    for (uint32_t t = 0; t < f->terms.n && !bad; t++)
+        card += roaring_bitmap_get_cardinality(f->tdocs[t]);
     for (uint32_t w = 0; w < f->words.n && !bad; w++) bad |= wd[w] != f->wdocs[w];
     free(wd);
     bad |= total != f->total_len || post != f->npostings || card != post;
