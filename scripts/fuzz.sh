@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${FUZZ_SECONDS:-300}"
 command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)" >&2; exit 1; }
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc"
-LIBS="$(pkg-config --cflags --libs libsodium libcrypto jansson) -lroaring -lpthread"
+LIBS="$(pkg-config --cflags --libs libsodium libcrypto jansson libutf8proc) -lroaring -lstemmer -lm -lpthread"
 SRC=$(ls src/util/*.c src/crypto/*.c src/vault/*.c src/ledger/*.c src/model/*.c src/index/*.c src/query/*.c src/api/*.c)
 for t in tests/fuzz/fuzz_*.c; do
   name=$(basename "$t" .c)
