@@ -340,13 +340,13 @@ static void test_replayed_fragment(void)
     size_t old_len = 0;
     util_err e;
     REQUIRE(io_read_file(oldp, 1u << 20, &old_bytes, &old_len, &e) == STELE_OK, "read old");
-    list_data(&all_old);
     stele *db = open_ex(0);
     REQUIRE(db != NULL, "open");
     for (int i = 0; i < 50; i++) random_txn(db);
+    list_data(&all_old); /* after the writes: a segment rolled by them is not "new" */
     REQUIRE(stele_snapshot(db) == STELE_OK, "snapshot");
-    stele_close(db);
     list_data(&all_new);
+    stele_close(db);
     REQUIRE(new_files(&all_old, &all_new, &new_frags) >= 1, "no new fragment");
     CHECK(access(oldp, F_OK) != 0, "the replaced snapshot's fragment was not removed");
     data_path(new_frags.n[0], newp, sizeof newp);
