@@ -29,7 +29,16 @@ typedef struct mdoc {
     size_t nv, cap;
 } mdoc;
 
+typedef struct index_event {
+    uint64_t lsn;
+    uint32_t coll;
+    int dropped;
+    char path[MSTATE_PATH_MAX + 1];
+} index_event;
+
 struct mstate {
+    index_event *ixev; /* explicit index definitions, in LSN order */
+    size_t nixev, capixev, mark_nixev;
     mcoll *colls;
     uint32_t ncoll, capcoll;
     mdoc *docs;
@@ -71,6 +80,7 @@ void mstate_free(mstate *s)
         free(s->docs[i].v);
         free(s->docs[i].id);
     }
+    free(s->ixev);
     free(s->colls);
     free(s->docs);
     free(s->tab);
@@ -283,6 +293,50 @@ const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len)
     return s->docs[docnum].id;
 }
 
+/* ---- explicit index definitions ---- */
+
+int mstate_index_event(mstate *s, uint32_t coll, const char *path, int dropped, uint64_t lsn)
+{
+    STELE_ASSERT(coll < s->ncoll && strlen(path) <= MSTATE_PATH_MAX);
+    STELE_ASSERT(s->nixev == 0 || s->ixev[s->nixev - 1].lsn <= lsn);
+    if (grow((void **)&s->ixev, &s->capixev, s->nixev + 1, sizeof *s->ixev) != 0) return -1;
+    index_event *e = &s->ixev[s->nixev++];
+    memset(e, 0, sizeof *e);
+    e->lsn = lsn;
+    e->coll = coll;
+    e->dropped = dropped;
+    util_strlcpy(e->path, path, sizeof e->path);
+    return 0;
+}
+
+/* The newest event of (coll, path), or NULL. */
+static const index_event *index_last(const mstate *s, uint32_t coll, const char *path)
+{
+    for (size_t i = s->nixev; i-- > 0;)
+        if (s->ixev[i].coll == coll && strcmp(s->ixev[i].path, path) == 0) return &s->ixev[i];
+    return NULL;
+}
+
+int mstate_index_defined(const mstate *s, uint32_t coll, const char *path)
+{
+    const index_event *e = index_last(s, coll, path);
+    return e && !e->dropped;
+}
+
+int mstate_index_def(const mstate *s, size_t i, uint32_t *coll, const char **path)
+{
+    for (size_t j = 0; j < s->nixev; j++) { /* the i-th creation still in force */
+        const index_event *e = &s->ixev[j];
+        if (e->dropped || index_last(s, e->coll, e->path) != e) continue;
+        if (i-- == 0) {
+            *coll = e->coll;
+            *path = e->path;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- tentative changes ---- */
 
 int mstate_mark(mstate *s)
@@ -297,6 +351,7 @@ int mstate_mark(mstate *s)
     s->njournal = 0;
     s->mark_ndoc = s->ndoc;
     s->mark_ncoll = s->ncoll;
+    s->mark_nixev = s->nixev;
     return 0;
 }
 
@@ -326,6 +381,7 @@ void mstate_rollback(mstate *s)
     }
     while (s->ncoll > s->mark_ncoll) free(s->colls[--s->ncoll].ev);
     for (uint32_t i = 0; i < s->ncoll; i++) s->colls[i].nev = s->mark_nev[i];
+    s->nixev = s->mark_nixev;
     s->marked = 0;
 }
 
@@ -388,6 +444,15 @@ int mstate_digest(const mstate *s, uint8_t out[32])
         bad = buf_append(&b, n, 4);
         for (size_t j = 0; j < s->colls[i].nev && !bad; j++)
             bad = put_event(&b, &s->colls[i].ev[j]);
+    }
+    for (size_t i = 0; i < s->nixev && !bad; i++) { /* nothing when no index was defined */
+        uint8_t h[17];
+        put_u64(h, s->ixev[i].lsn);
+        put_u32(h + 8, s->ixev[i].coll);
+        h[12] = (uint8_t)s->ixev[i].dropped;
+        put_u32(h + 13, (uint32_t)strlen(s->ixev[i].path));
+        bad = buf_append(&b, "I", 1) || buf_append(&b, h, sizeof h) ||
+              buf_append(&b, s->ixev[i].path, strlen(s->ixev[i].path));
     }
     for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
         uint8_t h[32];
