@@ -87,10 +87,27 @@ expect_has "$ERR" "unknown operator '\$gtx'" "unknown operator message"
 run "$S" find people '{"$text":{"$search":"x"}}'; expect_rc 2 "full text not wired yet"
 expect_has "$ERR" "not supported yet" "full text message"
 run "$S" find people '{"role":';             expect_rc 2 "malformed filter"
+run "$S" find people '{"tags":{"$in":["x","y"]}}' --sort -role --fields role --offset 1
+expect_rc 0 "find --sort --fields --offset"
+[ "$(printf '%s\n' "$OUT" | grep -c '"_id"')" = 1 ] && ok || no "offset 1 of 2 leaves one: $OUT"
+expect_has "$OUT" '{"_id":"q1","role":"admin","_rev"' "sorted by -role (user, admin), projected"
+before_q3=$("$S" log list | tail -1 | sed 's/.*"lsn":\([0-9]*\).*/\1/')
+run "$S" put people '{"_id":"q3","role":"admin"}'; expect_rc 0 "put q3"
+run "$S" count people '{"role":"admin"}' --as-of "$before_q3"; expect_rc 0 "count --as-of"
+[ "$OUT" = 1 ] && ok || no "one admin as of LSN $before_q3, got '$OUT'"
+run "$S" explain people '{"role":"admin"}' --as-of "$before_q3"; expect_rc 0 "explain --as-of"
+expect_has "$OUT" "as of LSN $before_q3" "explain names the scan"
+run "$S" index create people role;           expect_rc 0 "index create"
+run "$S" index create people role;           expect_rc 6 "index create twice"
+run "$S" index list people;                  expect_rc 0 "index list"
+expect_has "$OUT" '"kind": "explicit"' "index list shows the explicit index"
+run "$S" index drop people nope;             expect_rc 6 "index drop of no index"
+expect_has "$ERR" "no index on 'nope'" "index drop message"
+run "$S" index drop people role;             expect_rc 0 "index drop"
 run "$S" log list;                           expect_rc 0 "log list"
 expect_has "$OUT" '"kind":"docs"' "transactions are ledger records"
 run "$S" verify;                             expect_rc 0 "verify"
-for c in collection put get replace patch delete restore history txn find count explain; do
+for c in collection put get replace patch delete restore history txn find count explain index; do
   run "$S" "$c" --help; expect_rc 0 "$c --help"
 done
 grep -r -q "Oslo" "$STELE_STORE" && no "plaintext document content on disk" || ok
