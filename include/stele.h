@@ -234,18 +234,52 @@ stele_status stele_doc_history(stele *db, const char *coll, const char *id, char
  * {"name":N,"documents":live count}. Caller frees *json. */
 stele_status stele_collections(stele *db, uint64_t as_of, char **json);
 
-/* Documents of `coll` matching a Mongo-style filter (JSON), in doc-number order, as
- * NDJSON with system fields; at most `limit` (0 = all). Supported now: {"path": v},
- * {"path": {"$eq": v}}, {"path": {"$in": [...]}}, several paths (AND), {"$and": [...]};
- * an array at path matches if it contains v. Every filtered path gets an index on
- * first use. Caller frees *ndjson. */
+/* ---- Queries and indices (docs/DOCUMENTS.md, "Query semantics") ----------------
+ * A filter is Mongo-style JSON: {"path": v} (equality), {"path": {"$op": arg, ...}}
+ * with $eq $ne $gt $gte $lt $lte $in $nin $exists $contains $startsWith and $not (on a
+ * field), several members (AND), {"$and"|"$or"|"$nor": [filters]}, {"$not": filter}.
+ * Paths are dotted ("address.city", "tags.0"). An array at path matches if an element
+ * does. Ranges compare within one type (numbers exactly, strings by UTF-8 bytes, ISO
+ * 8601 dates as instants). A malformed filter or an unknown operator is STELE_EINVAL
+ * with a message naming the operator and the path. Queries "now" use Roaring indices
+ * (every filtered path gets one on first use); as-of queries scan the versions of the
+ * collection's documents as of that LSN. */
+
+typedef struct stele_find_opts {
+    const char *sort;   /* "age,-name": keys in order, '-' descending; missing values sort
+                         * as null, first when ascending; NULL = doc-number order */
+    const char *fields; /* "name,address.city": keep these paths (nested as objects) plus
+                         * _id, _rev, _lsn, _ts; NULL = whole documents */
+    uint64_t limit;     /* at most this many documents; 0 = all */
+    uint64_t offset;    /* skip this many first (after sorting) */
+    uint64_t as_of;     /* the collection and its documents as of this LSN; 0 = now */
+} stele_find_opts;
+
+/* Documents of `coll` matching `filter` (JSON text of `len` bytes), as NDJSON with
+ * system fields, ordered/paged/projected per opts (NULL = all, doc-number order).
+ * STELE_ENOTFOUND if the collection does not exist (then). Caller frees *ndjson. */
 stele_status stele_find(stele *db, const char *coll, const char *filter, size_t len,
-                        uint64_t limit, char **ndjson);
+                        const stele_find_opts *opts, char **ndjson);
+/* How many documents match, now (as_of 0) or as of an LSN. */
 stele_status stele_count(stele *db, const char *coll, const char *filter, size_t len,
-                         uint64_t *count);
-/* How a filter is answered: each step (index, path, cardinality) as JSON. */
+                         uint64_t as_of, uint64_t *count);
+/* How a filter is answered, as JSON: each step with the index used (membership,
+ * equality, ordered, present, or scan), its path, the distinct keys it visited and the
+ * cardinality of its set; for as-of, how many versions were scanned. Caller frees. */
 stele_status stele_explain(stele *db, const char *coll, const char *filter, size_t len,
-                           char **json);
+                           uint64_t as_of, char **json);
+
+/* Defines an index on (coll, path), recorded in the ledger (an op "create_index"), so it
+ * survives reopening; built now and maintained on every write. STELE_EEXIST if it is
+ * already defined. (Queries also create memory-only "lazy" indices by themselves.) */
+stele_status stele_index_create(stele *db, const char *coll, const char *path);
+/* Drops an index defined with stele_index_create (ledger op "drop_index").
+ * STELE_ENOTFOUND if there is no such defined index. */
+stele_status stele_index_drop(stele *db, const char *coll, const char *path);
+/* The indices of coll (NULL = all collections) as a JSON array of {"collection",
+ * "path", "kind": "explicit"|"lazy", "keys": distinct keys, "documents": documents with
+ * the path, "bytes"}. Caller frees *json. */
+stele_status stele_index_list(stele *db, const char *coll, char **json);
 
 /* The newest LSN whose record was written at or before `timestamp_ns` (ns since the
  * epoch), 0 if none: timestamps increase strictly along the log, so "as of a time" is

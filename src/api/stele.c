@@ -16,6 +16,7 @@
 #include "model/txn.h"
 #include "index/index.h"
 #include "query/filter.h"
+#include "query/result.h"
 #include <roaring/roaring.h>
 #include "util/io.h"
 #include "util/util.h"
@@ -168,6 +169,26 @@ static stele_status resolve_db(stele *db, const char *name, uint8_t id[VAULT_ID_
                      db->user.name, name);
 }
 
+/* Makes the index layer's explicit indices those the state defines (create_index /
+ * drop_index ops): builds the new ones, drops the dropped ones. */
+static stele_status index_sync(stele *db)
+{
+    uint32_t c;
+    const char *path;
+    for (size_t i = 0; mstate_index_def(db->docs, i, &c, &path); i++)
+        if (dindex_ensure(db->idx, db->docs, c, path) != 0 ||
+            dindex_set_explicit(db->idx, c, path, 1) != 0)
+            return util_fail(&db->err, STELE_ENOMEM, "out of memory building index '%s'", path);
+    uint64_t n;
+    dindex_sizes(db->idx, &n, NULL);
+    for (size_t i = n; i-- > 0;) {
+        int is_explicit;
+        dindex_at(db->idx, i, &c, &path, &is_explicit);
+        if (is_explicit && !mstate_index_defined(db->docs, c, path)) dindex_drop(db->idx, c, path);
+    }
+    return STELE_OK;
+}
+
 /* Applies a committed transaction to the state and its indices: the state journals
  * the documents it changes, and each is re-indexed from its version before this
  * record to its newest one. */
@@ -195,7 +216,7 @@ static stele_status docs_apply(stele *db, const uint8_t *sdoc, size_t len, uint6
     if (!done) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
     else roaring_bitmap_free(done);
     mstate_commit(db->docs);
-    return rc;
+    return rc == STELE_OK ? index_sync(db) : rc;
 }
 
 /* Applies every STELE_REC_DOCS record after `from` to db->docs (and db->idx). */
@@ -257,7 +278,7 @@ static stele_status docs_load_snapshot(stele *db)
                           mstate_doc_get(db->docs, d, UINT64_MAX)) != 0)
             return util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
     db->snap_lsn = lsn;
-    return STELE_OK;
+    return index_sync(db);
 }
 
 /* Derives the document state: the newest valid snapshot, then the records after it. */
@@ -630,10 +651,12 @@ static void iso_time(uint64_t ns, char *out, size_t cap)
 
 /* The body of a version with its system fields appended (the body has an _id, so it
  * is a non-empty object: the fields go before its closing brace). */
-static int version_json(const mversion *v, int history, buf *out)
+static int version_json(const mversion *v, int history, const fields_spec *f, buf *out)
 {
     size_t start = out->len;
-    if (json_write(v->doc, v->doc_len, out) != 0 || out->len < start + 2) return -1;
+    int bad = f && f->n ? result_project(v->doc, v->doc_len, f, out)
+                        : json_write(v->doc, v->doc_len, out);
+    if (bad != 0 || out->len < start + 2) return -1;
     out->len--; /* drop '}' */
     char ts[48], author[33];
     iso_time(v->ts, ts, sizeof ts);
@@ -676,7 +699,7 @@ stele_status stele_doc_get(stele *db, const char *coll, const char *id, uint64_t
                            : " at that LSN");
     buf b;
     buf_init(&b);
-    if (version_json(v, 0, &b) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (version_json(v, 0, NULL, &b) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);
 }
 
@@ -692,7 +715,7 @@ stele_status stele_doc_history(stele *db, const char *coll, const char *id, char
     buf b;
     buf_init(&b);
     for (size_t i = 0; i < nv && rc == STELE_OK; i++)
-        if (version_json(&v[i], 1, &b) != 0 || buf_append(&b, "\n", 1) != 0)
+        if (version_json(&v[i], 1, NULL, &b) != 0 || buf_append(&b, "\n", 1) != 0)
             rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, ndjson);
 }
@@ -756,44 +779,82 @@ stele_status stele_lsn_at(stele *db, uint64_t timestamp_ns, uint64_t *lsn)
     return STELE_OK;
 }
 
-/* The matching doc numbers of a filter on a collection (now). */
-static stele_status find_set(stele *db, const char *coll, const char *filter, size_t len,
-                             roaring_bitmap_t **set, buf *explain)
+
+/* ---- queries and indices ---- */
+
+/* The matching doc numbers of a parsed filter on a collection, now or as of an LSN. */
+static stele_status match_set(stele *db, const char *coll, const qfilter *f, uint64_t as_of,
+                              roaring_bitmap_t **set, buf *explain)
+{
+    uint64_t at = as_of ? as_of : UINT64_MAX, scanned;
+    uint32_t c = mstate_coll_find(db->docs, coll, at);
+    if (c == MSTATE_NONE)
+        return util_fail(&db->err, STELE_ENOTFOUND, "no collection '%s'%s", coll,
+                         as_of ? " at that LSN" : "");
+    if (!as_of) return filter_eval(f, db->docs, db->idx, c, set, explain, &db->err);
+    return filter_eval_as_of(f, db->docs, db->idx, c, at, set, &scanned, explain, &db->err);
+}
+
+static stele_status query_set(stele *db, const char *coll, const char *text, size_t len,
+                              uint64_t as_of, roaring_bitmap_t **set, buf *explain)
 {
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
-    if (!coll || !filter) return util_fail(&db->err, STELE_EINVAL, "collection and filter needed");
-    uint32_t c = mstate_coll_find(db->docs, coll, UINT64_MAX);
-    if (c == MSTATE_NONE) return util_fail(&db->err, STELE_ENOTFOUND, "no collection '%s'", coll);
-    return filter_eval(db->docs, db->idx, c, filter, len, set, explain, &db->err);
+    if (!coll || !text) return util_fail(&db->err, STELE_EINVAL, "collection and filter needed");
+    qfilter *f = NULL;
+    rc = filter_parse(text, len, &f, &db->err);
+    if (rc == STELE_OK) rc = match_set(db, coll, f, as_of, set, explain);
+    filter_free(f);
+    return rc;
+}
+
+/* Writes the documents `nums` (as of at) as NDJSON. */
+static stele_status write_docs(stele *db, const uint32_t *nums, size_t n, uint64_t at,
+                               const fields_spec *fs, buf *b)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mversion *v = mstate_doc_get(db->docs, nums[i], at);
+        STELE_ASSERT(v && !v->deleted);
+        if (version_json(v, 0, fs, b) != 0 || buf_append(b, "\n", 1) != 0)
+            return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    }
+    return STELE_OK;
 }
 
 stele_status stele_find(stele *db, const char *coll, const char *filter, size_t len,
-                        uint64_t limit, char **ndjson)
+                        const stele_find_opts *opts, char **ndjson)
 {
-    roaring_bitmap_t *set = NULL;
-    stele_status rc = find_set(db, coll, filter, len, &set, NULL);
+    static const stele_find_opts none;
+    const stele_find_opts *o = opts ? opts : &none;
+    stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
+    sort_spec *sp = malloc(sizeof *sp);
+    fields_spec *fs = malloc(sizeof *fs);
+    if (!sp || !fs) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) rc = result_sort_parse(o->sort, sp, &db->err);
+    if (rc == STELE_OK) rc = result_fields_parse(o->fields, fs, &db->err);
+    roaring_bitmap_t *set = NULL;
+    uint32_t *nums = NULL;
+    size_t n = 0;
+    uint64_t at = o->as_of ? o->as_of : UINT64_MAX;
+    if (rc == STELE_OK) rc = query_set(db, coll, filter, len, o->as_of, &set, NULL);
+    if (rc == STELE_OK)
+        rc = result_order(db->docs, set, at, sp, o->offset, o->limit, &nums, &n, &db->err);
     buf b;
     buf_init(&b);
-    roaring_uint32_iterator_t *it = roaring_create_iterator(set);
-    for (uint64_t n = 0; it && it->has_value && (!limit || n < limit) && rc == STELE_OK; n++) {
-        const mversion *v = mstate_doc_get(db->docs, it->current_value, UINT64_MAX);
-        if (!v || version_json(v, 0, &b) != 0 || buf_append(&b, "\n", 1) != 0)
-            rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
-        roaring_advance_uint32_iterator(it);
-    }
-    if (!it) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
-    else roaring_free_uint32_iterator(it);
-    roaring_bitmap_free(set);
+    if (rc == STELE_OK) rc = write_docs(db, nums, n, at, fs, &b);
+    if (set) roaring_bitmap_free(set);
+    free(nums);
+    free(sp);
+    free(fs);
     return detach(db, &b, rc, ndjson); /* an empty result is "" (buf_detach allocates) */
 }
 
 stele_status stele_count(stele *db, const char *coll, const char *filter, size_t len,
-                         uint64_t *count)
+                         uint64_t as_of, uint64_t *count)
 {
     roaring_bitmap_t *set = NULL;
-    stele_status rc = find_set(db, coll, filter, len, &set, NULL);
+    stele_status rc = query_set(db, coll, filter, len, as_of, &set, NULL);
     if (rc != STELE_OK) return rc;
     *count = roaring_bitmap_get_cardinality(set);
     roaring_bitmap_free(set);
@@ -801,23 +862,85 @@ stele_status stele_count(stele *db, const char *coll, const char *filter, size_t
 }
 
 stele_status stele_explain(stele *db, const char *coll, const char *filter, size_t len,
-                           char **json)
+                           uint64_t as_of, char **json)
 {
     buf steps, b;
     buf_init(&steps);
     buf_init(&b);
     roaring_bitmap_t *set = NULL;
-    stele_status rc = find_set(db, coll, filter, len, &set, &steps);
+    stele_status rc = query_set(db, coll, filter, len, as_of, &set, &steps);
     if (rc == STELE_OK) {
         uint64_t nidx, bytes;
         dindex_sizes(db->idx, &nidx, &bytes);
-        buf_printf(&b, "{\"collection\":\"%s\",\"result\":%llu,\"scanned\":0,"
-                       "\"steps\":%s,\"indices\":%llu,\"index_bytes\":%llu}",
-                   coll, (unsigned long long)roaring_bitmap_get_cardinality(set),
+        buf_printf(&b, "{\"collection\":");
+        buf_json_str(&b, coll, strlen(coll));
+        buf_printf(&b, ",\"as_of\":%llu,\"result\":%llu,\"steps\":%s,\"indices\":%llu,"
+                       "\"index_bytes\":%llu}",
+                   (unsigned long long)as_of,
+                   (unsigned long long)roaring_bitmap_get_cardinality(set),
                    steps.len ? (const char *)steps.data : "[]", (unsigned long long)nidx,
                    (unsigned long long)bytes);
         roaring_bitmap_free(set);
     }
     buf_release(&steps);
+    return detach(db, &b, rc, json);
+}
+
+/* create_index / drop_index as a one-op document transaction. */
+static stele_status index_op(stele *db, const char *op, const char *coll, const char *path)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    if (!coll || !path) return util_fail(&db->err, STELE_EINVAL, "collection and path needed");
+    buf t;
+    buf_init(&t);
+    buf_printf(&t, "{\"ops\":[{\"op\":\"%s\",\"coll\":", op);
+    buf_json_str(&t, coll, strlen(coll));
+    buf_printf(&t, ",\"path\":");
+    buf_json_str(&t, path, strlen(path));
+    if (buf_append(&t, "}]}", 3) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) rc = stele_txn(db, (const char *)t.data, t.len, NULL, NULL);
+    buf_release(&t);
+    return rc;
+}
+
+stele_status stele_index_create(stele *db, const char *coll, const char *path)
+{
+    return index_op(db, "create_index", coll, path);
+}
+
+stele_status stele_index_drop(stele *db, const char *coll, const char *path)
+{
+    return index_op(db, "drop_index", coll, path);
+}
+
+stele_status stele_index_list(stele *db, const char *coll, char **json)
+{
+    stele_status rc = need_open(db);
+    if (rc != STELE_OK) return rc;
+    uint32_t only = coll ? mstate_coll_find(db->docs, coll, UINT64_MAX) : MSTATE_NONE;
+    if (coll && only == MSTATE_NONE)
+        return util_fail(&db->err, STELE_ENOTFOUND, "no collection '%s'", coll);
+    uint64_t n;
+    dindex_sizes(db->idx, &n, NULL);
+    buf b;
+    buf_init(&b);
+    buf_append(&b, "[", 1);
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        dindex_info in;
+        dindex_describe(db->idx, i, &in);
+        const char *name = mstate_coll_name(db->docs, in.coll, UINT64_MAX);
+        if ((coll && in.coll != only) || !name) continue; /* skip dropped collections */
+        buf_printf(&b, "%s{\"collection\":", first ? "" : ",");
+        buf_json_str(&b, name, strlen(name));
+        buf_printf(&b, ",\"path\":");
+        buf_json_str(&b, in.path, strlen(in.path));
+        buf_printf(&b, ",\"kind\":\"%s\",\"keys\":%llu,\"documents\":%llu,\"bytes\":%llu}",
+                   in.is_explicit ? "explicit" : "lazy", (unsigned long long)in.keys,
+                   (unsigned long long)in.docs, (unsigned long long)in.bytes);
+        first = 0;
+    }
+    if (buf_append(&b, "]", 1) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);
 }

@@ -92,7 +92,9 @@ static const char *const HELP_MAIN =
     "  replace|patch COLL ID [JSON|-]   replace it, or merge into it (RFC 7386); --rev N\n"
     "  delete|restore COLL ID           soft-delete (kept in history) or bring back\n"
     "  history COLL ID      every revision, oldest first (NDJSON)\n"
-    "  find|count|explain COLL FILTER   query with a Mongo-style filter (--limit N)\n"
+    "  find|count|explain COLL FILTER   query with a Mongo-style filter (--sort --limit\n"
+    "                       --offset --fields --as-of)\n"
+    "  index create|drop|list           indices on document fields\n"
     "  txn [JSON|-]         several ops at once, all or nothing ({\"ops\":[...]})\n"
     "\n"
     "global options (each has an environment variable):\n"
@@ -201,15 +203,28 @@ static const cmd_help HELPS[] = {
      "delete/restore {\"coll\":C,\"id\":ID}, create_collection/drop_collection {\"coll\":C},\n"
      "rename_collection {\"coll\":C,\"to\":NEW}. Prints {\"lsn\":N,\"ids\":[...]}.\n"},
     {"find",
-     "usage: stele find COLL FILTER [--limit N]\n"
-     "       stele count COLL FILTER\n"
-     "       stele explain COLL FILTER\n"
-     "FILTER is JSON: {\"role\":\"admin\"} (equality; an array field matches if it contains the\n"
-     "value), {\"age\":{\"$in\":[30,31]}}, several fields at once (AND), {\"$and\":[...]}.\n"
-     "Each filtered field gets a bitmap index on first use; explain shows the index steps\n"
-     "and the size of each set. Other operators ($gt, $or, ...) are not supported yet.\n"},
-    {"count", "usage: stele count COLL FILTER (see 'stele find --help')\n"},
-    {"explain", "usage: stele explain COLL FILTER (see 'stele find --help')\n"},
+     "usage: stele find COLL FILTER [--sort K1,-K2] [--limit N] [--offset N] [--fields F1,F2]\n"
+     "                              [--as-of LSN|TIME]\n"
+     "       stele count COLL FILTER [--as-of LSN|TIME]\n"
+     "       stele explain COLL FILTER [--as-of LSN|TIME]\n"
+     "FILTER is JSON: {\"role\":\"admin\"} (equality; an array field matches if an element\n"
+     "does), {\"age\":{\"$gte\":30,\"$lt\":40}}, operators $eq $ne $gt $gte $lt $lte $in $nin\n"
+     "$exists $contains $startsWith and $not on a field, {\"$and\"|\"$or\"|\"$nor\":[...]},\n"
+     "{\"$not\":{...}}; dotted paths such as \"address.city\". Ranges compare within one type:\n"
+     "numbers exactly, strings by bytes, ISO-8601 dates (\"2026-01-01T10:00:00+02:00\") as\n"
+     "instants. --sort: '-' for descending, missing values sort as null (first); --fields\n"
+     "keeps those paths plus _id, _rev, _lsn, _ts. --as-of queries the collection as it was at\n"
+     "an LSN or UTC time (a scan of that state). Each filtered field gets a bitmap index on\n"
+     "first use; explain shows the index used by each step and the size of each set.\n"
+     "See docs/DOCUMENTS.md, \"Query semantics\".\n"},
+    {"count", "usage: stele count COLL FILTER [--as-of LSN|TIME] (see 'stele find --help')\n"},
+    {"explain", "usage: stele explain COLL FILTER [--as-of LSN|TIME] (see 'stele find --help')\n"},
+    {"index",
+     "usage: stele index create COLL PATH | drop COLL PATH | list [COLL]\n"
+     "create defines an index on a dotted path (recorded in the ledger, so it survives\n"
+     "reopening), built at once and maintained on every write; drop removes it. Queries also\n"
+     "create memory-only \"lazy\" indices on the fields they filter. list shows every index:\n"
+     "collection, path, kind (explicit or lazy), distinct keys, documents, bytes.\n"},
     {"passwd",
      "usage: stele passwd\n"
      "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
@@ -996,18 +1011,50 @@ static int cmd_query(opts *o, const char *cmd)
     stele *db;
     int rc = open_db(o, 1, &db);
     if (rc) return rc;
+    uint64_t at;
+    rc = resolve_as_of(o, db, &at);
+    if (rc) return close_db(db, rc);
     const char *f = o->pos[2];
     char *out = NULL;
     uint64_t n = 0;
+    stele_find_opts fo = {.sort = o->sort, .fields = o->fields, .limit = o->limit,
+                          .offset = o->offset, .as_of = at};
     stele_status st;
-    if (strcmp(cmd, "count") == 0) st = stele_count(db, o->pos[1], f, strlen(f), &n);
-    else if (strcmp(cmd, "explain") == 0) st = stele_explain(db, o->pos[1], f, strlen(f), &out);
-    else st = stele_find(db, o->pos[1], f, strlen(f), o->limit, &out);
+    if (strcmp(cmd, "count") == 0) st = stele_count(db, o->pos[1], f, strlen(f), at, &n);
+    else if (strcmp(cmd, "explain") == 0)
+        st = stele_explain(db, o->pos[1], f, strlen(f), at, &out);
+    else st = stele_find(db, o->pos[1], f, strlen(f), &fo, &out);
     if (st != STELE_OK) return fail_db(db, st);
     if (strcmp(cmd, "count") == 0) printf("%llu\n", (unsigned long long)n);
     else if (strcmp(cmd, "explain") == 0) print_pretty(out);
     else fputs(out, stdout);
     stele_free(out);
+    return close_db(db, 0);
+}
+
+static int cmd_index(opts *o)
+{
+    const char *sub = o->npos > 1 ? o->pos[1] : "";
+    stele *db;
+    int rc;
+    if (strcmp(sub, "list") == 0 && o->npos <= 3) {
+        if ((rc = open_db(o, 1, &db))) return rc;
+        char *json = NULL;
+        stele_status st = stele_index_list(db, o->npos == 3 ? o->pos[2] : NULL, &json);
+        if (st != STELE_OK) return fail_db(db, st);
+        print_pretty(json);
+        stele_free(json);
+        return close_db(db, 0);
+    }
+    int create = strcmp(sub, "create") == 0;
+    if ((!create && strcmp(sub, "drop") != 0) || o->npos != 4) {
+        say("usage: stele index create COLL PATH | drop COLL PATH | list [COLL]");
+        return EXIT_USAGE;
+    }
+    if ((rc = open_db(o, 0, &db))) return rc;
+    stele_status st = create ? stele_index_create(db, o->pos[2], o->pos[3])
+                             : stele_index_drop(db, o->pos[2], o->pos[3]);
+    if (st != STELE_OK) return fail_db(db, st);
     return close_db(db, 0);
 }
 
@@ -1067,6 +1114,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "txn") == 0) return cmd_txn(&o);
     if (strcmp(cmd, "find") == 0 || strcmp(cmd, "count") == 0 || strcmp(cmd, "explain") == 0)
         return cmd_query(&o, cmd);
+    if (strcmp(cmd, "index") == 0) return cmd_index(&o);
     say("unknown command '%s' (see 'stele --help')", cmd);
     return EXIT_USAGE;
 }

@@ -1,8 +1,9 @@
 /*
  * index.c — see index.h. Layer: index.
- * An equality index is an array of (key bytes, bitmap) entries with an open-addressing
- * table of entry numbers + 1 over it; keys are never removed (an emptied bitmap stays,
- * which keeps entry numbers stable and costs a few bytes).
+ * A value index is an array of (key bytes, bitmap) entries with an open-addressing
+ * table of entry numbers + 1 over it (equality in O(1)), and `order`, the entry
+ * numbers sorted by value (value.h) for ranges and prefixes (binary search for the
+ * bounds, then a union of the bitmaps in between).
  */
 #include "index/index.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/value.h"
 #include "util/util.h"
 
 typedef struct eq_entry {
@@ -20,15 +22,19 @@ typedef struct eq_entry {
 
 typedef struct eq_index {
     uint32_t coll;
+    int is_explicit;
     char path[DINDEX_PATH_MAX + 1];
     eq_entry *e;
     size_t ne, cape;
     uint32_t *tab;
     size_t tabcap;
+    uint32_t *order; /* entry numbers; [0, norder) sorted, entries >= norder not yet in */
+    size_t norder, caporder;
+    roaring_bitmap_t *present, *arrays;
 } eq_index;
 
 struct dindex {
-    roaring_bitmap_t **members;
+    roaring_bitmap_t **members, **ever;
     uint32_t nmembers;
     eq_index *idx;
     size_t nidx, capidx;
@@ -36,43 +42,35 @@ struct dindex {
 
 dindex *dindex_new(void) { return calloc(1, sizeof(dindex)); }
 
+static void index_release(eq_index *ix)
+{
+    for (size_t j = 0; j < ix->ne; j++) {
+        free(ix->e[j].key);
+        roaring_bitmap_free(ix->e[j].bm);
+    }
+    free(ix->e);
+    free(ix->tab);
+    free(ix->order);
+    if (ix->present) roaring_bitmap_free(ix->present);
+    if (ix->arrays) roaring_bitmap_free(ix->arrays);
+    memset(ix, 0, sizeof *ix);
+}
+
 void dindex_free(dindex *x)
 {
     if (!x) return;
-    for (uint32_t i = 0; i < x->nmembers; i++)
+    for (uint32_t i = 0; i < x->nmembers; i++) {
         if (x->members[i]) roaring_bitmap_free(x->members[i]);
-    for (size_t i = 0; i < x->nidx; i++) {
-        for (size_t j = 0; j < x->idx[i].ne; j++) {
-            free(x->idx[i].e[j].key);
-            roaring_bitmap_free(x->idx[i].e[j].bm);
-        }
-        free(x->idx[i].e);
-        free(x->idx[i].tab);
+        if (x->ever[i]) roaring_bitmap_free(x->ever[i]);
     }
+    for (size_t i = 0; i < x->nidx; i++) index_release(&x->idx[i]);
     free(x->idx);
     free(x->members);
+    free(x->ever);
     free(x);
 }
 
 /* ---- keys ---- */
-
-/* The index key of a scalar view into k (reset first); 0, or -1 if v is not a
- * scalar. Numbers: an integral double within int64 is keyed as that int64. */
-static int key_of(doc_view v, buf *k)
-{
-    k->len = 0;
-    int t = doc_type(v);
-    double d;
-    if (t == SDOC_DOUBLE && doc_double(v, &d) == 0 && d == (double)(int64_t)d &&
-        d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
-        uint8_t b[9];
-        b[0] = SDOC_INT;
-        put_u64(b + 1, (uint64_t)(int64_t)d);
-        return buf_append(k, b, sizeof b);
-    }
-    if (t < 0 || t == SDOC_ARRAY || t == SDOC_OBJECT) return -1;
-    return buf_append(k, v.p, v.len);
-}
 
 static uint64_t key_hash(const uint8_t *p, size_t n)
 {
@@ -135,6 +133,59 @@ static eq_entry *entry_add(eq_index *ix, const uint8_t *key, size_t klen)
     return e;
 }
 
+static doc_view entry_view(const eq_entry *e) { return (doc_view){e->key, e->klen}; }
+
+/* ---- value order (lazy) ---- */
+
+static int entry_ptr_cmp(const void *a, const void *b)
+{
+    return dval_cmp(entry_view(*(eq_entry *const *)a), entry_view(*(eq_entry *const *)b));
+}
+
+/* Sorts the entries added since the last ordered lookup and merges them into order. */
+static int order_refresh(eq_index *ix)
+{
+    if (ix->norder == ix->ne) return 0;
+    size_t nnew = ix->ne - ix->norder;
+    eq_entry **tail = malloc(nnew * sizeof *tail);
+    uint32_t *merged = malloc(ix->ne * sizeof *merged);
+    if (!tail || !merged) {
+        free(tail);
+        free(merged);
+        return -1;
+    }
+    for (size_t i = 0; i < nnew; i++) tail[i] = &ix->e[ix->norder + i];
+    qsort(tail, nnew, sizeof *tail, entry_ptr_cmp);
+    size_t a = 0, b = 0, m = 0;
+    while (a < ix->norder || b < nnew) {
+        int take_old = b == nnew ||
+                       (a < ix->norder && dval_cmp(entry_view(&ix->e[ix->order[a]]),
+                                                   entry_view(tail[b])) <= 0);
+        merged[m++] = take_old ? ix->order[a++] : (uint32_t)(tail[b++] - ix->e);
+    }
+    STELE_ASSERT(m == ix->ne);
+    free(tail);
+    free(ix->order);
+    ix->order = merged;
+    ix->norder = ix->caporder = ix->ne;
+    return 0;
+}
+
+/* First position p in order whose key is past the probe: with a key, cmp > 0 (after)
+ * or >= 0; without, bracket > b (after) or >= b. Binary search. */
+static size_t order_pos(const eq_index *ix, const doc_view *key, int bracket, int after)
+{
+    size_t lo = 0, hi = ix->norder;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        doc_view k = entry_view(&ix->e[ix->order[mid]]);
+        int c = key ? dval_cmp(k, *key) : dval_bracket(doc_type(k)) - bracket;
+        if (after ? c > 0 : c >= 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
 /* ---- per-document maintenance ---- */
 
 /* Adds (add = 1) or removes doc n under every key that version v has at ix's path. */
@@ -144,10 +195,14 @@ static int index_version(eq_index *ix, uint32_t n, const mversion *v, int add, b
     if (doc_path(v->doc, v->doc_len, ix->path, &at) != 1) return 0; /* path absent */
     uint32_t count = 1;
     int is_array = doc_type(at) == SDOC_ARRAY;
+    if (add) roaring_bitmap_add(ix->present, n);
+    else roaring_bitmap_remove(ix->present, n);
+    if (is_array && add) roaring_bitmap_add(ix->arrays, n);
+    else if (is_array) roaring_bitmap_remove(ix->arrays, n);
     if (is_array && doc_count(at, &count) != 0) return 0;
     for (uint32_t i = 0; i < count; i++) {
         if (is_array ? doc_index(at.p, at.len, i, &el) != 1 : (el = at, 0)) continue;
-        if (key_of(el, k) != 0) continue; /* objects and arrays are not keys */
+        if (dval_key(el, k) != 0) continue; /* objects and arrays are not keys */
         eq_entry *e = entry_find(ix, k->data, k->len);
         if (!e && !add) continue;
         if (!e && !(e = entry_add(ix, k->data, k->len))) return -1;
@@ -157,24 +212,27 @@ static int index_version(eq_index *ix, uint32_t n, const mversion *v, int add, b
     return 0;
 }
 
-static roaring_bitmap_t *members_of(dindex *x, uint32_t coll)
+static int coll_slots(dindex *x, uint32_t coll)
 {
-    if (coll >= x->nmembers) {
-        roaring_bitmap_t **m = realloc(x->members, ((size_t)coll + 1) * sizeof *m);
-        if (!m) return NULL;
-        for (uint32_t i = x->nmembers; i <= coll; i++) m[i] = NULL;
-        x->members = m;
-        x->nmembers = coll + 1;
-    }
-    if (!x->members[coll]) x->members[coll] = roaring_bitmap_create();
-    return x->members[coll];
+    if (coll < x->nmembers) return 0;
+    roaring_bitmap_t **m = realloc(x->members, ((size_t)coll + 1) * sizeof *m);
+    if (!m) return -1;
+    x->members = m;
+    roaring_bitmap_t **ev = realloc(x->ever, ((size_t)coll + 1) * sizeof *ev);
+    if (!ev) return -1;
+    x->ever = ev;
+    for (uint32_t i = x->nmembers; i <= coll; i++) m[i] = ev[i] = NULL;
+    x->nmembers = coll + 1;
+    return 0;
 }
 
 int dindex_update(dindex *x, uint32_t coll, uint32_t n, const mversion *old,
                   const mversion *now)
 {
-    roaring_bitmap_t *m = members_of(x, coll);
-    if (!m) return -1;
+    if (coll_slots(x, coll) != 0) return -1;
+    if (!x->members[coll]) x->members[coll] = roaring_bitmap_create();
+    if (!x->ever[coll]) x->ever[coll] = roaring_bitmap_create();
+    if (!x->members[coll] || !x->ever[coll]) return -1;
     buf k;
     buf_init(&k);
     int rc = 0;
@@ -184,8 +242,9 @@ int dindex_update(dindex *x, uint32_t coll, uint32_t n, const mversion *old,
         if (rc == 0 && now && !now->deleted) rc = index_version(&x->idx[i], n, now, 1, &k);
     }
     buf_release(&k);
-    if (now && !now->deleted) roaring_bitmap_add(m, n);
-    else roaring_bitmap_remove(m, n);
+    roaring_bitmap_add(x->ever[coll], n);
+    if (now && !now->deleted) roaring_bitmap_add(x->members[coll], n);
+    else roaring_bitmap_remove(x->members[coll], n);
     return rc;
 }
 
@@ -194,11 +253,32 @@ const roaring_bitmap_t *dindex_members(const dindex *x, uint32_t coll)
     return coll < x->nmembers ? x->members[coll] : NULL;
 }
 
+const roaring_bitmap_t *dindex_ever(const dindex *x, uint32_t coll)
+{
+    return coll < x->nmembers ? x->ever[coll] : NULL;
+}
+
+/* ---- the set of indices ---- */
+
 static eq_index *index_find(const dindex *x, uint32_t coll, const char *path)
 {
     for (size_t i = 0; i < x->nidx; i++)
         if (x->idx[i].coll == coll && strcmp(x->idx[i].path, path) == 0) return &x->idx[i];
     return NULL;
+}
+
+static int index_build(eq_index *ix, const mstate *s)
+{
+    buf k;
+    buf_init(&k);
+    int rc = 0;
+    for (uint32_t n = 0; n < mstate_doc_count(s) && rc == 0; n++) {
+        if (mstate_doc_coll(s, n) != ix->coll) continue;
+        const mversion *v = mstate_doc_get(s, n, UINT64_MAX);
+        if (v && !v->deleted) rc = index_version(ix, n, v, 1, &k);
+    }
+    buf_release(&k);
+    return rc;
 }
 
 int dindex_ensure(dindex *x, const mstate *s, uint32_t coll, const char *path)
@@ -212,38 +292,177 @@ int dindex_ensure(dindex *x, const mstate *s, uint32_t coll, const char *path)
         x->idx = p;
         x->capidx = cap;
     }
-    eq_index *ix = &x->idx[x->nidx++];
+    eq_index *ix = &x->idx[x->nidx];
     memset(ix, 0, sizeof *ix);
     ix->coll = coll;
     util_strlcpy(ix->path, path, sizeof ix->path);
-    buf k;
-    buf_init(&k);
-    int rc = 0;
-    for (uint32_t n = 0; n < mstate_doc_count(s) && rc == 0; n++) {
-        if (mstate_doc_coll(s, n) != coll) continue;
-        const mversion *v = mstate_doc_get(s, n, UINT64_MAX);
-        if (v && !v->deleted) rc = index_version(ix, n, v, 1, &k);
+    ix->present = roaring_bitmap_create();
+    ix->arrays = roaring_bitmap_create();
+    if (!ix->present || !ix->arrays || index_build(ix, s) != 0) {
+        index_release(ix);
+        return -1;
     }
-    buf_release(&k);
-    return rc;
+    x->nidx++;
+    return 0;
+}
+
+int dindex_set_explicit(dindex *x, uint32_t coll, const char *path, int is_explicit)
+{
+    eq_index *ix = index_find(x, coll, path);
+    if (!ix) return -1;
+    ix->is_explicit = is_explicit;
+    return 0;
+}
+
+int dindex_drop(dindex *x, uint32_t coll, const char *path)
+{
+    eq_index *ix = index_find(x, coll, path);
+    if (!ix) return -1;
+    index_release(ix);
+    size_t i = (size_t)(ix - x->idx);
+    memmove(ix, ix + 1, (x->nidx - i - 1) * sizeof *ix);
+    x->nidx--;
+    return 0;
+}
+
+int dindex_has(const dindex *x, uint32_t coll, const char *path, int *is_explicit)
+{
+    const eq_index *ix = index_find(x, coll, path);
+    if (is_explicit) *is_explicit = ix ? ix->is_explicit : 0;
+    return ix != NULL;
+}
+
+/* ---- lookups ---- */
+
+static const eq_index *must_find(const dindex *x, uint32_t coll, const char *path)
+{
+    const eq_index *ix = index_find(x, coll, path);
+    STELE_ASSERT(ix != NULL); /* callers run dindex_ensure first */
+    return ix;
 }
 
 roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v)
 {
-    const eq_index *ix = index_find(x, coll, path);
-    STELE_ASSERT(ix != NULL);
+    const eq_index *ix = must_find(x, coll, path);
     buf k;
     buf_init(&k);
-    const eq_entry *e = key_of(v, &k) == 0 ? entry_find(ix, k.data, k.len) : NULL;
+    const eq_entry *e = dval_key(v, &k) == 0 ? entry_find(ix, k.data, k.len) : NULL;
     buf_release(&k);
     return e ? roaring_bitmap_copy(e->bm) : roaring_bitmap_create();
+}
+
+/* Union of the bitmaps of order[from, to). */
+static roaring_bitmap_t *union_of(const eq_index *ix, size_t from, size_t to, uint64_t *keys)
+{
+    if (keys) *keys = to > from ? to - from : 0;
+    if (to <= from) return roaring_bitmap_create();
+    const roaring_bitmap_t **bms = malloc((to - from) * sizeof *bms);
+    if (!bms) return NULL;
+    for (size_t i = from; i < to; i++) bms[i - from] = ix->e[ix->order[i]].bm;
+    roaring_bitmap_t *r = roaring_bitmap_or_many(to - from, bms);
+    free(bms);
+    return r;
+}
+
+roaring_bitmap_t *dindex_range(dindex *x, uint32_t coll, const char *path, const doc_view *lo,
+                               int lo_incl, const doc_view *hi, int hi_incl, uint64_t *keys)
+{
+    STELE_ASSERT(lo || hi);
+    eq_index *ix = (eq_index *)must_find(x, coll, path);
+    if (order_refresh(ix) != 0) return NULL;
+    int bracket = dval_bracket(doc_type(lo ? *lo : *hi));
+    STELE_ASSERT(!lo || !hi || dval_bracket(doc_type(*hi)) == bracket);
+    size_t from = lo ? order_pos(ix, lo, bracket, !lo_incl) : order_pos(ix, NULL, bracket, 0);
+    size_t to = hi ? order_pos(ix, hi, bracket, hi_incl) : order_pos(ix, NULL, bracket, 1);
+    return union_of(ix, from, to, keys);
+}
+
+roaring_bitmap_t *dindex_prefix(dindex *x, uint32_t coll, const char *path, const char *prefix,
+                                size_t n, uint64_t *keys)
+{
+    eq_index *ix = (eq_index *)must_find(x, coll, path);
+    if (order_refresh(ix) != 0) return NULL;
+    buf k;
+    buf_init(&k);
+    uint8_t hdr[5] = {SDOC_STRING};
+    put_u32(hdr + 1, (uint32_t)n);
+    if (buf_append(&k, hdr, sizeof hdr) != 0 || buf_append(&k, prefix, n) != 0) {
+        buf_release(&k);
+        return NULL;
+    }
+    doc_view pv = {k.data, k.len};
+    size_t from = order_pos(ix, &pv, DVAL_STRING, 0), to = from;
+    for (; to < ix->norder; to++) { /* keys with the prefix follow it contiguously */
+        const eq_entry *e = &ix->e[ix->order[to]];
+        if (e->key[0] != SDOC_STRING || e->klen - 5 < n || memcmp(e->key + 5, prefix, n) != 0)
+            break;
+    }
+    buf_release(&k);
+    return union_of(ix, from, to, keys);
+}
+
+roaring_bitmap_t *dindex_scan(const dindex *x, uint32_t coll, const char *path, int bracket,
+                              dindex_pred pred, void *ctx, uint64_t *keys)
+{
+    const eq_index *ix = must_find(x, coll, path);
+    roaring_bitmap_t *r = roaring_bitmap_create();
+    uint64_t seen = 0;
+    for (size_t i = 0; r && i < ix->ne; i++) {
+        doc_view k = entry_view(&ix->e[i]);
+        if (bracket >= 0 && dval_bracket(doc_type(k)) != bracket) continue;
+        seen++;
+        if (pred(k, ctx)) roaring_bitmap_or_inplace(r, ix->e[i].bm);
+    }
+    if (keys) *keys = seen;
+    return r;
+}
+
+const roaring_bitmap_t *dindex_present(const dindex *x, uint32_t coll, const char *path)
+{
+    return must_find(x, coll, path)->present;
+}
+
+const roaring_bitmap_t *dindex_arrays(const dindex *x, uint32_t coll, const char *path)
+{
+    return must_find(x, coll, path)->arrays;
+}
+
+/* ---- sizes ---- */
+
+static uint64_t index_bytes(const eq_index *ix)
+{
+    uint64_t b = roaring_bitmap_size_in_bytes(ix->present) +
+                 roaring_bitmap_size_in_bytes(ix->arrays) +
+                 ix->tabcap * sizeof *ix->tab + ix->caporder * sizeof *ix->order;
+    for (size_t j = 0; j < ix->ne; j++)
+        b += roaring_bitmap_size_in_bytes(ix->e[j].bm) + ix->e[j].klen + sizeof(eq_entry);
+    return b;
 }
 
 void dindex_sizes(const dindex *x, uint64_t *count, uint64_t *bytes)
 {
     *count = x->nidx;
+    if (!bytes) return;
     *bytes = 0;
-    for (size_t i = 0; i < x->nidx; i++)
-        for (size_t j = 0; j < x->idx[i].ne; j++)
-            *bytes += roaring_bitmap_size_in_bytes(x->idx[i].e[j].bm) + x->idx[i].e[j].klen;
+    for (size_t i = 0; i < x->nidx; i++) *bytes += index_bytes(&x->idx[i]);
+}
+
+void dindex_describe(const dindex *x, size_t i, dindex_info *out)
+{
+    STELE_ASSERT(i < x->nidx);
+    const eq_index *ix = &x->idx[i];
+    out->coll = ix->coll;
+    out->path = ix->path;
+    out->is_explicit = ix->is_explicit;
+    out->keys = ix->ne;
+    out->docs = roaring_bitmap_get_cardinality(ix->present);
+    out->bytes = index_bytes(ix);
+}
+
+void dindex_at(const dindex *x, size_t i, uint32_t *coll, const char **path, int *is_explicit)
+{
+    STELE_ASSERT(i < x->nidx);
+    *coll = x->idx[i].coll;
+    *path = x->idx[i].path;
+    *is_explicit = x->idx[i].is_explicit;
 }

@@ -1,15 +1,27 @@
 /*
  * index.h — Roaring-bitmap indices over doc numbers (CRoaring): per collection the
- * set of live documents, and equality indices on dotted paths (value → bitmap).
- * Layer: index (uses model, util). Derived state: rebuilt from the document state
- * at open, maintained on every applied transaction, never written to disk yet.
+ * set of live documents (and of every document it ever had), and value indices on
+ * dotted paths. Layer: index (uses model, util). Derived state: rebuilt from the
+ * document state at open, maintained on every applied transaction, never on disk yet.
  *
- * Equality keys: the canonical SDOC bytes of a scalar value, except that numbers are
- * normalised so that equal numbers share a key (3, 3.0 and 3e0 are one key): an
- * integral double within int64 is keyed as that int64. Each element of an array is
- * indexed (as in MongoDB: {"tags":"x"} matches ["x","y"]); objects are not keys.
- * Invariant: for every index (coll, path) and live doc n of coll, n is in the bitmap
- * of key k iff the newest version of n has k at path (or k in the array at path).
+ * A value index on (coll, path) holds, for the newest version of each live document:
+ *  - key → bitmap: keys are value.h keys (normalised scalars); each element of an
+ *    array at path is indexed (as in MongoDB: {"tags":"x"} matches ["x","y"]);
+ *    objects and arrays are not keys;
+ *  - "present": documents that have path at all (any type, null included);
+ *  - "arrays": documents whose value at path is an array.
+ * The keys are also kept in value order (value.h) for ranges and prefixes. Sorting is
+ * lazy: new keys go to an unsorted tail that the next ordered lookup sorts and merges,
+ * so a bulk load does not pay an ordered insertion per new key.
+ * Invariants: for every index (coll, path) and live doc n of coll, n is in the bitmap
+ * of key k iff the newest version of n has k at path (or k in the array at path); n is
+ * in present iff that version has path; in arrays iff the value there is an array.
+ * order[0, norder) is a permutation of the first norder entries sorted by dval_cmp.
+ * Keys are never removed (an emptied bitmap stays: entry numbers stay stable).
+ *
+ * An index is "explicit" when a create_index op of the ledger defines it (the api
+ * layer syncs these flags with the model's definitions) or "lazy" when a query made
+ * it; both are maintained the same way.
  */
 #ifndef STELE_INDEX_H
 #define STELE_INDEX_H
@@ -22,7 +34,7 @@
 typedef struct roaring_bitmap_s roaring_bitmap_t;
 typedef struct dindex dindex;
 
-#define DINDEX_PATH_MAX 256 /* bytes of an indexed path */
+#define DINDEX_PATH_MAX MSTATE_PATH_MAX /* bytes of an indexed path */
 
 dindex *dindex_new(void);
 void dindex_free(dindex *x);
@@ -33,14 +45,54 @@ int dindex_update(dindex *x, uint32_t coll, uint32_t n, const mversion *old,
                   const mversion *now);
 /* Live documents of a collection (borrowed; NULL if it never had one). */
 const roaring_bitmap_t *dindex_members(const dindex *x, uint32_t coll);
-/* Makes sure an equality index on (coll, path) exists, building it from the state.
- * 0, or -1 on out of memory or a path that is too long. */
+/* Every doc number that ever belonged to coll, live or deleted (borrowed; NULL if
+ * none): the candidates of an as-of query. */
+const roaring_bitmap_t *dindex_ever(const dindex *x, uint32_t coll);
+/* Makes sure an index on (coll, path) exists, building it from the state (lazy
+ * unless it existed as explicit). 0, or -1 on out of memory or a path too long. */
 int dindex_ensure(dindex *x, const mstate *s, uint32_t coll, const char *path);
-/* Documents whose value at path equals v (or contains it, for arrays). A new bitmap
- * the caller frees with roaring_bitmap_free; NULL on out of memory. The index must
- * exist (dindex_ensure). */
+/* Sets the explicit flag of an existing index (0) or -1 if there is none. */
+int dindex_set_explicit(dindex *x, uint32_t coll, const char *path, int is_explicit);
+/* Removes an index: 0, or -1 if there is none. */
+int dindex_drop(dindex *x, uint32_t coll, const char *path);
+/* Whether (coll, path) has an index, and whether it is explicit. */
+int dindex_has(const dindex *x, uint32_t coll, const char *path, int *is_explicit);
+
+/* Lookups. The index must exist (dindex_ensure). Each returns a new bitmap the
+ * caller frees with roaring_bitmap_free, or NULL on out of memory; *keys (if not
+ * NULL) gets the number of distinct keys visited. */
+/* Documents whose value at path equals v (or, for an array, has an element equal). */
 roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v);
-/* Number of equality indices and their total bitmap size in bytes (for stat/explain). */
+/* Documents with a key k at path such that lo <(=) k <(=) hi, within one type bracket:
+ * lo and hi are scalars (either may be NULL: open on that side, up to the end of the
+ * bracket of the other one; not both). */
+roaring_bitmap_t *dindex_range(dindex *x, uint32_t coll, const char *path, const doc_view *lo,
+                               int lo_incl, const doc_view *hi, int hi_incl, uint64_t *keys);
+/* Documents with a string key at path that starts with prefix[0, n). */
+roaring_bitmap_t *dindex_prefix(dindex *x, uint32_t coll, const char *path, const char *prefix,
+                                size_t n, uint64_t *keys);
+/* Documents with a key for which pred(key, ctx) is true, over the keys of one bracket
+ * (DVAL_*, value.h) or every key (bracket -1): a scan of the distinct keys. */
+typedef int (*dindex_pred)(doc_view key, void *ctx);
+roaring_bitmap_t *dindex_scan(const dindex *x, uint32_t coll, const char *path, int bracket,
+                              dindex_pred pred, void *ctx, uint64_t *keys);
+/* Documents that have path (borrowed), and those where it is an array (borrowed). */
+const roaring_bitmap_t *dindex_present(const dindex *x, uint32_t coll, const char *path);
+const roaring_bitmap_t *dindex_arrays(const dindex *x, uint32_t coll, const char *path);
+
+/* Number of indices and (if bytes is not NULL: a walk of every key) their total size in
+ * bytes (for stat/explain). */
 void dindex_sizes(const dindex *x, uint64_t *count, uint64_t *bytes);
+/* Description of index i (0 <= i < count): borrowed path, valid until the next change
+ * of the set of indices. */
+typedef struct dindex_info {
+    uint32_t coll;
+    const char *path;
+    int is_explicit;
+    uint64_t keys, docs, bytes;
+} dindex_info;
+void dindex_describe(const dindex *x, size_t i, dindex_info *out);
+/* The same without the sizes, in O(1). */
+void dindex_at(const dindex *x, size_t i, uint32_t *coll, const char **path, int *is_explicit);
 
 #endif

@@ -29,7 +29,16 @@ typedef struct mdoc {
     size_t nv, cap;
 } mdoc;
 
+typedef struct index_event {
+    uint64_t lsn;
+    uint32_t coll;
+    int dropped;
+    char path[MSTATE_PATH_MAX + 1];
+} index_event;
+
 struct mstate {
+    index_event *ixev; /* explicit index definitions, in LSN order */
+    size_t nixev, capixev, mark_nixev;
     mcoll *colls;
     uint32_t ncoll, capcoll;
     mdoc *docs;
@@ -85,6 +94,7 @@ void mstate_free(mstate *s)
         free(s->docs[i].v);
         free(s->docs[i].id);
     }
+    free(s->ixev);
     free(s->colls);
     free(s->docs);
     free(s->tab);
@@ -302,6 +312,50 @@ const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len)
     return s->docs[docnum].id;
 }
 
+/* ---- explicit index definitions ---- */
+
+int mstate_index_event(mstate *s, uint32_t coll, const char *path, int dropped, uint64_t lsn)
+{
+    STELE_ASSERT(coll < s->ncoll && strlen(path) <= MSTATE_PATH_MAX);
+    STELE_ASSERT(s->nixev == 0 || s->ixev[s->nixev - 1].lsn <= lsn);
+    if (grow((void **)&s->ixev, &s->capixev, s->nixev + 1, sizeof *s->ixev) != 0) return -1;
+    index_event *e = &s->ixev[s->nixev++];
+    memset(e, 0, sizeof *e);
+    e->lsn = lsn;
+    e->coll = coll;
+    e->dropped = dropped;
+    util_strlcpy(e->path, path, sizeof e->path);
+    return 0;
+}
+
+/* The newest event of (coll, path), or NULL. */
+static const index_event *index_last(const mstate *s, uint32_t coll, const char *path)
+{
+    for (size_t i = s->nixev; i-- > 0;)
+        if (s->ixev[i].coll == coll && strcmp(s->ixev[i].path, path) == 0) return &s->ixev[i];
+    return NULL;
+}
+
+int mstate_index_defined(const mstate *s, uint32_t coll, const char *path)
+{
+    const index_event *e = index_last(s, coll, path);
+    return e && !e->dropped;
+}
+
+int mstate_index_def(const mstate *s, size_t i, uint32_t *coll, const char **path)
+{
+    for (size_t j = 0; j < s->nixev; j++) { /* the i-th creation still in force */
+        const index_event *e = &s->ixev[j];
+        if (e->dropped || index_last(s, e->coll, e->path) != e) continue;
+        if (i-- == 0) {
+            *coll = e->coll;
+            *path = e->path;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- tentative changes ---- */
 
 int mstate_mark(mstate *s)
@@ -316,6 +370,7 @@ int mstate_mark(mstate *s)
     s->njournal = 0;
     s->mark_ndoc = s->ndoc;
     s->mark_ncoll = s->ncoll;
+    s->mark_nixev = s->nixev;
     return 0;
 }
 
@@ -345,6 +400,7 @@ void mstate_rollback(mstate *s)
     }
     while (s->ncoll > s->mark_ncoll) free(s->colls[--s->ncoll].ev);
     for (uint32_t i = 0; i < s->ncoll; i++) s->colls[i].nev = s->mark_nev[i];
+    s->nixev = s->mark_nixev;
     s->marked = 0;
 }
 
@@ -408,6 +464,15 @@ int mstate_digest(const mstate *s, uint8_t out[32])
         for (size_t j = 0; j < s->colls[i].nev && !bad; j++)
             bad = put_event(&b, &s->colls[i].ev[j]);
     }
+    for (size_t i = 0; i < s->nixev && !bad; i++) { /* nothing when no index was defined */
+        uint8_t h[17];
+        put_u64(h, s->ixev[i].lsn);
+        put_u32(h + 8, s->ixev[i].coll);
+        h[12] = (uint8_t)s->ixev[i].dropped;
+        put_u32(h + 13, (uint32_t)strlen(s->ixev[i].path));
+        bad = buf_append(&b, "I", 1) || buf_append(&b, h, sizeof h) ||
+              buf_append(&b, s->ixev[i].path, strlen(s->ixev[i].path));
+    }
     for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
         uint8_t h[32];
         bad = doc_digest(&s->docs[i], h) || buf_append(&b, h, 32);
@@ -465,6 +530,18 @@ int mstate_serialize(const mstate *s, uint64_t lsn, buf *out)
         bad = buf_append(out, dh, 6) || buf_append(out, d->id, d->id_len) ||
               buf_append(out, dh + 6, 4);
         for (size_t j = 0; j < d->nv && !bad; j++) bad = put_version(out, &d->v[j]);
+    }
+    uint8_t n[4];
+    put_u32(n, (uint32_t)s->nixev);
+    bad = bad || buf_append(out, n, 4);
+    for (size_t i = 0; i < s->nixev && !bad; i++) {
+        const index_event *e = &s->ixev[i];
+        uint8_t eh[15];
+        put_u64(eh, e->lsn);
+        put_u32(eh + 8, e->coll);
+        eh[12] = (uint8_t)e->dropped;
+        put_u16(eh + 13, (uint16_t)strlen(e->path));
+        bad = buf_append(out, eh, sizeof eh) || buf_append(out, e->path, strlen(e->path));
     }
     return bad ? -1 : 0;
 }
@@ -573,6 +650,24 @@ static int load_docs(mstate *s, rd *r, uint32_t ndoc, uint64_t lsn)
     return 0;
 }
 
+static int load_index_events(mstate *s, rd *r, uint64_t lsn)
+{
+    uint32_t n = rd_u32(r);
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        const uint8_t *eh = rd_take(r, 15);
+        size_t plen = eh ? get_u16(eh + 13) : 0;
+        const uint8_t *p = eh && plen <= MSTATE_PATH_MAX ? rd_take(r, plen) : NULL;
+        if (!p || plen == 0 || eh[12] > 1 || get_u32(eh + 8) >= s->ncoll ||
+            get_u64(eh) > lsn || (s->nixev && get_u64(eh) < s->ixev[s->nixev - 1].lsn))
+            return -1;
+        char path[MSTATE_PATH_MAX + 1];
+        memcpy(path, p, plen);
+        path[plen] = 0;
+        if (mstate_index_event(s, get_u32(eh + 8), path, eh[12], get_u64(eh)) != 0) return -1;
+    }
+    return r->bad ? -1 : 0;
+}
+
 mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn)
 {
     mstate *s = mstate_new();
@@ -588,7 +683,8 @@ mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn)
     if (!bad) {
         *lsn = get_u64(h + 8);
         bad = load_colls(s, &r, get_u32(h + 16), *lsn) != 0 ||
-              load_docs(s, &r, get_u32(h + 20), *lsn) != 0 || r.p != r.end;
+              load_docs(s, &r, get_u32(h + 20), *lsn) != 0 ||
+              load_index_events(s, &r, *lsn) != 0 || r.p != r.end;
     }
     if (bad) {
         mstate_free(s);

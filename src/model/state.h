@@ -23,6 +23,7 @@
 
 #define MSTATE_NAME_MAX 64
 #define MSTATE_ID_MAX 256 /* bytes of a document _id */
+#define MSTATE_PATH_MAX 256 /* bytes of an indexed dotted path */
 #define MSTATE_NONE UINT32_MAX
 
 typedef struct mstate mstate;
@@ -65,6 +66,15 @@ const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n);
 uint32_t mstate_doc_count(const mstate *s);
 uint32_t mstate_doc_coll(const mstate *s, uint32_t docnum);
 const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len);
+
+/* Explicit index definitions (create_index / drop_index ops): an event log per
+ * database, rolled back with the rest of a tentative change and covered by the
+ * digest. The index layer builds and maintains the indices themselves. */
+int mstate_index_event(mstate *s, uint32_t coll, const char *path, int dropped, uint64_t lsn);
+/* 1 if an index on (coll, path) is defined now. */
+int mstate_index_defined(const mstate *s, uint32_t coll, const char *path);
+/* The definitions in force now: call with i = 0, 1, ... until it returns 0. */
+int mstate_index_def(const mstate *s, size_t i, uint32_t *coll, const char **path);
 
 /* Tentative changes: after mstate_mark, every change is journaled; mstate_rollback
  * removes all changes made since the mark (versions, new doc numbers, collection

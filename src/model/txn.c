@@ -32,9 +32,24 @@ static int name_ok(const char *name)
 /* ------------------------------------------------------------------ prepare */
 
 static const char *const OPS[] = {"create_collection", "drop_collection", "rename_collection",
-                                  "insert", "replace", "patch", "delete", "restore"};
+                                  "insert", "replace", "patch", "delete", "restore",
+                                  "create_index", "drop_index"};
 enum { OP_CREATE, OP_DROP, OP_RENAME, OP_INSERT, OP_REPLACE, OP_PATCH, OP_DELETE, OP_RESTORE,
-       OP_COUNT };
+       OP_CREATE_INDEX, OP_DROP_INDEX, OP_COUNT };
+
+/* Ops that name a document by "id". */
+static int names_doc(int kind) { return kind >= OP_REPLACE && kind <= OP_RESTORE; }
+static int is_index_op(int kind) { return kind == OP_CREATE_INDEX || kind == OP_DROP_INDEX; }
+
+/* A dotted path an index can be defined on: 1 to MSTATE_PATH_MAX bytes, no empty
+ * component, no NUL. */
+static int index_path_ok(const char *p, size_t n)
+{
+    if (n == 0 || n > MSTATE_PATH_MAX || p[0] == '.' || p[n - 1] == '.') return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == 0 || (p[i] == '.' && p[i + 1] == '.')) return 0;
+    return 1;
+}
 
 static int op_kind(const char *name)
 {
@@ -104,7 +119,7 @@ static stele_status prepare_op(json_t *op, size_t i, json_t *ids, util_err *e)
         return util_fail(e, STELE_EINVAL, "op %zu: unknown or missing \"op\" (use one of "
                                           "insert, replace, patch, delete, restore, "
                                           "create_collection, drop_collection, "
-                                          "rename_collection)", i);
+                                          "rename_collection, create_index, drop_index)", i);
     const char *coll = json_string_value(json_object_get(op, "coll"));
     if (!coll || !name_ok(coll))
         return util_fail(e, STELE_EINVAL, "op %zu: \"coll\" must be a collection name (1-64 of "
@@ -114,7 +129,13 @@ static stele_status prepare_op(json_t *op, size_t i, json_t *ids, util_err *e)
         if (!to || !name_ok(to))
             return util_fail(e, STELE_EINVAL, "op %zu: \"to\" must be a collection name", i);
     }
-    if (kind >= OP_REPLACE && !id_ok(json_object_get(op, "id")))
+    json_t *path = json_object_get(op, "path");
+    if (is_index_op(kind) && (!json_is_string(path) ||
+                              !index_path_ok(json_string_value(path), json_string_length(path))))
+        return util_fail(e, STELE_EINVAL, "op %zu (%s): \"path\" must be a dotted path such as "
+                                          "\"address.city\" (1-%d bytes, no empty component)",
+                         i, OPS[kind], MSTATE_PATH_MAX);
+    if (names_doc(kind) && !id_ok(json_object_get(op, "id")))
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"id\" must be a non-empty string", i,
                          OPS[kind]);
     json_t *rev = json_object_get(op, "rev");
@@ -167,6 +188,7 @@ typedef struct op_view {
     const char *id;
     size_t id_len;
     int64_t rev; /* 0 = not given */
+    char path[MSTATE_PATH_MAX + 1]; /* index ops */
     doc_view doc;
     int has_doc;
 } op_view;
@@ -194,6 +216,10 @@ static stele_status read_op(doc_view opv, size_t i, op_view *op, util_err *e)
     if (op->kind == OP_RENAME &&
         (view_str(opv.p, opv.len, "to", op->to, sizeof op->to) != 0 || !name_ok(op->to)))
         return util_fail(e, STELE_EINVAL, "op %zu: bad \"to\"", i);
+    if (is_index_op(op->kind) &&
+        (view_str(opv.p, opv.len, "path", op->path, sizeof op->path) != 0 ||
+         !index_path_ok(op->path, strlen(op->path))))
+        return util_fail(e, STELE_EINVAL, "op %zu: bad \"path\"", i);
     if (doc_get(opv.p, opv.len, "id", 2, &v) == 1 &&
         (doc_string(v, &op->id, &op->id_len) != 0 || op->id_len == 0 ||
          op->id_len > MSTATE_ID_MAX))
@@ -208,7 +234,7 @@ static stele_status read_op(doc_view opv, size_t i, op_view *op, util_err *e)
             doc_string(v, &op->id, &op->id_len) != 0 || op->id_len == 0 ||
             op->id_len > MSTATE_ID_MAX)
             return util_fail(e, STELE_EINVAL, "op %zu (insert): no valid \"_id\"", i);
-    } else if (op->kind >= OP_REPLACE && !op->id) {
+    } else if (names_doc(op->kind) && !op->id) {
         return util_fail(e, STELE_EINVAL, "op %zu: no \"id\"", i);
     }
     if ((op->kind == OP_REPLACE || op->kind == OP_PATCH) && !op->has_doc)
@@ -336,6 +362,25 @@ static stele_status apply_doc_op(mstate *s, const op_view *op, uint64_t lsn, uin
     return rc;
 }
 
+static stele_status apply_index_op(mstate *s, const op_view *op, uint64_t lsn, size_t i,
+                                   util_err *e)
+{
+    uint32_t c = mstate_coll_find(s, op->coll, UINT64_MAX);
+    if (c == MSTATE_NONE)
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: no collection '%s'", i, op->coll);
+    int defined = mstate_index_defined(s, c, op->path);
+    if (op->kind == OP_CREATE_INDEX && defined)
+        return util_fail(e, STELE_EEXIST, "op %zu: an index on '%s' of '%s' already exists", i,
+                         op->path, op->coll);
+    if (op->kind == OP_DROP_INDEX && !defined)
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: no index on '%s' of '%s' to drop (see "
+                                             "'stele index list %s')", i, op->path, op->coll,
+                         op->coll);
+    if (mstate_index_event(s, c, op->path, op->kind == OP_DROP_INDEX, lsn) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    return STELE_OK;
+}
+
 stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn, uint64_t ts,
                        const uint8_t author[16], util_err *e)
 {
@@ -352,8 +397,9 @@ stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn,
             return util_fail(e, STELE_EINVAL, "op %u is unreadable", i);
         stele_status rc = read_op(opv, i, &op, e);
         if (rc == STELE_OK)
-            rc = op.kind <= OP_RENAME ? apply_coll_op(s, &op, lsn, i, e)
-                                      : apply_doc_op(s, &op, lsn, ts, author, i, e);
+            rc = op.kind <= OP_RENAME   ? apply_coll_op(s, &op, lsn, i, e)
+                 : is_index_op(op.kind) ? apply_index_op(s, &op, lsn, i, e)
+                                        : apply_doc_op(s, &op, lsn, ts, author, i, e);
         if (rc != STELE_OK) return rc;
     }
     return STELE_OK;

@@ -8,7 +8,8 @@
  *           {"op":"insert","coll":C,"doc":{...}},          (the doc's "_id" is set)
  *           {"op":"replace","coll":C,"id":ID,"doc":{...}[,"rev":N]},
  *           {"op":"patch","coll":C,"id":ID,"doc":{...}[,"rev":N]},   (RFC 7386 merge)
- *           {"op":"delete","coll":C,"id":ID[,"rev":N]}, {"op":"restore","coll":C,"id":ID}]}
+ *           {"op":"delete","coll":C,"id":ID[,"rev":N]}, {"op":"restore","coll":C,"id":ID},
+ *           {"op":"create_index","coll":C,"path":P}, {"op":"drop_index","coll":C,"path":P}]}
  * txn_prepare turns a caller's text into that canonical form: it generates missing
  * "_id"s (so that replaying the log gives the same ids), drops the derived system
  * fields (_rev, _lsn, _ts) from documents (a "_rev" in a replace/patch/delete body

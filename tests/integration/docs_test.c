@@ -468,8 +468,8 @@ static void check_queries(stele *db, json_t *const *docs, const int *live, int n
         uint64_t want = 0, got = 0;
         for (int i = 0; i < n; i++) want += live[i] && matches(docs[i], f);
         char *found = NULL;
-        if (stele_count(db, "q", ft, strlen(ft), &got) != STELE_OK || got != want) (*wrong)++;
-        if (stele_find(db, "q", ft, strlen(ft), 0, &found) != STELE_OK) (*wrong)++;
+        if (stele_count(db, "q", ft, strlen(ft), 0, &got) != STELE_OK || got != want) (*wrong)++;
+        if (stele_find(db, "q", ft, strlen(ft), NULL, &found) != STELE_OK) (*wrong)++;
         else {
             uint64_t lines = 0;
             for (const char *p = found; *p; p++) lines += *p == '\n';

@@ -210,6 +210,10 @@ static void test_snapshot_equals_rebuild(void)
                     "{\"op\":\"create_collection\",\"coll\":\"b\"}]}") == STELE_OK, "colls");
     for (int round = 0; round < 4; round++) {
         for (int i = 0; i < 150; i++) random_txn(db);
+        if (round == 0) /* index definitions are state too */
+            REQUIRE(stele_index_create(db, "a", "n") == STELE_OK, "index: %s", stele_errmsg(db));
+        if (round == 2)
+            REQUIRE(stele_index_create(db, "b", "s") == STELE_OK, "index: %s", stele_errmsg(db));
         if (round == 1)
             REQUIRE(txn(db, "{\"ops\":[{\"op\":\"rename_collection\",\"coll\":\"b\","
                             "\"to\":\"b2\"},{\"op\":\"create_collection\",\"coll\":\"b\"}]}") ==
