@@ -84,7 +84,7 @@ static int key_is(const char *k, size_t kn, const char *name)
  * column's first use): open addressing over an arena. */
 typedef struct sset_ent {
     size_t off, len;
-    uint64_t val;
+    uint64_t val, hash;
 } sset_ent;
 
 typedef struct sset {
@@ -122,8 +122,7 @@ static int sset_grow(sset *s)
     uint32_t *slot = calloc(ns, sizeof *slot);
     if (!slot) return -1;
     for (size_t i = 0; i < s->n; i++) {
-        size_t j = hash_bytes((const char *)s->arena.data + s->ent[i].off, s->ent[i].len) &
-                   (ns - 1);
+        size_t j = s->ent[i].hash & (ns - 1);
         while (slot[j]) j = (j + 1) & (ns - 1);
         slot[j] = (uint32_t)i + 1;
     }
@@ -138,10 +137,11 @@ static int sset_grow(sset *s)
 static int sset_add(sset *s, const char *p, size_t n, uint64_t val, uint64_t *old)
 {
     if ((s->n + 1) * 2 > s->nslot && (s->n >= UINT32_MAX - 1 || sset_grow(s) != 0)) return -1;
-    size_t j = hash_bytes(p, n) & (s->nslot - 1);
+    uint64_t h = hash_bytes(p, n);
+    size_t j = h & (s->nslot - 1);
     for (; s->slot[j]; j = (j + 1) & (s->nslot - 1)) {
         const sset_ent *e = &s->ent[s->slot[j] - 1];
-        if (e->len == n && memcmp(s->arena.data + e->off, p, n) == 0) {
+        if (e->hash == h && e->len == n && memcmp(s->arena.data + e->off, p, n) == 0) {
             if (old) *old = e->val;
             return 0;
         }
@@ -153,7 +153,7 @@ static int sset_add(sset *s, const char *p, size_t n, uint64_t val, uint64_t *ol
         s->ent = ne;
         s->cap = cap;
     }
-    s->ent[s->n] = (sset_ent){s->arena.len, n, val};
+    s->ent[s->n] = (sset_ent){s->arena.len, n, val, h};
     if (buf_append(&s->arena, p, n) != 0) return -1;
     s->slot[j] = (uint32_t)++s->n;
     return 1;
@@ -173,6 +173,7 @@ typedef struct importer {
     int part_full;
     uint64_t docs, bad;
     buf errors;             /* the kept error objects, comma-separated */
+    buf op_head;            /* {"coll":"C","doc": */
     buf sdoc, cell;         /* scratch: one document, one CSV cell */
     stele_status fatal;     /* out of memory: stop */
 } importer;
@@ -252,8 +253,8 @@ static int add_op(importer *im, int edit, const char *gen, uint64_t line)
     if ((!im->nparts || im->part_full) && new_part(im) != 0) return -1;
     buf *p = &im->parts[im->nparts - 1];
     size_t before = p->len;
-    int bad = buf_printf(p, "%s{\"coll\":\"%s\",\"doc\":", im->part_ops ? "," : "",
-                         im->coll) != 0 ||
+    int bad = (im->part_ops && buf_append(p, ",", 1) != 0) ||
+              buf_append(p, im->op_head.data, im->op_head.len) != 0 ||
               (edit ? write_doc_edited(&im->sdoc, gen, p)
                     : json_write(im->sdoc.data, im->sdoc.len, p)) != 0 ||
               buf_append(p, ",\"op\":\"insert\"}", 15) != 0;
@@ -744,6 +745,7 @@ static void importer_release(importer *im)
     free(im->parts);
     sset_release(&im->ids);
     buf_release(&im->errors);
+    buf_release(&im->op_head);
     buf_release(&im->sdoc);
     buf_release(&im->cell);
 }
@@ -775,9 +777,12 @@ stele_status stele_import(stele *db, const char *coll, const char *data, size_t 
     im.coll_id = mstate_coll_find(db->docs, coll, UINT64_MAX);
     sset_init(&im.ids);
     buf_init(&im.errors);
+    buf_init(&im.op_head);
     buf_init(&im.sdoc);
     buf_init(&im.cell);
-    if (im.o.format == STELE_IO_CSV) import_csv(&im, data, len);
+    if (buf_printf(&im.op_head, "{\"coll\":\"%s\",\"doc\":", coll) != 0) im.fatal = STELE_ENOMEM;
+    if (im.fatal) {
+    } else if (im.o.format == STELE_IO_CSV) import_csv(&im, data, len);
     else import_ndjson(&im, data, len);
     progress(im.o.progress, im.o.progress_ctx, "reading", len, len);
     uint64_t lsn = 0;
