@@ -154,7 +154,8 @@ static const cmd_help HELPS[] = {
      "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
      "segments and sizes, durability policy, recoveries and the database public key.\n"},
     {"collection",
-     "usage: stele collection create NAME | drop NAME | rename OLD NEW | list [--as-of LSN|TIME]\n"
+     "usage: stele collection create NAME | drop NAME | rename OLD NEW\n"
+     "       stele collection list [--as-of LSN|TIME] [--format json|table]\n"
      "Collections hold documents. Names: 1-64 of letters, digits, '.', '_', '-'. Dropping\n"
      "keeps the history in the ledger; the name can be created again.\n"},
     {"put",
