@@ -267,6 +267,7 @@ static int add_op(importer *im, int edit, const char *gen, uint64_t line)
         return 0;
     }
     if (p->len + IMPORT_PART_SUFFIX_MAX > LEDGER_PAYLOAD_MAX) { /* move it to a new part */
+        STELE_ASSERT(im->part_ops > 0 && p->data[before] == ',');
         buf moved;
         buf_init(&moved);
         if (buf_append(&moved, p->data + before + 1, op_len - 1) != 0) return -1;

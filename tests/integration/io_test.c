@@ -524,6 +524,8 @@ static void test_crash_during_multipart(void)
         stele *db = open_db(0);
         REQUIRE(db, "open");
         uint64_t head = stele_head(db);
+        char d0[65];
+        digest(db, d0);
         stele_close(db);
         int p[2];
         REQUIRE(pipe(p) == 0, "pipe");
@@ -564,6 +566,7 @@ static void test_crash_during_multipart(void)
         CHECK(stele_verify(db, 0, &report) == STELE_OK, "verify: %s", stele_errmsg(db));
         stele_free(report);
         digest(db, d1);
+        if (n == 0) CHECK(strcmp(d0, d1) == 0, "round %d: state exactly as before", round);
         stele_close(db);
         db = open_db(1);
         REQUIRE(db, "reopen read-only");
