@@ -487,6 +487,57 @@ static void test_multipart_import(void)
     free(in);
 }
 
+/* A document of about `size` bytes, appended to f. */
+static void put_sized(FILE *f, const char *id, size_t size)
+{
+    fprintf(f, "{\"_id\":\"%s\",\"s\":\"", id);
+    for (size_t i = 0; i < size; i++) fputc('a' + (int)(i % 26), f);
+    fputs("\"}\n", f);
+}
+
+static void test_part_boundaries(void)
+{
+    make_store(8u << 20);
+    stele *db = open_db(0);
+    REQUIRE(db, "open");
+    char *in = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&in, &len);
+    put_sized(f, "d1", 1900u << 10); /* part 0 not yet full ... */
+    put_sized(f, "d2", 2500u << 10); /* ... and this one does not fit it: a new part */
+    put_sized(f, "d3", 10);
+    fclose(f);
+    stele_import_options o = {.format = STELE_IO_NDJSON, .part_bytes = 2u << 20};
+    char *r = NULL;
+    CHECK(stele_import(db, "b", in, len, &o, &r) == STELE_OK, "import: %s", stele_errmsg(db));
+    CHECK(r && strstr(r, "\"records\":3"), "d1, then d2 moved to its own part, then d3: %s",
+          r ? r : "");
+    stele_free(r);
+    char *doc = NULL;
+    CHECK(stele_doc_get(db, "b", "d2", 0, &doc) == STELE_OK && strlen(doc) > (2500u << 10),
+          "the moved document is whole");
+    stele_free(doc);
+    free(in);
+    f = open_memstream(&in, &len);
+    put_sized(f, "ok", 10);
+    put_sized(f, "huge", 4300u << 10);
+    fclose(f);
+    json_t *rep = NULL;
+    char dg1[65], dg2[65];
+    digest(db, dg1);
+    o.part_bytes = 0;
+    r = NULL;
+    CHECK(stele_import(db, "b2", in, len, &o, &r) == STELE_EINVAL, "a too large document");
+    rep = r ? json_loads(r, 0, NULL) : NULL;
+    CHECK(has_error(rep, 2, 0, "too large for one ledger record"), "reported on its line");
+    digest(db, dg2);
+    CHECK(strcmp(dg1, dg2) == 0, "nothing changed");
+    json_decref(rep);
+    stele_free(r);
+    free(in);
+    stele_close(db);
+}
+
 /* ---- kill -9 during a multi-part import ---- */
 
 static void on_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
@@ -600,6 +651,7 @@ int main(void)
     TEST_RUN(test_idempotent_import);
     TEST_RUN(test_round_trips);
     TEST_RUN(test_multipart_import);
+    TEST_RUN(test_part_boundaries);
     TEST_RUN(test_crash_during_multipart);
     return test_summary();
 }
