@@ -88,7 +88,7 @@ static const char *const HELP_MAIN =
     "  txn [JSON|-]         several ops at once, all or nothing ({\"ops\":[...]})\n"
     "  import COLL FILE|-   load NDJSON or CSV, all or nothing (--format ndjson|csv, --id)\n"
     "  export COLL          write the documents as NDJSON or CSV (--format, --output, --as-of)\n"
-    "  --format json|table  how get, history, find and collection list print (default json)\n"
+    "  --format json|table  how get, history and collection list print (default json)\n"
     "\n"
     "global options (each has an environment variable):\n"
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
