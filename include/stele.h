@@ -296,6 +296,67 @@ stele_status stele_snapshot(stele *db);
  * handle and for one that rebuilt the state from the log. */
 stele_status stele_docs_digest(stele *db, char out[65]);
 
+/* ---- Import and export ------------------------------------------------------ */
+
+typedef enum stele_io_format {
+    STELE_IO_NDJSON = 0, /* one JSON object per line; blank lines skipped */
+    STELE_IO_CSV = 1,    /* RFC 4180 with a header row (typing rules: docs/DOCUMENTS.md) */
+} stele_io_format;
+
+/* Progress of a long call: `phase` is a static word ("reading", "checking", "writing",
+ * "applying", "exporting"); done/total are bytes while reading, records while writing,
+ * documents while exporting (total 0 = unknown). Called from the calling thread, at
+ * most every 64 KiB or 1024 documents and once at the end of each phase. */
+typedef void (*stele_progress_fn)(void *ctx, const char *phase, uint64_t done,
+                                  uint64_t total);
+
+typedef struct stele_import_options {
+    stele_io_format format;
+    const char *idem_id;        /* NULL or an idempotency id for the whole import */
+    uint32_t errors_max;        /* bad lines listed in the report; 0 = 100 */
+    uint32_t part_bytes;        /* target payload of one ledger record; 0 = 1 MiB */
+    stele_progress_fn progress; /* NULL = none */
+    void *progress_ctx;
+} stele_import_options;
+
+/* Imports the documents in data[0, len) into collection `coll` (created if it does not
+ * exist, in the same transaction), all or nothing. Every line (NDJSON) or row (CSV) is
+ * read and checked first: JSON syntax (with line and column), not an object, a bad
+ * "_id", an "_id" twice in the input or already live in the collection, CSV rows with
+ * the wrong number of cells. If any is bad, nothing is written, the status is
+ * STELE_EINVAL, stele_errmsg says how many lines are bad, and *report (if not NULL)
+ * gets {"error_count":N,"errors":[{"line":L,"column":C,"message":M},...]} with the
+ * first errors_max bad lines in order (column 0 where it does not apply). Otherwise
+ * the documents are inserted as one transaction, even when it is larger than one
+ * ledger record (a multi-part transaction: docs/FORMAT.md), and *report gets
+ * {"lsn":N,"documents":D,"records":R,"created_collection":B}; with an idempotency id
+ * already committed: {"lsn":N,"duplicate":true} and nothing changes. Missing "_id"s
+ * are generated; "_rev", "_lsn" and "_ts" are dropped. len is at most 1 GiB (the whole
+ * import is held in memory before anything is written). Caller frees *report. Not
+ * thread-safe with other document calls on the same handle. */
+stele_status stele_import(stele *db, const char *coll, const char *data, size_t len,
+                          const stele_import_options *opts, char **report);
+
+/* Receives exported text in chunks (about 64 KiB, each ending at a line end). Returns 0
+ * to go on; anything else stops the export with STELE_EIO. */
+typedef int (*stele_write_fn)(void *ctx, const char *data, size_t len);
+
+typedef struct stele_export_options {
+    stele_io_format format;
+    uint64_t as_of;             /* LSN; 0 = now */
+    stele_progress_fn progress; /* NULL = none */
+    void *progress_ctx;
+} stele_export_options;
+
+/* Streams the live documents of `coll` (as of opts->as_of) in doc-number order through
+ * `write`: NDJSON of each body with its "_id" and without _rev/_lsn/_ts (so exporting
+ * and importing into an empty collection gives equal documents), or CSV with a header
+ * row of the union of top-level fields ("_id" first, then in byte order), nested values
+ * as JSON text, RFC 4180 quoting. STELE_ENOTFOUND if there is no such collection then.
+ * opts may be NULL (NDJSON, now). */
+stele_status stele_export(stele *db, const char *coll, const stele_export_options *opts,
+                          stele_write_fn write, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

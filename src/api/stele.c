@@ -23,6 +23,7 @@
 #include "vault/vault.h"
 #include "store/snapshot.h"
 #include "api/api_int.h"
+#include "api/docs_int.h"
 
 const char *stele_strerror(stele_status code)
 {
@@ -189,22 +190,26 @@ static stele_status index_sync(stele *db)
     return STELE_OK;
 }
 
-/* Applies a committed transaction to the state and its indices: the state journals
- * the documents it changes, and each is re-indexed from its version before this
- * record to its newest one. */
-static stele_status docs_apply(stele *db, const uint8_t *sdoc, size_t len, uint64_t lsn,
+/* Applies a committed transaction to the state and its indices: the parts (one, or
+ * every part of a multi-part transaction) in order, as one transaction at one LSN. The
+ * state journals the documents it changes, and each is re-indexed from its version
+ * before this record to its newest one. */
+static stele_status docs_apply(stele *db, const api_part *parts, size_t n, uint64_t lsn,
                                uint64_t ts, const uint8_t author[16])
 {
+    STELE_ASSERT(n > 0 && parts);
     if (mstate_mark(db->docs) != 0) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
-    stele_status rc = txn_apply(db->docs, sdoc, len, lsn, ts, author, &db->err);
+    stele_status rc = STELE_OK;
+    for (size_t i = 0; i < n && rc == STELE_OK; i++)
+        rc = txn_apply(db->docs, parts[i].sdoc, parts[i].len, lsn, ts, author, &db->err);
     if (rc != STELE_OK) {
         mstate_rollback(db->docs);
         return rc;
     }
-    size_t n;
-    const uint32_t *touched = mstate_journal(db->docs, &n);
+    size_t nj;
+    const uint32_t *touched = mstate_journal(db->docs, &nj);
     roaring_bitmap_t *done = roaring_bitmap_create();
-    for (size_t i = 0; done && i < n && rc == STELE_OK; i++) {
+    for (size_t i = 0; done && i < nj && rc == STELE_OK; i++) {
         uint32_t d = touched[i];
         if (roaring_bitmap_contains(done, d)) continue;
         roaring_bitmap_add(done, d);
@@ -219,16 +224,131 @@ static stele_status docs_apply(stele *db, const uint8_t *sdoc, size_t len, uint6
     return rc == STELE_OK ? index_sync(db) : rc;
 }
 
+/*
+ * Multi-part document transactions (docs/FORMAT.md, "Document transactions"): a
+ * transaction too large for one record is written as records whose payload carries
+ * "part":{"txn":ID,"seq":K,"final":B}; nothing of it applies until its final part.
+ * Replay buffers the parts and decides with this table (R = the next record):
+ *
+ *   pending    R                                     action
+ *   none       plain document transaction            apply R
+ *   none       part seq 0                            start pending (apply if final)
+ *   none       part seq > 0                          corrupt (its start is missing)
+ *   T          part of T with the next seq           add (apply all if final)
+ *   T          part of T with another seq            corrupt
+ *   T          plain, or part seq 0 of another txn   discard T (interrupted), then as "none"
+ *   T          recovery record                       discard T (its writer crashed)
+ *   T          end of the log                        discard T
+ */
+typedef struct part_info {
+    char txn[PART_TXN_MAX + 1];
+    int64_t seq;
+    int final;
+} part_info;
+
+/* 1 and *out if the prepared transaction is a part, 0 if it is not, -1 if its "part"
+ * is malformed. */
+static int part_read(const uint8_t *sdoc, size_t len, part_info *out)
+{
+    doc_view p, v;
+    const char *s;
+    size_t n;
+    int r = doc_get(sdoc, len, "part", 4, &p);
+    if (r != 1) return r;
+    if (doc_get(p.p, p.len, "txn", 3, &v) != 1 || doc_string(v, &s, &n) != 0 || n == 0 ||
+        n > PART_TXN_MAX || doc_get(p.p, p.len, "seq", 3, &v) != 1 ||
+        doc_int64(v, &out->seq) != 0 || out->seq < 0 ||
+        doc_get(p.p, p.len, "final", 5, &v) != 1 ||
+        (doc_type(v) != SDOC_TRUE && doc_type(v) != SDOC_FALSE))
+        return -1;
+    memcpy(out->txn, s, n);
+    out->txn[n] = 0;
+    out->final = doc_type(v) == SDOC_TRUE;
+    return 1;
+}
+
+typedef struct pending_txn {
+    char txn[PART_TXN_MAX + 1];
+    int64_t next_seq;
+    buf *sdocs;            /* the parts so far, SDOC */
+    size_t n, cap;
+} pending_txn;
+
+static void pending_discard(pending_txn *pt)
+{
+    for (size_t i = 0; i < pt->n; i++) buf_release(&pt->sdocs[i]);
+    pt->n = 0;
+    pt->next_seq = 0;
+    pt->txn[0] = 0;
+}
+
+/* Moves *sdoc into the pending list (sdoc is left empty). -1 on out of memory. */
+static int pending_add(pending_txn *pt, buf *sdoc)
+{
+    if (pt->n == pt->cap) {
+        size_t cap = pt->cap ? pt->cap * 2 : 16;
+        buf *nb = realloc(pt->sdocs, cap * sizeof *nb);
+        if (!nb) return -1;
+        pt->sdocs = nb;
+        pt->cap = cap;
+    }
+    pt->sdocs[pt->n++] = *sdoc;
+    buf_init(sdoc);
+    pt->next_seq++;
+    return 0;
+}
+
+/* Applies the pending parts as one transaction at record r, then forgets them. */
+static stele_status pending_apply(stele *db, pending_txn *pt, const ledger_rec *r)
+{
+    api_part *parts = calloc(pt->n, sizeof *parts);
+    if (!parts) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < pt->n; i++) parts[i] = (api_part){pt->sdocs[i].data, pt->sdocs[i].len};
+    stele_status rc = docs_apply(db, parts, pt->n, r->lsn, r->timestamp_ns, r->author);
+    free(parts);
+    pending_discard(pt);
+    return rc;
+}
+
+/* One document record at replay (sdoc is its parsed payload): the table above. */
+static stele_status replay_docs_rec(stele *db, pending_txn *pt, const ledger_rec *r, buf *sdoc)
+{
+    part_info pi;
+    int is_part = part_read(sdoc->data, sdoc->len, &pi);
+    if (is_part < 0)
+        return util_fail(&db->err, STELE_ECORRUPT, "its \"part\" field is malformed");
+    if (pt->n && (!is_part || strcmp(pi.txn, pt->txn) != 0)) {
+        if (is_part && pi.seq != 0)
+            return util_fail(&db->err, STELE_ECORRUPT, "part %lld of transaction '%s' follows "
+                             "an unfinished transaction", (long long)pi.seq, pi.txn);
+        pending_discard(pt); /* interrupted by a crash: never applied, never will be */
+    }
+    if (!is_part) {
+        api_part one = {sdoc->data, sdoc->len};
+        return docs_apply(db, &one, 1, r->lsn, r->timestamp_ns, r->author);
+    }
+    if (pi.seq != pt->next_seq)
+        return util_fail(&db->err, STELE_ECORRUPT, "part %lld of transaction '%s' where part "
+                         "%lld was expected", (long long)pi.seq, pi.txn,
+                         (long long)pt->next_seq);
+    if (pt->n == 0) util_strlcpy(pt->txn, pi.txn, sizeof pt->txn);
+    if (pending_add(pt, sdoc) != 0) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    return pi.final ? pending_apply(db, pt, r) : STELE_OK;
+}
+
 /* Applies every STELE_REC_DOCS record after `from` to db->docs (and db->idx). */
 static stele_status docs_replay_from(stele *db, uint64_t from)
 {
     uint64_t head = ledger_head(db->L);
     buf sdoc;
     buf_init(&sdoc);
+    pending_txn pt;
+    memset(&pt, 0, sizeof pt);
     stele_status rc = STELE_OK;
     for (uint64_t lsn = from + 1; rc == STELE_OK && lsn <= head; lsn++) {
         ledger_rec r;
         rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
+        if (rc == STELE_OK && r.kind == STELE_REC_RECOVERY) pending_discard(&pt);
         if (rc != STELE_OK || r.kind != STELE_REC_DOCS) continue;
         json_error je;
         sdoc.len = 0;
@@ -237,11 +357,13 @@ static stele_status docs_replay_from(stele *db, uint64_t from)
             rc = util_fail(&db->err, STELE_ECORRUPT,
                            "document transaction LSN %llu is not valid JSON (%s)",
                            (unsigned long long)lsn, je.msg);
-        else if (docs_apply(db, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author) != STELE_OK)
+        else if (replay_docs_rec(db, &pt, &r, &sdoc) != STELE_OK)
             rc = util_fail_wrap(&db->err, "document transaction LSN %llu does not apply",
                                 (unsigned long long)lsn);
         if (rc != STELE_OK && rc != STELE_ENOMEM) rc = db->err.code = STELE_ECORRUPT;
     }
+    pending_discard(&pt); /* a multi-part transaction without its final part */
+    free(pt.sdocs);
     buf_release(&sdoc);
     return rc;
 }
@@ -587,12 +709,15 @@ stele_status stele_stat(stele *db, char **json)
 
 /* -------------------------------------------------------------- documents */
 
-/* Checks a prepared transaction by applying it tentatively (then undoing it). */
-static stele_status txn_check(stele *db, const buf *sdoc)
+/* Checks a prepared transaction (its parts in order) by applying it tentatively, then
+ * undoing it. */
+static stele_status txn_check(stele *db, const api_part *parts, size_t n)
 {
     if (mstate_mark(db->docs) != 0) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
-    stele_status rc = txn_apply(db->docs, sdoc->data, sdoc->len, UINT64_MAX - 1, 0,
-                                db->user.id, &db->err);
+    stele_status rc = STELE_OK;
+    for (size_t i = 0; i < n && rc == STELE_OK; i++)
+        rc = txn_apply(db->docs, parts[i].sdoc, parts[i].len, UINT64_MAX - 1, 0, db->user.id,
+                       &db->err);
     mstate_rollback(db->docs);
     return rc;
 }
@@ -615,7 +740,8 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
     if (idem_id) rc = ledger_idem_lookup(db->L, idem_id, strlen(idem_id), &lsn, &db->err);
     dup = lsn != 0;
     if (rc == STELE_OK && !dup) rc = txn_prepare(json, len, &payload, &sdoc, &ids, &db->err);
-    if (rc == STELE_OK && !dup) rc = txn_check(db, &sdoc);
+    api_part one = {sdoc.data, sdoc.len};
+    if (rc == STELE_OK && !dup) rc = txn_check(db, &one, 1);
     if (rc == STELE_OK && !dup)
         rc = ledger_append(db->L, STELE_REC_DOCS, payload.data, payload.len, idem_id,
                            idem_id ? strlen(idem_id) : 0, &lsn, &dup, &db->err);
@@ -623,7 +749,7 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
     if (rc == STELE_OK && !dup) /* apply as the record says: its LSN, time and author */
         rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
     if (rc == STELE_OK && !dup &&
-        docs_apply(db, sdoc.data, sdoc.len, lsn, r.timestamp_ns, r.author) != STELE_OK)
+        docs_apply(db, &one, 1, lsn, r.timestamp_ns, r.author) != STELE_OK)
         rc = util_fail_wrap(&db->err, "committed transaction LSN %llu did not apply; reopen "
                                       "the database", (unsigned long long)lsn);
     if (rc == STELE_OK && !dup) db->tail_bytes += payload.len;
@@ -943,4 +1069,47 @@ stele_status stele_index_list(stele *db, const char *coll, char **json)
     }
     if (buf_append(&b, "]", 1) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);
+}
+/* ------------------------------------- for the other files of the api layer */
+
+stele_status api_need_open(stele *db) { return need_open(db); }
+
+stele_status api_detach(stele *db, buf *b, stele_status rc, char **out)
+{
+    return detach(db, b, rc, out);
+}
+
+stele_status api_docs_check(stele *db, const api_part *parts, size_t n)
+{
+    STELE_ASSERT(n > 0 && parts);
+    return txn_check(db, parts, n);
+}
+
+stele_status api_docs_commit(stele *db, const buf *payloads, const api_part *parts, size_t n,
+                             const char *idem_id, uint64_t *lsn_out)
+{
+    STELE_ASSERT(n > 0 && payloads && parts);
+    uint64_t lsn = 0;
+    int dup = 0;
+    stele_status rc = STELE_OK;
+    for (size_t i = 0; i < n && rc == STELE_OK; i++) { /* the id goes on the final part */
+        const char *idem = i + 1 == n ? idem_id : NULL;
+        rc = ledger_append(db->L, STELE_REC_DOCS, payloads[i].data, payloads[i].len, idem,
+                           idem ? strlen(idem) : 0, &lsn, &dup, &db->err);
+        STELE_ASSERT(rc != STELE_OK || !dup || i + 1 == n);
+    }
+    if (rc == STELE_OK && dup) { /* committed meanwhile by another handle: the parts
+                                  * written are discarded at replay; nothing to apply */
+        *lsn_out = lsn;
+        return util_fail(&db->err, STELE_EEXIST, "idempotency id '%s' was committed at LSN "
+                         "%llu meanwhile", idem_id, (unsigned long long)lsn);
+    }
+    ledger_rec r;
+    if (rc == STELE_OK) rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
+    if (rc == STELE_OK && docs_apply(db, parts, n, lsn, r.timestamp_ns, r.author) != STELE_OK)
+        rc = util_fail_wrap(&db->err, "committed transaction LSN %llu did not apply; reopen "
+                                      "the database", (unsigned long long)lsn);
+    for (size_t i = 0; rc == STELE_OK && i < n; i++) db->tail_bytes += payloads[i].len;
+    if (rc == STELE_OK) *lsn_out = lsn;
+    return rc;
 }

@@ -17,14 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "stele.h"
-
-#define EXIT_ERR 1
-#define EXIT_USAGE 2
-#define EXIT_PASSWORD 3
-#define EXIT_LOCKED 4
-#define EXIT_CORRUPT 5
-#define EXIT_STATE 6
 #define INPUT_MAX (4u << 20)
 #define PASSWORD_MAX 1024
 
@@ -39,8 +33,7 @@ typedef struct opts {
 
 static const char *prog = "stele";
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "%s: ", prog);
@@ -50,7 +43,7 @@ static void say(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-static int exit_code(stele_status rc)
+int exit_code(stele_status rc)
 {
     switch (rc) {
     case STELE_OK: return 0;
@@ -96,6 +89,9 @@ static const char *const HELP_MAIN =
     "                       --offset --fields --as-of)\n"
     "  index create|drop|list           indices on document fields\n"
     "  txn [JSON|-]         several ops at once, all or nothing ({\"ops\":[...]})\n"
+    "  import COLL FILE|-   load NDJSON or CSV, all or nothing (--format ndjson|csv, --id)\n"
+    "  export COLL          write the documents as NDJSON or CSV (--format, --output, --as-of)\n"
+    "  --format json|table  how get, history and collection list print (default json)\n"
     "\n"
     "global options (each has an environment variable):\n"
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
@@ -169,7 +165,8 @@ static const cmd_help HELPS[] = {
      "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
      "segments and sizes, durability policy, recoveries and the database public key.\n"},
     {"collection",
-     "usage: stele collection create NAME | drop NAME | rename OLD NEW | list [--as-of LSN|TIME]\n"
+     "usage: stele collection create NAME | drop NAME | rename OLD NEW\n"
+     "       stele collection list [--as-of LSN|TIME] [--format json|table]\n"
      "Collections hold documents. Names: 1-64 of letters, digits, '.', '_', '-'. Dropping\n"
      "keeps the history in the ledger; the name can be created again.\n"},
     {"put",
@@ -177,7 +174,7 @@ static const cmd_help HELPS[] = {
      "Inserts a JSON object into collection COLL. Its \"_id\" (a non-empty string) is\n"
      "generated if absent; an existing live _id is an error. Prints {\"_id\":...,\"_lsn\":...}.\n"},
     {"get",
-     "usage: stele get COLL ID [--as-of LSN|TIME]\n"
+     "usage: stele get COLL ID [--as-of LSN|TIME] [--format json|table]\n"
      "Prints the document with _id, _rev (1 at insert, +1 per change), _lsn and _ts of its\n"
      "last change; --as-of shows it as it was at that LSN, or at a UTC time such as\n"
      "2026-11-21T08:00:00Z (the _ts format).\n"},
@@ -193,7 +190,7 @@ static const cmd_help HELPS[] = {
      "Soft-deletes: hidden from get, kept in history, restorable with 'stele restore'.\n"},
     {"restore", "usage: stele restore COLL ID\nBrings back a soft-deleted document.\n"},
     {"history",
-     "usage: stele history COLL ID\n"
+     "usage: stele history COLL ID [--format json|table]\n"
      "Every revision of the document, oldest first, one JSON per line, with _rev, _lsn, _ts,\n"
      "_author and _deleted.\n"},
     {"txn",
@@ -225,6 +222,25 @@ static const cmd_help HELPS[] = {
      "reopening), built at once and maintained on every write; drop removes it. Queries also\n"
      "create memory-only \"lazy\" indices on the fields they filter. list shows every index:\n"
      "collection, path, kind (explicit or lazy), distinct keys, documents, bytes.\n"},
+    {"import",
+     "usage: stele import COLL FILE|- [--format ndjson|csv] [--id IDEMPOTENCY_ID]\n"
+     "Loads documents into COLL (created if missing) as one transaction: all or nothing.\n"
+     "The format is --format, else the file's extension (.ndjson .jsonl .json = NDJSON, .csv).\n"
+     "NDJSON: one JSON object per line, blank lines skipped. CSV (RFC 4180): a header row\n"
+     "names the fields, 'a.b' builds nested objects; unquoted cells are typed (numbers,\n"
+     "true/false/null, JSON arrays/objects), quoted cells are strings (except JSON\n"
+     "arrays/objects), an empty unquoted cell leaves the field out; the _id column is text.\n"
+     "Every line is checked first (JSON syntax, object, _id, duplicates in the file or in\n"
+     "COLL); if any is bad, each is listed as FILE:LINE[:COLUMN]: reason (the first 100)\n"
+     "and nothing is written (exit 2). Missing _ids are generated; _rev/_lsn/_ts dropped.\n"
+     "Imports larger than one ledger record are written in parts that apply together.\n"
+     "Prints {\"lsn\":N,\"documents\":D,...}. A progress bar goes to stderr on a terminal.\n"},
+    {"export",
+     "usage: stele export COLL [--format ndjson|csv] [--output FILE] [--as-of LSN|TIME]\n"
+     "Writes the live documents of COLL (as of --as-of): NDJSON bodies with _id (no _rev,\n"
+     "_lsn, _ts: importing the file into an empty collection gives the same documents), or\n"
+     "CSV with the top-level fields as columns (_id first, nested values as JSON text).\n"
+     "The format is --format, else --output's extension, else NDJSON.\n"},
     {"passwd",
      "usage: stele passwd\n"
      "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
@@ -938,9 +954,9 @@ static int cmd_collection(opts *o)
         if (arc) return close_db(db, arc);
         stele_status st = stele_collections(db, at, &json);
         if (st != STELE_OK) return fail_db(db, st);
-        print_pretty(json);
+        rc = cli_print(o->format, json, 1);
         stele_free(json);
-        return close_db(db, 0);
+        return close_db(db, rc);
     }
     const char *op = strcmp(sub, "create") == 0   ? "create_collection"
                      : strcmp(sub, "drop") == 0   ? "drop_collection"
@@ -996,10 +1012,9 @@ static int cmd_doc_read(opts *o, const char *cmd)
                           ? stele_doc_get(db, o->pos[1], o->pos[2], at, &out)
                           : stele_doc_history(db, o->pos[1], o->pos[2], &out);
     if (st != STELE_OK) return fail_db(db, st);
-    fputs(out, stdout);
-    if (strcmp(cmd, "get") == 0) putchar('\n');
+    rc = cli_print(o->format, out, 0);
     stele_free(out);
-    return close_db(db, 0);
+    return close_db(db, rc);
 }
 
 static int cmd_query(opts *o, const char *cmd)
@@ -1025,11 +1040,12 @@ static int cmd_query(opts *o, const char *cmd)
         st = stele_explain(db, o->pos[1], f, strlen(f), at, &out);
     else st = stele_find(db, o->pos[1], f, strlen(f), &fo, &out);
     if (st != STELE_OK) return fail_db(db, st);
+    int prc = 0;
     if (strcmp(cmd, "count") == 0) printf("%llu\n", (unsigned long long)n);
     else if (strcmp(cmd, "explain") == 0) print_pretty(out);
-    else fputs(out, stdout);
+    else prc = cli_print(o->format, out, 0);
     stele_free(out);
-    return close_db(db, 0);
+    return close_db(db, prc);
 }
 
 static int cmd_index(opts *o)
@@ -1042,9 +1058,9 @@ static int cmd_index(opts *o)
         char *json = NULL;
         stele_status st = stele_index_list(db, o->npos == 3 ? o->pos[2] : NULL, &json);
         if (st != STELE_OK) return fail_db(db, st);
-        print_pretty(json);
+        rc = cli_print(o->format, json, 1);
         stele_free(json);
-        return close_db(db, 0);
+        return close_db(db, rc);
     }
     int create = strcmp(sub, "create") == 0;
     if ((!create && strcmp(sub, "drop") != 0) || o->npos != 4) {
@@ -1082,6 +1098,35 @@ static int cmd_txn(opts *o)
     return run_txn(o, ops, 0);
 }
 
+static int cmd_import(opts *o)
+{
+    stele_io_format fmt;
+    if (o->npos != 3) {
+        say("usage: stele import COLL FILE|- [--format ndjson|csv] (see 'stele import --help')");
+        return EXIT_USAGE;
+    }
+    int rc = cli_io_format(o->pos[2], o->format, 0, &fmt);
+    stele *db;
+    if (!rc) rc = open_db(o, 0, &db);
+    return rc ? rc : close_db(db, cli_import(db, o->pos[1], o->pos[2], fmt, o->id));
+}
+
+static int cmd_export(opts *o)
+{
+    stele_io_format fmt;
+    if (o->npos != 2) {
+        say("usage: stele export COLL [--format ndjson|csv] [--output FILE] [--as-of LSN|TIME]");
+        return EXIT_USAGE;
+    }
+    int rc = cli_io_format(o->output, o->format, 1, &fmt);
+    stele *db;
+    if (!rc) rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    uint64_t at;
+    rc = resolve_as_of(o, db, &at);
+    return close_db(db, rc ? rc : cli_export(db, o->pos[1], fmt, o->output, at));
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -1112,6 +1157,8 @@ int main(int argc, char **argv)
         return cmd_doc_write(&o, cmd);
     if (strcmp(cmd, "get") == 0 || strcmp(cmd, "history") == 0) return cmd_doc_read(&o, cmd);
     if (strcmp(cmd, "txn") == 0) return cmd_txn(&o);
+    if (strcmp(cmd, "import") == 0) return cmd_import(&o);
+    if (strcmp(cmd, "export") == 0) return cmd_export(&o);
     if (strcmp(cmd, "find") == 0 || strcmp(cmd, "count") == 0 || strcmp(cmd, "explain") == 0)
         return cmd_query(&o, cmd);
     if (strcmp(cmd, "index") == 0) return cmd_index(&o);

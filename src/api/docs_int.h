@@ -1,0 +1,37 @@
+/*
+ * docs_int.h — what stele.c lends to the other files of the api layer for document
+ * transactions (io.c builds imports on it). Not installed; nothing below the api
+ * layer includes it.
+ *
+ * A transaction is one or more parts, each a prepared transaction (the canonical
+ * payload text of a STELE_REC_DOCS record and its SDOC). One part is an ordinary
+ * record; several are a multi-part transaction (docs/FORMAT.md): each payload carries
+ * "part":{"txn":ID,"seq":K,"final":B}, and nothing applies before the final part is
+ * durable.
+ */
+#ifndef STELE_API_DOCS_INT_H
+#define STELE_API_DOCS_INT_H
+
+#include "api/api_int.h"
+
+#define PART_TXN_MAX 64 /* bytes of a multi-part transaction id */
+
+typedef struct api_part {
+    const uint8_t *sdoc; /* borrowed */
+    size_t len;
+} api_part;
+
+/* STELE_OK (and a cleared error) if db is open; the stele_* entry check. */
+stele_status api_need_open(stele *db);
+/* Hands b's text to *out on success; releases b either way. */
+stele_status api_detach(stele *db, buf *b, stele_status rc, char **out);
+/* Applies the parts in order tentatively, as one transaction, and undoes them: the
+ * status says whether the transaction would apply now. */
+stele_status api_docs_check(stele *db, const api_part *parts, size_t n);
+/* Appends payloads[0..n) as STELE_REC_DOCS records in order (idem_id, if not NULL, on
+ * the last), then applies parts[0..n) as one transaction at the last record's LSN,
+ * time and author; *lsn gets that LSN. Call api_docs_check first. */
+stele_status api_docs_commit(stele *db, const buf *payloads, const api_part *parts, size_t n,
+                             const char *idem_id, uint64_t *lsn);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * cli.h — what the files of the `stele` command share. Layer: cli (uses only
+ * include/stele.h and jansson). main.c parses options and dispatches; io_cmd.c holds
+ * import and export with their progress bar; format.c prints library output as JSON
+ * or as a table (--format).
+ */
+#ifndef STELE_CLI_H
+#define STELE_CLI_H
+
+#include <stdint.h>
+
+#include "stele.h"
+
+#define EXIT_ERR 1
+#define EXIT_USAGE 2
+#define EXIT_PASSWORD 3
+#define EXIT_LOCKED 4
+#define EXIT_CORRUPT 5
+#define EXIT_STATE 6
+
+/* main.c: an error line "stele: ..." on stderr; the exit code of a status. */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int exit_code(stele_status rc);
+
+/* format.c: prints `text` (NDJSON, a JSON array or one JSON value, as the library
+ * returns it) for --format: NULL or "json" as it is (pretty-printed if `pretty`),
+ * "table" as aligned columns. Returns 0 or EXIT_USAGE for an unknown format. */
+int cli_print(const char *format, const char *text, int pretty);
+
+/* io_cmd.c: the import/export format from --format (if given) or the file's
+ * extension (.ndjson .jsonl .json .csv); export defaults to NDJSON. 0 or EXIT_USAGE. */
+int cli_io_format(const char *path, const char *flag, int for_export, stele_io_format *out);
+/* `stele import COLL FILE|-` on an open writable handle; returns an exit code. */
+int cli_import(stele *db, const char *coll, const char *path, stele_io_format fmt,
+               const char *idem_id);
+/* `stele export COLL` to stdout or `output`; returns an exit code. */
+int cli_export(stele *db, const char *coll, stele_io_format fmt, const char *output,
+               uint64_t as_of);
+
+#endif
