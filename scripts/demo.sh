@@ -57,6 +57,24 @@ run put patients '{"_id":"p-1003","name":"Lin","ward":"recovery","allergies":["l
 run find patients '{"ward":"recovery"}'
 run count patients '{"allergies":"penicillin"}'
 run explain patients '{"ward":"recovery","allergies":"latex"}'
+step "Import 2,000 visits at once (all or nothing), then ranges, sort, projection, table"
+VISITS="$STORE.visits.ndjson"
+awk 'BEGIN { for (i = 1; i <= 2000; i++)
+  printf "{\"_id\":\"v%04d\",\"patient\":\"p-%d\",\"age\":%d,\"ward\":\"%s\",\"at\":\"2026-%02d-%02dT%02d:00:00Z\"}\n",
+         i, 1000 + i % 97, 18 + (i * 13) % 67, (i % 5 ? "recovery" : "cardiology"),
+         1 + i % 12, 1 + i % 28, i % 24 }' > "$VISITS"
+run import visits "$VISITS"
+printf '{"_id":"bad"\n' > "$VISITS.bad.ndjson"
+run import visits "$VISITS.bad.ndjson" || echo "(exit code $?: nothing was imported)"
+run count visits '{"ward":"cardiology","age":{"$gte":30,"$lt":40}}'
+run find visits '{"at":{"$gte":"2026-06-01T00:00:00+02:00","$lt":"2026-07-01"},"ward":{"$ne":"recovery"}}' \
+    --sort -age --limit 3 --fields patient,age,at --format table
+run explain visits '{"$or":[{"age":{"$lt":20}},{"patient":{"$startsWith":"p-109"}}]}'
+step "Snapshot the state: the next open loads it and replays only the newer records"
+run snapshot
+run export visits --format csv --output "$STORE.visits.csv"
+head -3 "$STORE.visits.csv"
+rm -f "$VISITS" "$VISITS.bad.ndjson" "$STORE.visits.csv"
 step "Statistics"
 run stat
 rm -rf "$STORE-tampered" "$STORE.proof.json"
