@@ -216,6 +216,11 @@ static const cmd_help HELPS[] = {
      "keeps those paths plus _id, _rev, _lsn, _ts. --as-of queries the collection as it was at\n"
      "an LSN or UTC time (a scan of that state). Each filtered field gets a bitmap index on\n"
      "first use; explain shows the index used by each step and the size of each set.\n"
+     "Full text: {\"bio\":{\"$text\":\"quick fox*\"}} (words ANDed, stemmed and case-folded;\n"
+     "word* a prefix, -word excluded; a text index per field, built on first use). Without\n"
+     "--sort, a filter with one $text (not under $not/$nor) returns the best BM25 matches\n"
+     "first (ties by insertion order; documents matched by another $or branch come last),\n"
+     "then --offset and --limit; otherwise results keep insertion order.\n"
      "See docs/DOCUMENTS.md, \"Query semantics\".\n"},
     {"count", "usage: stele count COLL FILTER [--as-of LSN|TIME] (see 'stele find --help')\n"},
     {"explain", "usage: stele explain COLL FILTER [--as-of LSN|TIME] (see 'stele find --help')\n"},
@@ -224,7 +229,8 @@ static const cmd_help HELPS[] = {
      "create defines an index on a dotted path (recorded in the ledger, so it survives\n"
      "reopening), built at once and maintained on every write; drop removes it. Queries also\n"
      "create memory-only \"lazy\" indices on the fields they filter. list shows every index:\n"
-     "collection, path, kind (explicit or lazy), distinct keys, documents, bytes.\n"},
+     "collection, path, kind (explicit or lazy), distinct keys, documents, bytes; and the\n"
+     "full-text indices made by $text queries: kind text, terms, postings, bytes.\n"},
     {"passwd",
      "usage: stele passwd\n"
      "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
