@@ -921,8 +921,11 @@ static stele_status match_set(stele *db, const char *coll, const qfilter *f, uin
     return filter_eval_as_of(f, db->docs, db->idx, c, at, set, &scanned, explain, &db->err);
 }
 
+/* Parses and evaluates a filter; *keep (if not NULL) gets the parsed filter (filter_free)
+ * on success. */
 static stele_status query_set(stele *db, const char *coll, const char *text, size_t len,
-                              uint64_t as_of, roaring_bitmap_t **set, buf *explain)
+                              uint64_t as_of, roaring_bitmap_t **set, buf *explain,
+                              qfilter **keep)
 {
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
@@ -930,7 +933,33 @@ static stele_status query_set(stele *db, const char *coll, const char *text, siz
     qfilter *f = NULL;
     rc = filter_parse(text, len, &f, &db->err);
     if (rc == STELE_OK) rc = match_set(db, coll, f, as_of, set, explain);
-    filter_free(f);
+    if (rc == STELE_OK && keep) *keep = f;
+    else filter_free(f);
+    return rc;
+}
+
+/* The order of a find: by BM25 score when it has no sort and one $text leaf outside
+ * $not/$nor (docs/DOCUMENTS.md, "Query semantics"), else result_order's. */
+static stele_status find_order(stele *db, const char *coll, const qfilter *f,
+                               const roaring_bitmap_t *set, const sort_spec *sp,
+                               const stele_find_opts *o, uint32_t **nums, size_t *n)
+{
+    uint64_t at = o->as_of ? o->as_of : UINT64_MAX;
+    int leaf = sp->n ? -1 : filter_rank_leaf(f);
+    if (leaf < 0) return result_order(db->docs, set, at, sp, o->offset, o->limit, nums, n,
+                                      &db->err);
+    uint32_t c = mstate_coll_find(db->docs, coll, at);
+    STELE_ASSERT(c != MSTATE_NONE); /* match_set found it */
+    /* a filter that is the $text leaf alone: its set is the text's, a top k suffices */
+    uint64_t k = o->limit && f->nn == 2 && o->offset + o->limit > o->offset ? o->offset + o->limit
+                                                                           : 0;
+    fts_hit *hits = NULL;
+    size_t nhits = 0;
+    if (k > SIZE_MAX) k = 0; /* all hits */
+    stele_status rc = filter_text_hits(f, leaf, db->docs, db->idx, c, at, (size_t)k, &hits,
+                                       &nhits, &db->err);
+    if (rc == STELE_OK) rc = result_rank(set, hits, nhits, o->offset, o->limit, nums, n, &db->err);
+    free(hits);
     return rc;
 }
 
@@ -963,9 +992,10 @@ stele_status stele_find(stele *db, const char *coll, const char *filter, size_t 
     uint32_t *nums = NULL;
     size_t n = 0;
     uint64_t at = o->as_of ? o->as_of : UINT64_MAX;
-    if (rc == STELE_OK) rc = query_set(db, coll, filter, len, o->as_of, &set, NULL);
-    if (rc == STELE_OK)
-        rc = result_order(db->docs, set, at, sp, o->offset, o->limit, &nums, &n, &db->err);
+    qfilter *f = NULL;
+    if (rc == STELE_OK) rc = query_set(db, coll, filter, len, o->as_of, &set, NULL, &f);
+    if (rc == STELE_OK) rc = find_order(db, coll, f, set, sp, o, &nums, &n);
+    filter_free(f);
     buf b;
     buf_init(&b);
     if (rc == STELE_OK) rc = write_docs(db, nums, n, at, fs, &b);
@@ -980,7 +1010,7 @@ stele_status stele_count(stele *db, const char *coll, const char *filter, size_t
                          uint64_t as_of, uint64_t *count)
 {
     roaring_bitmap_t *set = NULL;
-    stele_status rc = query_set(db, coll, filter, len, as_of, &set, NULL);
+    stele_status rc = query_set(db, coll, filter, len, as_of, &set, NULL, NULL);
     if (rc != STELE_OK) return rc;
     *count = roaring_bitmap_get_cardinality(set);
     roaring_bitmap_free(set);
@@ -994,7 +1024,7 @@ stele_status stele_explain(stele *db, const char *coll, const char *filter, size
     buf_init(&steps);
     buf_init(&b);
     roaring_bitmap_t *set = NULL;
-    stele_status rc = query_set(db, coll, filter, len, as_of, &set, &steps);
+    stele_status rc = query_set(db, coll, filter, len, as_of, &set, &steps, NULL);
     if (rc == STELE_OK) {
         uint64_t nidx, bytes;
         dindex_sizes(db->idx, &nidx, &bytes);
@@ -1040,6 +1070,26 @@ stele_status stele_index_drop(stele *db, const char *coll, const char *path)
     return index_op(db, "drop_index", coll, path);
 }
 
+/* Appends the text indices (of collection `only`, or all if MSTATE_NONE) to a listing. */
+static void text_index_list(stele *db, uint32_t only, buf *b, int *first)
+{
+    for (size_t i = 0; i < dindex_text_count(db->idx); i++) {
+        const fts *t = dindex_text_at(db->idx, i);
+        const char *name = mstate_coll_name(db->docs, fts_coll(t), UINT64_MAX);
+        if ((only != MSTATE_NONE && fts_coll(t) != only) || !name) continue;
+        uint64_t terms, postings, bytes;
+        fts_sizes(t, &terms, &postings, &bytes);
+        buf_printf(b, "%s{\"collection\":", *first ? "" : ",");
+        buf_json_str(b, name, strlen(name));
+        buf_printf(b, ",\"path\":");
+        buf_json_str(b, fts_path(t), strlen(fts_path(t)));
+        buf_printf(b, ",\"kind\":\"text\",\"terms\":%llu,\"postings\":%llu,\"bytes\":%llu}",
+                   (unsigned long long)terms, (unsigned long long)postings,
+                   (unsigned long long)bytes);
+        *first = 0;
+    }
+}
+
 stele_status stele_index_list(stele *db, const char *coll, char **json)
 {
     stele_status rc = need_open(db);
@@ -1067,6 +1117,7 @@ stele_status stele_index_list(stele *db, const char *coll, char **json)
                    (unsigned long long)in.docs, (unsigned long long)in.bytes);
         first = 0;
     }
+    text_index_list(db, only, &b, &first);
     if (buf_append(&b, "]", 1) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);
 }

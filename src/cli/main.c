@@ -213,6 +213,11 @@ static const cmd_help HELPS[] = {
      "keeps those paths plus _id, _rev, _lsn, _ts. --as-of queries the collection as it was at\n"
      "an LSN or UTC time (a scan of that state). Each filtered field gets a bitmap index on\n"
      "first use; explain shows the index used by each step and the size of each set.\n"
+     "Full text: {\"bio\":{\"$text\":\"quick fox*\"}} (words ANDed, stemmed and case-folded;\n"
+     "word* a prefix, -word excluded; a text index per field, built on first use). Without\n"
+     "--sort, a filter with one $text (not under $not/$nor) returns the best BM25 matches\n"
+     "first (ties by insertion order; documents matched by another $or branch come last),\n"
+     "then --offset and --limit; otherwise results keep insertion order.\n"
      "See docs/DOCUMENTS.md, \"Query semantics\".\n"},
     {"count", "usage: stele count COLL FILTER [--as-of LSN|TIME] (see 'stele find --help')\n"},
     {"explain", "usage: stele explain COLL FILTER [--as-of LSN|TIME] (see 'stele find --help')\n"},

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/fts.h"
 #include "index/value.h"
 #include "util/util.h"
 
@@ -38,6 +39,8 @@ struct dindex {
     uint32_t nmembers;
     eq_index *idx;
     size_t nidx, capidx;
+    fts **text; /* full-text indices, one per (coll, path), made by the first $text */
+    size_t ntext, captext;
 };
 
 dindex *dindex_new(void) { return calloc(1, sizeof(dindex)); }
@@ -64,6 +67,8 @@ void dindex_free(dindex *x)
         if (x->ever[i]) roaring_bitmap_free(x->ever[i]);
     }
     for (size_t i = 0; i < x->nidx; i++) index_release(&x->idx[i]);
+    for (size_t i = 0; i < x->ntext; i++) fts_free(x->text[i]);
+    free(x->text);
     free(x->idx);
     free(x->members);
     free(x->ever);
@@ -242,6 +247,8 @@ int dindex_update(dindex *x, uint32_t coll, uint32_t n, const mversion *old,
         if (rc == 0 && now && !now->deleted) rc = index_version(&x->idx[i], n, now, 1, &k);
     }
     buf_release(&k);
+    for (size_t i = 0; i < x->ntext && rc == 0; i++)
+        if (fts_coll(x->text[i]) == coll) rc = fts_update_doc(x->text[i], n, now);
     roaring_bitmap_add(x->ever[coll], n);
     if (now && !now->deleted) roaring_bitmap_add(x->members[coll], n);
     else roaring_bitmap_remove(x->members[coll], n);
@@ -314,15 +321,70 @@ int dindex_set_explicit(dindex *x, uint32_t coll, const char *path, int is_expli
     return 0;
 }
 
+/* Position of the text index of (coll, path), or x->ntext if there is none. */
+static size_t text_find(const dindex *x, uint32_t coll, const char *path)
+{
+    size_t i = 0;
+    while (i < x->ntext &&
+           (fts_coll(x->text[i]) != coll || strcmp(fts_path(x->text[i]), path) != 0))
+        i++;
+    return i;
+}
+
+static int text_drop(dindex *x, uint32_t coll, const char *path)
+{
+    size_t i = text_find(x, coll, path);
+    if (i == x->ntext) return -1;
+    fts_free(x->text[i]);
+    memmove(&x->text[i], &x->text[i + 1], (x->ntext - i - 1) * sizeof *x->text);
+    x->ntext--;
+    return 0;
+}
+
 int dindex_drop(dindex *x, uint32_t coll, const char *path)
 {
+    int had_text = text_drop(x, coll, path) == 0;
     eq_index *ix = index_find(x, coll, path);
-    if (!ix) return -1;
+    if (!ix) return had_text ? 0 : -1;
     index_release(ix);
     size_t i = (size_t)(ix - x->idx);
     memmove(ix, ix + 1, (x->nidx - i - 1) * sizeof *ix);
     x->nidx--;
     return 0;
+}
+
+fts *dindex_text(dindex *x, const mstate *s, uint32_t coll, const char *path, util_err *e)
+{
+    size_t i = text_find(x, coll, path);
+    if (i < x->ntext) return x->text[i];
+    if (x->ntext == x->captext) {
+        size_t cap = x->captext ? x->captext * 2 : 4;
+        fts **p = realloc(x->text, cap * sizeof *p);
+        if (!p) {
+            util_fail(e, STELE_ENOMEM, "out of memory indexing '%s' for $text", path);
+            return NULL;
+        }
+        x->text = p;
+        x->captext = cap;
+    }
+    fts *t = fts_new(coll, path, NULL, e);
+    if (!t) return NULL;
+    if (fts_build(t, s) != 0) {
+        fts_free(t);
+        util_fail(e, STELE_ENOMEM, "out of memory indexing '%s' for $text", path);
+        return NULL;
+    }
+    x->text[x->ntext++] = t;
+    STELE_ASSERT(text_find(x, coll, path) == x->ntext - 1);
+    return t;
+}
+
+size_t dindex_text_count(const dindex *x) { return x->ntext; }
+
+const fts *dindex_text_at(const dindex *x, size_t i)
+{
+    STELE_ASSERT(i < x->ntext);
+    return x->text[i];
 }
 
 int dindex_has(const dindex *x, uint32_t coll, const char *path, int *is_explicit)

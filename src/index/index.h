@@ -19,6 +19,11 @@
  * order[0, norder) is a permutation of the first norder entries sorted by dval_cmp.
  * Keys are never removed (an emptied bitmap stays: entry numbers stay stable).
  *
+ * Full-text indices (fts.h) are kept by (coll, path) beside the value indices: made by
+ * the first $text query on a path (dindex_text), maintained by dindex_update like the
+ * others, dropped with dindex_drop, listed apart (dindex_text_count / dindex_text_at);
+ * they are always lazy (memory only) and use the default stemmer (english).
+ *
  * An index is "explicit" when a create_index op of the ledger defines it (the api
  * layer syncs these flags with the model's definitions) or "lazy" when a query made
  * it; both are maintained the same way.
@@ -30,9 +35,11 @@
 
 #include "model/doc.h"
 #include "model/state.h"
+#include "util/util.h"
 
 typedef struct roaring_bitmap_s roaring_bitmap_t;
 typedef struct dindex dindex;
+typedef struct fts fts;
 
 #define DINDEX_PATH_MAX MSTATE_PATH_MAX /* bytes of an indexed path */
 
@@ -53,8 +60,17 @@ const roaring_bitmap_t *dindex_ever(const dindex *x, uint32_t coll);
 int dindex_ensure(dindex *x, const mstate *s, uint32_t coll, const char *path);
 /* Sets the explicit flag of an existing index (0) or -1 if there is none. */
 int dindex_set_explicit(dindex *x, uint32_t coll, const char *path, int is_explicit);
-/* Removes an index: 0, or -1 if there is none. */
+/* Removes the value index and the text index of (coll, path): 0, or -1 if there is
+ * neither. */
 int dindex_drop(dindex *x, uint32_t coll, const char *path);
+/* The full-text index of (coll, path), built from the state s on first use (borrowed:
+ * valid until dindex_drop or dindex_free; dindex_update keeps it current). NULL with e
+ * set on out of memory or a path too long (STELE_EINVAL). */
+fts *dindex_text(dindex *x, const mstate *s, uint32_t coll, const char *path, util_err *e);
+/* Number of text indices, and text index i (0 <= i < count; borrowed, valid until the
+ * next change of the set of indices): fts_coll, fts_path and fts_sizes describe it. */
+size_t dindex_text_count(const dindex *x);
+const fts *dindex_text_at(const dindex *x, size_t i);
 /* Whether (coll, path) has an index, and whether it is explicit. */
 int dindex_has(const dindex *x, uint32_t coll, const char *path, int *is_explicit);
 

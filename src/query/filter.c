@@ -14,6 +14,8 @@
  *                        minus documents where the path is an array, plus (array
  *                        documents) the $eq set; other operands: $eq set ∩ arrays
  *   $exists              the index's "present" bitmap (or its complement)
+ *   $text                the path's full-text index (dindex_text, built on first use):
+ *                        fts_search's bitmap
  * then nodes combine children from the last node to the first (children follow their
  * parent): AND intersects, OR unites, NOT and NOR subtract from the live documents.
  */
@@ -114,8 +116,27 @@ static roaring_bitmap_t *complement(ectx *c, roaring_bitmap_t *r)
     return all;
 }
 
+/* The documents whose text at n's path matches n's query, in the head's text index. */
+static roaring_bitmap_t *text_set(ectx *c, const fnode *n, step *st)
+{
+    util_err le = {0};
+    const char *q;
+    size_t qn;
+    roaring_bitmap_t *docs = NULL;
+    STELE_ASSERT(n->op == FOP_TEXT);
+    st->index = "text";
+    fts *t = dindex_text(c->x, c->s, c->coll, n->path, &le);
+    stele_status rc = t ? STELE_OK : le.code;
+    if (rc == STELE_OK && doc_string(n->arg, &q, &qn) != 0) rc = STELE_EINVAL;
+    if (rc == STELE_OK) rc = fts_search(t, q, qn, 0, &docs, NULL, NULL, &le);
+    if (rc == STELE_OK) return docs;
+    c->failed = util_fail(c->e, rc, "filter on '%s': $text: %s", n->path, le.msg);
+    return NULL;
+}
+
 static roaring_bitmap_t *leaf_set(ectx *c, const fnode *n, step *st)
 {
+    if (n->op == FOP_TEXT) return text_set(c, n, st);
     if (dindex_ensure(c->x, c->s, c->coll, n->path) != 0) {
         c->failed = util_fail(c->e, STELE_ENOMEM, "cannot index '%s': out of memory", n->path);
         return NULL;
@@ -212,24 +233,81 @@ stele_status filter_eval(const qfilter *f, const mstate *s, dindex *x, uint32_t 
     return rc;
 }
 
+/* A full-text index of n's path over the versions of coll's documents as of as_of
+ * (ever: every doc number coll had). NULL with e set on failure. */
+static fts *text_as_of(const fnode *n, const mstate *s, const roaring_bitmap_t *ever,
+                       uint32_t coll, uint64_t as_of, util_err *e)
+{
+    fts *t = fts_new(coll, n->path, NULL, e);
+    roaring_uint32_iterator_t *it = t && ever ? roaring_create_iterator(ever) : NULL;
+    int rc = t && (!ever || it) ? 0 : -1;
+    for (; rc == 0 && it && it->has_value; roaring_advance_uint32_iterator(it)) {
+        const mversion *v = mstate_doc_get(s, it->current_value, as_of);
+        if (v && !v->deleted) rc = fts_update_doc(t, it->current_value, v);
+    }
+    if (it) roaring_free_uint32_iterator(it);
+    if (rc == 0) return t;
+    if (t) util_fail(e, STELE_ENOMEM, "out of memory indexing '%s' for $text", n->path);
+    fts_free(t);
+    return NULL;
+}
+
+/* The set of every $text leaf as of as_of (texts[i] for leaf i; others NULL). */
+static stele_status text_sets_as_of(const qfilter *f, const mstate *s,
+                                    const roaring_bitmap_t *ever, uint32_t coll,
+                                    uint64_t as_of, roaring_bitmap_t **texts, util_err *e)
+{
+    for (int i = 0; i < f->nn; i++) {
+        const fnode *n = &f->n[i];
+        if (n->kind != FN_LEAF || n->op != FOP_TEXT) continue;
+        util_err le = {0};
+        const char *q;
+        size_t qn;
+        fts *t = text_as_of(n, s, ever, coll, as_of, &le);
+        stele_status rc = t ? STELE_OK : le.code;
+        if (rc == STELE_OK && doc_string(n->arg, &q, &qn) != 0) rc = STELE_EINVAL;
+        if (rc == STELE_OK) rc = fts_search(t, q, qn, 0, &texts[i], NULL, NULL, &le);
+        fts_free(t);
+        if (rc != STELE_OK)
+            return util_fail(e, rc, "filter on '%s': $text: %s", n->path, le.msg);
+    }
+    return STELE_OK;
+}
+
+static void free_sets(roaring_bitmap_t **sets, int n)
+{
+    for (int i = 0; sets && i < n; i++)
+        if (sets[i]) roaring_bitmap_free(sets[i]);
+    free(sets);
+}
+
 stele_status filter_eval_as_of(const qfilter *f, const mstate *s, const dindex *x, uint32_t coll,
                                uint64_t as_of, roaring_bitmap_t **out, uint64_t *scanned,
                                buf *explain, util_err *e)
 {
     *scanned = 0;
-    *out = roaring_bitmap_create();
-    if (!*out) return util_fail(e, STELE_ENOMEM, "out of memory");
+    *out = NULL;
     const roaring_bitmap_t *ever = dindex_ever(x, coll);
-    roaring_uint32_iterator_t *it = ever ? roaring_create_iterator(ever) : NULL;
+    roaring_bitmap_t **texts = calloc((size_t)f->nn, sizeof *texts);
+    if (!texts) return util_fail(e, STELE_ENOMEM, "out of memory");
+    stele_status rc = text_sets_as_of(f, s, ever, coll, as_of, texts, e);
+    if (rc != STELE_OK) {
+        free_sets(texts, f->nn);
+        return rc;
+    }
+    *out = roaring_bitmap_create();
+    roaring_uint32_iterator_t *it = ever && *out ? roaring_create_iterator(ever) : NULL;
     for (; it && it->has_value; roaring_advance_uint32_iterator(it)) {
         const mversion *v = mstate_doc_get(s, it->current_value, as_of);
         if (!v || v->deleted) continue;
         ++*scanned;
-        if (filter_match(f, v->doc, v->doc_len)) roaring_bitmap_add(*out, it->current_value);
+        if (match_tree(f, v->doc, v->doc_len, it->current_value, texts))
+            roaring_bitmap_add(*out, it->current_value);
     }
     if (it) roaring_free_uint32_iterator(it);
-    if (ever && !it) {
-        roaring_bitmap_free(*out);
+    free_sets(texts, f->nn);
+    if (!*out || (ever && !it)) {
+        if (*out) roaring_bitmap_free(*out);
         *out = NULL;
         return util_fail(e, STELE_ENOMEM, "out of memory");
     }
@@ -240,5 +318,51 @@ stele_status filter_eval_as_of(const qfilter *f, const mstate *s, const dindex *
                    (unsigned long long)as_of, (unsigned long long)*scanned,
                    (unsigned long long)roaring_bitmap_get_cardinality(*out),
                    (unsigned long long)*scanned, (unsigned long long)as_of);
+    return STELE_OK;
+}
+
+/* ---- ranking ---- */
+
+int filter_rank_leaf(const qfilter *f)
+{
+    int parent[FILTER_NODES_MAX], found = -1, count = 0;
+    STELE_ASSERT(f->nn >= 1 && f->nn <= FILTER_NODES_MAX);
+    parent[0] = -1;
+    for (int i = 0; i < f->nn; i++)
+        for (int k = f->n[i].first; k >= 0; k = f->n[k].next) parent[k] = i;
+    for (int i = 0; i < f->nn; i++)
+        if (f->n[i].kind == FN_LEAF && f->n[i].op == FOP_TEXT) {
+            found = i;
+            count++;
+        }
+    if (count != 1) return -1;
+    for (int p = parent[found]; p >= 0; p = parent[p]) { /* parents come first: bounded */
+        STELE_ASSERT(p < found);
+        if (f->n[p].kind == FN_NOT || f->n[p].kind == FN_NOR) return -1;
+    }
+    return found;
+}
+
+stele_status filter_text_hits(const qfilter *f, int leaf, const mstate *s, dindex *x,
+                              uint32_t coll, uint64_t as_of, size_t k, fts_hit **hits,
+                              size_t *nhits, util_err *e)
+{
+    STELE_ASSERT(leaf > 0 && leaf < f->nn && f->n[leaf].op == FOP_TEXT);
+    const fnode *n = &f->n[leaf];
+    util_err le = {0};
+    const char *q;
+    size_t qn;
+    roaring_bitmap_t *docs = NULL;
+    *hits = NULL;
+    *nhits = 0;
+    fts *own = as_of == UINT64_MAX ? NULL
+                                   : text_as_of(n, s, dindex_ever(x, coll), coll, as_of, &le);
+    fts *t = as_of == UINT64_MAX ? dindex_text(x, s, coll, n->path, &le) : own;
+    stele_status rc = t ? STELE_OK : le.code;
+    if (rc == STELE_OK && doc_string(n->arg, &q, &qn) != 0) rc = STELE_EINVAL;
+    if (rc == STELE_OK) rc = fts_search(t, q, qn, k, &docs, hits, nhits, &le);
+    if (docs) roaring_bitmap_free(docs);
+    fts_free(own);
+    if (rc != STELE_OK) return util_fail(e, rc, "filter on '%s': $text: %s", n->path, le.msg);
     return STELE_OK;
 }

@@ -17,6 +17,7 @@
 #ifndef STELE_QUERY_FILTER_H
 #define STELE_QUERY_FILTER_H
 
+#include "index/fts.h"
 #include "index/index.h"
 #include "index/value.h"
 #include "model/state.h"
@@ -27,7 +28,7 @@
 
 enum { FN_AND, FN_OR, FN_NOT, FN_NOR, FN_LEAF };
 enum { FOP_EQ, FOP_NE, FOP_GT, FOP_GTE, FOP_LT, FOP_LTE, FOP_IN, FOP_NIN, FOP_EXISTS,
-       FOP_CONTAINS, FOP_STARTS, FOP_COUNT };
+       FOP_CONTAINS, FOP_STARTS, FOP_TEXT, FOP_COUNT };
 
 typedef struct fnode {
     int kind;            /* FN_* */
@@ -37,6 +38,7 @@ typedef struct fnode {
     doc_view arg;        /* leaves: the operand (SDOC inside the filter) */
     int is_date;         /* range leaves: the operand is an ISO-8601 date string */
     dinstant date;
+    fts *scratch;        /* $text leaves: a private one-document index (filter_match) */
 } fnode;
 
 typedef struct qfilter {
@@ -54,8 +56,23 @@ const char *filter_op_name(int op);
 stele_status filter_parse(const char *text, size_t len, qfilter **out, util_err *e);
 void filter_free(qfilter *f);
 
-/* 1 if the document (an SDOC object) matches the filter, else 0. */
+/* 1 if the document (an SDOC object) matches the filter, else 0. A $text leaf is
+ * answered by the leaf's scratch index holding only this document, so a prefix
+ * (word*) expands over this document's own words; the evaluators below expand it over
+ * the words of every document of the collection (now, or as of the LSN), as fts.h
+ * defines. Not thread-safe for filters with $text (the scratch index is written). */
 int filter_match(const qfilter *f, const uint8_t *doc, size_t len);
+
+/* Ranking: the node number of the filter's only $text leaf if it has exactly one and
+ * it is not under a $not or a $nor, else -1. */
+int filter_rank_leaf(const qfilter *f);
+/* The BM25 hits of $text leaf `leaf` alone (best first, ties by doc number) over the
+ * live documents of coll now (as_of UINT64_MAX: the head's text index) or as of an
+ * LSN (an index built over the versions as of then). k: 0 = all hits, else the top k.
+ * *hits is malloc'd (free; NULL when empty). */
+stele_status filter_text_hits(const qfilter *f, int leaf, const mstate *s, dindex *x,
+                              uint32_t coll, uint64_t as_of, size_t k, fts_hit **hits,
+                              size_t *nhits, util_err *e);
 
 /* The live documents of coll (now) that match: *out is a new bitmap
  * (roaring_bitmap_free). explain (if not NULL) gets a JSON array of steps: index used,

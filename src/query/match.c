@@ -5,6 +5,8 @@
  */
 #include "query/match.h"
 
+#include <roaring/roaring.h>
+
 static int is_scalar(doc_view v)
 {
     int t = doc_type(v);
@@ -104,12 +106,35 @@ int match_leaf(const fnode *n, const uint8_t *doc, size_t len)
     }
 }
 
-int filter_match(const qfilter *f, const uint8_t *doc, size_t len)
+/* A $text leaf against one document alone: the document is made doc 0 of the leaf's
+ * scratch index, then the query runs there. Out of memory: no match. */
+static int text_hit(const fnode *n, const uint8_t *doc, size_t len)
+{
+    const char *q;
+    size_t qn;
+    roaring_bitmap_t *docs = NULL;
+    mversion v = {.doc = doc, .doc_len = len};
+    STELE_ASSERT(n->op == FOP_TEXT && n->scratch);
+    if (doc_string(n->arg, &q, &qn) != 0 || fts_update_doc(n->scratch, 0, &v) != 0 ||
+        fts_search(n->scratch, q, qn, 0, &docs, NULL, NULL, NULL) != STELE_OK)
+        return 0;
+    int hit = roaring_bitmap_contains(docs, 0);
+    roaring_bitmap_free(docs);
+    return hit;
+}
+
+int match_tree(const qfilter *f, const uint8_t *doc, size_t len, uint32_t num,
+               roaring_bitmap_t *const *texts)
 {
     uint8_t res[FILTER_NODES_MAX];
     STELE_ASSERT(f->nn >= 1 && f->nn <= FILTER_NODES_MAX);
     for (int i = f->nn; i-- > 0;) { /* children come after their parent */
         const fnode *n = &f->n[i];
+        if (n->kind == FN_LEAF && n->op == FOP_TEXT) {
+            res[i] = (uint8_t)(texts ? roaring_bitmap_contains(texts[i], num)
+                                     : text_hit(n, doc, len));
+            continue;
+        }
         if (n->kind == FN_LEAF) {
             res[i] = (uint8_t)match_leaf(n, doc, len);
             continue;
@@ -126,4 +151,9 @@ int filter_match(const qfilter *f, const uint8_t *doc, size_t len)
                                                : !any); /* NOR */
     }
     return res[0];
+}
+
+int filter_match(const qfilter *f, const uint8_t *doc, size_t len)
+{
+    return match_tree(f, doc, len, 0, NULL);
 }

@@ -13,7 +13,12 @@ int match_substring(const char *h, size_t hn, const char *needle, size_t nn);
 int match_cmp_op(int op, int c);
 /* For a range leaf whose operand is a date: 1 if el is a date string within range. */
 int match_date(const fnode *n, doc_view el);
-/* One leaf against one document. */
+/* One leaf against one document (not $text). */
 int match_leaf(const fnode *n, const uint8_t *doc, size_t len);
+/* The whole filter against document number num: a $text leaf i is answered by
+ * texts[i] (the leaf's set over the collection) if texts is not NULL, else by the
+ * leaf's scratch index holding only this document (filter_match). */
+int match_tree(const qfilter *f, const uint8_t *doc, size_t len, uint32_t num,
+               roaring_bitmap_t *const *texts);
 
 #endif

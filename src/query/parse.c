@@ -12,15 +12,19 @@
  *            | path : { opexpr+ }                    (ANDed)
  *   opexpr  := "$eq|$ne|$gt|$gte|$lt|$lte|$contains" : scalar | "$startsWith" : string
  *            | "$in|$nin" : [scalar*] | "$exists" : bool | "$not" : { opexpr+ }
+ *            | "$text" : string                      (full text, fts.h's query language)
+ * A $text leaf gets a private scratch index (fts) for filter_match; its query is checked
+ * here by a search of that empty index, so a bad query is refused before evaluation.
  */
+#include <roaring/roaring.h>
 #include <stdlib.h>
 
 #include "query/filter.h"
 
 static const char *const OP_NAMES[FOP_COUNT] = {
     "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$contains",
-    "$startsWith"};
-#define OP_LIST "$eq $ne $gt $gte $lt $lte $in $nin $exists $contains $startsWith $not"
+    "$startsWith", "$text"};
+#define OP_LIST "$eq $ne $gt $gte $lt $lte $in $nin $exists $contains $startsWith $text $not"
 
 const char *filter_op_name(int op) { return op >= 0 && op < FOP_COUNT ? OP_NAMES[op] : "?"; }
 
@@ -86,7 +90,7 @@ static stele_status check_operand(pctx *c, int op, const char *path, doc_view ar
     if (op == FOP_EXISTS && t != SDOC_TRUE && t != SDOC_FALSE)
         return util_fail(c->e, STELE_EINVAL, "filter on '%s': %s takes true or false", path,
                          name);
-    if (op == FOP_STARTS && t != SDOC_STRING)
+    if ((op == FOP_STARTS || op == FOP_TEXT) && t != SDOC_STRING)
         return util_fail(c->e, STELE_EINVAL, "filter on '%s': %s takes a string", path, name);
     if (op == FOP_IN || op == FOP_NIN) {
         uint32_t n;
@@ -109,6 +113,27 @@ static stele_status check_operand(pctx *c, int op, const char *path, doc_view ar
     return STELE_OK;
 }
 
+/* A $text leaf: its scratch index, and its query checked by a search of it (empty). */
+static stele_status text_leaf(pctx *c, fnode *n)
+{
+    util_err le = {0};
+    const char *q;
+    size_t qn;
+    STELE_ASSERT(n->op == FOP_TEXT && !n->scratch);
+    if (doc_string(n->arg, &q, &qn) != 0)
+        return util_fail(c->e, STELE_EINVAL, "filter on '%s': $text takes a string", n->path);
+    n->scratch = fts_new(0, n->path, NULL, &le);
+    if (!n->scratch)
+        return util_fail(c->e, le.code, "filter on '%s': $text: %s", n->path, le.msg);
+    roaring_bitmap_t *docs = NULL;
+    stele_status rc = fts_search(n->scratch, q, qn, 0, &docs, NULL, NULL, &le);
+    if (rc != STELE_OK)
+        return util_fail(c->e, rc, "filter on '%s': $text: %s", n->path, le.msg);
+    STELE_ASSERT(roaring_bitmap_is_empty(docs));
+    roaring_bitmap_free(docs);
+    return STELE_OK;
+}
+
 static stele_status leaf_new(pctx *c, int op, const char *path, doc_view arg, int parent)
 {
     stele_status rc = check_operand(c, op, path, arg);
@@ -125,7 +150,7 @@ static stele_status leaf_new(pctx *c, int op, const char *path, doc_view arg, in
     size_t sn;
     if (op >= FOP_GT && op <= FOP_LTE && doc_string(arg, &s, &sn) == 0)
         n->is_date = dval_date(s, sn, &n->date) == 0;
-    return STELE_OK;
+    return op == FOP_TEXT ? text_leaf(c, n) : STELE_OK;
 }
 
 /* A path as a C string into out; checks it can name a field. */
@@ -216,8 +241,10 @@ static stele_status filter_member(pctx *c, wstack *w, const char *k, size_t kn, 
         int node = node_new(c, FN_NOT, parent);
         return node < 0 ? c->e->code : push(c, w, v, node, 0, NULL);
     }
-    if (key_is(k, kn, "$text")) /* full text: wired in by src/index/fts (not here yet) */
-        return util_fail(c->e, STELE_EINVAL, "filter: operator '$text' is not supported yet");
+    if (key_is(k, kn, "$text")) /* full text is per field: an index per (coll, path) */
+        return util_fail(c->e, STELE_EINVAL, "filter: $text applies to a field, not to the "
+                                             "whole document: use {\"field\": {\"$text\": "
+                                             "\"words\"}}");
     if (kn && k[0] == '$')
         return util_fail(c->e, STELE_EINVAL, "filter: unknown operator '%.*s' at the top "
                                              "level (use $and, $or, $nor, $not, or a field "
@@ -286,7 +313,10 @@ static stele_status walk_object(pctx *c, wstack *w, const item *t)
 void filter_free(qfilter *f)
 {
     if (!f) return;
-    for (int i = 0; i < f->nn; i++) free(f->n[i].path);
+    for (int i = 0; i < f->nn; i++) {
+        free(f->n[i].path);
+        fts_free(f->n[i].scratch);
+    }
     free(f->n);
     buf_release(&f->sdoc);
     free(f);

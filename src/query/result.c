@@ -174,6 +174,43 @@ stele_status result_order(const mstate *s, const roaring_bitmap_t *set, uint64_t
     return rc;
 }
 
+/* ---- ranking ($text) ---- */
+
+/* Appends doc to out (the ranked sequence) if it falls within [offset, offset + want). */
+static void rank_emit(uint32_t doc, uint64_t *pos, uint64_t offset, size_t want, uint32_t *out,
+                      size_t *n)
+{
+    if (*pos >= offset && *n < want) out[(*n)++] = doc;
+    ++*pos;
+}
+
+stele_status result_rank(const roaring_bitmap_t *set, const fts_hit *hits, size_t nhits,
+                         uint64_t offset, uint64_t limit, uint32_t **out, size_t *n, util_err *e)
+{
+    uint64_t total = roaring_bitmap_get_cardinality(set);
+    uint64_t k = limit && offset + limit >= offset ? offset + limit : total;
+    if (k > total) k = total;
+    size_t want = offset < k ? (size_t)(k - offset) : 0;
+    uint64_t pos = 0;
+    *n = 0;
+    *out = malloc((want ? want : 1) * sizeof **out);
+    roaring_bitmap_t *ranked = roaring_bitmap_create();
+    roaring_uint32_iterator_t *it = roaring_create_iterator(set);
+    stele_status rc = *out && ranked && it ? STELE_OK : util_fail(e, STELE_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == STELE_OK && i < nhits && *n < want; i++) {
+        if (!roaring_bitmap_contains(set, hits[i].doc)) continue; /* other conditions */
+        roaring_bitmap_add(ranked, hits[i].doc);
+        rank_emit(hits[i].doc, &pos, offset, want, *out, n);
+    }
+    for (; rc == STELE_OK && it->has_value && *n < want; roaring_advance_uint32_iterator(it))
+        if (!roaring_bitmap_contains(ranked, it->current_value)) /* matched without the text */
+            rank_emit(it->current_value, &pos, offset, want, *out, n);
+    STELE_ASSERT(rc != STELE_OK || *n == want);
+    if (it) roaring_free_uint32_iterator(it);
+    if (ranked) roaring_bitmap_free(ranked);
+    return rc;
+}
+
 /* ---- projection ---- */
 
 /* Number of components of a dotted path and where component i starts / its length. */

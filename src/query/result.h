@@ -12,6 +12,7 @@
 #ifndef STELE_QUERY_RESULT_H
 #define STELE_QUERY_RESULT_H
 
+#include "index/fts.h"
 #include "index/index.h"
 #include "model/state.h"
 #include "util/util.h"
@@ -42,6 +43,14 @@ stele_status result_fields_parse(const char *text, fields_spec *out, util_err *e
 stele_status result_order(const mstate *s, const roaring_bitmap_t *set, uint64_t as_of,
                           const sort_spec *sp, uint64_t offset, uint64_t limit, uint32_t **out,
                           size_t *n, util_err *e);
+
+/* The doc numbers of `set` ranked by full-text score: first the documents of hits (best
+ * first, as fts_search gives them) that are in set, then the other documents of set
+ * (they matched through another branch of an $or: score 0) in doc-number order; then
+ * `offset` skipped and at most `limit` (0 = all). *out is malloc'ed (free), *n its
+ * length. hits may be a top k when the caller knows set is the text's whole set. */
+stele_status result_rank(const roaring_bitmap_t *set, const fts_hit *hits, size_t nhits,
+                         uint64_t offset, uint64_t limit, uint32_t **out, size_t *n, util_err *e);
 
 /* Appends the JSON text of the projection of the SDOC object doc to out. 0, or -1 on
  * out of memory or a malformed document. */

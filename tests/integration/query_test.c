@@ -707,7 +707,7 @@ static void test_errors(void)
     expect_error(db, "{\"a..b\":1}", STELE_EINVAL, "empty component");
     expect_error(db, "{\"a\":", STELE_EINVAL, "malformed filter at line 1");
     expect_error(db, "[1]", STELE_EINVAL, "a filter is a JSON object");
-    expect_error(db, "{\"$text\":{\"$search\":\"x\"}}", STELE_EINVAL, "not supported yet");
+    expect_error(db, "{\"$text\":{\"$search\":\"x\"}}", STELE_EINVAL, "use {\"field\": {\"$text\": \"words\"}}");
     char big[40000];
     size_t n = (size_t)snprintf(big, sizeof big, "{\"$or\":[");
     for (int i = 0; i < 1100; i++) n += (size_t)snprintf(big + n, sizeof big - n, "%s{\"a\":%d}",
