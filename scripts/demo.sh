@@ -70,6 +70,12 @@ run count visits '{"ward":"cardiology","age":{"$gte":30,"$lt":40}}'
 run find visits '{"at":{"$gte":"2026-06-01T00:00:00+02:00","$lt":"2026-07-01"},"ward":{"$ne":"recovery"}}' \
     --sort -age --limit 3 --fields patient,age,at --format table
 run explain visits '{"$or":[{"age":{"$lt":20}},{"patient":{"$startsWith":"p-109"}}]}'
+step "Full text: stemmed, accent-blind words ranked by BM25 (index built on first use)"
+run collection create notes
+run put notes '{"_id":"n1","text":"Patient was running a fever; café visit"}'
+run put notes '{"_id":"n2","text":"Runs daily. Fever gone, fever charts attached"}'
+run find notes '{"text":{"$text":"fever run* cafe"}}' --fields text
+run find notes '{"text":{"$text":"fever"}}' --fields text --format table
 step "Snapshot the state: the next open loads it and replays only the newer records"
 run snapshot
 run export visits --format csv --output "$STORE.visits.csv"

@@ -115,5 +115,16 @@ case "$(printf '%s\n' "$OUT" | sed -n 1p)" in _id*) ok ;; *) no "find table: _id
 run "$S" index list --format table;            expect_rc 0 "index list as a table"
 expect_has "$(printf '%s\n' "$OUT" | sed -n 1p)" "collection" "index list table header"
 
+# full text through the CLI: import, then a ranked $text find
+printf '{"_id":"n1","bio":"The runner was running fast"}\n{"_id":"n2","bio":"Slow walkers walk"}\n{"_id":"n3","bio":"run run run"}\n' > "$T/notes.ndjson"
+run "$S" import notes "$T/notes.ndjson";        expect_rc 0 "import notes"
+run "$S" find notes '{"bio":{"$text":"run"}}'; expect_rc 0 "find with \$text"
+case "$(printf '%s\n' "$OUT" | sed -n 1p)" in *'"_id":"n3"'*) ok ;; *) no "best BM25 hit first: $OUT" ;; esac
+[ "$(printf '%s\n' "$OUT" | wc -l)" = 2 ] && ok || no "stemmed matches n1 and n3 only: $OUT"
+run "$S" find notes '{"bio":{"$text":"walk* -slow"}}'; expect_rc 0 "prefix and exclusion"
+[ -z "$OUT" ] && ok || no "exclusion removes n2: $OUT"
+run "$S" find notes '{"$text":"run"}';         expect_rc 2 "top-level \$text is refused"
+expect_has "$ERR" 'use {"field": {"$text"' "the message says how to write it"
+
 echo "io_cli_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]
