@@ -16,13 +16,16 @@
  *   open    open until the first get has answered; process memory (VmRSS, VmHWM).
  *
  * Every engine runs in child processes (fork), so that memory figures are its own: one
- * child loads a store, one child per open measurement reopens it, and one child holds
- * all three stores for the interleaved reads and filters. Figures come back through a
+ * child per engine loads its store (the three take turns batch by batch), one child per
+ * open measurement reopens it, and one child holds all three stores for the
+ * interleaved reads and filters. Figures come back through a
  * shared anonymous mapping. Stele is driven through include/stele.h only, and every
  * find and count goes through sd_query() (the one place to adapt to a new signature).
  */
 #include <ftw.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -488,8 +491,15 @@ typedef struct filt_res {
     uint64_t count;
 } filt_res;
 
+typedef struct load_turns {
+    pthread_mutex_t mu; /* process-shared */
+    pthread_cond_t cv;
+    uint64_t turn;
+} load_turns;
+
 /* Lives in a shared mapping: written by the children, read by the parent. */
 typedef struct docs_res {
+    load_turns turns;
     uint64_t n;
     char dir[E_COUNT][4200];
     eng_res e[E_COUNT];
@@ -535,22 +545,78 @@ static uint64_t disk_usage(const char *dir)
     return g_du_bytes;
 }
 
-/* Runs fn(R, arg) in a child process and waits for it; a failing child fails the run. */
-static void in_child(void (*fn)(docs_res *, int), docs_res *R, int arg)
+/* Runs fn(R, args[i]) in n child processes at once and waits for all of them; if one
+ * fails, the others (which may be waiting for its turn) are killed and the run fails. */
+static void run_children(void (*fn)(docs_res *, int), docs_res *R, const int *args, int n)
 {
+    pid_t pid[E_COUNT];
+    BENCH_CHECK(n >= 1 && n <= E_COUNT, "%d children", n);
     fflush(stdout);
     fflush(stderr);
-    pid_t pid = fork();
-    BENCH_CHECK(pid >= 0, "fork failed");
-    if (pid == 0) {
-        fn(R, arg);
-        fflush(stdout);
-        _exit(0); /* not exit: the parent's atexit handlers must not run here */
+    for (int i = 0; i < n; i++) {
+        pid[i] = fork();
+        BENCH_CHECK(pid[i] >= 0, "fork failed");
+        if (pid[i] == 0) {
+            fn(R, args[i]);
+            fflush(stdout);
+            _exit(0); /* not exit: the parent's atexit handlers must not run here */
+        }
     }
-    int st = 0;
-    BENCH_CHECK(waitpid(pid, &st, 0) == pid, "waitpid failed");
-    BENCH_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "benchmark child failed (status %d)",
-                st);
+    int failed = 0;
+    for (int left = n; left > 0; left--) {
+        int st = 0;
+        pid_t done = waitpid(-1, &st, 0);
+        BENCH_CHECK(done > 0, "waitpid failed");
+        for (int i = 0; i < n; i++)
+            if (pid[i] == done) pid[i] = 0;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) failed = failed ? failed : st | 1;
+        for (int i = 0; failed && i < n; i++)
+            if (pid[i] > 0) kill(pid[i], SIGKILL);
+    }
+    BENCH_CHECK(!failed, "benchmark child failed (status %d)", failed);
+}
+
+static void in_child(void (*fn)(docs_res *, int), docs_res *R, int arg)
+{
+    run_children(fn, R, &arg, 1);
+}
+
+/* Turn-taking of the load children, in the shared mapping: batch b of engine e runs at
+ * turn b * E_COUNT + e, so that the loads are interleaved batch by batch (drift on the
+ * shared machine hits every engine alike) while each engine keeps its own process. */
+static void turns_init(load_turns *t)
+{
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+    BENCH_CHECK(pthread_mutexattr_init(&ma) == 0 && pthread_condattr_init(&ca) == 0, "attr");
+    BENCH_CHECK(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) == 0 &&
+                pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED) == 0, "pshared");
+    BENCH_CHECK(pthread_mutex_init(&t->mu, &ma) == 0 && pthread_cond_init(&t->cv, &ca) == 0,
+                "turn lock");
+    pthread_mutexattr_destroy(&ma);
+    pthread_condattr_destroy(&ca);
+    t->turn = 0;
+}
+
+static void turns_destroy(load_turns *t)
+{
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+}
+
+static void turn_wait(load_turns *t, uint64_t mine)
+{
+    pthread_mutex_lock(&t->mu);
+    while (t->turn != mine) pthread_cond_wait(&t->cv, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void turn_done(load_turns *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->turn++;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
 }
 
 static double ms_since(uint64_t t0) { return (double)(bench_now_ns() - t0) / 1e6; }
@@ -574,7 +640,7 @@ static void sq_build_index(docs_res *R, sq_h *h)
     sqlite3_finalize(st);
 }
 
-/* Child: creates engine e's store and loads the N documents. */
+/* Child: creates engine e's store and loads the N documents, a batch per turn. */
 static void child_load(docs_res *R, int e)
 {
     const deng *g = k_engines[e];
@@ -582,12 +648,14 @@ static void child_load(docs_res *R, int e)
     dbatch *b = batch_new();
     void *h = g->open(R->dir[e], 1);
     uint64_t done = 0, part_n = (R->n + LOAD_PARTS - 1) / LOAD_PARTS;
-    while (done < R->n) {
+    for (uint64_t k = 0; done < R->n; k++) {
         unsigned n = R->n - done < DOCS_BATCH ? (unsigned)(R->n - done) : DOCS_BATCH;
         batch_fill(b, done + 1, n);
+        turn_wait(&R->turns, k * E_COUNT + (uint64_t)e);
         uint64_t t0 = bench_now_ns();
         g->load(h, b);
         double s = ms_since(t0) / 1e3;
+        turn_done(&R->turns);
         r->load_s += s;
         r->part_s[done / part_n] += s;
         done += n;
@@ -885,7 +953,8 @@ void bench_docs(void)
     char detail[512];
     snprintf(detail, sizeof detail,
              "%llu generated user documents (~0.4 KiB; STELE_BENCH_DOCS=n to change), %u per "
-             "synced transaction; each engine in child processes; gets: %u runs of %u "
+             "synced transaction, the engines taking turns batch by batch, each in its own "
+             "process; gets: %u runs of %u "
              "random _ids after %u warm-up; filters: %d warm runs (SQLite scan %d)",
              (unsigned long long)n, DOCS_BATCH, GET_REPS, GET_LOOKUPS, GET_WARMUP,
              FILTER_REPS, SCAN_REPS);
@@ -896,7 +965,10 @@ void bench_docs(void)
     memset(R, 0, sizeof *R);
     R->n = n;
     for (int e = 0; e < E_COUNT; e++) bench_subdir("docs", R->dir[e], sizeof R->dir[e]);
-    for (int e = 0; e < E_COUNT; e++) in_child(child_load, R, e);
+    turns_init(&R->turns);
+    static const int all[E_COUNT] = {E_STELE, E_SQLITE, E_LMDB};
+    run_children(child_load, R, all, E_COUNT);
+    turns_destroy(&R->turns);
     double rate[E_COUNT];
     report_load(R, rate);
     for (int r = 0; r < OPEN_REPS; r++)
