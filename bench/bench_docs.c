@@ -24,6 +24,7 @@
  */
 #include <ftw.h>
 #include <lmdb.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -480,7 +481,7 @@ typedef struct mem_figs {
 typedef struct eng_res {
     double load_s, part_s[LOAD_PARTS]; /* engine time of the load, and per fifth */
     uint64_t disk_bytes;               /* files of the store after the load */
-    mem_figs mem_load, mem_open;
+    mem_figs mem_base, mem_load, mem_open; /* at child start, after load, after open */
     double open_ms[OPEN_REPS];
     double get_us[2][GET_REPS]; /* p50, p99 of each run */
 } eng_res;
@@ -506,6 +507,7 @@ typedef struct docs_res {
     filt_res f[F_COUNT];
     double sql_index_s;
     char sql_plan[256];
+    int hwm_inherited; /* clear_refs refused: VmHWM includes the parent's peak */
 } docs_res;
 
 static double status_mb(const char *text, const char *key)
@@ -545,6 +547,15 @@ static uint64_t disk_usage(const char *dir)
     return g_du_bytes;
 }
 
+/* Resets VmHWM to the current RSS (Linux 4.0+); 0 if the kernel refuses. */
+static int hwm_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return 0;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
 /* Runs fn(R, args[i]) in n child processes at once and waits for all of them; if one
  * fails, the others (which may be waiting for its turn) are killed and the run fails. */
 static void run_children(void (*fn)(docs_res *, int), docs_res *R, const int *args, int n)
@@ -557,6 +568,8 @@ static void run_children(void (*fn)(docs_res *, int), docs_res *R, const int *ar
         pid[i] = fork();
         BENCH_CHECK(pid[i] >= 0, "fork failed");
         if (pid[i] == 0) {
+            malloc_trim(0); /* the parent's freed heap must not count as ours */
+            if (!hwm_reset()) R->hwm_inherited = 1;
             fn(R, args[i]);
             fflush(stdout);
             _exit(0); /* not exit: the parent's atexit handlers must not run here */
@@ -645,6 +658,7 @@ static void child_load(docs_res *R, int e)
 {
     const deng *g = k_engines[e];
     eng_res *r = &R->e[e];
+    r->mem_base = mem_now();
     dbatch *b = batch_new();
     void *h = g->open(R->dir[e], 1);
     uint64_t done = 0, part_n = (R->n + LOAD_PARTS - 1) / LOAD_PARTS;
@@ -919,6 +933,9 @@ static void report_open(const docs_res *R)
         s[e] = bench_stats_of(R->e[e].open_ms, OPEN_REPS);
         bench_row(row, &s[e]);
     }
+    bench_note("memory of each engine's process, MB (at its start, after malloc_trim: "
+               "%.0f MB RSS)%s", R->e[E_STELE].mem_base.rss,
+               R->hwm_inherited ? "; HWM includes the parent's peak" : "");
     bench_note("%-7s %10s %10s %10s %10s   %10s %10s %10s", "MB", "load RSS", "load HWM",
                "anon", "file", "open RSS", "anon", "file");
     for (int e = 0; e < E_COUNT; e++) {
