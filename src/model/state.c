@@ -211,6 +211,31 @@ static int tab_insert(mstate *s, uint32_t docnum)
     return 0;
 }
 
+/* Removes doc number n from the table (linear probing: the entries after it in its
+ * cluster move back into the hole when their home slot allows, so lookups that
+ * passed through the hole still find them). */
+static void tab_remove(mstate *s, uint32_t n)
+{
+    uint64_t mask = s->tabcap - 1;
+    const mdoc *d = &s->docs[n];
+    uint64_t i = doc_key_hash(d->coll, d->id, d->id_len) & mask;
+    for (uint64_t probes = 0; s->tab[i] != n + 1; probes++) {
+        STELE_ASSERT(s->tab[i] != 0 && probes < s->tabcap);
+        i = (i + 1) & mask;
+    }
+    s->tab[i] = 0;
+    for (uint64_t k = (i + 1) & mask; s->tab[k]; k = (k + 1) & mask) {
+        const mdoc *o = &s->docs[s->tab[k] - 1];
+        uint64_t home = doc_key_hash(o->coll, o->id, o->id_len) & mask;
+        /* o may move to the hole i unless its home lies cyclically in (i, k] */
+        int stays = i <= k ? (home > i && home <= k) : (home > i || home <= k);
+        if (stays) continue;
+        s->tab[i] = s->tab[k];
+        s->tab[k] = 0;
+        i = k;
+    }
+}
+
 uint32_t mstate_doc_find(const mstate *s, uint32_t coll, const char *id, size_t id_len)
 {
     if (!s->tabcap) return MSTATE_NONE;
@@ -387,16 +412,13 @@ void mstate_rollback(mstate *s)
         STELE_ASSERT(d->nv > 0);
         doc_pop_to(s, d, d->nv - 1);
     }
-    int dropped_docs = s->ndoc > s->mark_ndoc;
-    while (s->ndoc > s->mark_ndoc) {
-        mdoc *d = &s->docs[--s->ndoc];
+    while (s->ndoc > s->mark_ndoc) { /* newest first: O(new documents), not O(all) */
+        mdoc *d = &s->docs[s->ndoc - 1];
+        tab_remove(s, s->ndoc - 1);
+        s->ndoc--;
         doc_pop_to(s, d, 0); /* versions of a doc created after the mark are all new */
         free(d->v);
         free(d->id);
-    }
-    if (dropped_docs) { /* rebuild the table without the removed doc numbers */
-        memset(s->tab, 0, s->tabcap * sizeof *s->tab);
-        for (uint32_t i = 0; i < s->ndoc; i++) tab_insert(s, i);
     }
     while (s->ncoll > s->mark_ncoll) free(s->colls[--s->ncoll].ev);
     for (uint32_t i = 0; i < s->ncoll; i++) s->colls[i].nev = s->mark_nev[i];

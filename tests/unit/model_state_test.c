@@ -3,7 +3,9 @@
  * dense doc numbers, version chains and as-of reads, and a digest that depends only
  * on the state (a differential check against a brute-force list of all versions).
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model/state.h"
 #include "testutil.h"
@@ -127,11 +129,65 @@ static void test_random_against_brute_force(void)
     free(ops);
 }
 
+/* Rolling back inserts removes only the new ids from the (collection, _id) table:
+ * after many rounds of inserts kept and inserts rolled back (big enough that the table
+ * grows inside some, with random ids so that probe clusters form), every kept id is
+ * found under its doc number and no rolled-back id is. */
+#define RB_IDS 60000
+static void random_id(char id[12], uint32_t serial)
+{
+    snprintf(id, 12, "%08x%03x", (uint32_t)test_rand(), serial & 0xfff);
+}
+
+static void test_rollback_removes_only_new_ids(void)
+{
+    enum { ROUNDS = 200, MAXNEW = 700 };
+    mstate *s = mstate_new();
+    char(*kept)[12] = malloc(RB_IDS * sizeof *kept), (*gone)[12] = malloc(RB_IDS * sizeof *gone);
+    uint32_t c;
+    REQUIRE(s && kept && gone && mstate_coll_create(s, "c", 1, &c) == 0, "setup");
+    uint32_t nk = 0, ng = 0;
+    uint64_t lsn = 2;
+    uint8_t byte = 7;
+    for (int r = 0; r < ROUNDS; r++) {
+        int keep = test_rand() % 2;
+        REQUIRE(mstate_mark(s) == 0, "mark");
+        uint32_t n = 1 + (uint32_t)(test_rand() % MAXNEW);
+        char(*into)[12] = keep ? kept + nk : gone + ng;
+        REQUIRE((keep ? nk : ng) + n <= RB_IDS, "id arrays");
+        for (uint32_t i = 0; i < n; i++) {
+            random_id(into[i], i);
+            REQUIRE(mstate_doc_put(s, c, into[i], 11, lsn, 0, AUTHOR, 0, &byte, 1, NULL) == 0,
+                    "put");
+        }
+        lsn++;
+        if (keep) mstate_commit(s);
+        else mstate_rollback(s);
+        *(keep ? &nk : &ng) += n;
+    }
+    CHECK(mstate_doc_count(s) == nk, "doc count %u, kept %u", mstate_doc_count(s), nk);
+    int wrong = 0;
+    for (uint32_t i = 0; i < nk; i++) {
+        uint32_t dn = mstate_doc_find(s, c, kept[i], 11);
+        size_t l2 = 0;
+        const char *back = dn == MSTATE_NONE ? NULL : mstate_doc_id(s, dn, &l2);
+        if (!back || l2 != 11 || memcmp(back, kept[i], 11) != 0) wrong++;
+    }
+    for (uint32_t i = 0; i < ng; i++)
+        if (mstate_doc_find(s, c, gone[i], 11) != MSTATE_NONE) wrong++;
+    CHECK(wrong == 0, "%d ids found wrongly after rollbacks (kept %u, rolled back %u)", wrong,
+          nk, ng);
+    mstate_free(s);
+    free(kept);
+    free(gone);
+}
+
 int main(void)
 {
     test_seed();
     TEST_RUN(test_collections_history);
     TEST_RUN(test_versions_and_as_of);
     TEST_RUN(test_random_against_brute_force);
+    TEST_RUN(test_rollback_removes_only_new_ids);
     return test_summary();
 }
