@@ -340,6 +340,13 @@ static sqlite3_stmt *sq_prepare(sqlite3 *db, const char *sql)
     return st;
 }
 
+/* Binds text (len -1: up to its NUL) to parameter i; the text must outlive the step. */
+static void sq_bind(sqlite3_stmt *st, int i, const char *text, int len)
+{
+    int rc = sqlite3_bind_text(st, i, text, len, SQLITE_STATIC);
+    BENCH_CHECK(rc == SQLITE_OK, "sqlite bind: %s", sqlite3_errstr(rc));
+}
+
 static void *sq_open(const char *dir, int create)
 {
     char path[4200];
@@ -362,8 +369,8 @@ static void sq_load(void *p, const dbatch *b)
     sq_h *h = p;
     sq_exec(h->db, "BEGIN");
     for (unsigned i = 0; i < b->n; i++) {
-        sqlite3_bind_text(h->ins, 1, b->id[i], -1, SQLITE_STATIC);
-        sqlite3_bind_text(h->ins, 2, b->doc[i], (int)b->len[i], SQLITE_STATIC);
+        sq_bind(h->ins, 1, b->id[i], -1);
+        sq_bind(h->ins, 2, b->doc[i], (int)b->len[i]);
         int rc = sqlite3_step(h->ins);
         BENCH_CHECK(rc == SQLITE_DONE, "sqlite insert: %s", sqlite3_errmsg(h->db));
         sqlite3_reset(h->ins);
@@ -374,7 +381,7 @@ static void sq_load(void *p, const dbatch *b)
 static size_t sq_get(void *p, const char *id)
 {
     sq_h *h = p;
-    sqlite3_bind_text(h->get, 1, id, -1, SQLITE_STATIC);
+    sq_bind(h->get, 1, id, -1);
     int rc = sqlite3_step(h->get);
     BENCH_CHECK(rc == SQLITE_ROW, "sqlite get '%s': %s", id, sqlite3_errmsg(h->db));
     BENCH_CHECK(sqlite3_column_text(h->get, 0) != NULL, "sqlite get '%s': no text", id);
@@ -617,17 +624,17 @@ static void turns_destroy(load_turns *t)
 
 static void turn_wait(load_turns *t, uint64_t mine)
 {
-    pthread_mutex_lock(&t->mu);
-    while (t->turn != mine) pthread_cond_wait(&t->cv, &t->mu);
-    pthread_mutex_unlock(&t->mu);
+    BENCH_CHECK(pthread_mutex_lock(&t->mu) == 0, "turn lock");
+    while (t->turn != mine) BENCH_CHECK(pthread_cond_wait(&t->cv, &t->mu) == 0, "turn wait");
+    BENCH_CHECK(pthread_mutex_unlock(&t->mu) == 0, "turn unlock");
 }
 
 static void turn_done(load_turns *t)
 {
-    pthread_mutex_lock(&t->mu);
+    BENCH_CHECK(pthread_mutex_lock(&t->mu) == 0, "turn lock");
     t->turn++;
-    pthread_cond_broadcast(&t->cv);
-    pthread_mutex_unlock(&t->mu);
+    BENCH_CHECK(pthread_cond_broadcast(&t->cv) == 0, "turn broadcast");
+    BENCH_CHECK(pthread_mutex_unlock(&t->mu) == 0, "turn unlock");
 }
 
 static double ms_since(uint64_t t0) { return (double)(bench_now_ns() - t0) / 1e6; }
@@ -640,7 +647,7 @@ static void sq_build_index(docs_res *R, sq_h *h)
     sq_exec(h->db, SQ_INDEX);
     R->sql_index_s = ms_since(t0) / 1e3;
     sqlite3_stmt *st = sq_prepare(h->db, "EXPLAIN QUERY PLAN SELECT count(*) FROM docs " SQ_WHERE);
-    sqlite3_bind_text(st, 1, FILTER_ROLE, -1, SQLITE_STATIC);
+    sq_bind(st, 1, FILTER_ROLE, -1);
     R->sql_plan[0] = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *d = (const char *)sqlite3_column_text(st, 3);
@@ -730,7 +737,7 @@ static void q_sqlite(qctx *q, int scan, int find, double *ms)
     sqlite3_stmt *st = find ? q->find[scan] : q->count[scan];
     uint64_t rows = 0, bytes = 0;
     uint64_t t0 = bench_now_ns();
-    sqlite3_bind_text(st, 1, FILTER_ROLE, -1, SQLITE_STATIC);
+    sq_bind(st, 1, FILTER_ROLE, -1);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         rows++;
@@ -843,8 +850,9 @@ static void child_query(docs_res *R, int unused)
 
 static bench_stats one(double v) { return bench_stats_of(&v, 1); }
 
-static void report_load(const docs_res *R, double rate[E_COUNT])
+static void report_load(const docs_res *R)
 {
+    double rate[E_COUNT];
     bench_row_header("documents/s");
     for (int e = 0; e < E_COUNT; e++) {
         const eng_res *r = &R->e[e];
@@ -969,8 +977,8 @@ void bench_docs(void)
     snprintf(detail, sizeof detail,
              "%llu generated user documents (~0.4 KiB; STELE_BENCH_DOCS=n to change), %u per "
              "synced transaction, the engines taking turns batch by batch, each in its own "
-             "process; gets: %u runs of %u "
-             "random _ids after %u warm-up; filters: %d warm runs (SQLite scan %d)",
+             "process; gets: %u runs of %u random _ids after %u warm-up; filters: %d warm "
+             "runs (SQLite scan %d)",
              (unsigned long long)n, DOCS_BATCH, GET_REPS, GET_LOOKUPS, GET_WARMUP,
              FILTER_REPS, SCAN_REPS);
     bench_section("6. Documents: load, get by _id, filter, open", detail);
@@ -984,8 +992,7 @@ void bench_docs(void)
     static const int all[E_COUNT] = {E_STELE, E_SQLITE, E_LMDB};
     run_children(child_load, R, all, E_COUNT);
     turns_destroy(&R->turns);
-    double rate[E_COUNT];
-    report_load(R, rate);
+    report_load(R);
     for (int r = 0; r < OPEN_REPS; r++)
         for (int e = 0; e < E_COUNT; e++) in_child(child_open, R, r * E_COUNT + e);
     in_child(child_query, R, 0);
@@ -993,7 +1000,7 @@ void bench_docs(void)
     report_filters(R);
     report_open(R);
     for (int e = 0; e < E_COUNT; e++) bench_rmtree(R->dir[e]);
-    munmap(R, sizeof *R);
+    BENCH_CHECK(munmap(R, sizeof *R) == 0, "munmap failed");
 }
 
 /* TODO(full text): Stele's full-text search against SQLite FTS5 (same bios, same
