@@ -146,13 +146,7 @@ static int sset_add(sset *s, const char *p, size_t n, uint64_t val, uint64_t *ol
             return 0;
         }
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        sset_ent *ne = realloc(s->ent, cap * sizeof *ne);
-        if (!ne) return -1;
-        s->ent = ne;
-        s->cap = cap;
-    }
+    if (util_grow((void **)&s->ent, &s->cap, s->n + 1, sizeof *s->ent) != 0) return -1;
     s->ent[s->n] = (sset_ent){s->arena.len, n, val, h};
     if (buf_append(&s->arena, p, n) != 0) return -1;
     s->slot[j] = (uint32_t)++s->n;
@@ -199,13 +193,8 @@ static void add_error(importer *im, uint64_t line, uint64_t col, const char *fmt
 
 static int new_part(importer *im)
 {
-    if (im->nparts == im->capparts) {
-        size_t cap = im->capparts ? im->capparts * 2 : 16;
-        buf *np = realloc(im->parts, cap * sizeof *np);
-        if (!np) return -1;
-        im->parts = np;
-        im->capparts = cap;
-    }
+    if (util_grow((void **)&im->parts, &im->capparts, im->nparts + 1, sizeof *im->parts) != 0)
+        return -1;
     buf *p = &im->parts[im->nparts++];
     buf_init(p);
     im->part_ops = 0;

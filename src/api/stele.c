@@ -285,13 +285,7 @@ static void pending_discard(pending_txn *pt)
 /* Moves *sdoc into the pending list (sdoc is left empty). -1 on out of memory. */
 static int pending_add(pending_txn *pt, buf *sdoc)
 {
-    if (pt->n == pt->cap) {
-        size_t cap = pt->cap ? pt->cap * 2 : 16;
-        buf *nb = realloc(pt->sdocs, cap * sizeof *nb);
-        if (!nb) return -1;
-        pt->sdocs = nb;
-        pt->cap = cap;
-    }
+    if (util_grow((void **)&pt->sdocs, &pt->cap, pt->n + 1, sizeof *pt->sdocs) != 0) return -1;
     pt->sdocs[pt->n++] = *sdoc;
     buf_init(sdoc);
     pt->next_seq++;

@@ -115,13 +115,7 @@ static eq_entry *entry_add(eq_index *ix, const uint8_t *key, size_t klen)
 {
     if ((ix->ne + 1) * 2 > ix->tabcap && tab_rebuild(ix, ix->tabcap ? ix->tabcap * 2 : 64) != 0)
         return NULL;
-    if (ix->ne == ix->cape) {
-        size_t cap = ix->cape ? ix->cape * 2 : 16;
-        eq_entry *e = realloc(ix->e, cap * sizeof *e);
-        if (!e) return NULL;
-        ix->e = e;
-        ix->cape = cap;
-    }
+    if (util_grow((void **)&ix->e, &ix->cape, ix->ne + 1, sizeof *ix->e) != 0) return NULL;
     eq_entry *e = &ix->e[ix->ne];
     e->key = malloc(klen ? klen : 1);
     e->bm = roaring_bitmap_create();
@@ -292,13 +286,7 @@ int dindex_ensure(dindex *x, const mstate *s, uint32_t coll, const char *path)
 {
     if (strlen(path) > DINDEX_PATH_MAX) return -1;
     if (index_find(x, coll, path)) return 0;
-    if (x->nidx == x->capidx) {
-        size_t cap = x->capidx ? x->capidx * 2 : 8;
-        eq_index *p = realloc(x->idx, cap * sizeof *p);
-        if (!p) return -1;
-        x->idx = p;
-        x->capidx = cap;
-    }
+    if (util_grow((void **)&x->idx, &x->capidx, x->nidx + 1, sizeof *x->idx) != 0) return -1;
     eq_index *ix = &x->idx[x->nidx];
     memset(ix, 0, sizeof *ix);
     ix->coll = coll;
@@ -357,15 +345,9 @@ fts *dindex_text(dindex *x, const mstate *s, uint32_t coll, const char *path, ut
 {
     size_t i = text_find(x, coll, path);
     if (i < x->ntext) return x->text[i];
-    if (x->ntext == x->captext) {
-        size_t cap = x->captext ? x->captext * 2 : 4;
-        fts **p = realloc(x->text, cap * sizeof *p);
-        if (!p) {
-            util_fail(e, STELE_ENOMEM, "out of memory indexing '%s' for $text", path);
-            return NULL;
-        }
-        x->text = p;
-        x->captext = cap;
+    if (util_grow((void **)&x->text, &x->captext, x->ntext + 1, sizeof *x->text) != 0) {
+        util_fail(e, STELE_ENOMEM, "out of memory indexing '%s' for $text", path);
+        return NULL;
     }
     fts *t = fts_new(coll, path, NULL, e);
     if (!t) return NULL;

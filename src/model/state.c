@@ -67,22 +67,6 @@ static void free_doc_bytes(const mstate *s, const uint8_t *p)
     if (!in_arena(s, p)) free((void *)p);
 }
 
-/* Grows an array to hold at least `need` elements (doubling); -1 on overflow/OOM. */
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 8;
-    while (c < need) {
-        if (c > SIZE_MAX / 2 / elem) return -1;
-        c *= 2;
-    }
-    void *p = realloc(*arr, c * elem);
-    if (!p) return -1;
-    *arr = p;
-    *cap = c;
-    return 0;
-}
-
 mstate *mstate_new(void) { return calloc(1, sizeof(mstate)); }
 
 void mstate_free(mstate *s)
@@ -111,7 +95,7 @@ static int coll_event(mstate *s, uint32_t id, const char *name, int dropped, uin
     STELE_ASSERT(id < s->ncoll);
     mcoll *c = &s->colls[id];
     STELE_ASSERT(c->nev == 0 || c->ev[c->nev - 1].lsn <= lsn);
-    if (grow((void **)&c->ev, &c->cap, c->nev + 1, sizeof *c->ev) != 0) return -1;
+    if (util_grow((void **)&c->ev, &c->cap, c->nev + 1, sizeof *c->ev) != 0) return -1;
     name_event *e = &c->ev[c->nev++];
     memset(e, 0, sizeof *e);
     e->lsn = lsn;
@@ -134,7 +118,7 @@ int mstate_coll_create(mstate *s, const char *name, uint64_t lsn, uint32_t *id)
     STELE_ASSERT(strlen(name) <= MSTATE_NAME_MAX);
     size_t cap = s->capcoll;
     if (s->ncoll == UINT32_MAX - 1 ||
-        grow((void **)&s->colls, &cap, (size_t)s->ncoll + 1, sizeof *s->colls) != 0)
+        util_grow((void **)&s->colls, &cap, (size_t)s->ncoll + 1, sizeof *s->colls) != 0)
         return -1;
     s->capcoll = (uint32_t)cap;
     memset(&s->colls[s->ncoll], 0, sizeof *s->colls);
@@ -253,7 +237,7 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
 {
     size_t cap = s->capdoc;
     if (s->ndoc == UINT32_MAX - 1 ||
-        grow((void **)&s->docs, &cap, (size_t)s->ndoc + 1, sizeof *s->docs) != 0)
+        util_grow((void **)&s->docs, &cap, (size_t)s->ndoc + 1, sizeof *s->docs) != 0)
         return -1;
     s->capdoc = (uint32_t)cap;
     if ((uint64_t)(s->ndoc + 1) * 2 > s->tabcap && tab_grow(s) != 0) return -1;
@@ -283,8 +267,8 @@ int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
         d->cap = d->v ? 1 : 0;
     }
     uint8_t *copy = malloc(doc_len ? doc_len : 1);
-    if (!copy || !d->v || grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0 ||
-        (s->marked && grow((void **)&s->journal, &s->capjournal, s->njournal + 1,
+    if (!copy || !d->v || util_grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0 ||
+        (s->marked && util_grow((void **)&s->journal, &s->capjournal, s->njournal + 1,
                            sizeof *s->journal) != 0)) {
         free(copy); /* nothing changed (a new doc number with no version is rolled back) */
         return -1;
@@ -343,7 +327,7 @@ int mstate_index_event(mstate *s, uint32_t coll, const char *path, int dropped, 
 {
     STELE_ASSERT(coll < s->ncoll && strlen(path) <= MSTATE_PATH_MAX);
     STELE_ASSERT(s->nixev == 0 || s->ixev[s->nixev - 1].lsn <= lsn);
-    if (grow((void **)&s->ixev, &s->capixev, s->nixev + 1, sizeof *s->ixev) != 0) return -1;
+    if (util_grow((void **)&s->ixev, &s->capixev, s->nixev + 1, sizeof *s->ixev) != 0) return -1;
     index_event *e = &s->ixev[s->nixev++];
     memset(e, 0, sizeof *e);
     e->lsn = lsn;

@@ -73,6 +73,9 @@ typedef struct buf {
 void buf_init(buf *b);
 void buf_release(buf *b);
 int buf_reserve(buf *b, size_t extra); /* 0 or -1 on out of memory */
+/* Grows the array *arr (of *cap elements of elem bytes) to hold at least `need`,
+ * doubling from 8; 0, or -1 on overflow or out of memory (the array is unchanged). */
+int util_grow(void **arr, size_t *cap, size_t need, size_t elem);
 int buf_append(buf *b, const void *p, size_t n);
 int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal (quotes and escapes). */
