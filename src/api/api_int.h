@@ -26,7 +26,6 @@ struct stele {
     dindex *idx;        /* bitmap indices over it */
     ledger *L;
     buf scratch;
-    char db_dir[VAULT_PATH_MAX];
     int rebuild;          /* open option: ignore the snapshot */
     int read_only;
     uint64_t snap_lsn;    /* the snapshot the state was loaded from (0 = none) */

@@ -372,7 +372,7 @@ static stele_status docs_load_snapshot(stele *db)
     uint64_t lsn = 0, at = 0;
     util_err e;
     util_err_clear(&e);
-    stele_status rc = snap_read(db->L, db->db_dir, &db->keys, &bytes, &len, &lsn, &e);
+    stele_status rc = snap_read(db->L, &bytes, &len, &lsn, &e);
     if (rc == STELE_ENOMEM) return util_fail(&db->err, rc, "%s", e.msg);
     if (rc != STELE_OK) {
         util_strlcpy(db->snap_problem, e.msg, sizeof db->snap_problem);
@@ -443,10 +443,9 @@ stele_status stele_open(const stele_open_options *o, stele **out)
                          .group_max_delay_us = o->group_max_delay_us,
                          .name = what};
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
-    util_strlcpy(db->db_dir, db_dir, sizeof db->db_dir);
     db->rebuild = o->rebuild;
     db->read_only = o->read_only;
-    if (rc == STELE_OK && !o->read_only) (void)snap_gc(db->L, db_dir, &db->keys);
+    if (rc == STELE_OK && !o->read_only) (void)snap_gc(db->L);
     if (rc == STELE_OK) rc = docs_load(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;
@@ -480,7 +479,7 @@ stele_status stele_snapshot(stele *db)
     buf_init(&b);
     if (mstate_serialize(db->docs, lsn, &b) != 0)
         rc = util_fail(&db->err, STELE_ENOMEM, "out of memory serializing the state");
-    if (rc == STELE_OK) rc = snap_write(db->L, db->db_dir, &db->keys, lsn, b.data, b.len, &db->err);
+    if (rc == STELE_OK) rc = snap_write(db->L, lsn, b.data, b.len, &db->err);
     if (rc == STELE_OK) {
         db->snap_lsn = lsn;
         db->tail_bytes = 0;
@@ -586,7 +585,7 @@ static stele_status verify_state(stele *db)
     uint8_t *bytes = NULL;
     size_t len;
     uint64_t lsn;
-    stele_status rc = snap_read(db->L, db->db_dir, &db->keys, &bytes, &len, &lsn, &db->err);
+    stele_status rc = snap_read(db->L, &bytes, &len, &lsn, &db->err);
     free(bytes);
     if (rc != STELE_OK) return rc;
     mstate *live = db->docs;

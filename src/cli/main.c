@@ -690,8 +690,11 @@ static int cmd_snapshot(opts *o)
     char *json = NULL;
     st = stele_stat(db, &json);
     if (st != STELE_OK) return fail_db(db, st);
-    const char *snap = strstr(json, "\"snapshot\":");
-    printf("%.*s\n", snap ? (int)strcspn(snap + 11, "}") + 1 : 0, snap ? snap + 11 : "");
+    json_t *stat = json_loads(json, 0, NULL); /* print the "snapshot" member of stat */
+    char *snap = stat ? json_dumps(json_object_get(stat, "snapshot"), JSON_COMPACT) : NULL;
+    puts(snap ? snap : "{}");
+    free(snap);
+    json_decref(stat);
     stele_free(json);
     return close_db(db, 0);
 }

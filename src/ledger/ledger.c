@@ -59,9 +59,16 @@ void ledger_seg_path(const ledger *L, const uint8_t file_id[16], char *out, size
 stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16],
                                 crypto_gcm **out, util_err *e)
 {
+    return ledger_file_key(k, "file key", file_id, out, e);
+}
+
+stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
+                             const uint8_t file_id[16], crypto_gcm **out, util_err *e)
+{
     uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
+    *out = NULL;
     if (!fk) return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
-    int rc = vault_derive(k, "file key", file_id, 16, fk);
+    int rc = vault_derive(k, purpose, file_id, 16, fk);
     *out = rc == 0 ? crypto_gcm_new(fk) : NULL;
     crypto_secure_free(fk);
     return *out ? STELE_OK : util_fail(e, STELE_ENOMEM, "cannot set up a file key");
@@ -1410,3 +1417,7 @@ int ledger_is_segment(ledger *L, const uint8_t file_id[16])
 }
 
 uint32_t ledger_file_size(ledger *L) { return L->sb.segment_size; }
+
+const char *ledger_dir(const ledger *L) { return L->dir; }
+
+const vault_dbkeys *ledger_keys(const ledger *L) { return L->keys; }

@@ -85,6 +85,13 @@ int ledger_record_hash(ledger *L, uint64_t lsn, uint8_t out[32]);
 int ledger_is_segment(ledger *L, const uint8_t file_id[16]);
 /* The fixed file size of this database's data files (segments and fragments). */
 uint32_t ledger_file_size(ledger *L);
+/* The database directory and keys the ledger was opened with (borrowed). */
+const char *ledger_dir(const ledger *L);
+const vault_dbkeys *ledger_keys(const ledger *L);
+/* An AES-GCM context under HKDF(GK, purpose | file_id): the per-file key of a data
+ * file; each kind of file has its own purpose ("file key" for segments). */
+stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
+                             const uint8_t file_id[16], crypto_gcm **out, util_err *e);
 
 /* Appends the ledger's part of `stele stat` as JSON members (no braces). */
 stele_status ledger_stat(ledger *L, buf *json, util_err *e);

@@ -33,11 +33,9 @@ static void frag_path(const char *db_dir, const uint8_t id[16], const char *suff
 
 static crypto_gcm *frag_key(const vault_dbkeys *k, const uint8_t id[16])
 {
-    uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
-    if (!fk) return NULL;
-    crypto_gcm *g = vault_derive(k, "fragment key", id, 16, fk) == 0 ? crypto_gcm_new(fk) : NULL;
-    crypto_secure_free(fk);
-    return g;
+    crypto_gcm *g;
+    util_err e;
+    return ledger_file_key(k, "fragment key", id, &g, &e) == STELE_OK ? g : NULL;
 }
 
 static void hdr_aad(const vault_dbkeys *k, const uint8_t id[16], uint8_t aad[36])
@@ -123,9 +121,10 @@ static void unlink_frags(const char *db_dir, const uint8_t (*ids)[16], uint32_t 
     (void)io_fsync_dir(data);
 }
 
-stele_status snap_write(ledger *L, const char *db_dir, const vault_dbkeys *k, uint64_t lsn,
-                        const uint8_t *state, size_t len, util_err *e)
+stele_status snap_write(ledger *L, uint64_t lsn, const uint8_t *state, size_t len, util_err *e)
 {
+    const char *db_dir = ledger_dir(L);
+    const vault_dbkeys *k = ledger_keys(L);
     uint32_t fsize = ledger_file_size(L);
     size_t cap = snap_capacity(fsize);
     size_t nfrag = len ? (len + cap - 1) / cap : 1;
@@ -226,9 +225,10 @@ static stele_status frag_read(const char *db_dir, const vault_dbkeys *k, uint32_
     return rc;
 }
 
-stele_status snap_read(ledger *L, const char *db_dir, const vault_dbkeys *k, uint8_t **state,
-                       size_t *len, uint64_t *lsn, util_err *e)
+stele_status snap_read(ledger *L, uint8_t **state, size_t *len, uint64_t *lsn, util_err *e)
 {
+    const char *db_dir = ledger_dir(L);
+    const vault_dbkeys *k = ledger_keys(L);
     *state = NULL;
     *len = 0;
     *lsn = 0;
@@ -278,8 +278,10 @@ static int is_our_fragment(const char *db_dir, const vault_dbkeys *k, const uint
     return ours;
 }
 
-int snap_gc(ledger *L, const char *db_dir, const vault_dbkeys *k)
+int snap_gc(ledger *L)
 {
+    const char *db_dir = ledger_dir(L);
+    const vault_dbkeys *k = ledger_keys(L);
     ledger_snapinfo si;
     if (ledger_snapshot_get(L, &si) != 0) return 0;
     char data[PATH_CAP];

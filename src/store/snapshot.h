@@ -4,7 +4,7 @@
  *
  * A snapshot is the serialized derived state as of one ledger record (its LSN and
  * record hash are bound into it), cut into chunks that each fill one fragment file.
- * Fragment files live in data/ beside the ledger segments, have the same fixed size,
+ * The ledger gives the directory and keys. Fragment files live in data/ beside the segments, have the same fixed size,
  * random names and random padding, so the two kinds cannot be told apart on disk:
  *
  *   [0, 128)    header box: nonce(12) | AES-GCM(fragment header, 64) | tag(16) | random
@@ -40,20 +40,18 @@ size_t snap_capacity(uint32_t file_size);
  * (each synced and renamed into place), then the superblock entry, then removes the
  * previous snapshot's files. On failure the previous snapshot stays in force and
  * no new file is left behind (except after a crash: see snap_gc). */
-stele_status snap_write(ledger *L, const char *db_dir, const vault_dbkeys *k, uint64_t lsn,
-                        const uint8_t *state, size_t len, util_err *e);
+stele_status snap_write(ledger *L, uint64_t lsn, const uint8_t *state, size_t len, util_err *e);
 
 /* Reads the snapshot recorded in the superblock into *state (malloc'd, *len bytes)
  * and its LSN into *lsn. *lsn = 0 and STELE_OK when there is none. STELE_ECORRUPT
  * (the message names the file) when a fragment is missing, not authentic, or does
  * not belong to this snapshot, or when the snapshot does not match the log (the
  * record at its LSN has another hash: the log was cut by a recovery since). */
-stele_status snap_read(ledger *L, const char *db_dir, const vault_dbkeys *k, uint8_t **state,
-                       size_t *len, uint64_t *lsn, util_err *e);
+stele_status snap_read(ledger *L, uint8_t **state, size_t *len, uint64_t *lsn, util_err *e);
 
 /* Removes fragment files of this database that no snapshot refers to (left by a
  * crash during snap_write). Files that are not authentic fragments of this database
  * are left alone. Writable handles only; returns the number removed. */
-int snap_gc(ledger *L, const char *db_dir, const vault_dbkeys *k);
+int snap_gc(ledger *L);
 
 #endif

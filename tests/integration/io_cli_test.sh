@@ -126,5 +126,12 @@ run "$S" find notes '{"bio":{"$text":"walk* -slow"}}'; expect_rc 0 "prefix and e
 run "$S" find notes '{"$text":"run"}';         expect_rc 2 "top-level \$text is refused"
 expect_has "$ERR" 'use {"field": {"$text"' "the message says how to write it"
 
+# snapshot through the CLI: written, then used by the next open, and verify passes
+run "$S" snapshot;                             expect_rc 0 "snapshot"
+expect_has "$OUT" '"fragments":1' "one fragment"
+run "$S" stat;                                 expect_rc 0 "stat after a snapshot"
+expect_has "$OUT" '"problem": null' "the snapshot loads"
+run "$S" verify;                               expect_rc 0 "verify with a snapshot"
+
 echo "io_cli_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]
