@@ -296,6 +296,58 @@ stele_status stele_snapshot(stele *db);
  * handle and for one that rebuilt the state from the log. */
 stele_status stele_docs_digest(stele *db, char out[65]);
 
+/* ---- Graph (docs/GRAPH.md) -------------------------------------------------------
+ * Nodes are documents. An edge is a document with string fields "_from" and "_to",
+ * each a reference "collection/key" to a node of this database, and an optional
+ * "_label" (default: the name of the edge's collection); other fields are its
+ * properties. Edges are written with stele_txn like every document; an edge whose
+ * _from or _to names a document that does not exist is refused (STELE_ENOTFOUND)
+ * unless its op says "dangling":true, and deleting a node that still has live edges
+ * is refused (STELE_ECONFLICT) unless the delete op says "cascade":true (then its
+ * edges are deleted in the same transaction). Adjacency is kept in memory per label
+ * and direction and maintained on every write. A node is named by a stele_node: its
+ * doc number, stable for the life of the database. */
+typedef uint32_t stele_node;
+
+typedef enum stele_dir {
+    STELE_DIR_OUT = 1,  /* follow edges from _from to _to */
+    STELE_DIR_IN = 2,   /* follow edges backwards (callers of a function) */
+    STELE_DIR_BOTH = 3,
+} stele_dir;
+
+/* The node named by `ref` ("collection/key"). STELE_ENOTFOUND if there is no such live
+ * document now. */
+stele_status stele_node_lookup(stele *db, const char *ref, stele_node *node);
+/* Writes the reference "collection/key" of node into buf[0, cap) (NUL-terminated):
+ * STELE_ETOOBIG if it does not fit, STELE_ENOTFOUND if node is no document. */
+stele_status stele_node_ref(stele *db, stele_node node, char *buf, size_t cap);
+
+/* Distinct neighbours of `node` now, through live edges whose label is in `labels`
+ * (NULL = any label; otherwise one label or several separated by commas), ascending,
+ * into out[0, cap); *n gets how many there are (may exceed cap). The fast path: no
+ * allocation after the first call on a handle. */
+stele_status stele_graph_neighbors(stele *db, stele_node node, stele_dir dir,
+                                   const char *labels, stele_node *out, size_t cap,
+                                   size_t *n);
+/* Every node within `depth` hops (1..depth) of the start nodes, frontier at a time,
+ * now (as_of 0) or as of an LSN, with its distance in hops: *nodes and *dist (both
+ * caller-freed with stele_free; dist may be NULL if not wanted) hold *n entries sorted
+ * by node. Start nodes are included (distance 0). */
+stele_status stele_graph_traverse(stele *db, const stele_node *start, size_t nstart,
+                                  stele_dir dir, const char *labels, uint32_t depth,
+                                  uint64_t as_of, stele_node **nodes, uint32_t **dist,
+                                  size_t *n);
+/* Strongly connected components of the graph of the given labels (nodes with at least
+ * one such edge): *ncomp components, the largest of *largest nodes. */
+stele_status stele_graph_scc(stele *db, const char *labels, uint64_t as_of,
+                             uint32_t *ncomp, uint32_t *largest);
+/* Any graph query as a JSON spec (docs/GRAPH.md, "Queries"): {"op":"neighbors" |
+ * "traverse" | "reachable" | "path" | "paths" | "scc" | "cycles" | "topo" | "degrees" |
+ * "query", ...}. The answer is JSON (caller frees *json); nodes are given as
+ * "collection/key" references, and documents are materialized only where the spec
+ * asks for them. */
+stele_status stele_graph_query(stele *db, const char *spec, size_t len, char **json);
+
 /* ---- Import and export ------------------------------------------------------ */
 
 typedef enum stele_io_format {

@@ -8,7 +8,7 @@ PKGS=(
   libsodium-dev libssl-dev libjansson-dev libroaring-dev
   libutf8proc-dev libstemmer-dev
   libsqlite3-dev sqlite3 liblmdb-dev
-  python3
+  libclang-dev python3 python3-networkx
 )
 
 missing=()
