@@ -54,6 +54,7 @@ struct mstate {
     /* The bytes of a loaded snapshot: versions loaded from it point into them. */
     uint8_t *arena;
     size_t arena_len;
+    madj *adj; /* graph adjacency (edges.h) */
 };
 
 /* Whether a version's bytes belong to the snapshot arena (not separately freed). */
@@ -67,7 +68,18 @@ static void free_doc_bytes(const mstate *s, const uint8_t *p)
     if (!in_arena(s, p)) free((void *)p);
 }
 
-mstate *mstate_new(void) { return calloc(1, sizeof(mstate)); }
+mstate *mstate_new(void)
+{
+    mstate *s = calloc(1, sizeof(mstate));
+    if (s && !(s->adj = madj_new())) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+madj *mstate_adj(mstate *s) { return s->adj; }
+const madj *mstate_adj_c(const mstate *s) { return s->adj; }
 
 void mstate_free(mstate *s)
 {
@@ -85,6 +97,7 @@ void mstate_free(mstate *s)
     free(s->journal);
     free(s->mark_nev);
     free(s->arena);
+    madj_free(s->adj);
     free(s);
 }
 
@@ -253,6 +266,14 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     return tab_insert(s, *docnum);
 }
 
+int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
+                       uint32_t *docnum)
+{
+    STELE_ASSERT(coll < s->ncoll && id_len > 0 && id_len <= MSTATE_ID_MAX);
+    STELE_ASSERT(mstate_doc_find(s, coll, id, id_len) == MSTATE_NONE);
+    return doc_new(s, coll, id, id_len, docnum);
+}
+
 int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint64_t lsn,
                    uint64_t ts, const uint8_t author[16], int deleted, const uint8_t *doc,
                    size_t doc_len, uint32_t *docnum)
@@ -380,7 +401,7 @@ int mstate_mark(mstate *s)
     s->mark_ndoc = s->ndoc;
     s->mark_ncoll = s->ncoll;
     s->mark_nixev = s->nixev;
-    return 0;
+    return madj_mark(s->adj);
 }
 
 static void doc_pop_to(const mstate *s, mdoc *d, size_t nv)
@@ -408,6 +429,7 @@ void mstate_rollback(mstate *s)
     for (uint32_t i = 0; i < s->ncoll; i++) s->colls[i].nev = s->mark_nev[i];
     s->nixev = s->mark_nixev;
     s->marked = 0;
+    madj_rollback(s->adj); /* links only: doc numbers are restored above */
 }
 
 const uint32_t *mstate_journal(const mstate *s, size_t *n)
@@ -421,6 +443,7 @@ void mstate_commit(mstate *s)
     STELE_ASSERT(s->marked);
     s->marked = 0;
     s->njournal = 0;
+    madj_commit(s->adj);
 }
 
 /* ---- digest ---- */
@@ -482,6 +505,20 @@ int mstate_digest(const mstate *s, uint8_t out[32])
     for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
         uint8_t h[32];
         bad = doc_digest(&s->docs[i], h) || buf_append(&b, h, 32);
+    }
+    /* The links too (nothing when there are none, so edge-less digests are unchanged):
+     * a reload that resolved a reference differently would show here. */
+    for (uint32_t i = 0; i < s->ndoc && !bad && madj_edge_count(s->adj) > 0; i++) {
+        uint32_t from, to, label;
+        if (!madj_edge(s->adj, i, &from, &to, &label)) continue;
+        const char *name = madj_label_name(s->adj, label);
+        uint8_t h[16];
+        put_u32(h, i);
+        put_u32(h + 4, from);
+        put_u32(h + 8, to);
+        put_u32(h + 12, (uint32_t)strlen(name));
+        bad = buf_append(&b, "E", 1) || buf_append(&b, h, sizeof h) ||
+              buf_append(&b, name, strlen(name));
     }
     if (!bad) crypto_sha256(b.data, b.len, out);
     buf_release(&b);
@@ -600,9 +637,9 @@ static int load_colls(mstate *s, rd *r, uint32_t ncoll, uint64_t lsn)
 
 static int load_versions(rd *r, mdoc *d, uint32_t nv, uint64_t lsn)
 {
-    d->v = calloc(nv, sizeof *d->v);
+    d->v = calloc(nv ? nv : 1, sizeof *d->v); /* nv 0: a reserved doc number */
     if (!d->v) return -1;
-    d->cap = nv;
+    d->cap = nv ? nv : 1;
     for (uint32_t j = 0; j < nv; j++) {
         const uint8_t *h = rd_take(r, SNAP_VERSION_FIXED);
         const uint8_t *doc = h ? rd_take(r, get_u32(h + 37)) : NULL;
@@ -640,7 +677,7 @@ static int load_docs(mstate *s, rd *r, uint32_t ndoc, uint64_t lsn)
         size_t id_len = get_u16(dh + 4);
         const uint8_t *id = rd_take(r, id_len);
         uint32_t nv = rd_u32(r);
-        if (!id || coll >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX || nv == 0 ||
+        if (!id || coll >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX ||
             mstate_doc_find(s, coll, (const char *)id, id_len) != MSTATE_NONE)
             return -1;
         mdoc *d = &s->docs[s->ndoc++];
@@ -690,7 +727,8 @@ mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn)
         *lsn = get_u64(h + 8);
         bad = load_colls(s, &r, get_u32(h + 16), *lsn) != 0 ||
               load_docs(s, &r, get_u32(h + 20), *lsn) != 0 ||
-              load_index_events(s, &r, *lsn) != 0 || r.p != r.end;
+              load_index_events(s, &r, *lsn) != 0 || r.p != r.end ||
+              madj_relink_all(s) != 0;
     }
     if (bad) {
         mstate_free(s);

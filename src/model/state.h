@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/edges.h"
 #include "util/util.h"
 
 #define MSTATE_NAME_MAX 64
@@ -64,6 +65,15 @@ const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
 /* All versions, oldest first. */
 const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n);
 uint32_t mstate_doc_count(const mstate *s);
+/* Gives (coll, id) a doc number without a version (a dangling edge's target), so that
+ * a later insert of that document links up with the edges waiting for it. The number
+ * is found by mstate_doc_find; mstate_doc_get gives NULL until a version is put. */
+int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
+                       uint32_t *docnum);
+/* The graph adjacency derived from the edge documents (edges.h): maintained by txn.c,
+ * marked, rolled back and committed with the state, rebuilt by mstate_load. */
+madj *mstate_adj(mstate *s);
+const madj *mstate_adj_c(const mstate *s);
 uint32_t mstate_doc_coll(const mstate *s, uint32_t docnum);
 const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len);
 

@@ -15,6 +15,7 @@
 
 #include "crypto/crypto.h"
 #include "model/doc.h"
+#include "model/edges.h"
 
 static int name_ok(const char *name)
 {
@@ -191,6 +192,8 @@ typedef struct op_view {
     char path[MSTATE_PATH_MAX + 1]; /* index ops */
     doc_view doc;
     int has_doc;
+    int dangling; /* "dangling":true: an edge may name documents that do not exist */
+    int cascade;  /* "cascade":true: deleting a node deletes its edges too */
 } op_view;
 
 static int view_str(const uint8_t *o, size_t len, const char *key, char *out, size_t cap)
@@ -203,6 +206,15 @@ static int view_str(const uint8_t *o, size_t len, const char *key, char *out, si
     memcpy(out, s, n);
     out[n] = 0;
     return 0;
+}
+
+/* An optional boolean member: 0 (false or absent), 1 (true), -1 (not a boolean). */
+static int view_flag(doc_view o, const char *key)
+{
+    doc_view v;
+    int rc = doc_get(o.p, o.len, key, strlen(key), &v);
+    if (rc != 1) return rc < 0 ? -1 : 0;
+    return doc_type(v) == SDOC_TRUE ? 1 : doc_type(v) == SDOC_FALSE ? 0 : -1;
 }
 
 static stele_status read_op(doc_view opv, size_t i, op_view *op, util_err *e)
@@ -239,6 +251,11 @@ static stele_status read_op(doc_view opv, size_t i, op_view *op, util_err *e)
     }
     if ((op->kind == OP_REPLACE || op->kind == OP_PATCH) && !op->has_doc)
         return util_fail(e, STELE_EINVAL, "op %zu: no \"doc\"", i);
+    op->dangling = view_flag(opv, "dangling");
+    op->cascade = view_flag(opv, "cascade");
+    if (op->dangling < 0 || op->cascade < 0)
+        return util_fail(e, STELE_EINVAL, "op %zu: \"dangling\" and \"cascade\" must be "
+                                          "true or false", i);
     return STELE_OK;
 }
 
@@ -301,6 +318,119 @@ static stele_status merge_patch(const mversion *cur, doc_view patch, buf *out, u
     return rc;
 }
 
+/* ---- edges (edges.h): links follow the edge documents ---- */
+
+/* Doc number of an edge endpoint: a live document, or with "dangling":true any
+ * (coll, key) of an existing collection (a reserved number if it is unknown). */
+static stele_status edge_end(mstate *s, const op_view *op, const mref *r, const char *which,
+                             size_t i, uint32_t *out, util_err *e)
+{
+    char name[MSTATE_NAME_MAX + 1];
+    STELE_ASSERT(r->coll_len <= MSTATE_NAME_MAX && !r->db);
+    memcpy(name, r->coll, r->coll_len);
+    name[r->coll_len] = 0;
+    uint32_t c = mstate_coll_find(s, name, UINT64_MAX);
+    if (c == MSTATE_NONE)
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: edge %s '%s/%.*s': no collection '%s'", i,
+                         which, name, (int)r->key_len, r->key, name);
+    uint32_t n = mstate_doc_find(s, c, r->key, r->key_len);
+    const mversion *v = n == MSTATE_NONE ? NULL : mstate_doc_get(s, n, UINT64_MAX);
+    if (!(v && !v->deleted) && !op->dangling)
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: edge %s '%s/%.*s' names no document "
+                                             "(insert it first, or set \"dangling\":true on "
+                                             "the op)", i, which, name, (int)r->key_len, r->key);
+    if (n == MSTATE_NONE && mstate_doc_reserve(s, c, r->key, r->key_len, &n) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    *out = n;
+    return STELE_OK;
+}
+
+/* Links doc n of collection c if its version `now` is an edge with local endpoints. */
+static stele_status link_edge(mstate *s, const op_view *op, uint32_t c, uint32_t n,
+                              const mversion *now, size_t i, util_err *e)
+{
+    medge_doc ed;
+    const char *why = "";
+    int k = medge_read(now->doc, now->doc_len, &ed, &why);
+    if (k < 0)
+        return util_fail(e, STELE_EINVAL, "op %zu: document '%.*s': %s", i, (int)op->id_len,
+                         op->id, why);
+    if (k == 0 || ed.from.db || ed.to.db) return STELE_OK; /* other databases: not linked */
+    uint32_t from, to, label;
+    stele_status rc = edge_end(s, op, &ed.from, "_from", i, &from, e);
+    if (rc == STELE_OK) rc = edge_end(s, op, &ed.to, "_to", i, &to, e);
+    if (rc != STELE_OK) return rc;
+    const char *ln = ed.label ? ed.label : mstate_coll_name(s, c, UINT64_MAX);
+    STELE_ASSERT(ln != NULL);
+    size_t ll = ed.label ? ed.label_len : strlen(ln);
+    madj *a = mstate_adj(s);
+    if (madj_label_intern(a, ln, ll, &label) != 0 || madj_link(a, n, from, to, label) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    return STELE_OK;
+}
+
+/* Some edge linked at node n (either direction), or MADJ_NONE. */
+static uint32_t some_link(const madj *a, uint32_t n)
+{
+    mgroup_view g[1];
+    for (int dir = MADJ_OUT; dir <= MADJ_IN; dir++)
+        if (madj_groups(a, n, dir, g, 1) > 0 && g[0].n > 0) return g[0].links[0].edge;
+    return MADJ_NONE;
+}
+
+/* Deleting node n: refused while it has links, unless "cascade":true, which deletes its
+ * edges (and the edges of those edges) in this transaction. */
+static stele_status delete_links(mstate *s, const op_view *op, uint32_t n, uint64_t lsn,
+                                 uint64_t ts, const uint8_t author[16], size_t i, util_err *e)
+{
+    madj *a = mstate_adj(s);
+    uint64_t deg = madj_degree(a, n);
+    if (deg == 0) return STELE_OK;
+    if (!op->cascade)
+        return util_fail(e, STELE_ECONFLICT, "op %zu: document '%.*s' in '%s' has %llu edge "
+                                             "link(s); delete those edges first, or set "
+                                             "\"cascade\":true on the delete", i,
+                         (int)op->id_len, op->id, op->coll, (unsigned long long)deg);
+    uint32_t *work = NULL;
+    size_t nw = 0, cap = 0;
+    stele_status rc = STELE_OK;
+    uint64_t budget = 2 * madj_edge_count(a) + 1; /* every edge is deleted at most once */
+    if (util_grow((void **)&work, &cap, 1, sizeof *work) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    work[nw++] = n;
+    while (rc == STELE_OK && nw > 0 && budget-- > 0) {
+        uint32_t node = work[nw - 1], edge = some_link(a, node);
+        if (edge == MADJ_NONE) {
+            nw--;
+            continue;
+        }
+        const mversion *v = mstate_doc_get(s, edge, UINT64_MAX);
+        size_t id_len;
+        const char *id = mstate_doc_id(s, edge, &id_len);
+        STELE_ASSERT(v && !v->deleted && id);
+        if (mstate_doc_put(s, mstate_doc_coll(s, edge), id, id_len, lsn, ts, author, 1, v->doc,
+                           v->doc_len, NULL) != 0 || madj_unlink(a, edge) < 0 ||
+            util_grow((void **)&work, &cap, nw + 1, sizeof *work) != 0)
+            rc = util_fail(e, STELE_ENOMEM, "out of memory");
+        else if (madj_degree(a, edge) > 0)
+            work[nw++] = edge; /* an edge that is itself an endpoint */
+    }
+    free(work);
+    return rc;
+}
+
+/* A document of collection c that is linked (as an edge or an endpoint), or NONE. */
+static uint32_t coll_linked_doc(const mstate *s, uint32_t c)
+{
+    const madj *a = mstate_adj_c(s);
+    uint32_t f, t, l;
+    if (madj_edge_count(a) == 0) return MSTATE_NONE;
+    for (uint32_t n = 0; n < mstate_doc_count(s); n++)
+        if (mstate_doc_coll(s, n) == c && (madj_degree(a, n) > 0 || madj_edge(a, n, &f, &t, &l)))
+            return n;
+    return MSTATE_NONE;
+}
+
 static stele_status apply_coll_op(mstate *s, const op_view *op, uint64_t lsn, size_t i,
                                   util_err *e)
 {
@@ -317,6 +447,15 @@ static stele_status apply_coll_op(mstate *s, const op_view *op, uint64_t lsn, si
         if (op->kind == OP_RENAME && mstate_coll_find(s, op->to, UINT64_MAX) != MSTATE_NONE)
             return util_fail(e, STELE_EEXIST, "op %zu: collection '%s' already exists", i,
                              op->to);
+        uint32_t linked = coll_linked_doc(s, c);
+        size_t ln;
+        const char *lid = linked == MSTATE_NONE ? NULL : mstate_doc_id(s, linked, &ln);
+        if (lid)
+            return util_fail(e, STELE_ECONFLICT, "op %zu: collection '%s' holds graph "
+                                                 "documents with edges (e.g. '%.*s'); edges "
+                                                 "name collections, so delete those edges "
+                                                 "before dropping or renaming it", i, op->coll,
+                             (int)ln, lid);
         bad = op->kind == OP_DROP ? mstate_coll_drop(s, c, lsn)
                                   : mstate_coll_rename(s, c, op->to, lsn);
     }
@@ -356,9 +495,16 @@ static stele_status apply_doc_op(mstate *s, const op_view *op, uint64_t lsn, uin
         body_len = merged.len;
     }
     if (rc == STELE_OK && mstate_doc_put(s, c, op->id, op->id_len, lsn, ts, author,
-                                         op->kind == OP_DELETE, body, body_len, NULL) != 0)
+                                         op->kind == OP_DELETE, body, body_len, &n) != 0)
         rc = util_fail(e, STELE_ENOMEM, "out of memory");
     buf_release(&merged);
+    /* Links follow the new version: old ones go, an edge's come back re-resolved. */
+    if (rc == STELE_OK && madj_unlink(mstate_adj(s), n) < 0)
+        rc = util_fail(e, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK && op->kind == OP_DELETE)
+        rc = delete_links(s, op, n, lsn, ts, author, i, e);
+    else if (rc == STELE_OK)
+        rc = link_edge(s, op, c, n, mstate_doc_get(s, n, UINT64_MAX), i, e);
     return rc;
 }
 
@@ -402,5 +548,6 @@ stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn,
                                         : apply_doc_op(s, &op, lsn, ts, author, i, e);
         if (rc != STELE_OK) return rc;
     }
+    if (madj_settle(mstate_adj(s)) != 0) return util_fail(e, STELE_ENOMEM, "out of memory");
     return STELE_OK;
 }

@@ -1,0 +1,118 @@
+/*
+ * edges.h — the adjacency of a database's graph: for every node (doc number) and
+ * direction, its links grouped by label, kept in memory and maintained by apply.
+ * Layer: model. Derived state: rebuilt from the edge documents at load.
+ *
+ * An edge is a document with string fields "_from" and "_to" ("collection/key") and an
+ * optional "_label" (default: the edge's collection name). txn.c resolves the
+ * references to doc numbers and calls madj_link / madj_unlink; this file only keeps
+ * the links.
+ *
+ * Layout: per node and direction an array of groups (one per label present at that
+ * node), each an array of links (neighbour node, edge doc number) sorted by (node,
+ * edge) once settled. Per edge doc number: its (from, to, label) while linked, so an
+ * edge can be unlinked without reading its old body. Labels are interned in a string
+ * dictionary (ids in order of first use: a replay gives the same ids).
+ *
+ * Invariants
+ *  1. Edge e is linked iff the newest version of doc e is a live edge document whose
+ *     endpoints were resolved when it was written; then (to, e) is in out[from]'s group
+ *     of its label and (from, e) in in[to]'s, exactly once each.
+ *  2. After madj_settle every group is sorted by (node, edge) and no group is empty.
+ *  3. Between madj_mark and madj_commit / madj_rollback every change is journaled;
+ *     rollback restores the links (and label count) of the mark.
+ */
+#ifndef STELE_MODEL_EDGES_H
+#define STELE_MODEL_EDGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MADJ_NONE UINT32_MAX
+#define MADJ_LABEL_MAX 64 /* bytes of an edge label */
+#define MADJ_OUT 1
+#define MADJ_IN 2
+
+typedef struct madj madj;
+
+/* One link: the node at the other end and the edge's doc number. Same layout as the
+ * query layer's graph_link (checked there), so that traversals read groups in place. */
+typedef struct mlink {
+    uint32_t node;
+    uint32_t edge;
+} mlink;
+
+/* The links of one node, one direction and one label (borrowed until the next change). */
+typedef struct mgroup_view {
+    const mlink *links;
+    uint32_t n;
+    uint32_t label;
+} mgroup_view;
+
+madj *madj_new(void);
+void madj_free(madj *a);
+
+/* Labels: the id of `name` (created if new: -1 on OOM), or lookup only (MADJ_NONE if
+ * unknown); name of an id (NUL-terminated, borrowed); number of labels. */
+int madj_label_intern(madj *a, const char *name, size_t len, uint32_t *id);
+uint32_t madj_label_find(const madj *a, const char *name, size_t len);
+const char *madj_label_name(const madj *a, uint32_t id);
+uint32_t madj_label_count(const madj *a);
+
+/* Links edge doc `edge` from -> to with `label` (edge must not be linked). -1 on OOM. */
+int madj_link(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label);
+/* Unlinks edge doc `edge` if it is linked: 1 if it was, 0 if not, -1 on OOM (journal). */
+int madj_unlink(madj *a, uint32_t edge);
+/* 1 and the endpoints if edge doc `edge` is linked, else 0. */
+int madj_edge(const madj *a, uint32_t edge, uint32_t *from, uint32_t *to, uint32_t *label);
+
+/* Groups of node in dir (MADJ_OUT or MADJ_IN): writes up to cap into out, returns how
+ * many there are. Settled order: by label id. */
+size_t madj_groups(const madj *a, uint32_t node, int dir, mgroup_view *out, size_t cap);
+/* Links of node in both directions (a self-loop counts twice). */
+uint64_t madj_degree(const madj *a, uint32_t node);
+/* Every node number with links is < madj_node_limit(). */
+uint32_t madj_node_limit(const madj *a);
+/* Linked edges in all, and per label. */
+uint64_t madj_edge_count(const madj *a);
+uint64_t madj_label_edges(const madj *a, uint32_t label);
+/* Every doc number that was ever linked as an edge, ascending (for "as of" graphs). */
+const uint32_t *madj_edges_ever(const madj *a, size_t *n);
+
+/* Sorts the groups changed since the last settle (call after a batch of changes). */
+int madj_settle(madj *a);
+
+/* Tentative changes (see state.h: mstate_mark). */
+int madj_mark(madj *a);
+void madj_rollback(madj *a);
+void madj_commit(madj *a);
+
+/* Memory held by the adjacency, in bytes (for stat). */
+uint64_t madj_bytes(const madj *a);
+
+/* ---- Edge documents ----------------------------------------------------------------
+ * A reference is "collection/key" (a node of this database) or "db:collection/key" (a
+ * node of another database: kept in the document, not linked here). */
+typedef struct mref {
+    const char *db, *coll, *key; /* borrowed from the document; db NULL if local */
+    size_t db_len, coll_len, key_len;
+} mref;
+
+typedef struct medge_doc {
+    mref from, to;
+    const char *label; /* NULL: the default (the edge's collection name) */
+    size_t label_len;
+} medge_doc;
+
+struct mstate;
+
+/* Reads the edge fields of SDOC doc[0, len): 1 if it is an edge (*out filled), 0 if it
+ * has neither "_from" nor "_to", -1 if they are malformed (*why: a static reason). */
+int medge_read(const uint8_t *doc, size_t len, medge_doc *out, const char **why);
+/* Doc number of a local reference as of LSN as_of (collection name as then), or
+ * MADJ_NONE if the collection or the document is unknown (reserved numbers count). */
+uint32_t mref_resolve(const struct mstate *s, const mref *r, uint64_t as_of);
+/* Links every live edge document of s as of now (after loading a snapshot): -1 on OOM. */
+int madj_relink_all(struct mstate *s);
+
+#endif
