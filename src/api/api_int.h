@@ -31,6 +31,7 @@ struct stele {
     uint64_t snap_lsn;    /* the snapshot the state was loaded from (0 = none) */
     uint64_t tail_bytes;  /* document-record bytes applied since that snapshot */
     char snap_problem[UTIL_ERR_MAX]; /* why the recorded snapshot was not used */
+    struct graph_scratch *gscratch;  /* graph queries' working memory (api/graph.c) */
 };
 
 #endif

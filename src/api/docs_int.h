@@ -34,4 +34,12 @@ stele_status api_docs_check(stele *db, const api_part *parts, size_t n);
 stele_status api_docs_commit(stele *db, const buf *payloads, const api_part *parts, size_t n,
                              const char *idem_id, uint64_t *lsn);
 
+typedef struct roaring_bitmap_s roaring_bitmap_t;
+/* The live documents of coll matching filter text (now, or as of an LSN): a new bitmap. */
+stele_status api_filter_set(stele *db, const char *coll, const char *filter, size_t len,
+                            uint64_t as_of, roaring_bitmap_t **set);
+/* Appends document n as of at with its system fields as JSON ("null" if it is not live
+ * then): 0, or -1 on OOM. */
+int api_doc_json(stele *db, uint32_t n, uint64_t at, buf *out);
+
 #endif

@@ -16,6 +16,7 @@
 #include "model/txn.h"
 #include "index/index.h"
 #include "query/filter.h"
+#include "query/graph.h"
 #include "query/result.h"
 #include <roaring/roaring.h>
 #include "util/io.h"
@@ -498,6 +499,7 @@ stele_status stele_close(stele *db)
     if (db->keys_open) vault_dbkeys_release(&db->keys);
     mstate_free(db->docs);
     dindex_free(db->idx);
+    graph_scratch_free(db->gscratch);
     crypto_secure_free(db->dek);
     buf_release(&db->scratch);
     crypto_wipe(db, sizeof *db);
@@ -1156,4 +1158,17 @@ stele_status api_docs_commit(stele *db, const buf *payloads, const api_part *par
     for (size_t i = 0; rc == STELE_OK && i < n; i++) db->tail_bytes += payloads[i].len;
     if (rc == STELE_OK) *lsn_out = lsn;
     return rc;
+}
+
+stele_status api_filter_set(stele *db, const char *coll, const char *filter, size_t len,
+                            uint64_t as_of, roaring_bitmap_t **set)
+{
+    return query_set(db, coll, filter, len, as_of, set, NULL, NULL);
+}
+
+int api_doc_json(stele *db, uint32_t n, uint64_t at, buf *out)
+{
+    const mversion *v = mstate_doc_get(db->docs, n, at);
+    if (!v || v->deleted) return buf_append(out, "null", 4);
+    return version_json(v, 0, NULL, out);
 }

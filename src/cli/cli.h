@@ -37,4 +37,21 @@ int cli_import(stele *db, const char *coll, const char *path, stele_io_format fm
 int cli_export(stele *db, const char *coll, stele_io_format fmt, const char *output,
                uint64_t as_of);
 
+/* graph_cmd.c: `stele graph SUB ...` on an open handle (pos[0] is SUB). */
+typedef struct cli_graph_args {
+    const char *pos[8];
+    int npos;
+    const char *dir, *label, *weight, *format;
+    uint64_t as_of, depth, limit, max, max_len, min_size, top;
+    int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
+} cli_graph_args;
+int cli_graph(stele *db, const cli_graph_args *a);
+/* code_query.c: `stele code callers|callees|impact|cycles|path|uses|def` (pos[0] is the
+ * subcommand) over the graph of `stele code index`. */
+int cli_code_query(stele *db, const cli_graph_args *a);
+/* The compact set syntax (e.g. "out(collection(fn), CALLS, 2)") as a new JSON set
+ * expression (docs/GRAPH.md), or NULL with the reason in why. */
+struct json_t;
+struct json_t *graph_compact(const char *s, char *why, size_t cap);
+
 #endif

@@ -145,7 +145,9 @@ static int table_print(table *t)
 static void print_json(const char *text, int pretty)
 {
     json_t *j = pretty ? json_loads(text, 0, NULL) : NULL;
-    char *t = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    /* 15 digits: jansson's default 17 turns 1.33333 into 1.3333299999999999 */
+    char *t = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+                : NULL;
     const char *out = t ? t : text;
     size_t n = strlen(out);
     fputs(out, stdout);

@@ -27,7 +27,10 @@ typedef struct opts {
     const char *sort, *fields, *format, *output, *kind; /* find / import / export / index */
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json;
-    const char *pos[5];
+    const char *dir, *label, *weight; /* graph */
+    uint64_t depth, max, max_len, min_size, top;
+    int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
+    const char *pos[8];
     int npos;
 } opts;
 
@@ -92,6 +95,10 @@ static const char *const HELP_MAIN =
     "  import COLL FILE|-   load NDJSON or CSV, all or nothing (--format ndjson|csv, --id)\n"
     "  export COLL          write the documents as NDJSON or CSV (--format, --output, --as-of)\n"
     "  --format json|table  how get, history and collection list print (default json)\n"
+    "graph (nodes are documents; edges are documents with _from, _to and _label):\n"
+    "  graph neighbors|traverse|reachable|path|paths REF...   walk the graph\n"
+    "  graph scc|cycles|topo|degrees      whole-graph algorithms (--label, --as-of)\n"
+    "  graph query SPEC     set algebra: out(where(fn,{\"name\":\"main\"}),CALLS,2)\n"
     "\n"
     "global options (each has an environment variable):\n"
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
@@ -227,6 +234,28 @@ static const cmd_help HELPS[] = {
      "reopening), built at once and maintained on every write; drop removes it. Queries also\n"
      "create memory-only \"lazy\" indices on the fields they filter. list shows every index:\n"
      "collection, path, kind (explicit or lazy), distinct keys, documents, bytes.\n"},
+    {"graph",
+     "usage: stele graph SUB [arguments] [--dir out|in|both] [--label L[,L2]] [--as-of LSN|TIME]\n"
+     "                       [--docs] [--format json|table]\n"
+     "Graph queries over edges (documents with \"_from\", \"_to\": \"collection/key\" and an\n"
+     "optional \"_label\", default the edge's collection). A REF is \"collection/key\".\n"
+     "  neighbors REF                 distinct neighbours (--dir, default out; --label)\n"
+     "  traverse REF... [--depth K]   every node within K hops (default 1) with its distance\n"
+     "  reachable A B [--depth K]     whether B can be reached from A (K 0 = any)\n"
+     "  path A B [--weight PROP]      shortest path by hops, or by the numeric edge property\n"
+     "                                PROP (Dijkstra)\n"
+     "  paths A B [--max-len K] [--max N]   simple paths of at most K hops (default 6, 100)\n"
+     "  scc [--min-size N] [--max N]  strongly connected components (default: size >= 2)\n"
+     "  cycles [--max N]              one shortest cycle per cyclic component\n"
+     "  topo                          topological order (or \"cycle\": true)\n"
+     "  degrees [--top N]             degree statistics and the N busiest nodes (--dir)\n"
+     "  query SPEC [--limit N]        set algebra, JSON or compact:\n"
+     "      nodes(a/1,b/2) collection(C) where(C,{filter}) out(S,LABEL|*,K) in(S,LABEL|*,K)\n"
+     "      both(S,LABEL|*,K) union(S,T,...) intersect(S,T,...) minus(S,T)\n"
+     "  --docs prints the documents instead of references. See docs/GRAPH.md.\n"
+     "examples:\n"
+     "  stele graph neighbors function/main --dir in --label CALLS\n"
+     "  stele graph query 'in(nodes(function/free), CALLS, 3)' --limit 20\n"},
     {"import",
      "usage: stele import COLL FILE|- [--format ndjson|csv] [--id IDEMPOTENCY_ID]\n"
      "Loads documents into COLL (created if missing) as one transaction: all or nothing.\n"
@@ -283,15 +312,18 @@ static int parse_args(int argc, char **argv, opts *o)
                                          "--durability", "--kdf-profile", "--from", "--to",
                                          "--checkpoint", "--segment-size", "--checkpoint-every",
                                          "--rev", "--as-of", "--limit", "--offset", "--sort",
-                                         "--fields", "--format", "--output", "--kind"};
+                                         "--fields", "--format", "--output", "--kind",
+                                         "--dir", "--label", "--weight", "--depth", "--max",
+                                         "--max-len", "--min-size", "--top"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
         if (strcmp(a, "--payload") == 0) { o->payload = 1; continue; }
         if (strcmp(a, "--consistency") == 0) { o->consistency = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
+        if (strcmp(a, "--docs") == 0) { o->docs = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
-            if (o->npos == 5) { say("too many arguments"); return EXIT_USAGE; }
+            if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
             o->pos[o->npos++] = a;
             continue;
         }
@@ -327,6 +359,14 @@ static int parse_args(int argc, char **argv, opts *o)
         case 18: o->format = v; break;
         case 19: o->output = v; break;
         case 20: o->kind = v; break;
+        case 21: o->dir = v; break;
+        case 22: o->label = v; break;
+        case 23: o->weight = v; break;
+        case 24: bad = parse_u64(v, &o->depth); o->has_depth = 1; break;
+        case 25: bad = parse_u64(v, &o->max); o->has_max = 1; break;
+        case 26: bad = parse_u64(v, &o->max_len); o->has_max_len = 1; break;
+        case 27: bad = parse_u64(v, &o->min_size); o->has_min_size = 1; break;
+        case 28: bad = parse_u64(v, &o->top); o->has_top = 1; break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -1135,6 +1175,42 @@ static int cmd_export(opts *o)
     return close_db(db, rc ? rc : cli_export(db, o->pos[1], fmt, o->output, at));
 }
 
+static void graph_args(const opts *o, cli_graph_args *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < o->npos; i++) a->pos[a->npos++] = o->pos[i];
+    a->dir = o->dir;
+    a->label = o->label;
+    a->weight = o->weight;
+    a->format = o->format;
+    a->depth = o->depth;
+    a->limit = o->limit;
+    a->max = o->max;
+    a->max_len = o->max_len;
+    a->min_size = o->min_size;
+    a->top = o->top;
+    a->has_depth = o->has_depth;
+    a->has_max = o->has_max;
+    a->has_max_len = o->has_max_len;
+    a->has_min_size = o->has_min_size;
+    a->has_top = o->has_top;
+    a->docs = o->docs;
+}
+
+/* `stele graph ...` and the query subcommands of `stele code` (read-only handles). */
+static int cmd_graph(opts *o, int code)
+{
+    cli_graph_args a;
+    graph_args(o, &a);
+    if (a.npos < 1) return print_help(code ? "code" : "graph");
+    stele *db;
+    int rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    rc = resolve_as_of(o, db, &a.as_of);
+    if (!rc) rc = code ? cli_code_query(db, &a) : cli_graph(db, &a);
+    return close_db(db, rc);
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -1170,6 +1246,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "find") == 0 || strcmp(cmd, "count") == 0 || strcmp(cmd, "explain") == 0)
         return cmd_query(&o, cmd);
     if (strcmp(cmd, "index") == 0) return cmd_index(&o);
+    if (strcmp(cmd, "graph") == 0) return cmd_graph(&o, 0);
+    if (strcmp(cmd, "code") == 0) return cmd_graph(&o, 1);
     say("unknown command '%s' (see 'stele --help')", cmd);
     return EXIT_USAGE;
 }

@@ -25,7 +25,6 @@ typedef struct mnode {
 
 typedef struct medge {
     uint32_t from, to, label; /* from == MADJ_NONE: not linked */
-    uint32_t ever;            /* 1 once linked */
 } medge;
 
 typedef struct madj_jent {
@@ -55,12 +54,10 @@ struct madj {
     size_t ltabcap;
     dirty_ref *dirty;
     size_t ndirty, capdirty;
-    uint32_t *ever;
-    size_t never, capever;
     int marked;
     madj_jent *journal;
     size_t njournal, capjournal;
-    size_t mark_nlabel, mark_never;
+    size_t mark_nlabel;
 };
 
 madj *madj_new(void) { return calloc(1, sizeof(madj)); }
@@ -80,7 +77,6 @@ void madj_free(madj *a)
     free(a->label_edges);
     free(a->ltab);
     free(a->dirty);
-    free(a->ever);
     free(a->journal);
     free(a);
 }
@@ -246,23 +242,16 @@ static int link_raw(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t
     if (edge >= a->nedges) {
         if (util_grow((void **)&a->edges, &a->capedges, (size_t)edge + 1, sizeof *a->edges))
             return -1;
-        for (size_t i = a->nedges; i <= edge; i++) a->edges[i] = (medge){MADJ_NONE, 0, 0, 0};
+        for (size_t i = a->nedges; i <= edge; i++) a->edges[i] = (medge){MADJ_NONE, 0, 0};
         a->nedges = (size_t)edge + 1;
     }
     if (grow_nodes(a, top) != 0) return -1;
     medge *e = &a->edges[edge];
     STELE_ASSERT(e->from == MADJ_NONE && label < a->nlabel);
-    if (!e->ever &&
-        util_grow((void **)&a->ever, &a->capever, a->never + 1, sizeof *a->ever) != 0)
-        return -1;
     if (group_add(a, 0, from, label, (mlink){to, edge}) != 0) return -1;
     if (group_add(a, 1, to, label, (mlink){from, edge}) != 0) {
         group_remove(a, 0, from, label, (mlink){to, edge});
         return -1;
-    }
-    if (!e->ever) {
-        e->ever = 1;
-        a->ever[a->never++] = edge;
     }
     e->from = from;
     e->to = to;
@@ -341,12 +330,6 @@ uint64_t madj_label_edges(const madj *a, uint32_t label)
     return label < a->nlabel ? a->label_edges[label] : 0;
 }
 
-const uint32_t *madj_edges_ever(const madj *a, size_t *n)
-{
-    *n = a->never;
-    return a->ever;
-}
-
 /* ---- settling ---- */
 
 static int link_cmp(const void *x, const void *y)
@@ -395,7 +378,6 @@ int madj_mark(madj *a)
     a->marked = 1;
     a->njournal = 0;
     a->mark_nlabel = a->nlabel;
-    a->mark_never = a->never;
     return 0;
 }
 
@@ -413,7 +395,6 @@ void madj_rollback(madj *a)
             util_assert_fail("adjacency rollback out of memory", __FILE__, __LINE__);
         }
     }
-    while (a->never > a->mark_never) a->edges[a->ever[--a->never]].ever = 0;
     if (a->nlabel > a->mark_nlabel) {
         a->nlabel = a->mark_nlabel;
         if (ltab_rebuild(a, a->ltabcap) != 0)
@@ -434,7 +415,7 @@ void madj_commit(madj *a)
 uint64_t madj_bytes(const madj *a)
 {
     uint64_t b = sizeof *a + a->capnode[0] * sizeof(mnode) + a->capnode[1] * sizeof(mnode) +
-                 a->capedges * sizeof(medge) + a->capever * sizeof(uint32_t) +
+                 a->capedges * sizeof(medge) +
                  a->caplabel * sizeof(label_name);
     for (int d = 0; d < 2; d++)
         for (size_t i = 0; i < a->nnode; i++) {
@@ -462,8 +443,7 @@ static int coll_name_ok(const char *s, size_t n)
     return 1;
 }
 
-/* Splits "[db:]collection/key". 0, or -1 with *why. */
-static int ref_parse(const char *s, size_t n, mref *r, const char **why)
+int mref_parse(const char *s, size_t n, mref *r, const char **why)
 {
     memset(r, 0, sizeof *r);
     const char *slash = memchr(s, '/', n);
@@ -527,7 +507,7 @@ int medge_read(const uint8_t *doc, size_t len, medge_doc *out, const char **why)
         *why = "an edge has both \"_from\" and \"_to\", each a string \"collection/key\"";
         return -1;
     }
-    if (ref_parse(f, fn, &out->from, why) != 0 || ref_parse(t, tn, &out->to, why) != 0)
+    if (mref_parse(f, fn, &out->from, why) != 0 || mref_parse(t, tn, &out->to, why) != 0)
         return -1;
     int hl = doc_str_member(doc, len, "_label", &out->label, &out->label_len);
     if (hl < 0 || (hl == 1 && !label_ok(out->label, out->label_len))) {

@@ -76,8 +76,6 @@ uint32_t madj_node_limit(const madj *a);
 /* Linked edges in all, and per label. */
 uint64_t madj_edge_count(const madj *a);
 uint64_t madj_label_edges(const madj *a, uint32_t label);
-/* Every doc number that was ever linked as an edge, ascending (for "as of" graphs). */
-const uint32_t *madj_edges_ever(const madj *a, size_t *n);
 
 /* Sorts the groups changed since the last settle (call after a batch of changes). */
 int madj_settle(madj *a);
@@ -106,6 +104,8 @@ typedef struct medge_doc {
 
 struct mstate;
 
+/* Splits "[db:]collection/key" (names checked, key 1-256 bytes): 0, or -1 with *why. */
+int mref_parse(const char *s, size_t n, mref *r, const char **why);
 /* Reads the edge fields of SDOC doc[0, len): 1 if it is an edge (*out filled), 0 if it
  * has neither "_from" nor "_to", -1 if they are malformed (*why: a static reason). */
 int medge_read(const uint8_t *doc, size_t len, medge_doc *out, const char **why);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The graph commands of the `stele` CLI: answers on a small known graph, the compact
+# query syntax, as-of, exit codes and messages, refused edge writes change nothing.
+# Env: STELE_BIN (set by CTest).
+set -u
+S="${STELE_BIN:?STELE_BIN must point to the stele binary}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export STELE_STORE="$T/store" STELE_USER=gr STELE_PASSWORD=pw
+unset STELE_DURABILITY
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+run() { OUT=$("$@" 2>"$T/err"); RC=$?; ERR=$(cat "$T/err"); }
+expect_rc() { [ "$RC" = "$1" ] && ok || no "$2: exit $RC, expected $1 ($ERR)"; }
+expect_has() { case "$1" in *"$2"*) ok ;; *) no "$3: '$2' not in: $1" ;; esac; }
+compact() { tr -d ' \n' <<<"$1"; }
+snap() { (cd "$STELE_STORE" && find . -type f ! -name lock -print0 | sort -z | xargs -0 sha256sum); }
+
+"$S" init --kdf-profile insecure-test --segment-size 65536 >/dev/null || { echo "init failed"; exit 1; }
+run "$S" txn '{"ops":[{"op":"create_collection","coll":"fn"},{"op":"create_collection","coll":"e"},
+ {"op":"insert","coll":"fn","doc":{"_id":"main","static":false}},
+ {"op":"insert","coll":"fn","doc":{"_id":"parse","static":true}},
+ {"op":"insert","coll":"fn","doc":{"_id":"lex","static":true}},
+ {"op":"insert","coll":"fn","doc":{"_id":"free","static":false}},
+ {"op":"insert","coll":"e","doc":{"_from":"fn/main","_to":"fn/parse","_label":"CALLS"}},
+ {"op":"insert","coll":"e","doc":{"_from":"fn/parse","_to":"fn/lex","_label":"CALLS"}},
+ {"op":"insert","coll":"e","doc":{"_from":"fn/lex","_to":"fn/free","_label":"CALLS"}},
+ {"op":"insert","coll":"e","doc":{"_from":"fn/parse","_to":"fn/free","_label":"CALLS"}}]}'
+expect_rc 0 "setup"
+LSN1=$(sed 's/.*"lsn":\([0-9]*\).*/\1/' <<<"$OUT")
+
+run "$S" graph neighbors fn/free --dir in --label CALLS
+expect_rc 0 "neighbors"
+[ "$(compact "$OUT")" = '{"count":2,"neighbors":["fn/parse","fn/lex"]}' ] && ok || no "neighbors: $OUT"
+run "$S" graph traverse fn/free --dir in --depth 2 --format table
+expect_rc 0 "traverse table"
+expect_has "$OUT" "2     fn/main" "main is 2 hops above free"
+run "$S" graph query 'minus(in(nodes(fn/free), CALLS, 3), where(fn, {"static":true}))'
+expect_rc 0 "compact query"
+[ "$(compact "$OUT")" = '{"count":1,"nodes":["fn/main"]}' ] && ok || no "compact query: $OUT"
+run "$S" graph query '{"intersect":[{"collection":"fn"},{"outward":[]}]}'
+expect_rc 2 "unknown set operator"
+expect_has "$ERR" "unknown set operator" "unknown set operator message"
+run "$S" graph query 'out(nodes(fn/main), CALLS'
+expect_rc 2 "unbalanced compact query"
+expect_has "$ERR" "column" "compact syntax error names the column"
+run "$S" graph path fn/main fn/free
+[ "$(compact "$OUT")" = '{"hops":2,"path":["fn/main","fn/parse","fn/free"]}' ] && ok || no "path: $OUT"
+run "$S" graph topo
+[ "$(compact "$OUT")" = '{"order":["fn/main","fn/parse","fn/lex","fn/free"],"count":4}' ] && ok || no "topo: $OUT"
+run "$S" graph neighbors fn/nobody
+expect_rc 6 "missing node"
+expect_has "$ERR" "no node 'fn/nobody'" "missing node message"
+run "$S" graph frobnicate
+expect_rc 2 "unknown subcommand"
+run "$S" graph --help
+expect_rc 0 "help"
+expect_has "$OUT" "set algebra" "help describes query"
+
+before=$(snap)
+run "$S" put e '{"_from":"fn/main","_to":"fn/ghost"}'
+expect_rc 6 "edge to a missing node"
+expect_has "$ERR" "dangling" "message says how to allow it"
+run "$S" delete fn lex
+expect_rc 6 "delete a linked node"
+expect_has "$ERR" "cascade" "message says how to cascade"
+[ "$before" = "$(snap)" ] && ok || no "refused edge writes changed a file"
+
+run "$S" txn '{"ops":[{"op":"delete","coll":"fn","id":"lex","cascade":true}]}'
+expect_rc 0 "cascade delete"
+run "$S" graph neighbors fn/free --dir in
+[ "$(compact "$OUT")" = '{"count":1,"neighbors":["fn/parse"]}' ] && ok || no "after cascade: $OUT"
+run "$S" graph neighbors fn/free --dir in --as-of "$LSN1"
+[ "$(compact "$OUT")" = '{"count":2,"neighbors":["fn/parse","fn/lex"]}' ] && ok || no "as of: $OUT"
+run "$S" graph scc
+[ "$(compact "$OUT")" = '{"components":3,"largest":1,"sccs":[],"listed":0}' ] && ok || no "scc: $OUT"
+
+echo "graph cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
