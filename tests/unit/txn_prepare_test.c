@@ -530,7 +530,8 @@ static int compare_one(const char *text, size_t len, int verbose)
 static void test_examples(void)
 {
     static const char *const cases[] = {
-        "{\"ops\":[{\"op\":\"insert\",\"coll\":\"users\",\"doc\":{\"_id\":\"u1\",\"b\":1,\"a\":2}}]}",
+        "{\"ops\":[{\"op\":\"insert\",\"coll\":\"users\",\"doc\":{\"_id\":\"u1\",\"b\":1,"
+        "\"a\":2}}]}",
         "{\"ops\":[{\"op\":\"insert\",\"coll\":\"users\",\"doc\":{\"name\":\"x\"}}]}",
         "{\"ops\":[{\"op\":\"replace\",\"coll\":\"users\",\"id\":\"u1\",\"doc\":{\"_rev\":2,"
         "\"_lsn\":9,\"_ts\":\"t\",\"v\":1.5e3}}]}",
