@@ -25,14 +25,18 @@ typedef struct api_part {
 stele_status api_need_open(stele *db);
 /* Hands b's text to *out on success; releases b either way. */
 stele_status api_detach(stele *db, buf *b, stele_status rc, char **out);
-/* Applies the parts in order tentatively, as one transaction, and undoes them: the
- * status says whether the transaction would apply now. */
-stele_status api_docs_check(stele *db, const api_part *parts, size_t n);
-/* Appends payloads[0..n) as STELE_REC_DOCS records in order (idem_id, if not NULL, on
- * the last), then applies parts[0..n) as one transaction at the last record's LSN,
- * time and author; *lsn gets that LSN. Call api_docs_check first. */
-stele_status api_docs_commit(stele *db, const buf *payloads, const api_part *parts, size_t n,
-                             const char *idem_id, uint64_t *lsn);
+/* Applies the parts in order tentatively, as one transaction not yet written: the
+ * status says whether it applies now. On success the changes stay (marked) in the
+ * state, and api_docs_commit must follow, with no other document call in between;
+ * on failure nothing stays. */
+stele_status api_docs_stage(stele *db, const api_part *parts, size_t n);
+/* Appends payloads[0..n) — the parts staged by api_docs_stage — as STELE_REC_DOCS
+ * records in order (idem_id, if not NULL, on the last), then keeps the staged changes
+ * at the last record's LSN and time; *lsn gets that LSN. If an append fails, or the
+ * idempotency id was committed meanwhile (STELE_EEXIST), the staged changes are
+ * rolled back. */
+stele_status api_docs_commit(stele *db, const buf *payloads, size_t n, const char *idem_id,
+                             uint64_t *lsn);
 
 typedef struct roaring_bitmap_s roaring_bitmap_t;
 /* The live documents of coll matching filter text (now, or as of an LSN): a new bitmap. */

@@ -9,9 +9,11 @@
  *     "_id", duplicates in the input and against the collection. Errors are collected
  *     (the first errors_max kept, all counted); once one is found no ops are built.
  *  2. check: the ops, cut into parts of about part_bytes (and at most TXN_OPS_MAX ops),
- *     are applied tentatively and undone (api_docs_check).
+ *     are applied tentatively (api_docs_stage): a failure undoes them.
  *  3. write: the parts are appended (one record, or a multi-part transaction whose
- *     parts apply together once the final one is durable) and applied.
+ *     parts apply together once the final one is durable) and the tentative changes
+ *     kept with the final record's LSN and time (api_docs_commit), or undone if an
+ *     append fails.
  * Invariants: nothing is appended unless steps 1 and 2 found nothing wrong; every part
  * payload is at most LEDGER_PAYLOAD_MAX bytes; a document's op is never split.
  *
@@ -661,7 +663,7 @@ static stele_status finish_parts(importer *im, buf *sdocs, api_part *parts)
     return STELE_OK;
 }
 
-/* Steps 2 and 3: check the parts tentatively, then write and apply them. */
+/* Steps 2 and 3: apply the parts tentatively, then write them and keep the changes. */
 static stele_status import_commit(importer *im, uint64_t *lsn)
 {
     buf *sdocs = calloc(im->nparts, sizeof *sdocs);
@@ -669,10 +671,10 @@ static stele_status import_commit(importer *im, uint64_t *lsn)
     stele_status rc = sdocs && parts ? finish_parts(im, sdocs, parts)
                                      : util_fail(&im->db->err, STELE_ENOMEM, "out of memory");
     progress(im->o.progress, im->o.progress_ctx, "checking", 0, 0);
-    if (rc == STELE_OK) rc = api_docs_check(im->db, parts, im->nparts);
+    if (rc == STELE_OK) rc = api_docs_stage(im->db, parts, im->nparts);
     if (rc == STELE_OK) {
         progress(im->o.progress, im->o.progress_ctx, "writing", 0, im->nparts);
-        rc = api_docs_commit(im->db, im->parts, parts, im->nparts, im->o.idem_id, lsn);
+        rc = api_docs_commit(im->db, im->parts, im->nparts, im->o.idem_id, lsn);
         progress(im->o.progress, im->o.progress_ctx, "writing", im->nparts, im->nparts);
     }
     for (size_t i = 0; sdocs && i < im->nparts; i++) buf_release(&sdocs[i]);

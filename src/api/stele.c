@@ -191,11 +191,12 @@ static stele_status index_sync(stele *db)
     return STELE_OK;
 }
 
-/* Applies a committed transaction to the state and its indices: the parts (one, or
- * every part of a multi-part transaction) in order, as one transaction at one LSN. The
- * state journals the documents it changes, and each is re-indexed from its version
- * before this record to its newest one. */
-static stele_status docs_apply(stele *db, const api_part *parts, size_t n, uint64_t lsn,
+/* Applies a transaction's parts (one, or every part of a multi-part transaction) in
+ * order, as one transaction at one LSN, leaving the changes marked in the state: at the
+ * record's LSN, time and author when replaying; at MSTATE_LSN_TENTATIVE before the
+ * record is written (the writer's check, kept if the append succeeds). On failure the
+ * state is as before. */
+static stele_status docs_stage(stele *db, const api_part *parts, size_t n, uint64_t lsn,
                                uint64_t ts, const uint8_t author[16])
 {
     STELE_ASSERT(n > 0 && parts);
@@ -203,10 +204,16 @@ static stele_status docs_apply(stele *db, const api_part *parts, size_t n, uint6
     stele_status rc = STELE_OK;
     for (size_t i = 0; i < n && rc == STELE_OK; i++)
         rc = txn_apply(db->docs, parts[i].sdoc, parts[i].len, lsn, ts, author, &db->err);
-    if (rc != STELE_OK) {
-        mstate_rollback(db->docs);
-        return rc;
-    }
+    if (rc != STELE_OK) mstate_rollback(db->docs);
+    return rc;
+}
+
+/* Keeps the staged changes of record lsn: the state journals the documents it changed,
+ * and each is re-indexed from its version before this record to its newest one. */
+static stele_status docs_keep(stele *db, uint64_t lsn)
+{
+    STELE_ASSERT(lsn > 0 && lsn < MSTATE_LSN_TENTATIVE);
+    stele_status rc = STELE_OK;
     size_t nj;
     const uint32_t *touched = mstate_journal(db->docs, &nj);
     roaring_bitmap_t *done = roaring_bitmap_create();
@@ -223,6 +230,14 @@ static stele_status docs_apply(stele *db, const api_part *parts, size_t n, uint6
     else roaring_bitmap_free(done);
     mstate_commit(db->docs);
     return rc == STELE_OK ? index_sync(db) : rc;
+}
+
+/* Applies a committed transaction (replay) to the state and its indices. */
+static stele_status docs_apply(stele *db, const api_part *parts, size_t n, uint64_t lsn,
+                               uint64_t ts, const uint8_t author[16])
+{
+    stele_status rc = docs_stage(db, parts, n, lsn, ts, author);
+    return rc == STELE_OK ? docs_keep(db, lsn) : rc;
 }
 
 /*
@@ -528,7 +543,7 @@ stele_status stele_append(stele *db, const void *payload, size_t len, const char
     util_err e; /* per call: appends may run on many threads at once */
     util_err_clear(&e);
     rc = ledger_append(db->L, STELE_REC_TXN, payload, len, idem_id,
-                       idem_id ? strlen(idem_id) : 0, &lsn, duplicate, &e);
+                       idem_id ? strlen(idem_id) : 0, &lsn, NULL, duplicate, &e);
     if (rc != STELE_OK) db->err = e;
     if (rc == STELE_OK && lsn_out) *lsn_out = lsn;
     return rc;
@@ -704,17 +719,27 @@ stele_status stele_stat(stele *db, char **json)
 
 /* -------------------------------------------------------------- documents */
 
-/* Checks a prepared transaction (its parts in order) by applying it tentatively, then
- * undoing it. */
-static stele_status txn_check(stele *db, const api_part *parts, size_t n)
+/* Stages a prepared transaction (its parts in order) before its record exists: this is
+ * the check that keeps the log free of transactions apply would refuse. The record's
+ * author is the handle's user (the ledger was opened with it). */
+static stele_status docs_stage_tentative(stele *db, const api_part *parts, size_t n)
 {
-    if (mstate_mark(db->docs) != 0) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
-    stele_status rc = STELE_OK;
-    for (size_t i = 0; i < n && rc == STELE_OK; i++)
-        rc = txn_apply(db->docs, parts[i].sdoc, parts[i].len, UINT64_MAX - 1, 0, db->user.id,
-                       &db->err);
-    mstate_rollback(db->docs);
-    return rc;
+    return docs_stage(db, parts, n, MSTATE_LSN_TENTATIVE, 0, db->user.id);
+}
+
+/* After the append of a staged transaction: keeps it, stamped with its record's LSN and
+ * time, if the append succeeded (rc, not dup), else rolls it back. */
+static stele_status docs_settle(stele *db, stele_status rc, int dup, uint64_t lsn, uint64_t ts)
+{
+    if (rc != STELE_OK || dup) {
+        mstate_rollback(db->docs);
+        return rc;
+    }
+    mstate_stamp(db->docs, lsn, ts);
+    if (docs_keep(db, lsn) != STELE_OK)
+        return util_fail_wrap(&db->err, "committed transaction LSN %llu did not apply; reopen "
+                                        "the database", (unsigned long long)lsn);
+    return STELE_OK;
 }
 
 stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem_id,
@@ -728,7 +753,7 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
     buf_init(&sdoc);
     buf_init(&ids);
     buf_init(&out);
-    uint64_t lsn = 0;
+    uint64_t lsn = 0, ts = 0;
     int dup = 0;
     /* A retry of a committed transaction is answered before it is checked again (it
      * would now fail, e.g. as a duplicate _id). */
@@ -736,17 +761,11 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
     dup = lsn != 0;
     if (rc == STELE_OK && !dup) rc = txn_prepare(json, len, &payload, &sdoc, &ids, &db->err);
     api_part one = {sdoc.data, sdoc.len};
-    if (rc == STELE_OK && !dup) rc = txn_check(db, &one, 1);
-    if (rc == STELE_OK && !dup)
+    if (rc == STELE_OK && !dup && (rc = docs_stage_tentative(db, &one, 1)) == STELE_OK) {
         rc = ledger_append(db->L, STELE_REC_DOCS, payload.data, payload.len, idem_id,
-                           idem_id ? strlen(idem_id) : 0, &lsn, &dup, &db->err);
-    ledger_rec r;
-    if (rc == STELE_OK && !dup) /* apply as the record says: its LSN, time and author */
-        rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
-    if (rc == STELE_OK && !dup &&
-        docs_apply(db, &one, 1, lsn, r.timestamp_ns, r.author) != STELE_OK)
-        rc = util_fail_wrap(&db->err, "committed transaction LSN %llu did not apply; reopen "
-                                      "the database", (unsigned long long)lsn);
+                           idem_id ? strlen(idem_id) : 0, &lsn, &ts, &dup, &db->err);
+        rc = docs_settle(db, rc, dup, lsn, ts);
+    }
     if (rc == STELE_OK && !dup) db->tail_bytes += payload.len;
     if (rc == STELE_OK && result) {
         if (dup) buf_printf(&out, "{\"lsn\":%llu,\"duplicate\":true}", (unsigned long long)lsn);
@@ -1125,36 +1144,32 @@ stele_status api_detach(stele *db, buf *b, stele_status rc, char **out)
     return detach(db, b, rc, out);
 }
 
-stele_status api_docs_check(stele *db, const api_part *parts, size_t n)
+stele_status api_docs_stage(stele *db, const api_part *parts, size_t n)
 {
     STELE_ASSERT(n > 0 && parts);
-    return txn_check(db, parts, n);
+    return docs_stage_tentative(db, parts, n);
 }
 
-stele_status api_docs_commit(stele *db, const buf *payloads, const api_part *parts, size_t n,
-                             const char *idem_id, uint64_t *lsn_out)
+stele_status api_docs_commit(stele *db, const buf *payloads, size_t n, const char *idem_id,
+                             uint64_t *lsn_out)
 {
-    STELE_ASSERT(n > 0 && payloads && parts);
-    uint64_t lsn = 0;
+    STELE_ASSERT(n > 0 && payloads);
+    uint64_t lsn = 0, ts = 0;
     int dup = 0;
     stele_status rc = STELE_OK;
     for (size_t i = 0; i < n && rc == STELE_OK; i++) { /* the id goes on the final part */
         const char *idem = i + 1 == n ? idem_id : NULL;
         rc = ledger_append(db->L, STELE_REC_DOCS, payloads[i].data, payloads[i].len, idem,
-                           idem ? strlen(idem) : 0, &lsn, &dup, &db->err);
+                           idem ? strlen(idem) : 0, &lsn, &ts, &dup, &db->err);
         STELE_ASSERT(rc != STELE_OK || !dup || i + 1 == n);
     }
+    rc = docs_settle(db, rc, dup, lsn, ts);
     if (rc == STELE_OK && dup) { /* committed meanwhile by another handle: the parts
                                   * written are discarded at replay; nothing to apply */
         *lsn_out = lsn;
         return util_fail(&db->err, STELE_EEXIST, "idempotency id '%s' was committed at LSN "
                          "%llu meanwhile", idem_id, (unsigned long long)lsn);
     }
-    ledger_rec r;
-    if (rc == STELE_OK) rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
-    if (rc == STELE_OK && docs_apply(db, parts, n, lsn, r.timestamp_ns, r.author) != STELE_OK)
-        rc = util_fail_wrap(&db->err, "committed transaction LSN %llu did not apply; reopen "
-                                      "the database", (unsigned long long)lsn);
     for (size_t i = 0; rc == STELE_OK && i < n; i++) db->tail_bytes += payloads[i].len;
     if (rc == STELE_OK) *lsn_out = lsn;
     return rc;

@@ -1209,10 +1209,11 @@ stele_status ledger_idem_lookup(ledger *L, const char *idem, size_t idem_len, ui
 }
 
 stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
-                           const char *idem, size_t idem_len, uint64_t *lsn, int *dup,
-                           util_err *e)
+                           const char *idem, size_t idem_len, uint64_t *lsn, uint64_t *ts,
+                           int *dup, util_err *e)
 {
     if (dup) *dup = 0;
+    if (ts) *ts = 0;
     if (L->cfg.read_only)
         return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
     if (len > LEDGER_PAYLOAD_MAX)
@@ -1234,6 +1235,7 @@ stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
     }
     while (L->flushing && L->pend.len >= LEDGER_BATCH_MAX) pthread_cond_wait(&L->cv, &L->mu);
     rc = ledger_append_locked(L, kind, payload, len, (const uint8_t *)idem, idem_len, lsn, e);
+    if (rc == STELE_OK && ts) *ts = L->last_ts; /* the record's: it is the newest */
     uint64_t wait_for = *lsn;
     uint64_t last_ck = L->nckpt ? L->ckpts[L->nckpt - 1] : 0;
     if (rc == STELE_OK && L->sb.checkpoint_every && L->head - last_ck >= L->sb.checkpoint_every)

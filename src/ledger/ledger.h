@@ -47,9 +47,13 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
 /* Checkpoints if asked and needed, syncs, marks a clean shutdown, frees. */
 stele_status ledger_close(ledger *L, int checkpoint, util_err *e);
 
+/* Appends a record and waits until it meets the durability policy. *lsn gets its LSN
+ * and *ts (if not NULL) its timestamp, the time its header carries, so that a caller
+ * never has to read it back. With an idempotency id already committed, *dup is set,
+ * *lsn is that record's and *ts is 0 (nothing was appended). */
 stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
-                           const char *idem, size_t idem_len, uint64_t *lsn, int *dup,
-                           util_err *e);
+                           const char *idem, size_t idem_len, uint64_t *lsn, uint64_t *ts,
+                           int *dup, util_err *e);
 /* The LSN of the committed (and, per the policy, durable) record carrying this
  * idempotency id, or 0 in *lsn if there is none. */
 stele_status ledger_idem_lookup(ledger *L, const char *idem, size_t idem_len, uint64_t *lsn,

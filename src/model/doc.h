@@ -108,6 +108,16 @@ typedef struct doc_view {
  */
 int json_parse(const char *text, size_t len, struct buf *out, json_error *err);
 
+/* json_parse with stricter rules, for inputs that must keep the rules they had when
+ * they were read with jansson (the text of a document transaction, txn.h):
+ * JSON_PARSE_INT64_ONLY rejects an integer (a number without fraction or exponent)
+ * outside int64 instead of storing it as uint64 or double; JSON_PARSE_NO_NUL rejects
+ * the escape \u0000 (raw control bytes are always rejected). */
+#define JSON_PARSE_INT64_ONLY 1u
+#define JSON_PARSE_NO_NUL 2u
+int json_parse_flags(const char *text, size_t len, struct buf *out, json_error *err,
+                     unsigned flags);
+
 /*
  * Appends the compact JSON text of the SDOC value doc[0, len) to out: no spaces,
  * object members in key order, strings escaped (\" \\ \n \t \r \b \f, \u00XX for
@@ -117,6 +127,10 @@ int json_parse(const char *text, size_t len, struct buf *out, json_error *err);
  * leaves out unchanged if doc is not one canonical SDOC value or memory runs out.
  */
 int json_write(const uint8_t *doc, size_t len, struct buf *out);
+/* json_write without the validation, for bytes this process made canonical itself
+ * (json_parse, doc_obj_put, the state's versions): -1 only when memory runs out.
+ * Never for bytes read from disk or received (Debug builds still validate, and abort). */
+int json_write_canonical(const uint8_t *doc, size_t len, struct buf *out);
 
 /*
  * Checks that doc[0, len) is exactly one canonical SDOC value (see the table above),
@@ -150,5 +164,33 @@ int doc_int64(doc_view v, int64_t *out);                /* SDOC_INT only */
 int doc_double(doc_view v, double *out);                /* any number, converted */
 int doc_string(doc_view v, const char **s, size_t *n);  /* borrowed, not NUL-terminated */
 int doc_count(doc_view v, uint32_t *n);                 /* elements or members */
+
+/* ---- building objects from SDOC values (doc_build.c) ---- */
+
+/* One member of an object to build: its key, and its value as canonical SDOC bytes
+ * (val, vlen), or (val == NULL) the object built from sub[0, nsub), whose size the
+ * caller put in vlen (doc_obj_size) and whose members all have a val. */
+typedef struct doc_member {
+    const char *key;
+    uint32_t klen;
+    const uint8_t *val;
+    size_t vlen;
+    const struct doc_member *sub;
+    size_t nsub;
+} doc_member;
+
+/* Bytes of the SDOC object of members m[0, n). */
+uint64_t doc_obj_size(const doc_member *m, size_t n);
+/* Writes that object at w (doc_obj_size bytes) and returns its end. The keys must
+ * strictly increase in SDOC key order (doc_key_cmp) and the values be canonical: the
+ * result is then canonical. */
+uint8_t *doc_obj_put(uint8_t *w, const doc_member *m, size_t n);
+/* SDOC key order: memcmp, the shorter first on a common prefix (<0, 0, >0). */
+int doc_key_cmp(const char *a, size_t an, const char *b, size_t bn);
+/* Member i (in key order) of the object doc: its key (borrowed, not NUL-terminated)
+ * and value. 1, 0 if there is no member i, -1 if doc is not an object or the bytes
+ * needed are malformed (never reads outside [doc, doc + len)). */
+int doc_member_at(const uint8_t *doc, size_t len, uint32_t i, const char **key, size_t *klen,
+                  doc_view *val);
 
 #endif /* STELE_MODEL_DOC_H */

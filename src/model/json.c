@@ -84,6 +84,7 @@ typedef struct eframe {
 
 typedef struct jparser {
     const char *text, *p, *end;
+    unsigned flags; /* JSON_PARSE_* */
     const char *err_at, *err_msg;
     jnode *tape;
     jmember *mem, *perm; /* stack of open objects' members; closed objects' members */
@@ -231,6 +232,8 @@ static int decode_u(jparser *P, const uint8_t **q, char **w)
     uint32_t cp, lo;
     if (hex4(s + 2, end, &cp) != 0) return fail(P, (const char *)s, "invalid \\u escape");
     s += 6;
+    if (cp == 0 && (P->flags & JSON_PARSE_NO_NUL))
+        return fail(P, (const char *)s - 6, "\\u0000 is not allowed in strings here");
     if (cp >= 0xDC00 && cp <= 0xDFFF)
         return fail(P, (const char *)s - 6, "lone surrogate in \\u escape");
     if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -425,10 +428,13 @@ static int parse_number(jparser *P, jnode *nd)
         else exact = 0;
     }
     int is_int = q == end || (*q != '.' && *q != 'e' && *q != 'E');
-    if (is_int && exact && set_int(nd, neg, m)) {
+    if (is_int && exact && set_int(nd, neg, m) &&
+        !(nd->tag == SDOC_UINT && (P->flags & JSON_PARSE_INT64_ONLY))) {
         P->p = q;
         return 0;
     }
+    if (is_int && (P->flags & JSON_PARSE_INT64_ONLY))
+        return fail(P, s, "integer out of the int64 range");
     int64_t e10 = 0;
     if (!exact) m = UINT64_MAX; /* keeps the fraction from being appended */
     if (parse_frac_exp(P, &q, &m, &e10, &exact) != 0) return -1;
@@ -745,9 +751,10 @@ static void emit_all(jparser *P, uint8_t *w, uint64_t total)
 
 /* ---- entry point ---- */
 
-static void parser_init(jparser *P, const char *text, size_t len)
+static void parser_init(jparser *P, const char *text, size_t len, unsigned flags)
 {
     P->text = P->p = text;
+    P->flags = flags;
     P->end = text + len;
     P->err_at = text;
     P->err_msg = NULL;
@@ -787,11 +794,18 @@ static void error_fill(const jparser *P, json_error *err)
 
 int json_parse(const char *text, size_t len, struct buf *out, json_error *err)
 {
+    return json_parse_flags(text, len, out, err, 0);
+}
+
+int json_parse_flags(const char *text, size_t len, struct buf *out, json_error *err,
+                     unsigned flags)
+{
     STELE_ASSERT(out && (text || len == 0));
+    STELE_ASSERT((flags & ~(unsigned)(JSON_PARSE_INT64_ONLY | JSON_PARSE_NO_NUL)) == 0);
     jparser P;
     uint64_t total = 0;
     int rc = -1;
-    parser_init(&P, text ? text : "", len);
+    parser_init(&P, text ? text : "", len, flags);
     if (len > JSON_TEXT_MAX)
         fail(&P, P.text + JSON_TEXT_MAX, "document larger than JSON_TEXT_MAX (16 MiB)");
     else if (len >= 3 && memcmp(P.text, "\xef\xbb\xbf", 3) == 0)

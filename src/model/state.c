@@ -438,6 +438,31 @@ const uint32_t *mstate_journal(const mstate *s, size_t *n)
     return s->journal;
 }
 
+void mstate_stamp(mstate *s, uint64_t lsn, uint64_t ts)
+{
+    STELE_ASSERT(s->marked && lsn < MSTATE_LSN_TENTATIVE);
+    size_t stamped = 0;
+    for (size_t i = 0; i < s->njournal; i++) { /* a doc's new versions are its newest */
+        mdoc *d = &s->docs[s->journal[i]];
+        for (size_t j = d->nv; j-- > 0 && d->v[j].lsn == MSTATE_LSN_TENTATIVE; stamped++) {
+            d->v[j].lsn = lsn;
+            d->v[j].ts = ts;
+        }
+    }
+    STELE_ASSERT(stamped == s->njournal); /* one version per journal entry, all tentative */
+    for (uint32_t c = 0; c < s->ncoll; c++) {
+        mcoll *cl = &s->colls[c];
+        for (size_t j = c < s->mark_ncoll ? s->mark_nev[c] : 0; j < cl->nev; j++) {
+            STELE_ASSERT(cl->ev[j].lsn == MSTATE_LSN_TENTATIVE);
+            cl->ev[j].lsn = lsn;
+        }
+    }
+    for (size_t j = s->mark_nixev; j < s->nixev; j++) {
+        STELE_ASSERT(s->ixev[j].lsn == MSTATE_LSN_TENTATIVE);
+        s->ixev[j].lsn = lsn;
+    }
+}
+
 void mstate_commit(mstate *s)
 {
     STELE_ASSERT(s->marked);

@@ -92,6 +92,14 @@ int mstate_index_def(const mstate *s, size_t i, uint32_t *coll, const char **pat
 int mstate_mark(mstate *s); /* -1 on out of memory (nothing marked) */
 void mstate_rollback(mstate *s);
 void mstate_commit(mstate *s);
+
+/* A writer applies a transaction before its record is written, at this LSN (greater
+ * than every record's, below UINT64_MAX so that reads "now" see it) and time 0; once
+ * the record is durable, mstate_stamp gives every change made since the mark the
+ * record's LSN and time (versions, collection and index events), then the caller
+ * commits — or it rolls back if the record could not be written. */
+#define MSTATE_LSN_TENTATIVE (UINT64_MAX - 1)
+void mstate_stamp(mstate *s, uint64_t lsn, uint64_t ts);
 /* Doc numbers changed since the mark (in change order, possibly repeated). */
 const uint32_t *mstate_journal(const mstate *s, size_t *n);
 

@@ -2,10 +2,11 @@
  * txn.c — document transactions: prepare (caller's JSON → canonical ops) and apply
  * (ops → versioned state). See txn.h for the text form. Layer: model.
  *
- * Prepare works on a jansson tree (it runs once per write, where speed matters less
- * than clarity); apply reads the SDOC form with the bounds-checked readers of doc.h
- * and uses jansson only for RFC 7386 merge patches. Apply never trusts its input:
- * every shape is checked again, because it also runs when replaying the log.
+ * Prepare parses the caller's text once into SDOC and builds the canonical SDOC from
+ * it (see "prepare" below); apply reads the SDOC form with the bounds-checked readers
+ * of doc.h and uses jansson only for RFC 7386 merge patches. Apply never trusts the
+ * shapes of its input: every op is checked again, because it also runs when replaying
+ * the log.
  */
 #include "model/txn.h"
 
@@ -14,12 +15,11 @@
 #include <stdlib.h>
 
 #include "crypto/crypto.h"
-#include "model/doc.h"
+#include "model/doc_int.h"
 #include "model/edges.h"
 
-static int name_ok(const char *name)
+static int name_ok_n(const char *name, size_t n)
 {
-    size_t n = strlen(name);
     if (n == 0 || n > MSTATE_NAME_MAX || name[0] == '.') return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -30,7 +30,7 @@ static int name_ok(const char *name)
     return 1;
 }
 
-/* ------------------------------------------------------------------ prepare */
+static int name_ok(const char *name) { return name_ok_n(name, strlen(name)); }
 
 static const char *const OPS[] = {"create_collection", "drop_collection", "rename_collection",
                                   "insert", "replace", "patch", "delete", "restore",
@@ -41,6 +41,10 @@ enum { OP_CREATE, OP_DROP, OP_RENAME, OP_INSERT, OP_REPLACE, OP_PATCH, OP_DELETE
 /* Ops that name a document by "id". */
 static int names_doc(int kind) { return kind >= OP_REPLACE && kind <= OP_RESTORE; }
 static int is_index_op(int kind) { return kind == OP_CREATE_INDEX || kind == OP_DROP_INDEX; }
+static int has_body(int kind)
+{
+    return kind == OP_INSERT || kind == OP_REPLACE || kind == OP_PATCH;
+}
 
 /* A dotted path an index can be defined on: 1 to MSTATE_PATH_MAX bytes, no empty
  * component, no NUL. */
@@ -52,132 +56,358 @@ static int index_path_ok(const char *p, size_t n)
     return 1;
 }
 
-static int op_kind(const char *name)
+static int op_kind_n(const char *name, size_t n)
 {
     for (int i = 0; name && i < OP_COUNT; i++)
-        if (strcmp(name, OPS[i]) == 0) return i;
+        if (strlen(OPS[i]) == n && memcmp(name, OPS[i], n) == 0) return i;
     return -1;
 }
 
-static int id_ok(json_t *id)
+static int op_kind(const char *name) { return name ? op_kind_n(name, strlen(name)) : -1; }
+
+/* ------------------------------------------------------------------ prepare */
+
+/*
+ * Prepare reads the caller's text with json_parse under the rules it had when jansson
+ * read it (integers within int64, no \u0000) and builds the canonical SDOC directly:
+ * the members of each op and of its body are copied from the parsed input as SDOC
+ * bytes, except what prepare changes — a body's "_rev" becomes the op's "rev" (unless
+ * given), "_rev", "_lsn" and "_ts" leave the body, an insert without "_id" gets a
+ * generated one and a replace's body gets the op's "id". The payload is that SDOC
+ * written as JSON. tests/unit/txn_prepare_test.c checks, on many random transactions,
+ * that this gives the bytes of the jansson version it replaced (kept there as the
+ * oracle): old logs and new ones hold the same text for the same input.
+ */
+
+typedef struct prep {
+    buf *out;                  /* the SDOC being built */
+    buf *ids;                  /* JSON array text of the inserts' ids */
+    size_t nids;
+    doc_member *op, *body;     /* members of the current op and of its body */
+    size_t nop, capop, nbody, capbody;
+    uint8_t gen_id[SDOC_STR_HDR + 24]; /* a generated "_id", as an SDOC string */
+} prep;
+
+/* 1 and *v if object o has the member key (a literal), else 0. */
+static int member(doc_view o, const char *key, doc_view *v)
 {
-    return json_is_string(id) && json_string_length(id) > 0 &&
-           json_string_length(id) <= MSTATE_ID_MAX;
+    return doc_get(o.p, o.len, key, strlen(key), v) == 1;
 }
 
-/* Moves a body's "_rev" to the op's "rev" (unless given) and drops derived fields. */
-static stele_status strip_system_fields(json_t *op, json_t *doc, size_t i, util_err *e)
+/* 1 and the bytes if o has the member key and it is a string, else 0. */
+static int member_str(doc_view o, const char *key, const char **s, size_t *n)
 {
-    json_t *rev = json_object_get(doc, "_rev");
-    if (rev && !json_object_get(op, "rev")) {
-        if (!json_is_integer(rev) || json_integer_value(rev) < 1)
-            return util_fail(e, STELE_EINVAL, "op %zu: \"_rev\" must be a positive integer", i);
-        json_object_set(op, "rev", rev);
-    }
-    json_object_del(doc, "_rev");
-    json_object_del(doc, "_lsn");
-    json_object_del(doc, "_ts");
-    return STELE_OK;
+    doc_view v;
+    return member(o, key, &v) && doc_string(v, s, n) == 0;
 }
 
-static stele_status prepare_doc(json_t *op, int kind, size_t i, json_t *ids, util_err *e)
+static int key_is(const char *k, size_t kn, const char *lit)
 {
-    json_t *doc = json_object_get(op, "doc");
-    if (!json_is_object(doc))
-        return util_fail(e, STELE_EINVAL, "op %zu (%s): \"doc\" must be a JSON object", i,
-                         OPS[kind]);
-    stele_status rc = strip_system_fields(op, doc, i, e);
-    if (rc != STELE_OK) return rc;
-    json_t *id = json_object_get(doc, "_id");
-    if (kind == OP_INSERT) {
-        if (!id) {
-            uint8_t r[12];
-            char hex[25];
-            crypto_random(r, sizeof r);
-            crypto_hex(r, sizeof r, hex);
-            json_object_set_new(doc, "_id", json_string(hex));
-            id = json_object_get(doc, "_id");
+    return kn == strlen(lit) && memcmp(k, lit, kn) == 0;
+}
+
+/* A valid document id: a string of 1 to MSTATE_ID_MAX bytes. */
+static int id_view_ok(doc_view v)
+{
+    const char *s;
+    size_t n;
+    return doc_string(v, &s, &n) == 0 && n > 0 && n <= MSTATE_ID_MAX;
+}
+
+/* Appends m to the member array *arr, at its place in key order if `sorted`. */
+static int member_add(doc_member **arr, size_t *n, size_t *cap, doc_member m, int sorted)
+{
+    if (util_grow((void **)arr, cap, *n + 1, sizeof **arr) != 0) return -1;
+    size_t at = *n;
+    while (sorted && at > 0 && doc_key_cmp((*arr)[at - 1].key, (*arr)[at - 1].klen, m.key,
+                                           m.klen) > 0)
+        at--;
+    memmove(*arr + at + 1, *arr + at, (*n - at) * sizeof **arr);
+    (*arr)[at] = m;
+    (*n)++;
+    return 0;
+}
+
+/* Appends an id to the JSON array text of ids, escaped as jansson's json_dumps did
+ * (\" \\ \b \f \n \r \t, \u00XX in upper-case hex for other control bytes). */
+static int ids_add(prep *P, doc_view id)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *s;
+    size_t n;
+    int is_str = doc_string(id, &s, &n) == 0;
+    STELE_ASSERT(is_str); /* id_view_ok */
+    int first = P->nids++ == 0;
+    if (buf_append(P->ids, first ? "\"" : ",\"", first ? 1 : 2) != 0) return -1;
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        char e[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t en = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        default:
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            en = 6;
         }
-        if (!id_ok(id))
-            return util_fail(e, STELE_EINVAL, "op %zu (insert): \"_id\" must be a non-empty "
-                                              "string of at most %d bytes", i, MSTATE_ID_MAX);
-        json_array_append(ids, id);
-        return STELE_OK;
+        if (buf_append(P->ids, s + run, i - run) != 0 || buf_append(P->ids, e, en) != 0)
+            return -1;
+        run = i + 1;
     }
-    json_t *target = json_object_get(op, "id");
-    if (id && !json_equal(id, target))
-        return util_fail(e, STELE_EINVAL, "op %zu (%s): the body's \"_id\" differs from the "
-                                          "document's id", i, OPS[kind]);
-    if (kind == OP_REPLACE) json_object_set(doc, "_id", target);
-    return STELE_OK;
+    return buf_append(P->ids, s + run, n - run) || buf_append(P->ids, "\"", 1) ? -1 : 0;
 }
 
-static stele_status prepare_op(json_t *op, size_t i, json_t *ids, util_err *e)
+/* The checks of one op that do not concern its body, in the order of their messages. */
+static stele_status prep_check(doc_view op, size_t i, int *kind, util_err *e)
 {
-    if (!json_is_object(op)) return util_fail(e, STELE_EINVAL, "op %zu is not an object", i);
-    int kind = op_kind(json_string_value(json_object_get(op, "op")));
-    if (kind < 0)
+    const char *s;
+    size_t n;
+    doc_view v;
+    if (doc_type(op) != SDOC_OBJECT)
+        return util_fail(e, STELE_EINVAL, "op %zu is not an object", i);
+    *kind = member_str(op, "op", &s, &n) ? op_kind_n(s, n) : -1;
+    if (*kind < 0)
         return util_fail(e, STELE_EINVAL, "op %zu: unknown or missing \"op\" (use one of "
                                           "insert, replace, patch, delete, restore, "
                                           "create_collection, drop_collection, "
                                           "rename_collection, create_index, drop_index)", i);
-    const char *coll = json_string_value(json_object_get(op, "coll"));
-    if (!coll || !name_ok(coll))
+    if (!member_str(op, "coll", &s, &n) || !name_ok_n(s, n))
         return util_fail(e, STELE_EINVAL, "op %zu: \"coll\" must be a collection name (1-64 of "
                                           "letters, digits, '.', '_', '-')", i);
-    if (kind == OP_RENAME) {
-        const char *to = json_string_value(json_object_get(op, "to"));
-        if (!to || !name_ok(to))
-            return util_fail(e, STELE_EINVAL, "op %zu: \"to\" must be a collection name", i);
-    }
-    json_t *path = json_object_get(op, "path");
-    if (is_index_op(kind) && (!json_is_string(path) ||
-                              !index_path_ok(json_string_value(path), json_string_length(path))))
+    if (*kind == OP_RENAME && (!member_str(op, "to", &s, &n) || !name_ok_n(s, n)))
+        return util_fail(e, STELE_EINVAL, "op %zu: \"to\" must be a collection name", i);
+    if (is_index_op(*kind) && (!member_str(op, "path", &s, &n) || !index_path_ok(s, n)))
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"path\" must be a dotted path such as "
                                           "\"address.city\" (1-%d bytes, no empty component)",
-                         i, OPS[kind], MSTATE_PATH_MAX);
-    if (names_doc(kind) && !id_ok(json_object_get(op, "id")))
+                         i, OPS[*kind], MSTATE_PATH_MAX);
+    if (names_doc(*kind) && (!member(op, "id", &v) || !id_view_ok(v)))
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"id\" must be a non-empty string", i,
-                         OPS[kind]);
-    json_t *rev = json_object_get(op, "rev");
-    if (rev && (!json_is_integer(rev) || json_integer_value(rev) < 1))
+                         OPS[*kind]);
+    int64_t rev;
+    if (member(op, "rev", &v) && (doc_int64(v, &rev) != 0 || rev < 1))
         return util_fail(e, STELE_EINVAL, "op %zu: \"rev\" must be a positive integer", i);
-    if (kind == OP_INSERT || kind == OP_REPLACE || kind == OP_PATCH)
-        return prepare_doc(op, kind, i, ids, e);
     return STELE_OK;
+}
+
+/* The "_id" a body gets: *id (given or generated) for an insert, after its checks; for
+ * a replace or patch, a given one must be the op's id, and a replace always has it. */
+static stele_status prep_body_id(prep *P, doc_view op, doc_view body, int kind, size_t i,
+                                 doc_view *id, int *add, util_err *e)
+{
+    int given = member(body, "_id", id);
+    *add = 0;
+    if (kind == OP_INSERT) {
+        if (!given) {
+            uint8_t r[12];
+            char hex[25];
+            crypto_random(r, sizeof r);
+            crypto_hex(r, sizeof r, hex);
+            P->gen_id[0] = SDOC_STRING;
+            put_u32(P->gen_id + 1, 24);
+            memcpy(P->gen_id + SDOC_STR_HDR, hex, 24);
+            *id = (doc_view){P->gen_id, sizeof P->gen_id};
+            *add = 1;
+        }
+        if (!id_view_ok(*id))
+            return util_fail(e, STELE_EINVAL, "op %zu (insert): \"_id\" must be a non-empty "
+                                              "string of at most %d bytes", i, MSTATE_ID_MAX);
+        return ids_add(P, *id) != 0 ? util_fail(e, STELE_ENOMEM, "out of memory") : STELE_OK;
+    }
+    doc_view target;
+    int found = member(op, "id", &target);
+    STELE_ASSERT(found); /* prep_check */
+    if (given && (id->len != target.len || memcmp(id->p, target.p, id->len) != 0))
+        return util_fail(e, STELE_EINVAL, "op %zu (%s): the body's \"_id\" differs from the "
+                                          "document's id", i, OPS[kind]);
+    *add = !given && kind == OP_REPLACE;
+    *id = target;
+    return STELE_OK;
+}
+
+/* The body of an insert, replace or patch into P->body; *rev gets its "_rev" when that
+ * becomes the op's "rev" (*has_rev). */
+static stele_status prep_body(prep *P, doc_view op, doc_view body, int kind, size_t i,
+                              doc_view *rev, int *has_rev, util_err *e)
+{
+    doc_view v, id;
+    int64_t r;
+    *has_rev = member(body, "_rev", rev) && !member(op, "rev", &v);
+    if (*has_rev && (doc_int64(*rev, &r) != 0 || r < 1))
+        return util_fail(e, STELE_EINVAL, "op %zu: \"_rev\" must be a positive integer", i);
+    int add_id;
+    stele_status rc = prep_body_id(P, op, body, kind, i, &id, &add_id, e);
+    if (rc != STELE_OK) return rc;
+    P->nbody = 0;
+    uint32_t n;
+    doc_count(body, &n);
+    for (uint32_t k = 0; k < n; k++) {
+        doc_member m = {0};
+        size_t klen;
+        int got = doc_member_at(body.p, body.len, k, &m.key, &klen, &v);
+        STELE_ASSERT(got == 1); /* parsed by json_parse */
+        if (key_is(m.key, klen, "_rev") || key_is(m.key, klen, "_lsn") ||
+            key_is(m.key, klen, "_ts"))
+            continue;
+        m.klen = (uint32_t)klen;
+        m.val = v.p;
+        m.vlen = v.len;
+        if (member_add(&P->body, &P->nbody, &P->capbody, m, 0) != 0)
+            return util_fail(e, STELE_ENOMEM, "out of memory");
+    }
+    doc_member m = {.key = "_id", .klen = 3, .val = id.p, .vlen = id.len};
+    if (add_id && member_add(&P->body, &P->nbody, &P->capbody, m, 1) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    return STELE_OK;
+}
+
+/* Checks op i and appends its canonical form to P->out. */
+static stele_status prep_op(prep *P, doc_view op, size_t i, util_err *e)
+{
+    int kind = -1, has_rev = 0;
+    doc_view body = {0}, rev = {0}, v;
+    stele_status rc = prep_check(op, i, &kind, e);
+    if (rc == STELE_OK && has_body(kind) && (!member(op, "doc", &body) ||
+                                             doc_type(body) != SDOC_OBJECT))
+        rc = util_fail(e, STELE_EINVAL, "op %zu (%s): \"doc\" must be a JSON object", i,
+                       OPS[kind]);
+    if (rc == STELE_OK && has_body(kind)) rc = prep_body(P, op, body, kind, i, &rev, &has_rev, e);
+    if (rc != STELE_OK) return rc;
+    P->nop = 0;
+    uint32_t n;
+    doc_count(op, &n);
+    for (uint32_t k = 0; k < n; k++) {
+        doc_member m = {0};
+        size_t klen;
+        int got = doc_member_at(op.p, op.len, k, &m.key, &klen, &v);
+        STELE_ASSERT(got == 1);
+        m.klen = (uint32_t)klen;
+        m.val = v.p;
+        m.vlen = v.len;
+        if (has_body(kind) && key_is(m.key, klen, "doc")) {
+            m.val = NULL;
+            m.sub = P->body;
+            m.nsub = P->nbody;
+            m.vlen = (size_t)doc_obj_size(P->body, P->nbody);
+        }
+        if (member_add(&P->op, &P->nop, &P->capop, m, 0) != 0)
+            return util_fail(e, STELE_ENOMEM, "out of memory");
+    }
+    doc_member m = {.key = "rev", .klen = 3, .val = rev.p, .vlen = rev.len};
+    if (has_rev && member_add(&P->op, &P->nop, &P->capop, m, 1) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    uint64_t size = doc_obj_size(P->op, P->nop);
+    if (size > SDOC_MAX || buf_reserve(P->out, (size_t)size) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory preparing a transaction");
+    doc_obj_put(P->out->data + P->out->len, P->op, P->nop);
+    P->out->len += (size_t)size;
+    return STELE_OK;
+}
+
+/* {"ops":[...]} around the ops written by prep_op: the header before them is written
+ * with zero sizes, filled in here once the ops are in (root at P->out->data + at). */
+enum { PREP_ROOT_HDR = SDOC_CONT_HDR + 8 + 4 + 3, PREP_ARR_HDR = SDOC_CONT_HDR };
+
+static int prep_open(prep *P, uint32_t nops)
+{
+    size_t need = PREP_ROOT_HDR + PREP_ARR_HDR + 4 * (size_t)nops;
+    if (buf_reserve(P->out, need) != 0) return -1;
+    uint8_t *w = P->out->data + P->out->len;
+    memset(w, 0, need);
+    w[0] = SDOC_OBJECT;
+    put_u32(w + 5, 1);
+    put_u32(w + 13, 7); /* the value after the key "ops" (4 + 3 bytes) */
+    put_u32(w + 17, 3);
+    memcpy(w + 21, "ops", 3);
+    w[PREP_ROOT_HDR] = SDOC_ARRAY;
+    put_u32(w + PREP_ROOT_HDR + 5, nops);
+    P->out->len += need;
+    return 0;
+}
+
+static void prep_close(prep *P, size_t at, uint32_t nops)
+{
+    uint8_t *w = P->out->data + at;
+    size_t total = P->out->len - at;
+    STELE_ASSERT(total <= SDOC_MAX && w[0] == SDOC_OBJECT);
+    STELE_ASSERT(get_u32(w + PREP_ROOT_HDR + 5) == nops);
+    put_u32(w + 1, (uint32_t)(total - 5));
+    put_u32(w + PREP_ROOT_HDR + 1, (uint32_t)(total - PREP_ROOT_HDR - 5));
+}
+
+/* Where op i starts, relative to the array's element area: recorded in its table. */
+static void prep_mark_op(prep *P, size_t at, uint32_t nops, uint32_t i)
+{
+    size_t area = at + PREP_ROOT_HDR + PREP_ARR_HDR + 4 * (size_t)nops;
+    put_u32(P->out->data + at + PREP_ROOT_HDR + PREP_ARR_HDR + 4 * (size_t)i,
+            (uint32_t)(P->out->len - area));
+}
+
+/* Parses the text as jansson did (an object or an array at the top, integers within
+ * int64, no \u0000); a failure is reported as before: line, column, reason. */
+static stele_status prep_parse(const char *json, size_t len, buf *in, util_err *e)
+{
+    json_error je;
+    if (json_parse_flags(json, len, in, &je, JSON_PARSE_INT64_ONLY | JSON_PARSE_NO_NUL) == 0) {
+        int t = doc_type((doc_view){in->data, in->len});
+        if (t == SDOC_OBJECT || t == SDOC_ARRAY) return STELE_OK;
+        size_t at = 0, sol = 0; /* the scalar's first byte, and the start of its line */
+        je.line = 1;
+        for (; at < len && strchr(" \t\r\n", json[at]); at++)
+            if (json[at] == '\n') {
+                je.line++;
+                sol = at + 1;
+            }
+        je.column = at - sol + 1;
+        je.msg = "'[' or '{' expected";
+    }
+    return util_fail(e, STELE_EINVAL, "malformed JSON at line %zu, column %zu: %s", je.line,
+                     je.column, je.msg);
 }
 
 stele_status txn_prepare(const char *json, size_t len, buf *payload, buf *sdoc, buf *ids,
                          util_err *e)
 {
-    json_error_t je;
-    json_t *root = json_loadb(json, len, 0, &je);
-    if (!root)
-        return util_fail(e, STELE_EINVAL, "malformed JSON at line %d, column %d: %s", je.line,
-                         je.column, je.text);
-    json_t *ops = json_object_get(root, "ops"), *idlist = json_array();
-    stele_status rc = STELE_OK;
-    if (!json_is_array(ops) || json_array_size(ops) == 0 || json_array_size(ops) > TXN_OPS_MAX)
+    STELE_ASSERT(json && payload && sdoc && ids);
+    buf in;
+    buf_init(&in);
+    prep P = {.out = sdoc, .ids = ids};
+    doc_view root, ops = {0};
+    uint32_t n = 0;
+    size_t at = sdoc->len;
+    stele_status rc = prep_parse(json, len, &in, e);
+    root = (doc_view){in.data, in.len};
+    if (rc == STELE_OK && (!member(root, "ops", &ops) || doc_type(ops) != SDOC_ARRAY ||
+                           doc_count(ops, &n) != 0 || n == 0 || n > TXN_OPS_MAX))
         rc = util_fail(e, STELE_EINVAL, "a transaction is {\"ops\":[...]} with 1 to %d ops",
                        TXN_OPS_MAX);
-    for (size_t i = 0; rc == STELE_OK && i < json_array_size(ops); i++)
-        rc = prepare_op(json_array_get(ops, i), i, idlist, e);
-    json_t *canon = rc == STELE_OK ? json_pack("{sO}", "ops", ops) : NULL;
-    char *text = canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    char *idtext = idlist ? json_dumps(idlist, JSON_COMPACT) : NULL;
-    json_error jerr;
-    if (rc == STELE_OK && (!text || !idtext))
+    if (rc == STELE_OK && (prep_open(&P, n) != 0 || buf_append(ids, "[", 1) != 0))
         rc = util_fail(e, STELE_ENOMEM, "out of memory preparing a transaction");
-    if (rc == STELE_OK && json_parse(text, strlen(text), sdoc, &jerr) != 0)
-        rc = util_fail(e, STELE_EINVAL, "transaction: %s", jerr.msg);
-    if (rc == STELE_OK && (json_write(sdoc->data, sdoc->len, payload) != 0 ||
-                           buf_append(ids, idtext, strlen(idtext)) != 0))
+    for (uint32_t i = 0; rc == STELE_OK && i < n; i++) {
+        doc_view op;
+        int got = doc_index(ops.p, ops.len, i, &op);
+        STELE_ASSERT(got == 1);
+        prep_mark_op(&P, at, n, i);
+        rc = prep_op(&P, op, i, e);
+    }
+    if (rc == STELE_OK) prep_close(&P, at, n);
+    if (rc == STELE_OK && (json_write_canonical(sdoc->data + at, sdoc->len - at, payload) != 0 ||
+                           buf_append(ids, "]", 1) != 0))
         rc = util_fail(e, STELE_ENOMEM, "out of memory preparing a transaction");
-    free(text);
-    free(idtext);
-    json_decref(canon);
-    json_decref(idlist);
-    json_decref(root);
+    if (rc == STELE_OK && payload->len > JSON_TEXT_MAX) /* as when the text was re-parsed */
+        rc = util_fail(e, STELE_EINVAL, "transaction: document larger than JSON_TEXT_MAX "
+                                        "(16 MiB)");
+    free(P.op);
+    free(P.body);
+    buf_release(&in);
     return rc;
 }
 

@@ -23,6 +23,14 @@
         if (!(cond)) util_assert_fail(#cond, __FILE__, __LINE__);           \
     } while (0)
 _Noreturn void util_assert_fail(const char *expr, const char *file, int line);
+/* Expensive checks of whole structures (re-validating a document made in this
+ * process, say): Debug builds only (STELE_DEBUG, set by CMake), never needed for
+ * safety — the release path must be correct without them. */
+#ifdef STELE_DEBUG
+#define STELE_DEBUG_ASSERT(cond) STELE_ASSERT(cond)
+#else
+#define STELE_DEBUG_ASSERT(cond) ((void)sizeof(cond))
+#endif
 
 #define UTIL_ERR_MAX 768
 typedef struct util_err {

@@ -771,6 +771,85 @@ static void test_locale(void)
     buf_release(&t);
 }
 
+/* json_parse_flags: the stricter rules of transaction texts, and nothing else changes. */
+static void test_parse_flags(void)
+{
+    static const struct {
+        const char *text;
+        unsigned flags; /* the flags that refuse it */
+    } cases[] = {
+        {"9223372036854775807", 0},
+        {"-9223372036854775808", 0},
+        {"9223372036854775808", JSON_PARSE_INT64_ONLY},
+        {"-9223372036854775809", JSON_PARSE_INT64_ONLY},
+        {"[1,184467440737095516160]", JSON_PARSE_INT64_ONLY},
+        {"1e300", 0},
+        {"9223372036854775808.0", 0},
+        {"\"a\\u0000b\"", JSON_PARSE_NO_NUL},
+        {"{\"\\u0000\":1}", JSON_PARSE_NO_NUL},
+        {"\"\\u0001\"", 0},
+    };
+    unsigned all = JSON_PARSE_INT64_ONLY | JSON_PARSE_NO_NUL;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (unsigned f = 0; f <= all; f++) {
+            buf a, b;
+            buf_init(&a);
+            buf_init(&b);
+            json_error err;
+            const char *t = cases[i].text;
+            int refused = json_parse_flags(t, strlen(t), &a, &err, f) != 0;
+            CHECK(refused == ((f & cases[i].flags) != 0), "'%s' with flags %u", t, f);
+            CHECK(!refused || (err.msg && a.len == 0), "'%s': a message, nothing written", t);
+            if (!refused) /* accepted: the same bytes as without flags */
+                CHECK(json_parse(t, strlen(t), &b, NULL) == 0 && a.len == b.len &&
+                          memcmp(a.data, b.data, a.len) == 0, "'%s': same bytes", t);
+            buf_release(&a);
+            buf_release(&b);
+        }
+    }
+}
+
+/* doc_member_at walks an object's members in key order; doc_obj_put rebuilds the same
+ * bytes from them, and a canonical object from an edited member list. */
+static void test_build(void)
+{
+    const char *t = "{\"b\":[1,{\"x\":null}],\"a\":\"s\",\"\":true,\"ab\":{\"k\":2.5}}";
+    buf d, out, want;
+    buf_init(&d);
+    buf_init(&out);
+    buf_init(&want);
+    REQUIRE(json_parse(t, strlen(t), &d, NULL) == 0, "parse");
+    doc_member m[8];
+    size_t n = 0;
+    doc_view v;
+    const char *k;
+    size_t kn;
+    for (uint32_t i = 0; doc_member_at(d.data, d.len, i, &k, &kn, &v) == 1; i++, n++)
+        m[n] = (doc_member){k, (uint32_t)kn, v.p, v.len, NULL, 0};
+    CHECK(n == 4 && m[0].klen == 0 && m[1].klen == 1 && m[1].key[0] == 'a', "key order");
+    CHECK(doc_member_at(d.data, d.len, 4, &k, &kn, &v) == 0, "past the end");
+    CHECK(doc_member_at(d.data, 3, 0, &k, &kn, &v) == -1, "truncated");
+    uint64_t size = doc_obj_size(m, n);
+    REQUIRE(size == d.len && buf_reserve(&out, size) == 0, "size %llu", (unsigned long long)size);
+    CHECK(doc_obj_put(out.data, m, n) == out.data + size && memcmp(out.data, d.data, size) == 0,
+          "the same bytes");
+    /* drop "a", nest a built object under "z" */
+    doc_member sub[2] = {m[0], m[3]};
+    doc_member e[4] = {m[0], m[2], m[3], {"z", 1, NULL, 0, sub, 2}};
+    e[3].vlen = (size_t)doc_obj_size(sub, 2);
+    size = doc_obj_size(e, 4);
+    REQUIRE(buf_reserve(&out, size) == 0, "reserve");
+    doc_obj_put(out.data, e, 4);
+    const char *w = "{\"\":true,\"ab\":{\"k\":2.5},\"b\":[1,{\"x\":null}],"
+                    "\"z\":{\"\":true,\"b\":[1,{\"x\":null}]}}";
+    REQUIRE(json_parse(w, strlen(w), &want, NULL) == 0, "parse want");
+    CHECK(size == want.len && memcmp(out.data, want.data, size) == 0 &&
+              doc_validate(out.data, size) == 0, "edited object is canonical");
+    buf_release(&d);
+    buf_release(&out);
+    buf_release(&want);
+}
+
 int main(void)
 {
     TEST_RUN(test_exact_bytes);
@@ -784,5 +863,7 @@ int main(void)
     TEST_RUN(test_access);
     TEST_RUN(test_validate_damage);
     TEST_RUN(test_locale);
+    TEST_RUN(test_parse_flags);
+    TEST_RUN(test_build);
     return test_summary();
 }
