@@ -76,6 +76,19 @@ run put notes '{"_id":"n1","text":"Patient was running a fever; café visit"}'
 run put notes '{"_id":"n2","text":"Runs daily. Fever gone, fever charts attached"}'
 run find notes '{"text":{"$text":"fever run* cafe"}}' --fields text
 run find notes '{"text":{"$text":"fever"}}' --fields text --format table
+step "Graph: edges are documents with _from/_to; adjacency in memory, answers in microseconds"
+run collection create wards
+run collection create moves
+run txn '{"ops":[{"op":"insert","coll":"wards","doc":{"_id":"er"}},{"op":"insert","coll":"wards","doc":{"_id":"icu"}},
+ {"op":"insert","coll":"wards","doc":{"_id":"cardiology"}},{"op":"insert","coll":"wards","doc":{"_id":"recovery"}},
+ {"op":"insert","coll":"moves","doc":{"_from":"wards/er","_to":"wards/icu","_label":"TRANSFER","hours":2}},
+ {"op":"insert","coll":"moves","doc":{"_from":"wards/er","_to":"wards/cardiology","_label":"TRANSFER","hours":9}},
+ {"op":"insert","coll":"moves","doc":{"_from":"wards/icu","_to":"wards/cardiology","_label":"TRANSFER","hours":3}},
+ {"op":"insert","coll":"moves","doc":{"_from":"wards/cardiology","_to":"wards/recovery","_label":"TRANSFER","hours":24}}]}'
+run graph traverse wards/recovery --dir in --depth 3 --format table
+run graph path wards/er wards/recovery --weight hours
+run put moves '{"_from":"wards/er","_to":"wards/morgue"}' || echo "(exit code $?: an edge needs both ends)"
+run graph query 'minus(out(nodes(wards/er), TRANSFER, 3), nodes(wards/recovery))'
 step "Snapshot the state: the next open loads it and replays only the newer records"
 run snapshot
 run export visits --format csv --output "$STORE.visits.csv"
