@@ -112,7 +112,7 @@ int cli_io_format(const char *path, const char *flag, int for_export, stele_io_f
 }
 
 /* The whole of a file, or of standard input for "-". 0 or an exit code. */
-static int read_all(const char *path, char **out, size_t *len)
+int cli_read_all(const char *path, char **out, size_t *len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
@@ -170,8 +170,16 @@ int cli_import(stele *db, const char *coll, const char *path, stele_io_format fm
 {
     char *data;
     size_t len;
-    int rc = read_all(path, &data, &len);
+    int rc = cli_read_all(path, &data, &len);
     if (rc) return rc;
+    return cli_import_buf(db, coll, strcmp(path, "-") ? path : "stdin", data, len, fmt,
+                          idem_id);
+}
+
+int cli_import_buf(stele *db, const char *coll, const char *name, char *data, size_t len,
+                   stele_io_format fmt, const char *idem_id)
+{
+    int rc = 0;
     pbar pb = {0};
     int tty = isatty(STDERR_FILENO);
     stele_import_options io = {.format = fmt, .idem_id = idem_id,
@@ -183,8 +191,7 @@ int cli_import(stele *db, const char *coll, const char *path, stele_io_format fm
     double secs = (double)(now_ns() - t0) / 1e9;
     pbar_end(&pb);
     free(data);
-    if (st == STELE_EINVAL && report) rc = print_bad_lines(strcmp(path, "-") ? path : "stdin",
-                                                           report);
+    if (st == STELE_EINVAL && report) rc = print_bad_lines(name, report);
     else if (st != STELE_OK) {
         say("%s; nothing was imported", stele_errmsg(db));
         rc = exit_code(st);

@@ -99,6 +99,7 @@ static const char *const HELP_MAIN =
     "  graph neighbors|traverse|reachable|path|paths REF...   walk the graph\n"
     "  graph scc|cycles|topo|degrees      whole-graph algorithms (--label, --as-of)\n"
     "  graph query SPEC     set algebra: out(where(fn,{\"name\":\"main\"}),CALLS,2)\n"
+    "  graph import FILE    bulk nodes and edges (TSV, NDJSON, triples); graph triples\n"
     "\n"
     "global options (each has an environment variable):\n"
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
@@ -252,7 +253,12 @@ static const cmd_help HELPS[] = {
      "  query SPEC [--limit N]        set algebra, JSON or compact:\n"
      "      nodes(a/1,b/2) collection(C) where(C,{filter}) out(S,LABEL|*,K) in(S,LABEL|*,K)\n"
      "      both(S,LABEL|*,K) union(S,T,...) intersect(S,T,...) minus(S,T)\n"
-     "  --docs prints the documents instead of references. See docs/GRAPH.md.\n"
+     "  --docs prints the documents instead of references.\n"
+     "  import FILE|- [--format tsv|ndjson|triples]   bulk load nodes, then edges (a bad\n"
+     "      line is reported as FILE:LINE and nothing is written). tsv lines are\n"
+     "      N<TAB>coll/key[<TAB>{props}] and E<TAB>from<TAB>LABEL<TAB>to[<TAB>{props}]\n"
+     "  triples [--output FILE]       every node property and edge as <s><TAB>p<TAB>o\n"
+     "See docs/GRAPH.md.\n"
      "examples:\n"
      "  stele graph neighbors function/main --dir in --label CALLS\n"
      "  stele graph query 'in(nodes(function/free), CALLS, 3)' --limit 20\n"},
@@ -1203,11 +1209,21 @@ static int cmd_graph(opts *o, int code)
     cli_graph_args a;
     graph_args(o, &a);
     if (a.npos < 1) return print_help(code ? "code" : "graph");
+    int import = !code && strcmp(a.pos[0], "import") == 0;
+    int triples = !code && strcmp(a.pos[0], "triples") == 0;
+    if ((import && a.npos != 2) || (triples && a.npos != 1)) {
+        say("usage: stele graph import FILE|- [--format tsv|ndjson|triples] | "
+            "stele graph triples [--output FILE]");
+        return EXIT_USAGE;
+    }
     stele *db;
-    int rc = open_db(o, 1, &db);
+    int rc = open_db(o, !import, &db);
     if (rc) return rc;
     rc = resolve_as_of(o, db, &a.as_of);
-    if (!rc) rc = code ? cli_code_query(db, &a) : cli_graph(db, &a);
+    if (!rc) rc = code      ? cli_code_query(db, &a)
+                  : import  ? cli_graph_import(db, a.pos[1], o->format)
+                  : triples ? cli_graph_triples(db, o->output, a.as_of)
+                            : cli_graph(db, &a);
     return close_db(db, rc);
 }
 

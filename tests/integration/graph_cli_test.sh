@@ -76,5 +76,27 @@ run "$S" graph neighbors fn/free --dir in --as-of "$LSN1"
 run "$S" graph scc
 [ "$(compact "$OUT")" = '{"components":3,"largest":1,"sccs":[],"listed":0}' ] && ok || no "scc: $OUT"
 
+# bulk import (TSV), triples export, triples import
+printf 'N\tmod/a\t{"size":3}\nN\tmod/b\nE\tmod/a\tDEPENDS\tmod/b\t{"since":2024}\n' > "$T/g.tsv"
+run "$S" graph import "$T/g.tsv"
+expect_rc 0 "graph import tsv"
+run "$S" graph neighbors mod/a --label DEPENDS
+[ "$(compact "$OUT")" = '{"count":1,"neighbors":["mod/b"]}' ] && ok || no "imported edge: $OUT"
+before=$(snap)
+printf 'N\tmod/c\nE\tmod/c\tDEPENDS\n' > "$T/bad.tsv"
+run "$S" graph import "$T/bad.tsv"
+expect_rc 2 "bad tsv line"
+expect_has "$ERR" "bad.tsv:2:" "bad line named with its number"
+[ "$before" = "$(snap)" ] && ok || no "a refused graph import changed a file"
+run "$S" graph triples
+expect_rc 0 "triples export"
+expect_has "$OUT" "$(printf '<mod/a>\tDEPENDS\t<mod/b>')" "edge triple"
+expect_has "$OUT" "$(printf '<mod/a>\tsize\t3')" "literal triple"
+printf '<mod/z>\tname\t"zed"\n<mod/z>\tDEPENDS\t<mod/a>\n' > "$T/t.tri"
+run "$S" graph import "$T/t.tri" --format triples
+expect_rc 0 "triples import"
+run "$S" graph traverse mod/z --depth 2
+[ "$(compact "$OUT")" = '{"count":3,"nodes":[{"dist":0,"node":"mod/z"},{"dist":1,"node":"mod/a"},{"dist":2,"node":"mod/b"}]}' ] && ok || no "triples graph: $OUT"
+
 echo "graph cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
