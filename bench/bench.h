@@ -6,7 +6,8 @@
  * bench_report.c (aligned tables, targets, the final summary), one "sink" per system
  * under test (bench_raw.c: the disk itself; bench_sqlite.c: the peer; bench_stele.c:
  * Stele through include/stele.h only), bench_main.c (benchmarks 1-4), bench_json.c (5)
- * and bench_docs.c (6, 7: documents against SQLite and LMDB, with their own drivers).
+ * bench_docs.c (6, 7: documents against SQLite and LMDB, with their own drivers) and
+ * bench_graph*.c (8: the graph against SQLite and networkx, peers in child processes).
  *
  * A sink is the one interface every workload drives, so that each workload is written
  * once and run against every system: open a store in a directory with a mode, attach
@@ -121,6 +122,8 @@ void bench_json(void);
 /* Benchmark 6 (bench_docs.c): documents vs SQLite and LMDB; 7: full text (placeholder). */
 void bench_docs(void);
 void bench_fulltext(void);
+/* Benchmark 8 (bench_graph.c): the interface signature graph vs SQLite and networkx. */
+void bench_graph(void);
 void bench_row_header(const char *unit);
 void bench_row(const char *system, const bench_stats *s);
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -8,7 +8,11 @@
  *   4. warm random reads by key: per-call latency percentiles, Stele and SQLite;
  *   5. JSON parsing into SDOC against jansson (bench_json.c);
  *   6. documents: bulk load, get by _id, filter, open and memory, against SQLite and
- *      LMDB (bench_docs.c); 7. full text (a placeholder until it lands).
+ *      LMDB (bench_docs.c); 7. full text (a placeholder until it lands);
+ *   8. graph: a synthetic interface signature graph (seed 003) of 100K and 10M lines
+ *      (STELE_BENCH_GRAPH_LINES): 1-hop, 3- and 5-hop blast radius, SCC, durable updates,
+ *      against SQLite (recursive CTE) and networkx; Stele with STELE_BENCH_GRAPH=ON
+ *      (bench_graph*.c, graph_peer.py).
  * Each measurement is repeated (the systems interleaved, so that drift in the shared
  * machine hits all of them alike) and reported as median, min and max. All files live
  * under one temporary directory removed at exit. See docs/BENCHMARKS.md.
@@ -289,16 +293,16 @@ static void bench_reads(void)
 /* Usage: stele_bench [SECTIONS], e.g. `stele_bench 24` runs benchmarks 2 and 4 only. */
 int main(int argc, char **argv)
 {
-    static void (*const sections[7])(void) = {bench_durable, bench_group, bench_verify,
-                                              bench_reads,   bench_json,  bench_docs,
-                                              bench_fulltext};
-    const char *which = argc > 1 ? argv[1] : "1234567";
+    static void (*const sections[8])(void) = {bench_durable, bench_group,    bench_verify,
+                                              bench_reads,   bench_json,     bench_docs,
+                                              bench_fulltext, bench_graph};
+    const char *which = argc > 1 ? argv[1] : "12345678";
     setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t t0 = bench_now_ns();
-    printf("stele_bench — Stele side by side with SQLite, LMDB and the raw disk (files under "
-           "%s)\n",
+    printf("stele_bench — Stele side by side with SQLite, LMDB, networkx and the raw disk "
+           "(files under %s)\n",
            bench_tmpdir());
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         if (strchr(which, '1' + i)) sections[i]();
     bench_summary_print();
     printf("\ntotal time %.0f s\n", (double)(bench_now_ns() - t0) / 1e9);
