@@ -78,7 +78,7 @@ void graph_csr_free(graph_csr *g);
  * labels and weights of a view live here, in storage the caller provides (a local
  * variable will do); graph_csr_view fills it. Fields are private. */
 typedef struct graph_csr_ctx {
-    const struct graph_csr *g;
+    const graph_csr *g;
     const uint32_t *labels;
     size_t nlabels;
     int labels_sorted; /* labels ascending: membership by binary search */
@@ -103,7 +103,9 @@ graph_scratch *graph_scratch_new(void);
 void graph_scratch_free(graph_scratch *s);
 
 /* Neighbours of `node` (dir OUT, IN or BOTH), each once, ascending, into out[0, cap):
- * returns the number of distinct neighbours (may exceed cap: then only cap written). */
+ * returns the number of distinct neighbours (may exceed cap: then only cap written), or
+ * SIZE_MAX on OOM (only possible when the node has more spans, labels times directions,
+ * than the scratch has held so far; a new scratch holds 16). */
 size_t graph_neighbors(const graph_view *v, graph_scratch *s, uint32_t node, int dir,
                        uint32_t *out, size_t cap);
 
