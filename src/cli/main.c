@@ -92,6 +92,10 @@ static const char *const HELP_MAIN =
     "  import COLL FILE|-   load NDJSON or CSV, all or nothing (--format ndjson|csv, --id)\n"
     "  export COLL          write the documents as NDJSON or CSV (--format, --output, --as-of)\n"
     "  --format json|table  how get, history and collection list print (default json)\n"
+    "code intelligence (a graph of C code, parsed with libclang):\n"
+    "  code index DIR       index the *.c and *.h files under DIR (again: only changes written)\n"
+    "  code update FILE     re-index one file of the indexed tree in one transaction\n"
+    "  code watch DIR       update each file as it is saved, until Ctrl-C\n"
     "\n"
     "global options (each has an environment variable):\n"
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
@@ -246,6 +250,33 @@ static const cmd_help HELPS[] = {
      "_lsn, _ts: importing the file into an empty collection gives the same documents), or\n"
      "CSV with the top-level fields as columns (_id first, nested values as JSON text).\n"
      "The format is --format, else --output's extension, else NDJSON.\n"},
+    {"code",
+     "usage: stele code index DIR\n"
+     "       stele code update FILE\n"
+     "       stele code watch DIR\n"
+     "Builds a graph of the C code under DIR with libclang, in the database (--db to keep it\n"
+     "apart). Nodes: collections file, function, type (struct/union/enum), typedef, global,\n"
+     "macro, field; keys are names (\"relpath:name\" for static symbols, for types and\n"
+     "macros of a .c file, and for a second definition of a name), \"Type.field\" for\n"
+     "fields. Edges: collection code_edges, _label CALLS (with a count), DEFINES, INCLUDES,\n"
+     "USES_TYPE, HAS_FIELD, REFERENCES (a function's address taken); _id\n"
+     "\"LABEL|coll/from|coll/to\". Symbols used but not defined in DIR (printf) are nodes\n"
+     "with \"external\":true.\n"
+     "index: parses every *.c and *.h (headers as their own translation units; not in\n"
+     "dot-directories or CMake build trees) with the flags of compile_commands.json in DIR or\n"
+     "DIR/build, else -std=c11 -I DIR -I DIR/include -I DIR/src. Errors are listed\n"
+     "(path:line: error: ...); a file with a fatal one (a missing #include) is skipped and\n"
+     "keeps its previous graph; after other errors it holds what clang recovered. The exit\n"
+     "is 1 only if no file could be indexed. Only changes are written: twice = no writes.\n"
+     "update: re-indexes FILE (in the tree the database indexed) in one transaction: nodes\n"
+     "replaced (same key: other files' edges to them stay), gone ones deleted with their\n"
+     "edges, outgoing edges replaced. A deleted FILE is removed from the graph.\n"
+     "watch: follows DIR and its subdirectories with inotify; each *.c or *.h written, moved\n"
+     "in or deleted is updated as above, one line per update with its time. SIGINT or\n"
+     "SIGTERM stops it cleanly. Holds the database's writer lock while it runs (readers\n"
+     "such as 'stele find' still work).\n"
+     "Query the graph like any documents, e.g. stele find code_edges\n"
+     "'{\"_label\":\"CALLS\",\"_to\":\"function/printf\"}'.\n"},
     {"passwd",
      "usage: stele passwd\n"
      "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
@@ -455,6 +486,12 @@ static int open_db_ex(const opts *o, int read_only, int no_close_ckpt, stele **d
 static int open_db(const opts *o, int read_only, stele **db)
 {
     return open_db_ex(o, read_only, 0, db);
+}
+
+/* For `stele code`: opens the database named by the global options for writing. */
+static int code_open(void *ctx, int no_close_checkpoint, stele **db)
+{
+    return open_db_ex((const opts *)ctx, 0, no_close_checkpoint, db);
 }
 
 static int close_db(stele *db, int rc)
@@ -1170,6 +1207,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "find") == 0 || strcmp(cmd, "count") == 0 || strcmp(cmd, "explain") == 0)
         return cmd_query(&o, cmd);
     if (strcmp(cmd, "index") == 0) return cmd_index(&o);
+    if (strcmp(cmd, "code") == 0)
+        return cli_code(o.npos > 1 ? o.pos[1] : NULL, o.npos > 2 ? o.pos[2] : NULL, o.npos,
+                        code_open, &o);
     say("unknown command '%s' (see 'stele --help')", cmd);
     return EXIT_USAGE;
 }
