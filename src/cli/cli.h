@@ -2,7 +2,7 @@
  * cli.h — what the files of the `stele` command share. Layer: cli (uses only
  * include/stele.h and jansson). main.c parses options and dispatches; io_cmd.c holds
  * import and export with their progress bar; format.c prints library output as JSON
- * or as a table (--format).
+ * or as a table (--format); code_cmd.c runs the C code indexer (src/code/).
  */
 #ifndef STELE_CLI_H
 #define STELE_CLI_H
@@ -62,5 +62,11 @@ int cli_code_query(stele *db, const cli_graph_args *a);
  * expression (docs/GRAPH.md), or NULL with the reason in why. */
 struct json_t;
 struct json_t *graph_compact(const char *s, char *why, size_t cap);
+/* code_cmd.c: `stele code index DIR | update FILE | watch DIR` (sub and path are the
+ * positional arguments after "code", npos their count with "code"). `open` opens the
+ * database named by the global options for writing (no_close_checkpoint: as one-shot
+ * commands do, no checkpoint record when it closes): 0 or an exit code. */
+typedef int (*cli_open_fn)(void *ctx, int no_close_checkpoint, stele **db);
+int cli_code(const char *sub, const char *path, int npos, cli_open_fn open, void *ctx);
 
 #endif

@@ -100,7 +100,12 @@ static const char *const HELP_MAIN =
     "  graph scc|cycles|topo|degrees      whole-graph algorithms (--label, --as-of)\n"
     "  graph query SPEC     set algebra: out(where(fn,{\"name\":\"main\"}),CALLS,2)\n"
     "  graph import FILE    bulk nodes and edges (TSV, NDJSON, triples); graph triples\n"
-    "\n"
+    "code intelligence (a graph of C code, parsed with libclang):\n"
+    "  code index DIR       index the *.c and *.h files under DIR (again: only changes written)\n"
+    "  code update FILE     re-index one file of the indexed tree in one transaction\n"
+    "  code watch DIR       update each file as it is saved, until Ctrl-C\n"
+    "  code callers|callees|impact SYMBOL [--depth K]   who calls it, what it calls,\n"
+    "                       its blast radius; code cycles | path A B | uses TYPE | def NAME\n"    "\n"
     "global options (each has an environment variable):\n"
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
     "  --user NAME    the user                 STELE_USER   (default $USER)\n"
@@ -281,6 +286,42 @@ static const cmd_help HELPS[] = {
      "_lsn, _ts: importing the file into an empty collection gives the same documents), or\n"
      "CSV with the top-level fields as columns (_id first, nested values as JSON text).\n"
      "The format is --format, else --output's extension, else NDJSON.\n"},
+    {"code",
+     "usage: stele code index DIR\n"
+     "       stele code update FILE\n"
+     "       stele code watch DIR\n"
+     "Builds a graph of the C code under DIR with libclang, in the database (--db to keep it\n"
+     "apart). Nodes: collections file, function, type (struct/union/enum), typedef, global,\n"
+     "macro, field; keys are names (\"relpath:name\" for static symbols, for types and\n"
+     "macros of a .c file, and for a second definition of a name), \"Type.field\" for\n"
+     "fields. Edges: collection code_edges, _label CALLS (with a count), DEFINES, INCLUDES,\n"
+     "USES_TYPE, HAS_FIELD, REFERENCES (a function's address taken); _id\n"
+     "\"LABEL|coll/from|coll/to\". Symbols used but not defined in DIR (printf) are nodes\n"
+     "with \"external\":true.\n"
+     "index: parses every *.c and *.h (headers as their own translation units; not in\n"
+     "dot-directories or CMake build trees) with the flags of compile_commands.json in DIR or\n"
+     "DIR/build, else -std=c11 -I DIR -I DIR/include -I DIR/src. Errors are listed\n"
+     "(path:line: error: ...); a file with a fatal one (a missing #include) is skipped and\n"
+     "keeps its previous graph; after other errors it holds what clang recovered. The exit\n"
+     "is 1 only if no file could be indexed. Only changes are written: twice = no writes.\n"
+     "update: re-indexes FILE (in the tree the database indexed) in one transaction: nodes\n"
+     "replaced (same key: other files' edges to them stay), gone ones deleted with their\n"
+     "edges, outgoing edges replaced. A deleted FILE is removed from the graph.\n"
+     "watch: follows DIR and its subdirectories with inotify; each *.c or *.h written, moved\n"
+     "in or deleted is updated as above, one line per update with its time. SIGINT or\n"
+     "SIGTERM stops it cleanly. Holds the database's writer lock while it runs (readers\n"
+     "such as 'stele find' still work).\n"
+     "Questions (read-only; --depth K, --as-of, --docs, --format table):\n"
+     "  stele code callers SYMBOL    who calls it (default 1 hop)\n"
+     "  stele code callees SYMBOL    what it calls\n"
+     "  stele code impact SYMBOL     blast radius: transitive callers and address-takers\n"
+     "                               (CALLS + REFERENCES, default 3 hops) with distances\n"
+     "  stele code cycles            call cycles (recursion), one per cyclic component\n"
+     "  stele code path A B          a shortest call chain from A to B\n"
+     "  stele code uses TYPE         functions, globals, fields and typedefs using a type\n"
+     "  stele code def NAME          every symbol called NAME with its file, line, signature\n"
+     "A SYMBOL is a function's key, or its plain name when only one function has it. The\n"
+     "graph is also documents: stele find code_edges '{\"_to\":\"function/printf\"}'.\n"},
     {"passwd",
      "usage: stele passwd\n"
      "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
@@ -501,6 +542,12 @@ static int open_db_ex(const opts *o, int read_only, int no_close_ckpt, stele **d
 static int open_db(const opts *o, int read_only, stele **db)
 {
     return open_db_ex(o, read_only, 0, db);
+}
+
+/* For `stele code`: opens the database named by the global options for writing. */
+static int code_open(void *ctx, int no_close_checkpoint, stele **db)
+{
+    return open_db_ex((const opts *)ctx, 0, no_close_checkpoint, db);
 }
 
 static int close_db(stele *db, int rc)
@@ -1208,7 +1255,11 @@ static int cmd_graph(opts *o, int code)
 {
     cli_graph_args a;
     graph_args(o, &a);
-    if (a.npos < 1) return print_help(code ? "code" : "graph");
+    if (a.npos < 1) {
+        say("'stele %s' needs a subcommand (see 'stele %s --help')", code ? "code" : "graph",
+            code ? "code" : "graph");
+        return EXIT_USAGE;
+    }
     int import = !code && strcmp(a.pos[0], "import") == 0;
     int triples = !code && strcmp(a.pos[0], "triples") == 0;
     if ((import && a.npos != 2) || (triples && a.npos != 1)) {
@@ -1263,6 +1314,10 @@ int main(int argc, char **argv)
         return cmd_query(&o, cmd);
     if (strcmp(cmd, "index") == 0) return cmd_index(&o);
     if (strcmp(cmd, "graph") == 0) return cmd_graph(&o, 0);
+    if (strcmp(cmd, "code") == 0 && o.npos > 1 &&
+        (strcmp(o.pos[1], "index") == 0 || strcmp(o.pos[1], "update") == 0 ||
+         strcmp(o.pos[1], "watch") == 0))
+        return cli_code(o.pos[1], o.npos > 2 ? o.pos[2] : NULL, o.npos, code_open, &o);
     if (strcmp(cmd, "code") == 0) return cmd_graph(&o, 1);
     say("unknown command '%s' (see 'stele --help')", cmd);
     return EXIT_USAGE;
