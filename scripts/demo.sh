@@ -4,6 +4,7 @@
 set -euo pipefail
 STELE="${STELE_BIN:-build/stele}"
 STORE="${DEMO_STORE:-./demo-store}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export STELE_STORE="$STORE" STELE_USER=alice STELE_PASSWORD="correct horse battery staple"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ stele %s\n' "$*" >&2; "$STELE" "$@"; }
@@ -89,6 +90,13 @@ run graph traverse wards/recovery --dir in --depth 3 --format table
 run graph path wards/er wards/recovery --weight hours
 run put moves '{"_from":"wards/er","_to":"wards/morgue"}' || echo "(exit code $?: an edge needs both ends)"
 run graph query 'minus(out(nodes(wards/er), TRANSFER, 3), nodes(wards/recovery))'
+step "Code intelligence: index Stele's own C source with libclang, then ask the graph"
+run code index "$ROOT" 2>&1 | tail -n 1
+run code callers util_grow --format table
+run code impact madj_link --depth 3 --format table
+run code path stele_txn madj_link
+run code uses mstate --format table
+run code def stele_graph_neighbors
 step "Snapshot the state: the next open loads it and replays only the newer records"
 run snapshot
 run export visits --format csv --output "$STORE.visits.csv"

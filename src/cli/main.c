@@ -436,6 +436,12 @@ static int resolve_globals(opts *o)
         o->store = default_store;
     }
     if (strlen(o->store) > 3000) { say("store path is too long"); return EXIT_USAGE; }
+    static char abs_store[4096]; /* absolute: libclang (code index) changes the cwd */
+    char cwd[1024];
+    if (o->store[0] != '/' && getcwd(cwd, sizeof cwd)) {
+        snprintf(abs_store, sizeof abs_store, "%s/%s", cwd, o->store);
+        o->store = abs_store;
+    }
     if (!o->user) o->user = getenv("STELE_USER");
     if (!o->user) o->user = getenv("USER");
     if (!o->user) { say("no user given: use --user NAME or set STELE_USER"); return EXIT_USAGE; }
