@@ -118,8 +118,8 @@ static int report_update(const char *rel, int r, const cg_stats *st, const char 
         printf("%sremoved %s from the graph (%zu documents deleted) in %.1f ms\n", when, rel,
                st->deleted, ms);
     else if (!written)
-        printf("%s%s unchanged (%zu nodes, %zu edges) in %.1f ms\n", when, rel, st->nodes,
-               st->edges, ms);
+        printf("%s%s unchanged (%zu nodes, %zu edges) in %.1f ms (parsing %.1f ms)\n", when,
+               rel, st->nodes, st->edges, ms, st->parse_s * 1000.0);
     else
         printf("%supdated %s%s: %zu nodes, %zu edges; %zu new, %zu changed, %zu deleted in "
                "%.1f ms (parsing %.1f ms)\n", when, rel, st->with_errors ? " (with errors)" : "",

@@ -410,21 +410,30 @@ run "$S" code index "$W"
 WPID=$!
 for _ in $(seq 1 100); do grep -q '^watching' "$T/watch.out" && break; sleep 0.1; done
 check_has "watch starts" "$(cat "$T/watch.out")" "watching $(cd "$W" && pwd -P) ("
+# wait_for DESCRIPTION COMMAND...: polls the command for up to 20 s.
+wait_for() {
+    local what=$1 i
+    shift
+    for i in $(seq 1 100); do
+        if "$@" >/dev/null 2>&1; then ok; return 0; fi
+        sleep 0.2
+    done
+    bad "$what (not within 20 s)"
+}
+has_doc() { "$S" get "$1" "$2"; }
 printf 'int delta(void)\n{\n    return alpha(4);\n}\n' >>"$W/src/main.c"
 mkdir "$W/src/sub"
 printf '#include "proj.h"\nint epsilon(void) { return beta(2); }\n' >"$W/src/sub/e.c"
-found=
-for _ in $(seq 1 100); do # 20 s
-    if "$S" find function '{"name":"epsilon"}' 2>/dev/null | grep -q epsilon &&
-        "$S" find function '{"name":"delta"}' 2>/dev/null | grep -q delta; then
-        found=1
-        break
-    fi
-    sleep 0.2
-done
-check_eq "watch indexes an edited file and one in a new directory" 1 "${found:-0}"
+wait_for "watch indexes an edited file" has_doc function delta
+wait_for "watch indexes a file in a new directory" has_doc function epsilon
 check_has "watch: the call is there" "$(q edges)" "CALLS function/delta function/alpha 1"
 check_has "watch: the new file's call" "$(q edges)" "CALLS function/epsilon function/beta 1"
+# a header changes, then a file that includes it: the kept parse of main.c must see it
+sed -i 's|^#endif$|static inline int omega(void) { return 7; }\n#endif|' "$W/include/proj.h"
+wait_for "watch indexes an edited header" has_doc function include/proj.h:omega
+printf 'int zeta(void)\n{\n    return omega();\n}\n' >>"$W/src/main.c"
+wait_for "watch re-parses a file with its changed header" \
+    has_doc code_edges "CALLS|function/zeta|function/include/proj.h:omega"
 check_has "watch reports the update with its time" "$(cat "$T/watch.out")" "updated src/main.c"
 check_has "watch reports the new file" "$(cat "$T/watch.out")" "updated src/sub/e.c"
 kill -TERM "$WPID"
@@ -438,6 +447,8 @@ else
 fi
 check_has "watch says it stopped" "$(cat "$T/watch.out")" "stopped"
 check_eq "edge invariants after watch" "" "$(q check)"
+run "$S" code index "$W"
+check_has "a full index after watch finds nothing to change" "$OUT" "0 documents written"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
