@@ -150,7 +150,7 @@ static stele_status index_add(ledger *L, const rechdr *h, const uint8_t hash[32]
         L->hash = hs;
         L->cap = cap;
     }
-    L->loc[L->head] = (recloc){seg, (uint32_t)off, (uint32_t)len};
+    L->loc[L->head] = (recloc){seg, (uint32_t)off, (uint32_t)len, h->kind};
     memcpy(L->hash[L->head], hash, 32);
     merkle_frontier_push(&L->frontier, hash);
     L->head = h->lsn;
@@ -1335,6 +1335,14 @@ stele_status ledger_read_frame(ledger *L, uint64_t lsn, ledger_rec *out, buf *sc
     stele_status rc = locate_locked(L, lsn, &loc, want, &s, e);
     pthread_mutex_unlock(&L->mu);
     return rc != STELE_OK ? rc : read_located(L, lsn, loc, want, s, out, scratch, e);
+}
+
+int ledger_kind(ledger *L, uint64_t lsn)
+{
+    pthread_mutex_lock(&L->mu);
+    int kind = lsn >= 1 && lsn <= L->written ? L->loc[lsn - 1].kind : -1;
+    pthread_mutex_unlock(&L->mu);
+    return kind;
 }
 
 stele_status ledger_read(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch, util_err *e)
