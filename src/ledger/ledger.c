@@ -1169,7 +1169,7 @@ static int idem_confirm(ledger *L, uint64_t lsn, const uint8_t digest[32])
     buf scratch;
     buf_init(&scratch);
     ledger_rec r;
-    recloc loc;
+    recloc loc = {0};
     uint8_t want[32];
     lseg s;
     int same = locate_locked(L, lsn, &loc, want, &s, NULL) == STELE_OK &&
@@ -1328,7 +1328,7 @@ static stele_status locate_locked(ledger *L, uint64_t lsn, recloc *loc, uint8_t 
 stele_status ledger_read_frame(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch,
                                util_err *e)
 {
-    recloc loc;
+    recloc loc = {0};
     uint8_t want[32];
     lseg s;
     pthread_mutex_lock(&L->mu);
