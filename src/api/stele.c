@@ -356,6 +356,9 @@ static stele_status docs_replay_from(stele *db, uint64_t from)
     memset(&pt, 0, sizeof pt);
     stele_status rc = STELE_OK;
     for (uint64_t lsn = from + 1; rc == STELE_OK && lsn <= head; lsn++) {
+        int kind = ledger_kind(db->L, lsn); /* only document records are read */
+        if (kind == STELE_REC_RECOVERY) pending_discard(&pt);
+        if (kind != STELE_REC_DOCS && kind >= 0) continue;
         ledger_rec r;
         rc = ledger_read(db->L, lsn, &r, &db->scratch, &db->err);
         if (rc == STELE_OK && r.kind == STELE_REC_RECOVERY) pending_discard(&pt);

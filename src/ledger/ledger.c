@@ -150,7 +150,7 @@ static stele_status index_add(ledger *L, const rechdr *h, const uint8_t hash[32]
         L->hash = hs;
         L->cap = cap;
     }
-    L->loc[L->head] = (recloc){seg, (uint32_t)off, (uint32_t)len};
+    L->loc[L->head] = (recloc){seg, (uint32_t)off, (uint32_t)len, h->kind};
     memcpy(L->hash[L->head], hash, 32);
     merkle_frontier_push(&L->frontier, hash);
     L->head = h->lsn;
@@ -1169,7 +1169,7 @@ static int idem_confirm(ledger *L, uint64_t lsn, const uint8_t digest[32])
     buf scratch;
     buf_init(&scratch);
     ledger_rec r;
-    recloc loc;
+    recloc loc = {0};
     uint8_t want[32];
     lseg s;
     int same = locate_locked(L, lsn, &loc, want, &s, NULL) == STELE_OK &&
@@ -1328,13 +1328,21 @@ static stele_status locate_locked(ledger *L, uint64_t lsn, recloc *loc, uint8_t 
 stele_status ledger_read_frame(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch,
                                util_err *e)
 {
-    recloc loc;
+    recloc loc = {0};
     uint8_t want[32];
     lseg s;
     pthread_mutex_lock(&L->mu);
     stele_status rc = locate_locked(L, lsn, &loc, want, &s, e);
     pthread_mutex_unlock(&L->mu);
     return rc != STELE_OK ? rc : read_located(L, lsn, loc, want, s, out, scratch, e);
+}
+
+int ledger_kind(ledger *L, uint64_t lsn)
+{
+    pthread_mutex_lock(&L->mu);
+    int kind = lsn >= 1 && lsn <= L->written ? L->loc[lsn - 1].kind : -1;
+    pthread_mutex_unlock(&L->mu);
+    return kind;
 }
 
 stele_status ledger_read(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch, util_err *e)

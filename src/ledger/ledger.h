@@ -61,6 +61,10 @@ stele_status ledger_idem_lookup(ledger *L, const char *idem, size_t idem_len, ui
 /* Reads and authenticates one record; payload pointers borrow `scratch`. */
 stele_status ledger_read(ledger *L, uint64_t lsn, ledger_rec *out, buf *scratch, util_err *e);
 uint64_t ledger_head(ledger *L);
+/* The kind (STELE_REC_*) of record lsn, as its authenticated header said when the
+ * ledger indexed it (at open, or when it was appended): no read, no decryption. -1 if
+ * there is no such record (readable: lsn <= the written head). */
+int ledger_kind(ledger *L, uint64_t lsn);
 
 stele_status ledger_checkpoint(ledger *L, uint64_t *lsn, util_err *e);
 stele_status ledger_verify(ledger *L, uint64_t from_lsn, buf *report, util_err *e);

@@ -31,6 +31,8 @@ typedef struct recloc {
     uint32_t seg;
     uint32_t off;
     uint32_t len;
+    uint8_t kind; /* from the authenticated header: readers that only need the kind
+                   * (replay skipping other records) decrypt nothing */
 } recloc;
 
 typedef struct idem_slot {

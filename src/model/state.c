@@ -43,7 +43,7 @@ struct mstate {
     uint32_t ncoll, capcoll;
     mdoc *docs;
     uint32_t ndoc, capdoc;
-    uint32_t *tab; /* doc number + 1; 0 = empty */
+    uint64_t *tab; /* id table slots: tag << 32 | doc number + 1; 0 = empty */
     uint64_t tabcap;
     /* Since mstate_mark: touched doc numbers, and the sizes to roll back to. */
     int marked;
@@ -173,20 +173,45 @@ const char *mstate_coll_name(const mstate *s, uint32_t id, uint64_t as_of)
 
 /* ---- documents ---- */
 
+/* The id table's hash of (collection, _id): eight bytes at a time, each folded in with
+ * a multiply and a shift, then a final mix. A table hash, not a security one; it is
+ * not stored anywhere (the digest does not depend on the table). */
 static uint64_t doc_key_hash(uint32_t coll, const char *id, size_t len)
 {
-    uint64_t h = 1469598103934665603ull ^ coll; /* FNV-1a: a table hash, not security */
-    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)id[i]) * 1099511628211ull;
-    return h;
+    const uint64_t k = 0x9e3779b97f4a7c15ull; /* odd; 2^64 / golden ratio */
+    uint64_t h = ((uint64_t)coll + 1) * k ^ len;
+    size_t i = 0;
+    for (; len - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, id + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 31;
+    }
+    uint64_t w = 0;
+    memcpy(&w, id + i, len - i);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
 }
 
-static int tab_insert(mstate *s, uint32_t docnum);
+/* A slot: the hash's high half as a tag, so that a probe looks at a document only when
+ * the tags agree (the table's index uses the low bits: tables have < 2^32 slots). */
+static uint64_t slot_of(uint64_t hash, uint32_t docnum)
+{
+    return (hash & 0xffffffff00000000ull) | ((uint64_t)docnum + 1);
+}
+
+static uint32_t slot_doc(uint64_t slot) { return (uint32_t)slot - 1; }
+
+static void tab_insert(mstate *s, uint32_t docnum);
 
 static int tab_grow(mstate *s)
 {
     uint64_t cap = s->tabcap ? s->tabcap * 2 : 1024;
-    uint32_t *old = s->tab;
+    uint64_t *old = s->tab;
     uint64_t oldcap = s->tabcap;
+    STELE_ASSERT(cap <= (1ull << 32));
     s->tab = calloc(cap, sizeof *s->tab);
     if (!s->tab) {
         s->tab = old;
@@ -194,18 +219,18 @@ static int tab_grow(mstate *s)
     }
     s->tabcap = cap;
     for (uint64_t i = 0; i < oldcap; i++)
-        if (old[i]) tab_insert(s, old[i] - 1);
+        if (old[i]) tab_insert(s, slot_doc(old[i]));
     free(old);
     return 0;
 }
 
-static int tab_insert(mstate *s, uint32_t docnum)
+static void tab_insert(mstate *s, uint32_t docnum)
 {
     const mdoc *d = &s->docs[docnum];
-    uint64_t j = doc_key_hash(d->coll, d->id, d->id_len) & (s->tabcap - 1);
-    while (s->tab[j]) j = (j + 1) & (s->tabcap - 1);
-    s->tab[j] = docnum + 1;
-    return 0;
+    uint64_t h = doc_key_hash(d->coll, d->id, d->id_len);
+    uint64_t j = h & (s->tabcap - 1);
+    while (s->tab[j]) j = (j + 1) & (s->tabcap - 1); /* the table is at most half full */
+    s->tab[j] = slot_of(h, docnum);
 }
 
 /* Removes doc number n from the table (linear probing: the entries after it in its
@@ -216,13 +241,13 @@ static void tab_remove(mstate *s, uint32_t n)
     uint64_t mask = s->tabcap - 1;
     const mdoc *d = &s->docs[n];
     uint64_t i = doc_key_hash(d->coll, d->id, d->id_len) & mask;
-    for (uint64_t probes = 0; s->tab[i] != n + 1; probes++) {
+    for (uint64_t probes = 0; s->tab[i] == 0 || slot_doc(s->tab[i]) != n; probes++) {
         STELE_ASSERT(s->tab[i] != 0 && probes < s->tabcap);
         i = (i + 1) & mask;
     }
     s->tab[i] = 0;
     for (uint64_t k = (i + 1) & mask; s->tab[k]; k = (k + 1) & mask) {
-        const mdoc *o = &s->docs[s->tab[k] - 1];
+        const mdoc *o = &s->docs[slot_doc(s->tab[k])];
         uint64_t home = doc_key_hash(o->coll, o->id, o->id_len) & mask;
         /* o may move to the hole i unless its home lies cyclically in (i, k] */
         int stays = i <= k ? (home > i && home <= k) : (home > i || home <= k);
@@ -236,11 +261,15 @@ static void tab_remove(mstate *s, uint32_t n)
 uint32_t mstate_doc_find(const mstate *s, uint32_t coll, const char *id, size_t id_len)
 {
     if (!s->tabcap) return MSTATE_NONE;
-    uint64_t j = doc_key_hash(coll, id, id_len) & (s->tabcap - 1);
+    uint64_t h = doc_key_hash(coll, id, id_len), tag = h & 0xffffffff00000000ull;
+    uint64_t j = h & (s->tabcap - 1);
     for (uint64_t probes = 0; s->tab[j] && probes < s->tabcap; probes++) {
-        const mdoc *d = &s->docs[s->tab[j] - 1];
-        if (d->coll == coll && d->id_len == id_len && memcmp(d->id, id, id_len) == 0)
-            return s->tab[j] - 1;
+        uint64_t slot = s->tab[j];
+        if ((slot & 0xffffffff00000000ull) == tag) {
+            const mdoc *d = &s->docs[slot_doc(slot)];
+            if (d->coll == coll && d->id_len == id_len && memcmp(d->id, id, id_len) == 0)
+                return slot_doc(slot);
+        }
         j = (j + 1) & (s->tabcap - 1);
     }
     return MSTATE_NONE;
@@ -263,7 +292,8 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     d->id_len = id_len;
     d->coll = coll;
     *docnum = s->ndoc++;
-    return tab_insert(s, *docnum);
+    tab_insert(s, *docnum);
+    return 0;
 }
 
 int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,

@@ -762,7 +762,8 @@ stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn,
 {
     doc_view ops;
     uint32_t n;
-    if (doc_validate(sdoc, len) != 0 || doc_get(sdoc, len, "ops", 3, &ops) != 1 ||
+    STELE_DEBUG_ASSERT(doc_validate(sdoc, len) == 0); /* made by this process */
+    if (doc_get(sdoc, len, "ops", 3, &ops) != 1 ||
         doc_count(ops, &n) != 0 || doc_type(ops) != SDOC_ARRAY || n == 0 || n > TXN_OPS_MAX)
         return util_fail(e, STELE_EINVAL, "a transaction is {\"ops\":[...]} with 1 to %d ops",
                          TXN_OPS_MAX);

@@ -31,7 +31,9 @@
  * "_id" of each insert, in order, as a JSON array into *ids. */
 stele_status txn_prepare(const char *json, size_t len, buf *payload, buf *sdoc, buf *ids,
                          util_err *e);
-/* Applies a prepared transaction (SDOC) as of record lsn/ts/author. */
+/* Applies a prepared transaction as of record lsn/ts/author. sdoc is canonical SDOC
+ * made by this process — txn_prepare's, or json_parse of a record's payload — so its
+ * bytes are not validated again (the shapes of the ops are: it replays the log). */
 stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn, uint64_t ts,
                        const uint8_t author[16], util_err *e);
 

@@ -48,23 +48,49 @@ void util_err_clear(util_err *e);
 /* Maps an errno value to a status: ENOSPC -> STELE_ENOSPC, others -> STELE_EIO. */
 stele_status util_errno_status(int errnum);
 
-static inline void put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+/* Little-endian loads and stores at any alignment: one move each on little-endian
+ * hosts (memcpy of a constant size compiles to a plain load or store). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define UTIL_LE16(v) __builtin_bswap16(v)
+#define UTIL_LE32(v) __builtin_bswap32(v)
+#define UTIL_LE64(v) __builtin_bswap64(v)
+#else
+#define UTIL_LE16(v) (v)
+#define UTIL_LE32(v) (v)
+#define UTIL_LE64(v) (v)
+#endif
+static inline void put_u16(uint8_t *p, uint16_t v)
+{
+    v = (uint16_t)UTIL_LE16(v);
+    memcpy(p, &v, 2);
 }
-static inline void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+static inline void put_u32(uint8_t *p, uint32_t v)
+{
+    v = UTIL_LE32(v);
+    memcpy(p, &v, 4);
 }
-static inline uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
+static inline void put_u64(uint8_t *p, uint64_t v)
+{
+    v = UTIL_LE64(v);
+    memcpy(p, &v, 8);
 }
-static inline uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
+static inline uint16_t get_u16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return (uint16_t)UTIL_LE16(v);
+}
+static inline uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return UTIL_LE32(v);
+}
+static inline uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return UTIL_LE64(v);
 }
 
 /* Wall clock in nanoseconds since the Unix epoch. */

@@ -25,8 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api/api_int.h"
 #include "crypto/crypto.h"
 #include "ledger/format.h"
+#include "ledger/ledger.h"
 #include "stele.h"
 #include "testutil.h"
 #include "util/io.h"
@@ -461,6 +463,11 @@ static void test_checkpoint_every(void)
     stele_record r;
     CHECK(stele_get(db, stele_head(db), &r) == STELE_OK && r.kind == STELE_REC_CHECKPOINT,
           "close did not write a final checkpoint");
+    for (uint64_t lsn = 1; lsn <= stele_head(db); lsn++) /* kinds as indexed at open */
+        CHECK(stele_get(db, lsn, &r) == STELE_OK && ledger_kind(db->L, lsn) == r.kind,
+              "ledger_kind of LSN %llu", (unsigned long long)lsn);
+    CHECK(ledger_kind(db->L, 0) == -1 && ledger_kind(db->L, stele_head(db) + 1) == -1,
+          "ledger_kind outside the log");
     check_log(db, NULL, 0, "checkpoints");
     verify_ok(db, "checkpoints");
     stele_close(db);
