@@ -33,7 +33,8 @@ int cli_io_format(const char *path, const char *flag, int for_export, stele_io_f
 /* `stele import COLL FILE|-` on an open writable handle; returns an exit code. */
 int cli_import(stele *db, const char *coll, const char *path, stele_io_format fmt,
                const char *idem_id);
-/* Reads a whole file (or stdin for "-"), at most 1 GiB: 0 or an exit code (said). */
+/* Reads a whole file (or stdin for "-"), at most 1 GiB, NUL-terminated (*len excludes the
+ * NUL): 0 or an exit code (said). */
 int cli_read_all(const char *path, char **out, size_t *len);
 /* The same for data[0, len) already in memory (freed here); name is for messages. */
 int cli_import_buf(stele *db, const char *coll, const char *name, char *data, size_t len,

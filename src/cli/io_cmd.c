@@ -140,6 +140,16 @@ int cli_read_all(const char *path, char **out, size_t *len)
             "'%s' is larger than the 1 GiB limit of one import; split it", path);
         return !b || err ? EXIT_ERR : EXIT_USAGE;
     }
+    if (n == cap) { /* room for the terminating NUL */
+        char *nb = realloc(b, cap + 1);
+        if (!nb) {
+            free(b);
+            say("out of memory reading '%s'", path);
+            return EXIT_ERR;
+        }
+        b = nb;
+    }
+    b[n] = 0; /* NUL-terminated (graph import parses it as a string); len excludes it */
     *out = b;
     *len = n;
     return 0;
