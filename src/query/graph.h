@@ -140,8 +140,9 @@ int graph_shortest_path(const graph_view *v, graph_scratch *s, uint32_t a, uint3
 /* Shortest weighted path (Dijkstra, binary heap) using v->weight: as above, and *cost the
  * total weight. -2 if an edge met has no usable weight (*bad_edge says which) or
  * v->weight is NULL (*bad_edge = GRAPH_NO_NODE); bad_edge may be NULL. An edge is met
- * when the node it leaves is settled before b. Among paths of equal cost the one found
- * first wins (heap ordered by (cost, node)), so the answer is deterministic. */
+ * when the node it leaves is settled before b. Nodes are settled in (cost, node) order
+ * and a node's predecessor changes only for a strictly cheaper cost, so among paths of
+ * equal cost the answer is deterministic. */
 int graph_dijkstra(const graph_view *v, uint32_t a, uint32_t b, int dir, uint32_t **path,
                    size_t *n, double *cost, uint32_t *bad_edge);
 
@@ -157,10 +158,10 @@ int graph_paths(const graph_view *v, uint32_t a, uint32_t b, int dir, uint32_t m
                 size_t max_paths, graph_path_fn fn, void *ctx);
 
 /* Strongly connected components of the subgraph induced by `nodes` (edges leaving the
- * set are ignored), iterative Tarjan. *comp gets a malloc'd array indexed by node number
- * (size v->node_limit; GRAPH_NO_NODE for nodes outside the set) of component numbers
- * 0..*ncomp-1, numbered in the order Tarjan completes them (reverse topological order of
- * the condensation). 0, or -1 on OOM. */
+ * set are ignored), iterative Tarjan (Pearce's variant). *comp gets a malloc'd array
+ * indexed by node number (size v->node_limit; GRAPH_NO_NODE for nodes outside the set) of
+ * component numbers 0..*ncomp-1, numbered in the order Tarjan completes them (reverse
+ * topological order of the condensation). 0, or -1 on OOM. */
 int graph_scc(const graph_view *v, const roaring_bitmap_t *nodes, uint32_t **comp,
               uint32_t *ncomp);
 

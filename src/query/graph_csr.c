@@ -25,6 +25,7 @@
 #include <roaring/roaring.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef struct csr_group {
     uint32_t label;
@@ -49,6 +50,22 @@ typedef struct csr_tmp {
 } csr_tmp;
 
 #define CSR_INSERTION_MAX 24 /* buckets up to this size: insertion sort (most nodes) */
+
+/* Traversals read gbeg, grp and links at random: arrays of several MiB ask for
+ * transparent huge pages, saving a TLB miss per access (the same hint as in graph.c;
+ * without THP nothing changes). */
+static void *csr_alloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+#ifdef MADV_HUGEPAGE
+    if (p && n >= ((size_t)4 << 20)) {
+        uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+        uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+        if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
+}
 
 static int tmp_less(const csr_tmp *a, const csr_tmp *b)
 {
@@ -105,7 +122,7 @@ static int csr_dir(graph_csr *g, int d, const uint32_t *src, const uint32_t *dst
 {
     uint32_t nl = g->node_limit, m = g->m;
     csr_bucket(nl, src, dst, label, edge, m, tmp, pos);
-    uint32_t *gbeg = malloc(((size_t)nl + 1) * sizeof *gbeg);
+    uint32_t *gbeg = csr_alloc(((size_t)nl + 1) * sizeof *gbeg);
     if (!gbeg) return -1;
     g->gbeg[d] = gbeg;
     uint32_t ngroups = 0;
@@ -117,8 +134,8 @@ static int csr_dir(graph_csr *g, int d, const uint32_t *src, const uint32_t *dst
     }
     gbeg[nl] = ngroups;
     g->ngroups[d] = ngroups;
-    g->grp[d] = malloc((ngroups ? ngroups : 1) * sizeof *g->grp[d]);
-    g->links[d] = malloc((m ? m : 1) * sizeof *g->links[d]);
+    g->grp[d] = csr_alloc((size_t)ngroups * sizeof *g->grp[d]);
+    g->links[d] = csr_alloc((size_t)m * sizeof *g->links[d]);
     if (!g->grp[d] || !g->links[d]) return -1;
     csr_group *gr = g->grp[d];
     uint32_t gi = 0;
