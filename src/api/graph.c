@@ -276,6 +276,7 @@ stele_status stele_graph_neighbors(stele *db, stele_node node, stele_dir dir,
     rc = gview_open(db, labels, 0, NULL, &g);
     if (rc != STELE_OK) return rc;
     *n = graph_neighbors(&g.v, db->gscratch, node, (int)dir, out, cap);
+    if (*n == SIZE_MAX) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return STELE_OK;
 }
 

@@ -146,8 +146,11 @@ static stele_status op_neighbors(qctx *q, gview *g)
     stele_status rc = spec_node(q, "node", &node);
     if (rc != STELE_OK) return rc;
     size_t n = graph_neighbors(&g->v, q->db->gscratch, node, q->dir, NULL, 0);
-    if (n && !(v = malloc(n * sizeof *v))) return oom(q);
-    graph_neighbors(&g->v, q->db->gscratch, node, q->dir, v, n);
+    if (n == SIZE_MAX || (n && !(v = malloc(n * sizeof *v)))) return oom(q);
+    if (graph_neighbors(&g->v, q->db->gscratch, node, q->dir, v, n) == SIZE_MAX) {
+        free(v);
+        return oom(q);
+    }
     int bad = buf_printf(&q->out, "{\"count\":%zu,\"neighbors\":", n) || put_nodes(q, v, n) ||
               buf_append(&q->out, "}", 1);
     free(v);
