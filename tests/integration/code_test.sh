@@ -393,12 +393,17 @@ check_has "update without an index message" "$ERR" "run 'stele code index DIR' f
 Q="$T/withdb"
 mkdir -p "$Q/src" "$Q/build"
 printf '#ifdef USE_GAMMA\nint gamma_on(void) { return 1; }\n#else\nint gamma_off(void) { return 0; }\n#endif\n' >"$Q/src/g.c"
+printf '#ifdef USE_GAMMA\n#define GAMMA_ON 1\n#endif\n' >"$Q/src/g.h"
+printf '/* caf\351 au lait */\nint latin(void) { return 0; }\n' >"$Q/latin.c"
 printf '[{"directory":"%s","command":"cc -DUSE_GAMMA -Werror -c src/g.c -o g.o","file":"src/g.c"}]\n' \
     "$Q" >"$Q/build/compile_commands.json"
 run "$S" --db primary code index "$Q"
 check_eq "index with a compilation database" 0 "$RC"
 check_has "the database's flags are used" "$(q nodes)" "function gamma_on src/g.c"
 check_lacks "... not the defaults" "$(q nodes)" "gamma_off"
+check_has "a header borrows the flags of its directory's file" "$(q nodes)" "macro GAMMA_ON src/g.h"
+check_eq "a comment that is not UTF-8 is kept, its bytes replaced" '"/* caf? au lait */"' \
+    "$(prop function latin doc)"
 check_has "the root changed: said" "$ERR" "now holds"
 check_eq "the old root's graph is gone" "" "$(q nodes | grep 'alpha')"
 
