@@ -200,7 +200,11 @@ static int code_update(const char *file, cli_open_fn open, void *ctx)
     if ((rc = recorded_project(db, &p))) return close_code_db(db, rc);
     char rel[CG_PATH_MAX], err[CG_PATH_MAX + 256];
     cg_parser *parser = NULL;
-    if (cg_project_rel(p, file, rel, sizeof rel) != 0) {
+    size_t n = strlen(file);
+    if (n < 3 || (strcmp(file + n - 2, ".c") != 0 && strcmp(file + n - 2, ".h") != 0)) {
+        say("'%s' is not a C file (*.c or *.h)", file);
+        rc = EXIT_USAGE;
+    } else if (cg_project_rel(p, file, rel, sizeof rel) != 0) {
         say("'%s' is not inside the indexed root %s", file, cg_project_root(p));
         rc = EXIT_USAGE;
     } else if (!(parser = cg_parser_new(cg_project_root(p)))) {
