@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "code/load.h"
@@ -28,13 +29,50 @@ static void on_diag(void *ctx, const char *path, unsigned line, int fatal, const
     else fprintf(stderr, "%s: %s: %s\n", path, what, msg);
 }
 
+
+/* "parsing 120/3000 files" on stderr, redrawn at most 10 times a second, only on a
+ * terminal (scripts and logs stay clean). */
+typedef struct progress {
+    double last_s;
+    int drawn;
+} progress;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_progress(void *ctx, size_t done, size_t total)
+{
+    progress *p = ctx;
+    double t = now_s();
+    if (done < total && t - p->last_s < 0.1) return;
+    p->last_s = t;
+    fprintf(stderr, "\r\033[Kparsing %zu/%zu files", done, total);
+    p->drawn = 1;
+}
+
+static void progress_end(progress *p)
+{
+    if (p && p->drawn) fputs("\r\033[K", stderr);
+    if (p) p->drawn = 0;
+}
+
 static void on_note(void *ctx, const char *msg)
 {
-    (void)ctx;
+    progress_end(ctx);
     say("%s", msg);
 }
 
-static const cg_out OUT = {on_diag, on_note, NULL};
+static void on_diag_tty(void *ctx, const char *path, unsigned line, int fatal, const char *msg)
+{
+    progress_end(ctx); /* an error gets its own line */
+    on_diag(NULL, path, line, fatal, msg);
+}
+
+static const cg_out OUT = {on_diag, on_note, NULL, NULL};
 
 static int close_code_db(stele *db, int rc)
 {
@@ -71,7 +109,10 @@ static int code_index(const char *dir, cli_open_fn open, void *ctx)
         return rc;
     }
     cg_stats st;
-    int r = cg_index(db, p, &OUT, &st, err, sizeof err);
+    progress bar = {0, 0};
+    cg_out out = {on_diag_tty, on_note, isatty(STDERR_FILENO) ? on_progress : NULL, &bar};
+    int r = cg_index(db, p, &out, &st, err, sizeof err);
+    progress_end(&bar);
     if (r == CG_NOTHING) {
         say("no file under '%s' could be indexed (%zu do not parse); nothing was written",
             cg_project_root(p), st.skipped);
@@ -159,7 +200,11 @@ static int code_update(const char *file, cli_open_fn open, void *ctx)
     if ((rc = recorded_project(db, &p))) return close_code_db(db, rc);
     char rel[CG_PATH_MAX], err[CG_PATH_MAX + 256];
     cg_parser *parser = NULL;
-    if (cg_project_rel(p, file, rel, sizeof rel) != 0) {
+    size_t n = strlen(file);
+    if (n < 3 || (strcmp(file + n - 2, ".c") != 0 && strcmp(file + n - 2, ".h") != 0)) {
+        say("'%s' is not a C file (*.c or *.h)", file);
+        rc = EXIT_USAGE;
+    } else if (cg_project_rel(p, file, rel, sizeof rel) != 0) {
         say("'%s' is not inside the indexed root %s", file, cg_project_root(p));
         rc = EXIT_USAGE;
     } else if (!(parser = cg_parser_new(cg_project_root(p)))) {

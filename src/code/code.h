@@ -252,6 +252,9 @@ int cg_assign_keys(cg_file *f, cg_owner_fn owner, void *ctx);
  * definition's. Sets ref->stub when no node holds the key. 0 or -1. */
 int cg_resolve_refs(cg_file *f, cg_owner_fn owner, void *ctx);
 
+/* A JSON string of s, with each byte that is not part of valid UTF-8 replaced by '?'
+ * (clang hands over source bytes as they are). NULL on OOM. */
+json_t *cg_json_str(const char *s);
 /* The documents (new references; NULL on OOM). Edge documents carry their _id. */
 json_t *cg_node_doc(const cg_file *f, size_t i);
 json_t *cg_stub_doc(const cg_ref *r);

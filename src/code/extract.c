@@ -376,7 +376,7 @@ static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData d
     xctx *x = data;
     if (x->failed) return CXChildVisit_Break;
     int top = clang_getCursorKind(parent) == CXCursor_TranslationUnit;
-    if (top) x->top = -1;
+    if (top && clang_isDeclaration(clang_getCursorKind(c))) x->top = -1; /* a new context */
     if (!clang_Location_isFromMainFile(clang_getCursorLocation(c))) return CXChildVisit_Continue;
     switch (clang_getCursorKind(c)) {
     case CXCursor_InclusionDirective: on_include(x, c); return CXChildVisit_Continue;

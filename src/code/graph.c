@@ -9,6 +9,7 @@
  * the update of one file answers it from the database.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "code/code.h"
@@ -84,9 +85,51 @@ int cg_resolve_refs(cg_file *f, cg_owner_fn owner, void *ctx)
 
 /* ------------------------------------------------------------- documents */
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+               : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || len > n) return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+json_t *cg_json_str(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j) return j;
+    size_t n = strlen(s), at = 0;
+    char *clean = malloc(n + 1);
+    if (!clean) return NULL;
+    for (size_t i = 0; i < n;) { /* a Latin-1 comment, a file name in another encoding */
+        size_t len = utf8_len((const unsigned char *)s + i, n - i);
+        if (len == 0) {
+            clean[at++] = '?';
+            i++;
+        } else {
+            memcpy(clean + at, s + i, len);
+            at += len;
+            i += len;
+        }
+    }
+    clean[at] = 0;
+    j = json_string(clean);
+    free(clean);
+    return j;
+}
+
 static int set_str(json_t *o, const char *k, const char *v)
 {
-    return v ? json_object_set_new(o, k, json_string(v)) : 0;
+    return v ? json_object_set_new(o, k, cg_json_str(v)) : 0;
 }
 
 json_t *cg_node_doc(const cg_file *f, size_t i)

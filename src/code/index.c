@@ -68,6 +68,7 @@ static int parse_all(cg_project *p, char **rels, size_t n, const cg_out *out, cg
                     ? -1 : cg_extract(parser, abs, rels[i], args, nargs, out->diag, out->ctx,
                                       &files[i]);
         st->parse_s += cg_now_s() - t0;
+        if (out->progress) out->progress(out->ctx, i + 1, n);
         if (r == 0) {
             st->indexed++;
             st->with_errors += files[i]->errors > 0;

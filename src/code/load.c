@@ -269,8 +269,8 @@ int cg_batch_put(cg_batch *b, int slot, json_t *doc, json_t *old, int live, char
 json_t *cg_meta_doc(const cg_project *p)
 {
     const char *db = cg_project_compile_db(p);
-    return json_pack("{ssssso}", "_id", CG_META_ID, "root", cg_project_root(p), "compile_db",
-                     db ? json_string(db) : json_null());
+    return json_pack("{sssoso}", "_id", CG_META_ID, "root", cg_json_str(cg_project_root(p)),
+                     "compile_db", db ? cg_json_str(db) : json_null());
 }
 
 int cg_meta_root(stele *db, char *root, size_t cap)

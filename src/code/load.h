@@ -26,6 +26,8 @@ typedef void (*cg_note_fn)(void *ctx, const char *msg);
 typedef struct cg_out {
     cg_diag_fn diag; /* errors of the files parsed */
     cg_note_fn note; /* anything else worth saying (a root that changed, ...) */
+    /* NULL, or called after each file a full index parses (done of total) */
+    void (*progress)(void *ctx, size_t done, size_t total);
     void *ctx;
 } cg_out;
 

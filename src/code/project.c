@@ -24,9 +24,40 @@ struct cg_project {
     size_t root_len;
     char db_path[CG_PATH_MAX]; /* "" if there is no compilation database */
     CXCompilationDatabase db;
-    cg_arena args_arena; /* the argument strings of the last cg_project_args */
+    CXCompileCommands all;     /* every command of db */
+    cg_smap dir_cmd;           /* directory (absolute) → its first command in `all` */
+    cg_arena dirs;             /* the keys of dir_cmd */
+    cg_arena args_arena;       /* the argument strings of the last cg_project_args */
     const char *args[CG_ARGS_MAX];
 };
+
+/* The absolute path of command c's file into buf. */
+static void command_file(CXCompileCommand c, char *buf, size_t cap)
+{
+    CXString dir = clang_CompileCommand_getDirectory(c);
+    CXString file = clang_CompileCommand_getFilename(c);
+    const char *f = clang_getCString(file), *dr = clang_getCString(dir);
+    if (f && f[0] == '/') snprintf(buf, cap, "%s", f);
+    else snprintf(buf, cap, "%s/%s", dr ? dr : ".", f ? f : "");
+    clang_disposeString(dir);
+    clang_disposeString(file);
+}
+
+/* Which command a file without its own borrows: the first of its directory. */
+static int index_commands(cg_project *p)
+{
+    p->all = clang_CompilationDatabase_getAllCompileCommands(p->db);
+    unsigned n = p->all ? clang_CompileCommands_getSize(p->all) : 0;
+    for (unsigned i = 0; i < n; i++) {
+        char path[CG_PATH_MAX * 2];
+        command_file(clang_CompileCommands_getCommand(p->all, i), path, sizeof path);
+        char *slash = strrchr(path, '/');
+        if (slash) *slash = 0;
+        const char *dir = cg_arena_strdup(&p->dirs, path);
+        if (!dir || cg_smap_put(&p->dir_cmd, dir, i, NULL) < 0) return -1;
+    }
+    return 0;
+}
 
 static int is_dir(const char *p)
 {
@@ -34,7 +65,8 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void load_db(cg_project *p)
+/* 0, or -1 on OOM. */
+static int load_db(cg_project *p)
 {
     static const char *const where[] = {"", "/build"};
     for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
@@ -48,10 +80,11 @@ static void load_db(cg_project *p)
         if (e == CXCompilationDatabase_NoError && db) {
             p->db = db;
             snprintf(p->db_path, sizeof p->db_path, "%s", file);
-            return;
+            return index_commands(p);
         }
         if (db) clang_CompilationDatabase_dispose(db);
     }
+    return 0;
 }
 
 cg_project *cg_project_open(const char *dir, char *err, size_t errcap)
@@ -83,14 +116,23 @@ cg_project *cg_project_open(const char *dir, char *err, size_t errcap)
     strcpy(p->root, real);
     p->root_len = strlen(real);
     cg_arena_init(&p->args_arena);
-    load_db(p);
+    cg_arena_init(&p->dirs);
+    cg_smap_init(&p->dir_cmd);
+    if (load_db(p) != 0) {
+        snprintf(err, errcap, "out of memory reading %s", p->db_path);
+        cg_project_free(p);
+        return NULL;
+    }
     return p;
 }
 
 void cg_project_free(cg_project *p)
 {
     if (!p) return;
+    if (p->all) clang_CompileCommands_dispose(p->all);
     if (p->db) clang_CompilationDatabase_dispose(p->db);
+    cg_smap_release(&p->dir_cmd);
+    cg_arena_release(&p->dirs);
     cg_arena_release(&p->args_arena);
     free(p);
 }
@@ -165,27 +207,17 @@ static int walk_one(const cg_project *p, const char *rel, strlist *stack, strlis
 /* The compilation database's files inside the root, added to out. */
 static int db_files(const cg_project *p, strlist *out)
 {
-    if (!p->db) return 0;
-    CXCompileCommands cmds = clang_CompilationDatabase_getAllCompileCommands(p->db);
-    unsigned n = cmds ? clang_CompileCommands_getSize(cmds) : 0;
+    unsigned n = p->all ? clang_CompileCommands_getSize(p->all) : 0;
     int rc = 0;
     for (unsigned i = 0; i < n && rc == 0; i++) {
-        CXCompileCommand c = clang_CompileCommands_getCommand(cmds, i);
         char rel[CG_PATH_MAX], path[CG_PATH_MAX * 2];
-        CXString dir = clang_CompileCommand_getDirectory(c);
-        CXString file = clang_CompileCommand_getFilename(c);
-        const char *f = clang_getCString(file), *dr = clang_getCString(dir);
-        if (f && f[0] == '/') snprintf(path, sizeof path, "%s", f);
-        else snprintf(path, sizeof path, "%s/%s", dr ? dr : ".", f ? f : "");
+        command_file(clang_CompileCommands_getCommand(p->all, i), path, sizeof path);
         struct stat st;
         if (wanted_name(strrchr(path, '/') ? strrchr(path, '/') + 1 : path) &&
             stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
             cg_project_rel(p, path, rel, sizeof rel) == 0)
             rc = list_add(out, rel);
-        clang_disposeString(dir);
-        clang_disposeString(file);
     }
-    if (cmds) clang_CompileCommands_dispose(cmds);
     return rc;
 }
 
@@ -274,32 +306,26 @@ static int push_arg(cg_project *p, int *n, const char *a)
     return 0;
 }
 
-/* The command for abs: its own, else one of its directory, else the first. */
-static CXCompileCommand pick_command(cg_project *p, const char *abs, CXCompileCommands *own,
-                                     CXCompileCommands *all)
+/* The command for abs: its own, else the first of its directory, else the first. */
+static CXCompileCommand pick_command(cg_project *p, const char *abs, CXCompileCommands *own)
 {
     *own = clang_CompilationDatabase_getCompileCommands(p->db, abs);
     if (*own && clang_CompileCommands_getSize(*own) > 0)
         return clang_CompileCommands_getCommand(*own, 0);
-    *all = clang_CompilationDatabase_getAllCompileCommands(p->db);
-    unsigned n = *all ? clang_CompileCommands_getSize(*all) : 0;
-    if (n == 0) return NULL;
-    size_t dl = (size_t)(strrchr(abs, '/') - abs);
-    for (unsigned i = 0; i < n; i++) {
-        CXCompileCommand c = clang_CompileCommands_getCommand(*all, i);
-        CXString f = clang_CompileCommand_getFilename(c);
-        const char *s = clang_getCString(f);
-        int same = s && strncmp(s, abs, dl) == 0 && s[dl] == '/' && !strchr(s + dl + 1, '/');
-        clang_disposeString(f);
-        if (same) return c;
-    }
-    return clang_CompileCommands_getCommand(*all, 0);
+    if (!p->all || clang_CompileCommands_getSize(p->all) == 0) return NULL;
+    char dir[CG_PATH_MAX * 2];
+    snprintf(dir, sizeof dir, "%s", abs);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    uint32_t i = 0;
+    cg_smap_get(&p->dir_cmd, dir, &i); /* none in its directory: the first */
+    return clang_CompileCommands_getCommand(p->all, i);
 }
 
 static int db_args(cg_project *p, const char *abs, int *n)
 {
-    CXCompileCommands own = NULL, all = NULL;
-    CXCompileCommand c = pick_command(p, abs, &own, &all);
+    CXCompileCommands own = NULL;
+    CXCompileCommand c = pick_command(p, abs, &own);
     int rc = 0;
     if (c) {
         CXString dir = clang_CompileCommand_getDirectory(c);
@@ -320,7 +346,6 @@ static int db_args(cg_project *p, const char *abs, int *n)
         clang_disposeString(file);
     }
     if (own) clang_CompileCommands_dispose(own);
-    if (all) clang_CompileCommands_dispose(all);
     return c ? (rc == 0 ? 1 : -1) : 0;
 }
 

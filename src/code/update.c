@@ -106,7 +106,7 @@ static int mark_mine(upd *u, int coll, const char *key)
 
 static int load_old(upd *u, char *err, size_t cap)
 {
-    json_t *f = json_pack("{ss}", "file", u->rel);
+    json_t *f = json_pack("{so}", "file", cg_json_str(u->rel));
     char *filter = f ? json_dumps(f, JSON_COMPACT) : NULL;
     json_decref(f);
     if (!filter) return snprintf(err, cap, "out of memory"), STELE_ENOMEM;
@@ -196,7 +196,7 @@ static int delete_node(upd *u, cg_batch *b, int slot, const char *id, char *err,
 {
     char ref[CG_KEY_MAX + 32];
     if (cg_ref_text(slot, id, ref, sizeof ref) != 0) return STELE_EINVAL;
-    json_t *f = json_pack("{ss}", "_to", ref);
+    json_t *f = json_pack("{so}", "_to", cg_json_str(ref));
     char *filter = f ? json_dumps(f, JSON_COMPACT) : NULL;
     json_decref(f);
     cg_docset in;

@@ -68,12 +68,19 @@ static int watch_dir(cg_watch *w, const char *rel, char ***stack, size_t *n, siz
     int wd = inotify_add_watch(w->fd, path, WATCH_MASK | IN_ONLYDIR | IN_DONT_FOLLOW);
     if (wd < 0) return errno == ENOENT || errno == ENOTDIR ? 0 : -3; /* gone already */
     char *copy = strdup(rel);
-    if (!copy || cg_grow((void **)&w->dirs, &w->cap_dirs, w->ndirs + 1, sizeof *w->dirs) ||
-        cg_umap_put(&w->dir_of, (uint64_t)wd, (uint32_t)w->ndirs, NULL) < 0) {
+    uint32_t old;
+    int r = copy && cg_grow((void **)&w->dirs, &w->cap_dirs, w->ndirs + 1, sizeof *w->dirs) == 0
+                ? cg_umap_put(&w->dir_of, (uint64_t)wd, (uint32_t)w->ndirs, &old) : -1;
+    if (r < 0) {
         free(copy);
         return -1;
     }
-    w->dirs[w->ndirs++] = copy;
+    if (r == 1) { /* inotify gave a number back (the directory was seen, or it was reused) */
+        free(w->dirs[old]);
+        w->dirs[old] = copy;
+    } else {
+        w->dirs[w->ndirs++] = copy;
+    }
     DIR *d = opendir(path);
     struct dirent *e;
     int rc = 0;
