@@ -781,33 +781,57 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
     return rc;
 }
 
-static void iso_time(uint64_t ns, char *out, size_t cap)
+/* Decimal digits of v ending at end; returns where they start (at most 20 digits). */
+static char *dec_before(char *end, uint64_t v)
 {
-    time_t secs = (time_t)(ns / 1000000000u);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t w = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + w, cap - w, ".%06uZ", (unsigned)((ns % 1000000000u) / 1000u));
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* Appends ,"_rev":R,"_lsn":L,"_ts":"T" — formatted by hand: this is on every read. */
+static int system_fields(const mversion *v, buf *out)
+{
+    char t[160], *w = t, num[24];
+    const char *d;
+    memcpy(w, ",\"_rev\":", 8);
+    w += 8;
+    d = dec_before(num + sizeof num, v->rev);
+    memcpy(w, d, (size_t)(num + sizeof num - d));
+    w += num + sizeof num - d;
+    memcpy(w, ",\"_lsn\":", 8);
+    w += 8;
+    d = dec_before(num + sizeof num, v->lsn);
+    memcpy(w, d, (size_t)(num + sizeof num - d));
+    w += num + sizeof num - d;
+    memcpy(w, ",\"_ts\":\"", 8);
+    w += 8;
+    w += util_iso_time(v->ts, w);
+    *w++ = '"';
+    STELE_ASSERT((size_t)(w - t) < sizeof t);
+    return buf_append(out, t, (size_t)(w - t));
 }
 
 /* The body of a version with its system fields appended (the body has an _id, so it
- * is a non-empty object: the fields go before its closing brace). */
+ * is a non-empty object: the fields go before its closing brace). Versions are
+ * canonical SDOC (state.h), written without being checked again. */
 static int version_json(const mversion *v, int history, const fields_spec *f, buf *out)
 {
     size_t start = out->len;
     int bad = f && f->n ? result_project(v->doc, v->doc_len, f, out)
-                        : json_write(v->doc, v->doc_len, out);
+                        : json_write_canonical(v->doc, v->doc_len, out);
     if (bad != 0 || out->len < start + 2) return -1;
     out->len--; /* drop '}' */
-    char ts[48], author[33];
-    iso_time(v->ts, ts, sizeof ts);
-    crypto_hex(v->author, 16, author);
-    if (buf_printf(out, ",\"_rev\":%u,\"_lsn\":%llu,\"_ts\":\"%s\"", v->rev,
-                   (unsigned long long)v->lsn, ts) != 0)
-        return -1;
-    if (history && buf_printf(out, ",\"_author\":\"%s\",\"_deleted\":%s", author,
-                              v->deleted ? "true" : "false") != 0)
-        return -1;
+    if (system_fields(v, out) != 0) return -1;
+    if (history) {
+        char author[33];
+        crypto_hex(v->author, 16, author);
+        if (buf_printf(out, ",\"_author\":\"%s\",\"_deleted\":%s", author,
+                       v->deleted ? "true" : "false") != 0)
+            return -1;
+    }
     return buf_append(out, "}", 1);
 }
 

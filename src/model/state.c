@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "crypto/crypto.h"
+#include "model/doc.h"
 
 typedef struct name_event {
     uint64_t lsn;
@@ -661,7 +662,7 @@ static int load_versions(rd *r, mdoc *d, uint32_t nv, uint64_t lsn)
     for (uint32_t j = 0; j < nv; j++) {
         const uint8_t *h = rd_take(r, SNAP_VERSION_FIXED);
         const uint8_t *doc = h ? rd_take(r, get_u32(h + 37)) : NULL;
-        if (!doc || h[36] > 1) return -1;
+        if (!doc || h[36] > 1 || doc_validate(doc, get_u32(h + 37)) != 0) return -1;
         mversion *v = &d->v[j];
         v->lsn = get_u64(h);
         v->ts = get_u64(h + 8);
