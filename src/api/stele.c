@@ -947,15 +947,18 @@ stele_status stele_lsn_at(stele *db, uint64_t timestamp_ns, uint64_t *lsn)
 
 /* ---- queries and indices ---- */
 
-/* The matching doc numbers of a parsed filter on a collection, now or as of an LSN. */
+/* The matching doc numbers of a parsed filter on a collection, now or as of an LSN;
+ * with first > 0 (now only), a prefix of them that holds the first `first`. */
 static stele_status match_set(stele *db, const char *coll, const qfilter *f, uint64_t as_of,
-                              roaring_bitmap_t **set, buf *explain)
+                              uint64_t first, roaring_bitmap_t **set, buf *explain)
 {
     uint64_t at = as_of ? as_of : UINT64_MAX, scanned;
     uint32_t c = mstate_coll_find(db->docs, coll, at);
     if (c == MSTATE_NONE)
         return util_fail(&db->err, STELE_ENOTFOUND, "no collection '%s'%s", coll,
                          as_of ? " at that LSN" : "");
+    if (!as_of && first)
+        return filter_eval_first(f, db->docs, db->idx, c, first, FILTER_WINDOW, set, &db->err);
     if (!as_of) return filter_eval(f, db->docs, db->idx, c, set, explain, &db->err);
     return filter_eval_as_of(f, db->docs, db->idx, c, at, set, &scanned, explain, &db->err);
 }
@@ -971,7 +974,7 @@ static stele_status query_set(stele *db, const char *coll, const char *text, siz
     if (!coll || !text) return util_fail(&db->err, STELE_EINVAL, "collection and filter needed");
     qfilter *f = NULL;
     rc = filter_parse(text, len, &f, &db->err);
-    if (rc == STELE_OK) rc = match_set(db, coll, f, as_of, set, explain);
+    if (rc == STELE_OK) rc = match_set(db, coll, f, as_of, 0, set, explain);
     if (rc == STELE_OK && keep) *keep = f;
     else filter_free(f);
     return rc;
@@ -1032,7 +1035,15 @@ stele_status stele_find(stele *db, const char *coll, const char *filter, size_t 
     size_t n = 0;
     uint64_t at = o->as_of ? o->as_of : UINT64_MAX;
     qfilter *f = NULL;
-    if (rc == STELE_OK) rc = query_set(db, coll, filter, len, o->as_of, &set, NULL, &f);
+    if (rc == STELE_OK && (!coll || !filter))
+        rc = util_fail(&db->err, STELE_EINVAL, "collection and filter needed");
+    if (rc == STELE_OK) rc = filter_parse(filter, len, &f, &db->err);
+    /* In doc-number order (no sort, no ranking), a limit needs only the first matches. */
+    uint64_t first = 0;
+    if (rc == STELE_OK && !o->as_of && !sp->n && o->limit && filter_rank_leaf(f) < 0 &&
+        o->offset + o->limit > o->offset)
+        first = o->offset + o->limit;
+    if (rc == STELE_OK) rc = match_set(db, coll, f, o->as_of, first, &set, NULL);
     if (rc == STELE_OK) rc = find_order(db, coll, f, set, sp, o, &nums, &n);
     filter_free(f);
     buf b;
