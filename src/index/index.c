@@ -385,14 +385,16 @@ static const eq_index *must_find(const dindex *x, uint32_t coll, const char *pat
     return ix;
 }
 
-roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v)
+roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v,
+                            const roaring_bitmap_t *within)
 {
     const eq_index *ix = must_find(x, coll, path);
     buf k;
     buf_init(&k);
     const eq_entry *e = dval_key(v, &k) == 0 ? entry_find(ix, k.data, k.len) : NULL;
     buf_release(&k);
-    return e ? roaring_bitmap_copy(e->bm) : roaring_bitmap_create();
+    if (!e) return roaring_bitmap_create();
+    return within ? roaring_bitmap_and(e->bm, within) : roaring_bitmap_copy(e->bm);
 }
 
 /* Union of the bitmaps of order[from, to), or of their parts within `within`. */

@@ -76,11 +76,12 @@ int dindex_has(const dindex *x, uint32_t coll, const char *path, int *is_explici
 
 /* Lookups. The index must exist (dindex_ensure). Each returns a new bitmap the
  * caller frees with roaring_bitmap_free, or NULL on out of memory; *keys (if not
- * NULL) gets the number of distinct keys visited. The unions of many keys (ranges,
- * prefixes) take `within`: if not NULL, only documents in it (a window of doc numbers,
- * say) are wanted, and only that part of each key's bitmap is touched. */
+ * NULL) gets the number of distinct keys visited. `within`: if not NULL, only the
+ * documents in it (a window of doc numbers, say) are wanted, and only that part of
+ * each key's bitmap is touched. */
 /* Documents whose value at path equals v (or, for an array, has an element equal). */
-roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v);
+roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v,
+                            const roaring_bitmap_t *within);
 /* Documents with a key k at path such that lo <(=) k <(=) hi, within one type bracket:
  * lo and hi are scalars (either may be NULL: open on that side, up to the end of the
  * bracket of the other one; not both). */

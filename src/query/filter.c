@@ -62,7 +62,7 @@ static roaring_bitmap_t *in_set(ectx *c, const fnode *n)
     for (uint32_t i = 0; r && i < cnt; i++) {
         doc_view el;
         if (doc_index(n->arg.p, n->arg.len, i, &el) != 1) continue;
-        roaring_bitmap_t *one = dindex_eq(c->x, c->coll, n->path, el);
+        roaring_bitmap_t *one = dindex_eq(c->x, c->coll, n->path, el, c->window);
         if (!one) {
             roaring_bitmap_free(r);
             return NULL;
@@ -89,7 +89,7 @@ static roaring_bitmap_t *range_set(ectx *c, const fnode *n, step *st)
 static roaring_bitmap_t *contains_set(ectx *c, const fnode *n, step *st)
 {
     const roaring_bitmap_t *arrays = dindex_arrays(c->x, c->coll, n->path);
-    roaring_bitmap_t *in_arrays = dindex_eq(c->x, c->coll, n->path, n->arg);
+    roaring_bitmap_t *in_arrays = dindex_eq(c->x, c->coll, n->path, n->arg, c->window);
     if (!in_arrays) return NULL;
     roaring_bitmap_and_inplace(in_arrays, arrays);
     st->index = "equality";
@@ -149,8 +149,8 @@ static roaring_bitmap_t *leaf_set_all(ectx *c, const fnode *n, step *st)
         roaring_bitmap_t *p = roaring_bitmap_copy(dindex_present(c->x, c->coll, n->path));
         return doc_type(n->arg) == SDOC_TRUE ? p : complement(c, p);
     }
-    case FOP_EQ: return dindex_eq(c->x, c->coll, n->path, n->arg);
-    case FOP_NE: return complement(c, dindex_eq(c->x, c->coll, n->path, n->arg));
+    case FOP_EQ: return dindex_eq(c->x, c->coll, n->path, n->arg, c->window);
+    case FOP_NE: return complement(c, dindex_eq(c->x, c->coll, n->path, n->arg, c->window));
     case FOP_IN: return in_set(c, n);
     case FOP_NIN: return complement(c, in_set(c, n));
     case FOP_STARTS: {
