@@ -783,33 +783,57 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
     return rc;
 }
 
-static void iso_time(uint64_t ns, char *out, size_t cap)
+/* Decimal digits of v ending at end; returns where they start (at most 20 digits). */
+static char *dec_before(char *end, uint64_t v)
 {
-    time_t secs = (time_t)(ns / 1000000000u);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t w = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + w, cap - w, ".%06uZ", (unsigned)((ns % 1000000000u) / 1000u));
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* Appends ,"_rev":R,"_lsn":L,"_ts":"T" — formatted by hand: this is on every read. */
+static int system_fields(const mversion *v, buf *out)
+{
+    char t[160], *w = t, num[24];
+    const char *d;
+    memcpy(w, ",\"_rev\":", 8);
+    w += 8;
+    d = dec_before(num + sizeof num, v->rev);
+    memcpy(w, d, (size_t)(num + sizeof num - d));
+    w += num + sizeof num - d;
+    memcpy(w, ",\"_lsn\":", 8);
+    w += 8;
+    d = dec_before(num + sizeof num, v->lsn);
+    memcpy(w, d, (size_t)(num + sizeof num - d));
+    w += num + sizeof num - d;
+    memcpy(w, ",\"_ts\":\"", 8);
+    w += 8;
+    w += util_iso_time(v->ts, w);
+    *w++ = '"';
+    STELE_ASSERT((size_t)(w - t) < sizeof t);
+    return buf_append(out, t, (size_t)(w - t));
 }
 
 /* The body of a version with its system fields appended (the body has an _id, so it
- * is a non-empty object: the fields go before its closing brace). */
+ * is a non-empty object: the fields go before its closing brace). Versions are
+ * canonical SDOC (state.h), written without being checked again. */
 static int version_json(const mversion *v, int history, const fields_spec *f, buf *out)
 {
     size_t start = out->len;
     int bad = f && f->n ? result_project(v->doc, v->doc_len, f, out)
-                        : json_write(v->doc, v->doc_len, out);
+                        : json_write_canonical(v->doc, v->doc_len, out);
     if (bad != 0 || out->len < start + 2) return -1;
     out->len--; /* drop '}' */
-    char ts[48], author[33];
-    iso_time(v->ts, ts, sizeof ts);
-    crypto_hex(v->author, 16, author);
-    if (buf_printf(out, ",\"_rev\":%u,\"_lsn\":%llu,\"_ts\":\"%s\"", v->rev,
-                   (unsigned long long)v->lsn, ts) != 0)
-        return -1;
-    if (history && buf_printf(out, ",\"_author\":\"%s\",\"_deleted\":%s", author,
-                              v->deleted ? "true" : "false") != 0)
-        return -1;
+    if (system_fields(v, out) != 0) return -1;
+    if (history) {
+        char author[33];
+        crypto_hex(v->author, 16, author);
+        if (buf_printf(out, ",\"_author\":\"%s\",\"_deleted\":%s", author,
+                       v->deleted ? "true" : "false") != 0)
+            return -1;
+    }
     return buf_append(out, "}", 1);
 }
 
@@ -925,15 +949,18 @@ stele_status stele_lsn_at(stele *db, uint64_t timestamp_ns, uint64_t *lsn)
 
 /* ---- queries and indices ---- */
 
-/* The matching doc numbers of a parsed filter on a collection, now or as of an LSN. */
+/* The matching doc numbers of a parsed filter on a collection, now or as of an LSN;
+ * with first > 0 (now only), a prefix of them that holds the first `first`. */
 static stele_status match_set(stele *db, const char *coll, const qfilter *f, uint64_t as_of,
-                              roaring_bitmap_t **set, buf *explain)
+                              uint64_t first, roaring_bitmap_t **set, buf *explain)
 {
     uint64_t at = as_of ? as_of : UINT64_MAX, scanned;
     uint32_t c = mstate_coll_find(db->docs, coll, at);
     if (c == MSTATE_NONE)
         return util_fail(&db->err, STELE_ENOTFOUND, "no collection '%s'%s", coll,
                          as_of ? " at that LSN" : "");
+    if (!as_of && first)
+        return filter_eval_first(f, db->docs, db->idx, c, first, FILTER_WINDOW, set, &db->err);
     if (!as_of) return filter_eval(f, db->docs, db->idx, c, set, explain, &db->err);
     return filter_eval_as_of(f, db->docs, db->idx, c, at, set, &scanned, explain, &db->err);
 }
@@ -949,7 +976,7 @@ static stele_status query_set(stele *db, const char *coll, const char *text, siz
     if (!coll || !text) return util_fail(&db->err, STELE_EINVAL, "collection and filter needed");
     qfilter *f = NULL;
     rc = filter_parse(text, len, &f, &db->err);
-    if (rc == STELE_OK) rc = match_set(db, coll, f, as_of, set, explain);
+    if (rc == STELE_OK) rc = match_set(db, coll, f, as_of, 0, set, explain);
     if (rc == STELE_OK && keep) *keep = f;
     else filter_free(f);
     return rc;
@@ -1010,7 +1037,15 @@ stele_status stele_find(stele *db, const char *coll, const char *filter, size_t 
     size_t n = 0;
     uint64_t at = o->as_of ? o->as_of : UINT64_MAX;
     qfilter *f = NULL;
-    if (rc == STELE_OK) rc = query_set(db, coll, filter, len, o->as_of, &set, NULL, &f);
+    if (rc == STELE_OK && (!coll || !filter))
+        rc = util_fail(&db->err, STELE_EINVAL, "collection and filter needed");
+    if (rc == STELE_OK) rc = filter_parse(filter, len, &f, &db->err);
+    /* In doc-number order (no sort, no ranking), a limit needs only the first matches. */
+    uint64_t first = 0;
+    if (rc == STELE_OK && !o->as_of && !sp->n && o->limit && filter_rank_leaf(f) < 0 &&
+        o->offset + o->limit > o->offset)
+        first = o->offset + o->limit;
+    if (rc == STELE_OK) rc = match_set(db, coll, f, o->as_of, first, &set, NULL);
     if (rc == STELE_OK) rc = find_order(db, coll, f, set, sp, o, &nums, &n);
     filter_free(f);
     buf b;

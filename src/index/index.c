@@ -385,31 +385,43 @@ static const eq_index *must_find(const dindex *x, uint32_t coll, const char *pat
     return ix;
 }
 
-roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v)
+roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v,
+                            const roaring_bitmap_t *within)
 {
     const eq_index *ix = must_find(x, coll, path);
     buf k;
     buf_init(&k);
     const eq_entry *e = dval_key(v, &k) == 0 ? entry_find(ix, k.data, k.len) : NULL;
     buf_release(&k);
-    return e ? roaring_bitmap_copy(e->bm) : roaring_bitmap_create();
+    if (!e) return roaring_bitmap_create();
+    return within ? roaring_bitmap_and(e->bm, within) : roaring_bitmap_copy(e->bm);
 }
 
-/* Union of the bitmaps of order[from, to). */
-static roaring_bitmap_t *union_of(const eq_index *ix, size_t from, size_t to, uint64_t *keys)
+/* Union of the bitmaps of order[from, to), or of their parts within `within`. */
+static roaring_bitmap_t *union_of(const eq_index *ix, size_t from, size_t to,
+                                  const roaring_bitmap_t *within, uint64_t *keys)
 {
     if (keys) *keys = to > from ? to - from : 0;
     if (to <= from) return roaring_bitmap_create();
+    roaring_bitmap_t **parts = within ? calloc(to - from, sizeof *parts) : NULL;
     const roaring_bitmap_t **bms = malloc((to - from) * sizeof *bms);
-    if (!bms) return NULL;
-    for (size_t i = from; i < to; i++) bms[i - from] = ix->e[ix->order[i]].bm;
-    roaring_bitmap_t *r = roaring_bitmap_or_many(to - from, bms);
+    int bad = !bms || (within && !parts);
+    for (size_t i = from; !bad && i < to; i++) { /* within: each key's containers there */
+        const roaring_bitmap_t *bm = ix->e[ix->order[i]].bm;
+        bms[i - from] = within ? (parts[i - from] = roaring_bitmap_and(bm, within)) : bm;
+        bad = !bms[i - from];
+    }
+    roaring_bitmap_t *r = bad ? NULL : roaring_bitmap_or_many(to - from, bms);
+    for (size_t i = 0; parts && i < to - from; i++)
+        if (parts[i]) roaring_bitmap_free(parts[i]);
+    free(parts);
     free(bms);
     return r;
 }
 
 roaring_bitmap_t *dindex_range(dindex *x, uint32_t coll, const char *path, const doc_view *lo,
-                               int lo_incl, const doc_view *hi, int hi_incl, uint64_t *keys)
+                               int lo_incl, const doc_view *hi, int hi_incl,
+                               const roaring_bitmap_t *within, uint64_t *keys)
 {
     STELE_ASSERT(lo || hi);
     eq_index *ix = (eq_index *)must_find(x, coll, path);
@@ -418,11 +430,11 @@ roaring_bitmap_t *dindex_range(dindex *x, uint32_t coll, const char *path, const
     STELE_ASSERT(!lo || !hi || dval_bracket(doc_type(*hi)) == bracket);
     size_t from = lo ? order_pos(ix, lo, bracket, !lo_incl) : order_pos(ix, NULL, bracket, 0);
     size_t to = hi ? order_pos(ix, hi, bracket, hi_incl) : order_pos(ix, NULL, bracket, 1);
-    return union_of(ix, from, to, keys);
+    return union_of(ix, from, to, within, keys);
 }
 
 roaring_bitmap_t *dindex_prefix(dindex *x, uint32_t coll, const char *path, const char *prefix,
-                                size_t n, uint64_t *keys)
+                                size_t n, const roaring_bitmap_t *within, uint64_t *keys)
 {
     eq_index *ix = (eq_index *)must_find(x, coll, path);
     if (order_refresh(ix) != 0) return NULL;
@@ -442,7 +454,7 @@ roaring_bitmap_t *dindex_prefix(dindex *x, uint32_t coll, const char *path, cons
             break;
     }
     buf_release(&k);
-    return union_of(ix, from, to, keys);
+    return union_of(ix, from, to, within, keys);
 }
 
 roaring_bitmap_t *dindex_scan(const dindex *x, uint32_t coll, const char *path, int bracket,

@@ -76,17 +76,21 @@ int dindex_has(const dindex *x, uint32_t coll, const char *path, int *is_explici
 
 /* Lookups. The index must exist (dindex_ensure). Each returns a new bitmap the
  * caller frees with roaring_bitmap_free, or NULL on out of memory; *keys (if not
- * NULL) gets the number of distinct keys visited. */
+ * NULL) gets the number of distinct keys visited. `within`: if not NULL, only the
+ * documents in it (a window of doc numbers, say) are wanted, and only that part of
+ * each key's bitmap is touched. */
 /* Documents whose value at path equals v (or, for an array, has an element equal). */
-roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v);
+roaring_bitmap_t *dindex_eq(const dindex *x, uint32_t coll, const char *path, doc_view v,
+                            const roaring_bitmap_t *within);
 /* Documents with a key k at path such that lo <(=) k <(=) hi, within one type bracket:
  * lo and hi are scalars (either may be NULL: open on that side, up to the end of the
  * bracket of the other one; not both). */
 roaring_bitmap_t *dindex_range(dindex *x, uint32_t coll, const char *path, const doc_view *lo,
-                               int lo_incl, const doc_view *hi, int hi_incl, uint64_t *keys);
+                               int lo_incl, const doc_view *hi, int hi_incl,
+                               const roaring_bitmap_t *within, uint64_t *keys);
 /* Documents with a string key at path that starts with prefix[0, n). */
 roaring_bitmap_t *dindex_prefix(dindex *x, uint32_t coll, const char *path, const char *prefix,
-                                size_t n, uint64_t *keys);
+                                size_t n, const roaring_bitmap_t *within, uint64_t *keys);
 /* Documents with a key for which pred(key, ctx) is true, over the keys of one bracket
  * (DVAL_*, value.h) or every key (bracket -1): a scan of the distinct keys. */
 typedef int (*dindex_pred)(doc_view key, void *ctx);

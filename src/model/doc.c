@@ -34,6 +34,11 @@ int doc_utf8_valid(const uint8_t *s, size_t n)
 {
     const uint8_t *p = s, *end = s + n;
     while (p < end) { /* bounded: every step advances p by at least 1 */
+        uint64_t w;
+        if (end - p >= 8 && (memcpy(&w, p, 8), (w & 0x8080808080808080ull) == 0)) {
+            p += 8; /* eight ASCII bytes */
+            continue;
+        }
         if (*p < 0x80) {
             p++;
             continue;

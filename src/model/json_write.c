@@ -72,57 +72,56 @@ static int put_str(wstate *st, const char *s)
     return 0;
 }
 
-/* The first byte of s[0, n) that needs an escape (a control byte, '"' or '\\'), or n.
- * Eight bytes at a time: (x - 0x20..) & ~x sets the high bit of the first byte below
- * 0x20, and the same on x ^ '"'.. and x ^ '\\'.. finds the first byte equal to those
- * (later bytes may be flagged wrongly after a true one: the byte loop decides). */
-static size_t plain_prefix(const uint8_t *s, size_t n)
+/* 1 if none of the eight bytes at p needs an escape (a control byte, '"' or '\\'):
+ * (x - 0x20..) & ~x & 0x80.. is non-zero exactly when some byte is below 0x20, and
+ * the same test for zero on x ^ '"'.. and x ^ '\\'.. when some byte equals them. */
+static inline int plain8(const uint8_t *p)
 {
     const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    size_t i = 0;
-    for (; n - i >= 8; i += 8) {
-        uint64_t x, q, b;
-        memcpy(&x, s + i, 8);
-        q = x ^ (ones * '"');
-        b = x ^ (ones * '\\');
-        if (((x - ones * 0x20) & ~x & high) | ((q - ones) & ~q & high) | ((b - ones) & ~b & high))
-            break;
-    }
-    while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') i++;
-    return i;
+    uint64_t x, q, b;
+    memcpy(&x, p, 8);
+    q = x ^ (ones * '"');
+    b = x ^ (ones * '\\');
+    uint64_t t = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+    return (t & high) == 0;
 }
 
 static int write_string(wstate *st, const uint8_t *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     if (room(st, 6 * n + 2) != 0) return -1; /* every byte escaped as \u00XX at worst */
-    *st->w++ = '"';
-    size_t run = 0; /* start of the bytes not yet written */
-    for (size_t i = plain_prefix(s, n); i < n; i++) {
-        uint8_t c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        put_bytes(st, s + run, i - run);
-        run = i + 1;
-        char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t en = 2;
-        switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\t': e[1] = 't'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        default:
-            memcpy(e + 1, "u00", 3);
-            e[4] = hex[c >> 4];
-            e[5] = hex[c & 15];
-            en = 6;
+    uint8_t *w = st->w;
+    *w++ = '"';
+    for (size_t i = 0; i < n;) { /* bounded: every round consumes at least one byte */
+        if (n - i >= 8 && plain8(s + i)) { /* the common case: copied a word at a time */
+            memcpy(w, s + i, 8);
+            w += 8;
+            i += 8;
+            continue;
         }
-        put_bytes(st, e, en);
+        uint8_t c = s[i++];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *w++ = c;
+            continue;
+        }
+        *w++ = '\\';
+        switch (c) {
+        case '"': *w++ = '"'; break;
+        case '\\': *w++ = '\\'; break;
+        case '\n': *w++ = 'n'; break;
+        case '\t': *w++ = 't'; break;
+        case '\r': *w++ = 'r'; break;
+        case '\b': *w++ = 'b'; break;
+        case '\f': *w++ = 'f'; break;
+        default:
+            memcpy(w, "u00", 3);
+            w[3] = (uint8_t)hex[c >> 4];
+            w[4] = (uint8_t)hex[c & 15];
+            w += 5;
+        }
     }
-    put_bytes(st, s + run, n - run);
-    *st->w++ = '"';
+    *w++ = '"';
+    st->w = w;
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "crypto/crypto.h"
+#include "model/doc.h"
 
 typedef struct name_event {
     uint64_t lsn;
@@ -44,7 +45,8 @@ struct mstate {
     mdoc *docs;
     uint32_t ndoc, capdoc;
     uint64_t *tab; /* id table slots: tag << 32 | doc number + 1; 0 = empty */
-    uint64_t tabcap;
+    uint64_t tabcap;  /* 2^tabbits slots, at most half full */
+    unsigned tabbits;
     /* Since mstate_mark: touched doc numbers, and the sizes to roll back to. */
     int marked;
     uint32_t *journal;
@@ -196,7 +198,8 @@ static uint64_t doc_key_hash(uint32_t coll, const char *id, size_t len)
 }
 
 /* A slot: the hash's high half as a tag, so that a probe looks at a document only when
- * the tags agree (the table's index uses the low bits: tables have < 2^32 slots). */
+ * the tags agree. The tag's top bits are also the slot's home (where its probe starts),
+ * so growing the table or moving an entry never needs the document's id again. */
 static uint64_t slot_of(uint64_t hash, uint32_t docnum)
 {
     return (hash & 0xffffffff00000000ull) | ((uint64_t)docnum + 1);
@@ -204,22 +207,44 @@ static uint64_t slot_of(uint64_t hash, uint32_t docnum)
 
 static uint32_t slot_doc(uint64_t slot) { return (uint32_t)slot - 1; }
 
-static void tab_insert(mstate *s, uint32_t docnum);
+static uint64_t slot_home(const mstate *s, uint64_t slot_or_hash)
+{
+    STELE_ASSERT(s->tabbits >= 10 && s->tabbits <= 32);
+    return slot_or_hash >> (64 - s->tabbits);
+}
+
+/* An empty table of 2^bits slots (the old one, if any, is the caller's). */
+static int tab_alloc(mstate *s, unsigned bits)
+{
+    STELE_ASSERT(bits >= 10 && bits <= 32);
+    uint64_t *t = calloc((size_t)1 << bits, sizeof *t);
+    if (!t) return -1;
+    s->tab = t;
+    s->tabcap = (uint64_t)1 << bits;
+    s->tabbits = bits;
+    return 0;
+}
+
+/* Puts a slot at the first free place from its home. */
+static void tab_put(mstate *s, uint64_t slot)
+{
+    uint64_t j = slot_home(s, slot);
+    while (s->tab[j]) j = (j + 1) & (s->tabcap - 1); /* the table is at most half full */
+    s->tab[j] = slot;
+}
 
 static int tab_grow(mstate *s)
 {
-    uint64_t cap = s->tabcap ? s->tabcap * 2 : 1024;
-    uint64_t *old = s->tab;
-    uint64_t oldcap = s->tabcap;
-    STELE_ASSERT(cap <= (1ull << 32));
-    s->tab = calloc(cap, sizeof *s->tab);
-    if (!s->tab) {
+    uint64_t *old = s->tab, oldcap = s->tabcap;
+    unsigned oldbits = s->tabbits;
+    if (tab_alloc(s, s->tabcap ? s->tabbits + 1 : 10) != 0) {
         s->tab = old;
+        s->tabcap = oldcap;
+        s->tabbits = oldbits;
         return -1;
     }
-    s->tabcap = cap;
-    for (uint64_t i = 0; i < oldcap; i++)
-        if (old[i]) tab_insert(s, slot_doc(old[i]));
+    for (uint64_t i = 0; i < oldcap; i++) /* homes come from the tags: no rehashing */
+        if (old[i]) tab_put(s, old[i]);
     free(old);
     return 0;
 }
@@ -227,10 +252,7 @@ static int tab_grow(mstate *s)
 static void tab_insert(mstate *s, uint32_t docnum)
 {
     const mdoc *d = &s->docs[docnum];
-    uint64_t h = doc_key_hash(d->coll, d->id, d->id_len);
-    uint64_t j = h & (s->tabcap - 1);
-    while (s->tab[j]) j = (j + 1) & (s->tabcap - 1); /* the table is at most half full */
-    s->tab[j] = slot_of(h, docnum);
+    tab_put(s, slot_of(doc_key_hash(d->coll, d->id, d->id_len), docnum));
 }
 
 /* Removes doc number n from the table (linear probing: the entries after it in its
@@ -240,16 +262,15 @@ static void tab_remove(mstate *s, uint32_t n)
 {
     uint64_t mask = s->tabcap - 1;
     const mdoc *d = &s->docs[n];
-    uint64_t i = doc_key_hash(d->coll, d->id, d->id_len) & mask;
+    uint64_t i = slot_home(s, doc_key_hash(d->coll, d->id, d->id_len));
     for (uint64_t probes = 0; s->tab[i] == 0 || slot_doc(s->tab[i]) != n; probes++) {
         STELE_ASSERT(s->tab[i] != 0 && probes < s->tabcap);
         i = (i + 1) & mask;
     }
     s->tab[i] = 0;
     for (uint64_t k = (i + 1) & mask; s->tab[k]; k = (k + 1) & mask) {
-        const mdoc *o = &s->docs[slot_doc(s->tab[k])];
-        uint64_t home = doc_key_hash(o->coll, o->id, o->id_len) & mask;
-        /* o may move to the hole i unless its home lies cyclically in (i, k] */
+        uint64_t home = slot_home(s, s->tab[k]);
+        /* the entry may move to the hole i unless its home lies cyclically in (i, k] */
         int stays = i <= k ? (home > i && home <= k) : (home > i || home <= k);
         if (stays) continue;
         s->tab[i] = s->tab[k];
@@ -262,7 +283,7 @@ uint32_t mstate_doc_find(const mstate *s, uint32_t coll, const char *id, size_t 
 {
     if (!s->tabcap) return MSTATE_NONE;
     uint64_t h = doc_key_hash(coll, id, id_len), tag = h & 0xffffffff00000000ull;
-    uint64_t j = h & (s->tabcap - 1);
+    uint64_t j = slot_home(s, h);
     for (uint64_t probes = 0; s->tab[j] && probes < s->tabcap; probes++) {
         uint64_t slot = s->tab[j];
         if ((slot & 0xffffffff00000000ull) == tag) {
@@ -698,7 +719,7 @@ static int load_versions(rd *r, mdoc *d, uint32_t nv, uint64_t lsn)
     for (uint32_t j = 0; j < nv; j++) {
         const uint8_t *h = rd_take(r, SNAP_VERSION_FIXED);
         const uint8_t *doc = h ? rd_take(r, get_u32(h + 37)) : NULL;
-        if (!doc || h[36] > 1) return -1;
+        if (!doc || h[36] > 1 || doc_validate(doc, get_u32(h + 37)) != 0) return -1;
         mversion *v = &d->v[j];
         v->lsn = get_u64(h);
         v->ts = get_u64(h + 8);
@@ -720,11 +741,9 @@ static int load_docs(mstate *s, rd *r, uint32_t ndoc, uint64_t lsn)
     s->docs = calloc(ndoc ? ndoc : 1, sizeof *s->docs);
     if (!s->docs) return -1;
     s->capdoc = ndoc ? ndoc : 1;
-    uint64_t cap = 1024;
-    while (cap < (uint64_t)ndoc * 2) cap *= 2;
-    s->tab = calloc(cap, sizeof *s->tab);
-    if (!s->tab) return -1;
-    s->tabcap = cap;
+    unsigned bits = 10;
+    while (((uint64_t)1 << bits) < (uint64_t)ndoc * 2) bits++;
+    if (tab_alloc(s, bits) != 0) return -1;
     for (uint32_t i = 0; i < ndoc; i++) {
         const uint8_t *dh = rd_take(r, 6);
         if (!dh) return -1;

@@ -35,7 +35,7 @@ typedef struct mversion {
     uint8_t author[16];
     uint32_t rev;         /* 1 at insert, +1 on every change */
     int deleted;          /* soft-deleted in this version */
-    const uint8_t *doc;   /* SDOC bytes (borrowed from the state) */
+    const uint8_t *doc;   /* canonical SDOC bytes (borrowed from the state) */
     size_t doc_len;
 } mversion;
 
@@ -109,7 +109,10 @@ const uint32_t *mstate_journal(const mstate *s, size_t *n);
  * loaded versions point into them, so they live as long as the state; freed on
  * failure too). NULL if the bytes are malformed (every length and count is checked,
  * versions must be in LSN order and not after the snapshot's LSN) or memory runs
- * out. The caller authenticates the bytes first (AEAD); documents are not re-validated. */
+ * out. The caller authenticates the bytes first (AEAD); each document is validated
+ * (doc_validate) as well, so that every version in a state is canonical SDOC — made by
+ * json_parse in this process or checked here — and may be written out without being
+ * checked again (json_write_canonical). */
 int mstate_serialize(const mstate *s, uint64_t lsn, buf *out);
 mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn);
 /* SHA-256 over a canonical serialization of everything in the state; -1 on OOM. */

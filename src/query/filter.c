@@ -37,7 +37,8 @@ typedef struct ectx {
     const mstate *s;
     dindex *x;
     uint32_t coll;
-    const roaring_bitmap_t *members;
+    const roaring_bitmap_t *members; /* the live documents (within the window) */
+    const roaring_bitmap_t *window;  /* NULL, or the only doc numbers wanted */
     util_err *e;
     stele_status failed; /* set with the message when a lookup fails for a reason */
 } ectx;
@@ -61,7 +62,7 @@ static roaring_bitmap_t *in_set(ectx *c, const fnode *n)
     for (uint32_t i = 0; r && i < cnt; i++) {
         doc_view el;
         if (doc_index(n->arg.p, n->arg.len, i, &el) != 1) continue;
-        roaring_bitmap_t *one = dindex_eq(c->x, c->coll, n->path, el);
+        roaring_bitmap_t *one = dindex_eq(c->x, c->coll, n->path, el, c->window);
         if (!one) {
             roaring_bitmap_free(r);
             return NULL;
@@ -82,13 +83,13 @@ static roaring_bitmap_t *range_set(ectx *c, const fnode *n, step *st)
     int incl = n->op == FOP_GTE || n->op == FOP_LTE;
     st->index = "ordered";
     return dindex_range(c->x, c->coll, n->path, lower ? &n->arg : NULL, incl,
-                        lower ? NULL : &n->arg, incl, &st->keys);
+                        lower ? NULL : &n->arg, incl, c->window, &st->keys);
 }
 
 static roaring_bitmap_t *contains_set(ectx *c, const fnode *n, step *st)
 {
     const roaring_bitmap_t *arrays = dindex_arrays(c->x, c->coll, n->path);
-    roaring_bitmap_t *in_arrays = dindex_eq(c->x, c->coll, n->path, n->arg);
+    roaring_bitmap_t *in_arrays = dindex_eq(c->x, c->coll, n->path, n->arg, c->window);
     if (!in_arrays) return NULL;
     roaring_bitmap_and_inplace(in_arrays, arrays);
     st->index = "equality";
@@ -134,7 +135,7 @@ static roaring_bitmap_t *text_set(ectx *c, const fnode *n, step *st)
     return NULL;
 }
 
-static roaring_bitmap_t *leaf_set(ectx *c, const fnode *n, step *st)
+static roaring_bitmap_t *leaf_set_all(ectx *c, const fnode *n, step *st)
 {
     if (n->op == FOP_TEXT) return text_set(c, n, st);
     if (dindex_ensure(c->x, c->s, c->coll, n->path) != 0) {
@@ -148,8 +149,8 @@ static roaring_bitmap_t *leaf_set(ectx *c, const fnode *n, step *st)
         roaring_bitmap_t *p = roaring_bitmap_copy(dindex_present(c->x, c->coll, n->path));
         return doc_type(n->arg) == SDOC_TRUE ? p : complement(c, p);
     }
-    case FOP_EQ: return dindex_eq(c->x, c->coll, n->path, n->arg);
-    case FOP_NE: return complement(c, dindex_eq(c->x, c->coll, n->path, n->arg));
+    case FOP_EQ: return dindex_eq(c->x, c->coll, n->path, n->arg, c->window);
+    case FOP_NE: return complement(c, dindex_eq(c->x, c->coll, n->path, n->arg, c->window));
     case FOP_IN: return in_set(c, n);
     case FOP_NIN: return complement(c, in_set(c, n));
     case FOP_STARTS: {
@@ -157,11 +158,19 @@ static roaring_bitmap_t *leaf_set(ectx *c, const fnode *n, step *st)
         size_t pn;
         st->index = "ordered";
         doc_string(n->arg, &p, &pn);
-        return dindex_prefix(c->x, c->coll, n->path, p, pn, &st->keys);
+        return dindex_prefix(c->x, c->coll, n->path, p, pn, c->window, &st->keys);
     }
     case FOP_CONTAINS: return contains_set(c, n, st);
     default: return range_set(c, n, st);
     }
+}
+
+/* A leaf's set, within the window if there is one. */
+static roaring_bitmap_t *leaf_set(ectx *c, const fnode *n, step *st)
+{
+    roaring_bitmap_t *r = leaf_set_all(c, n, st);
+    if (r && c->window) roaring_bitmap_and_inplace(r, c->window);
+    return r;
 }
 
 /* Combines the children's sets of node i (freeing them) into the node's set. */
@@ -203,16 +212,24 @@ static void explain_steps(const qfilter *f, const step *st, uint64_t members, bu
     buf_append(out, "]", 1);
 }
 
-stele_status filter_eval(const qfilter *f, const mstate *s, dindex *x, uint32_t coll,
-                         roaring_bitmap_t **out, buf *explain, util_err *e)
+/* filter_eval within window (NULL = everywhere): every set is cut to the window as it
+ * is made — the result is the whole result cut to the window, because intersecting
+ * with it commutes with AND and OR, and complements are taken within the live
+ * documents of the window. */
+static stele_status eval_within(const qfilter *f, const mstate *s, dindex *x, uint32_t coll,
+                                const roaring_bitmap_t *window, roaring_bitmap_t **out,
+                                buf *explain, util_err *e)
 {
     *out = NULL;
     roaring_bitmap_t *none = roaring_bitmap_create();
     const roaring_bitmap_t *m = dindex_members(x, coll);
+    roaring_bitmap_t *mw = window ? roaring_bitmap_and(m ? m : none, window) : NULL;
     roaring_bitmap_t **bm = calloc((size_t)f->nn, sizeof *bm);
     step *st = calloc((size_t)f->nn, sizeof *st);
-    ectx c = {f, s, x, coll, m ? m : none, e, STELE_OK};
-    stele_status rc = none && bm && st ? STELE_OK : util_fail(e, STELE_ENOMEM, "out of memory");
+    ectx c = {f, s, x, coll, window ? mw : m ? m : none, window, e, STELE_OK};
+    stele_status rc = none && bm && st && (mw || !window)
+                          ? STELE_OK
+                          : util_fail(e, STELE_ENOMEM, "out of memory");
     for (int i = f->nn; rc == STELE_OK && i-- > 0;) {
         const fnode *n = &f->n[i];
         bm[i] = n->kind == FN_LEAF ? leaf_set(&c, n, &st[i]) : combine(&c, i, bm);
@@ -229,7 +246,44 @@ stele_status filter_eval(const qfilter *f, const mstate *s, dindex *x, uint32_t 
         if (bm[i]) roaring_bitmap_free(bm[i]);
     free(bm);
     free(st);
+    if (mw) roaring_bitmap_free(mw);
     if (none) roaring_bitmap_free(none);
+    return rc;
+}
+
+stele_status filter_eval(const qfilter *f, const mstate *s, dindex *x, uint32_t coll,
+                         roaring_bitmap_t **out, buf *explain, util_err *e)
+{
+    return eval_within(f, s, x, coll, NULL, out, explain, e);
+}
+
+stele_status filter_eval_first(const qfilter *f, const mstate *s, dindex *x, uint32_t coll,
+                               uint64_t k, uint64_t window, roaring_bitmap_t **out, util_err *e)
+{
+    STELE_ASSERT(k > 0 && window > 0);
+    uint64_t end = mstate_doc_count(s), lo = 0, width = window;
+    stele_status rc = STELE_OK;
+    *out = roaring_bitmap_create();
+    if (!*out) return util_fail(e, STELE_ENOMEM, "out of memory");
+    /* Bounded: the window doubles, so at most 33 rounds cover the 2^32 doc numbers. */
+    STELE_ASSERT(end <= UINT32_MAX);
+    while (rc == STELE_OK && lo < end && roaring_bitmap_get_cardinality(*out) < k) {
+        uint64_t hi = end - lo > width ? lo + width : end;
+        roaring_bitmap_t *w = roaring_bitmap_from_range(lo, hi, 1), *part = NULL;
+        rc = w ? eval_within(f, s, x, coll, w, &part, NULL, e)
+               : util_fail(e, STELE_ENOMEM, "out of memory");
+        if (rc == STELE_OK) {
+            roaring_bitmap_or_inplace(*out, part);
+            roaring_bitmap_free(part);
+        }
+        if (w) roaring_bitmap_free(w);
+        lo = hi;
+        width *= 2;
+    }
+    if (rc != STELE_OK) {
+        roaring_bitmap_free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 

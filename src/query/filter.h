@@ -79,6 +79,15 @@ stele_status filter_text_hits(const qfilter *f, int leaf, const mstate *s, dinde
  * path, cardinality of each intermediate set. */
 stele_status filter_eval(const qfilter *f, const mstate *s, dindex *x, uint32_t coll,
                          roaring_bitmap_t **out, buf *explain, util_err *e);
+/* A prefix (in doc-number order) of the set filter_eval gives that holds at least k
+ * documents, or the whole set if it has fewer: the filter is evaluated over windows of
+ * doc numbers, the first `window` wide (FILTER_WINDOW), each next one twice as wide,
+ * until k are found — so that a find with a limit and no order of its own does not pay
+ * for the whole set (at worst about twice the whole evaluation, when few match). */
+#define FILTER_WINDOW 4096u
+stele_status filter_eval_first(const qfilter *f, const mstate *s, dindex *x, uint32_t coll,
+                               uint64_t k, uint64_t window, roaring_bitmap_t **out,
+                               util_err *e);
 /* The documents of coll (its id as of as_of) whose version as of as_of exists, is not
  * deleted and matches: a scan of the collection's doc numbers. *scanned gets the
  * number of versions matched against. */

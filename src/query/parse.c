@@ -326,8 +326,8 @@ stele_status filter_parse(const char *text, size_t len, qfilter **out, util_err 
 {
     *out = NULL;
     qfilter *f = calloc(1, sizeof *f);
-    wstack w = {calloc(FILTER_NODES_MAX, sizeof(item)), 0};
-    if (f) f->n = calloc(FILTER_NODES_MAX, sizeof *f->n);
+    wstack w = {malloc(FILTER_NODES_MAX * sizeof(item)), 0}; /* items are written when pushed */
+    if (f) f->n = malloc(FILTER_NODES_MAX * sizeof *f->n);  /* nodes, by node_new */
     if (!f || !f->n || !w.it) {
         free(w.it);
         filter_free(f);

@@ -66,6 +66,33 @@ uint64_t util_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+size_t util_iso_time(uint64_t ns, char out[UTIL_ISO_TIME_LEN + 1])
+{
+    uint64_t secs = ns / 1000000000u, us = ns % 1000000000u / 1000u;
+    uint64_t days = secs / 86400, sod = secs % 86400;
+    /* The civil date of a day count, with years starting on March 1st (so the leap
+     * day ends a year) in eras of 400 years (146097 days) counted from 0000-03-01. */
+    uint64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    uint64_t mp = (5 * doy + 2) / 153, day = doy - (153 * mp + 2) / 5 + 1;
+    uint64_t month = mp < 10 ? mp + 3 : mp - 9, year = era * 400 + yoe + (month <= 2);
+    STELE_ASSERT(year >= 1970 && year <= 9999); /* u64 nanoseconds end in 2554 */
+    const uint64_t field[7] = {year, month, day, sod / 3600, sod / 60 % 60, sod % 60, us};
+    static const unsigned width[7] = {4, 2, 2, 2, 2, 2, 6};
+    static const char after[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+    char *w = out;
+    for (int f = 0; f < 7; f++) {
+        uint64_t v = field[f];
+        for (unsigned i = width[f]; i-- > 0; v /= 10) w[i] = (char)('0' + v % 10);
+        w += width[f];
+        *w++ = after[f];
+    }
+    *w = 0;
+    STELE_ASSERT(w - out == UTIL_ISO_TIME_LEN);
+    return UTIL_ISO_TIME_LEN;
+}
+
 uint64_t util_mono_ns(void)
 {
     struct timespec ts;

@@ -95,6 +95,11 @@ static inline uint64_t get_u64(const uint8_t *p)
 
 /* Wall clock in nanoseconds since the Unix epoch. */
 uint64_t util_now_ns(void);
+/* A time in nanoseconds since the epoch as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (UTC,
+ * microseconds, truncated: what gmtime_r and strftime give) into out, NUL-terminated;
+ * returns UTIL_ISO_TIME_LEN. No locale, no time zone, no lock. */
+#define UTIL_ISO_TIME_LEN 27
+size_t util_iso_time(uint64_t ns, char out[UTIL_ISO_TIME_LEN + 1]);
 /* Monotonic clock in nanoseconds (for measuring and timeouts). */
 uint64_t util_mono_ns(void);
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -150,10 +151,32 @@ static void test_fault_counting(void)
     io_close(fd);
 }
 
+/* util_iso_time against gmtime_r + strftime: edges of months, leap years, centuries,
+ * and random times up to the end of u64 nanoseconds. */
+static void test_iso_time(void)
+{
+    static const uint64_t fixed[] = {0, 1, 999999999, 951782400ull, 951868799ull, 4107542400ull,
+                                     1709164800ull, 1735689599ull, 18446744073ull};
+    for (int i = 0; i < 200000; i++) {
+        uint64_t ns = i < 9 ? fixed[i] * 1000000000ull + (uint64_t)i * 1234567u
+                            : test_rand() % (UINT64_MAX / 1000) * 1000 + test_rand() % 1000;
+        char got[UTIL_ISO_TIME_LEN + 1], want[64];
+        time_t secs = (time_t)(ns / 1000000000u);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        size_t w = strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(want + w, sizeof want - w, ".%06uZ", (unsigned)((ns % 1000000000u) / 1000u));
+        CHECK(util_iso_time(ns, got) == UTIL_ISO_TIME_LEN && strcmp(got, want) == 0,
+              "%llu ns: %s, want %s", (unsigned long long)ns, got, want);
+        if (strcmp(got, want) != 0) break;
+    }
+}
+
 int main(void)
 {
     test_seed();
     TEST_RUN(test_little_endian);
+    TEST_RUN(test_iso_time);
     TEST_RUN(test_buf_and_json);
     TEST_RUN(test_errors);
     TEST_RUN(test_atomic_write_and_read);
