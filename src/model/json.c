@@ -180,10 +180,18 @@ static inline const uint8_t *scan_plain(const uint8_t *q, const uint8_t *end)
     while (end - q >= 8) {
         uint64_t x;
         memcpy(&x, q, 8);
-        uint64_t t = (x - ones * 0x20) | ((x ^ (ones * 0x22)) - ones) |
-                     ((x ^ (ones * 0x5c)) - ones) | x;
-        if (t & high) break;
-        q += 8;
+        uint64_t t = ((x - ones * 0x20) | ((x ^ (ones * 0x22)) - ones) |
+                      ((x ^ (ones * 0x5c)) - ones) | x) & high;
+        if (!t) {
+            q += 8;
+            continue;
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* the lowest flagged byte is a true one (borrows only flag bytes above it) */
+        return q + (__builtin_ctzll(t) >> 3);
+#else
+        break;
+#endif
     }
     while (q < end && !k_special[*q]) q++;
     return q;
