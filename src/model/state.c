@@ -293,6 +293,11 @@ static void tab_remove(mstate *s, uint32_t n)
     }
 }
 
+void mstate_doc_prefetch(const mstate *s, uint32_t coll, const char *id, size_t id_len)
+{
+    if (s->tabcap) __builtin_prefetch(&s->tab[slot_home(s, doc_key_hash(coll, id, id_len))]);
+}
+
 uint32_t mstate_doc_find(const mstate *s, uint32_t coll, const char *id, size_t id_len)
 {
     if (!s->tabcap) return MSTATE_NONE;
