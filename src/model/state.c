@@ -734,6 +734,28 @@ static int load_versions(rd *r, mdoc *d, uint32_t nv, uint64_t lsn)
     return 0;
 }
 
+/* Puts doc number n in the table unless its (collection, id) is there already: one
+ * probe for both. 0, or -1 on a duplicate. */
+static int tab_insert_unique(mstate *s, uint32_t n)
+{
+    const mdoc *d = &s->docs[n];
+    uint64_t h = doc_key_hash(d->coll, d->id, d->id_len), tag = h & 0xffffffff00000000ull;
+    uint64_t j = slot_home(s, h);
+    for (uint64_t probes = 0; s->tab[j]; probes++) { /* at most half full: ends */
+        STELE_ASSERT(probes < s->tabcap);
+        const mdoc *o = &s->docs[slot_doc(s->tab[j])];
+        if ((s->tab[j] & 0xffffffff00000000ull) == tag && o->coll == d->coll &&
+            o->id_len == d->id_len && memcmp(o->id, d->id, d->id_len) == 0)
+            return -1;
+        j = (j + 1) & (s->tabcap - 1);
+    }
+    s->tab[j] = slot_of(h, n);
+    return 0;
+}
+
+/* How many documents ahead load_docs asks for their table slot. */
+#define LOAD_PREFETCH_AHEAD 16
+
 static int load_docs(mstate *s, rd *r, uint32_t ndoc, uint64_t lsn)
 {
     if (ndoc >= UINT32_MAX - 1) return -1;
@@ -743,15 +765,14 @@ static int load_docs(mstate *s, rd *r, uint32_t ndoc, uint64_t lsn)
     unsigned bits = 10;
     while (((uint64_t)1 << bits) < (uint64_t)ndoc * 2) bits++;
     if (tab_alloc(s, bits) != 0) return -1;
-    for (uint32_t i = 0; i < ndoc; i++) {
+    for (uint32_t i = 0; i < ndoc; i++) { /* the documents, then the table */
         const uint8_t *dh = rd_take(r, 6);
         if (!dh) return -1;
         uint32_t coll = get_u32(dh);
         size_t id_len = get_u16(dh + 4);
         const uint8_t *id = rd_take(r, id_len);
         uint32_t nv = rd_u32(r);
-        if (!id || coll >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX || nv == 0 ||
-            mstate_doc_find(s, coll, (const char *)id, id_len) != MSTATE_NONE)
+        if (!id || coll >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX || nv == 0)
             return -1;
         mdoc *d = &s->docs[s->ndoc++];
         d->coll = coll;
@@ -761,7 +782,13 @@ static int load_docs(mstate *s, rd *r, uint32_t ndoc, uint64_t lsn)
         d->id[id_len] = 0;
         d->id_len = id_len;
         if (load_versions(r, d, nv, lsn) != 0) return -1;
-        tab_insert(s, i);
+    }
+    for (uint32_t i = 0; i < ndoc; i++) { /* each slot asked for ahead: misses overlap */
+        if (i + LOAD_PREFETCH_AHEAD < ndoc) {
+            const mdoc *a = &s->docs[i + LOAD_PREFETCH_AHEAD];
+            mstate_doc_prefetch(s, a->coll, a->id, a->id_len);
+        }
+        if (tab_insert_unique(s, i) != 0) return -1; /* the same id twice: malformed */
     }
     return 0;
 }
