@@ -10,6 +10,7 @@
 #include "index/index.h"
 #include "ledger/ledger.h"
 #include "model/state.h"
+#include "model/txn.h"
 #include "util/util.h"
 #include "vault/vault.h"
 
@@ -26,6 +27,10 @@ struct stele {
     dindex *idx;        /* bitmap indices over it */
     ledger *L;
     buf scratch;
+    /* A writer's memory from one document transaction to the next (stele_txn): large
+     * transactions would otherwise allocate and fault in fresh pages every time. */
+    txn_scratch txs;
+    buf tx_payload, tx_sdoc, tx_ids;
     int rebuild;          /* open option: ignore the snapshot */
     int read_only;
     uint64_t snap_lsn;    /* the snapshot the state was loaded from (0 = none) */

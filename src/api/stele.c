@@ -352,6 +352,7 @@ static stele_status docs_replay_from(stele *db, uint64_t from)
     uint64_t head = ledger_head(db->L);
     buf sdoc;
     buf_init(&sdoc);
+    json_scratch js = {0}; /* the parser's arrays, from one record to the next */
     pending_txn pt;
     memset(&pt, 0, sizeof pt);
     stele_status rc = STELE_OK;
@@ -366,7 +367,7 @@ static stele_status docs_replay_from(stele *db, uint64_t from)
         json_error je;
         sdoc.len = 0;
         db->tail_bytes += r.payload_len;
-        if (json_parse((const char *)r.payload, r.payload_len, &sdoc, &je) != 0)
+        if (json_parse_kept((const char *)r.payload, r.payload_len, &sdoc, &je, 0, &js) != 0)
             rc = util_fail(&db->err, STELE_ECORRUPT,
                            "document transaction LSN %llu is not valid JSON (%s)",
                            (unsigned long long)lsn, je.msg);
@@ -378,6 +379,7 @@ static stele_status docs_replay_from(stele *db, uint64_t from)
     pending_discard(&pt); /* a multi-part transaction without its final part */
     free(pt.sdocs);
     buf_release(&sdoc);
+    json_scratch_release(&js);
     return rc;
 }
 
@@ -520,6 +522,10 @@ stele_status stele_close(stele *db)
     graph_scratch_free(db->gscratch);
     crypto_secure_free(db->dek);
     buf_release(&db->scratch);
+    txn_scratch_release(&db->txs);
+    buf_release(&db->tx_payload);
+    buf_release(&db->tx_sdoc);
+    buf_release(&db->tx_ids);
     crypto_wipe(db, sizeof *db);
     free(db);
     return rc;
@@ -745,16 +751,24 @@ static stele_status docs_settle(stele *db, stele_status rc, int dup, uint64_t ls
     return STELE_OK;
 }
 
+/* Keeps a transaction buffer for the next call unless it grew past this (txn.c keeps
+ * its scratch under the same rule). */
+#define TX_BUF_KEEP (16u << 20)
+
+static void tx_buf_done(buf *b)
+{
+    if (b->cap > TX_BUF_KEEP) buf_release(b);
+    b->len = 0;
+}
+
 stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem_id,
                        char **result)
 {
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
     if (!json) return util_fail(&db->err, STELE_EINVAL, "no transaction given");
-    buf payload, sdoc, ids, out;
-    buf_init(&payload);
-    buf_init(&sdoc);
-    buf_init(&ids);
+    buf *payload = &db->tx_payload, *sdoc = &db->tx_sdoc, *ids = &db->tx_ids, out;
+    STELE_ASSERT(payload->len == 0 && sdoc->len == 0 && ids->len == 0);
     buf_init(&out);
     uint64_t lsn = 0, ts = 0;
     int dup = 0;
@@ -762,24 +776,25 @@ stele_status stele_txn(stele *db, const char *json, size_t len, const char *idem
      * would now fail, e.g. as a duplicate _id). */
     if (idem_id) rc = ledger_idem_lookup(db->L, idem_id, strlen(idem_id), &lsn, &db->err);
     dup = lsn != 0;
-    if (rc == STELE_OK && !dup) rc = txn_prepare(json, len, &payload, &sdoc, &ids, &db->err);
-    api_part one = {sdoc.data, sdoc.len};
+    if (rc == STELE_OK && !dup)
+        rc = txn_prepare(json, len, &db->txs, payload, sdoc, ids, &db->err);
+    api_part one = {sdoc->data, sdoc->len};
     if (rc == STELE_OK && !dup && (rc = docs_stage_tentative(db, &one, 1)) == STELE_OK) {
-        rc = ledger_append(db->L, STELE_REC_DOCS, payload.data, payload.len, idem_id,
+        rc = ledger_append(db->L, STELE_REC_DOCS, payload->data, payload->len, idem_id,
                            idem_id ? strlen(idem_id) : 0, &lsn, &ts, &dup, &db->err);
         rc = docs_settle(db, rc, dup, lsn, ts);
     }
-    if (rc == STELE_OK && !dup) db->tail_bytes += payload.len;
+    if (rc == STELE_OK && !dup) db->tail_bytes += payload->len;
     if (rc == STELE_OK && result) {
         if (dup) buf_printf(&out, "{\"lsn\":%llu,\"duplicate\":true}", (unsigned long long)lsn);
         else buf_printf(&out, "{\"lsn\":%llu,\"ids\":%s}", (unsigned long long)lsn,
-                        (const char *)ids.data);
+                        (const char *)ids->data);
         rc = detach(db, &out, rc, result);
     }
     buf_release(&out);
-    buf_release(&payload);
-    buf_release(&sdoc);
-    buf_release(&ids);
+    tx_buf_done(payload);
+    tx_buf_done(sdoc);
+    tx_buf_done(ids);
     return rc;
 }
 

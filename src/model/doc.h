@@ -118,6 +118,21 @@ int json_parse(const char *text, size_t len, struct buf *out, json_error *err);
 int json_parse_flags(const char *text, size_t len, struct buf *out, json_error *err,
                      unsigned flags);
 
+/* The parser's work arrays, kept by a caller that parses large texts again and again
+ * (a writer's transactions, a replay), so that they are not allocated — and their
+ * pages faulted in — anew each time. Zero-initialize; json_scratch_release frees. */
+typedef struct json_scratch {
+    void *tape, *mem, *perm;
+    size_t tape_cap, mem_cap, perm_cap; /* elements */
+    char *esc;                          /* decoded strings */
+    size_t esc_cap;                     /* bytes */
+} json_scratch;
+void json_scratch_release(json_scratch *k);
+/* json_parse_flags, taking its work arrays from *keep (if large enough) and leaving the
+ * largest ones there afterwards; keep NULL is json_parse_flags. */
+int json_parse_kept(const char *text, size_t len, struct buf *out, json_error *err,
+                    unsigned flags, json_scratch *keep);
+
 /*
  * Appends the compact JSON text of the SDOC value doc[0, len) to out: no spaces,
  * object members in key order, strings escaped (\" \\ \n \t \r \b \f, \u00XX for

@@ -84,7 +84,8 @@ typedef struct eframe {
 
 typedef struct jparser {
     const char *text, *p, *end;
-    unsigned flags; /* JSON_PARSE_* */
+    unsigned flags;     /* JSON_PARSE_* */
+    json_scratch *keep; /* NULL, or where heap arrays come from and go back to */
     const char *err_at, *err_msg;
     jnode *tape;
     jmember *mem, *perm; /* stack of open objects' members; closed objects' members */
@@ -179,10 +180,18 @@ static inline const uint8_t *scan_plain(const uint8_t *q, const uint8_t *end)
     while (end - q >= 8) {
         uint64_t x;
         memcpy(&x, q, 8);
-        uint64_t t = (x - ones * 0x20) | ((x ^ (ones * 0x22)) - ones) |
-                     ((x ^ (ones * 0x5c)) - ones) | x;
-        if (t & high) break;
-        q += 8;
+        uint64_t t = ((x - ones * 0x20) | ((x ^ (ones * 0x22)) - ones) |
+                      ((x ^ (ones * 0x5c)) - ones) | x) & high;
+        if (!t) {
+            q += 8;
+            continue;
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* the lowest flagged byte is a true one (borrows only flag bytes above it) */
+        return q + (__builtin_ctzll(t) >> 3);
+#else
+        break;
+#endif
     }
     while (q < end && !k_special[*q]) q++;
     return q;
@@ -275,8 +284,16 @@ static int decode_escape(jparser *P, const uint8_t **q, char **w)
 static int scratch_init(jparser *P, const uint8_t *from)
 {
     size_t need = (size_t)(P->end - (const char *)from);
-    if (need <= SCRATCH_INLINE) P->scratch = P->scratch0;
-    else if (!(P->scratch = malloc(need))) return fail(P, (const char *)from, "out of memory");
+    json_scratch *k = P->keep;
+    if (need <= SCRATCH_INLINE) {
+        P->scratch = P->scratch0;
+    } else if (k && k->esc_cap >= need) { /* borrowed until parser_release */
+        P->scratch = k->esc;
+        k->esc = NULL;
+        k->esc_cap = 0;
+    } else if (!(P->scratch = malloc(need))) {
+        return fail(P, (const char *)from, "out of memory");
+    }
     P->sw = P->scratch;
     P->scratch_end = P->scratch + need;
     return 0;
@@ -751,10 +768,23 @@ static void emit_all(jparser *P, uint8_t *w, uint64_t total)
 
 /* ---- entry point ---- */
 
-static void parser_init(jparser *P, const char *text, size_t len, unsigned flags)
+/* Takes the array kept in *arr (capacity *cap) if it is larger than the inline one. */
+static void take_kept(void **arr, size_t *cap, void **kept, size_t *kept_cap)
+{
+    if (*kept && *kept_cap > *cap) {
+        *arr = *kept;
+        *cap = *kept_cap;
+        *kept = NULL;
+        *kept_cap = 0;
+    }
+}
+
+static void parser_init(jparser *P, const char *text, size_t len, unsigned flags,
+                        json_scratch *keep)
 {
     P->text = P->p = text;
     P->flags = flags;
+    P->keep = keep;
     P->end = text + len;
     P->err_at = text;
     P->err_msg = NULL;
@@ -766,14 +796,44 @@ static void parser_init(jparser *P, const char *text, size_t len, unsigned flags
     P->ntape = P->nmem = P->nperm = 0;
     P->scratch = P->sw = P->scratch_end = NULL;
     P->depth = 0;
+    if (!keep) return;
+    take_kept((void **)&P->tape, &P->tape_cap, &keep->tape, &keep->tape_cap);
+    take_kept((void **)&P->mem, &P->mem_cap, &keep->mem, &keep->mem_cap);
+    take_kept((void **)&P->perm, &P->perm_cap, &keep->perm, &keep->perm_cap);
+}
+
+/* Frees a heap array, or hands it to the caller's scratch (which keeps the larger). */
+static void give_back(void *arr, size_t cap, const void *inline0, void **kept, size_t *kept_cap)
+{
+    if (arr == inline0) return;
+    if (!kept || cap <= *kept_cap) {
+        free(arr);
+        return;
+    }
+    free(*kept);
+    *kept = arr;
+    *kept_cap = cap;
 }
 
 static void parser_release(jparser *P)
 {
-    if (P->tape != P->tape0) free(P->tape);
-    if (P->mem != P->mem0) free(P->mem);
-    if (P->perm != P->perm0) free(P->perm);
-    if (P->scratch && P->scratch != P->scratch0) free(P->scratch);
+    json_scratch *k = P->keep;
+    give_back(P->tape, P->tape_cap, P->tape0, k ? &k->tape : NULL, k ? &k->tape_cap : NULL);
+    give_back(P->mem, P->mem_cap, P->mem0, k ? &k->mem : NULL, k ? &k->mem_cap : NULL);
+    give_back(P->perm, P->perm_cap, P->perm0, k ? &k->perm : NULL, k ? &k->perm_cap : NULL);
+    if (P->scratch)
+        give_back(P->scratch, (size_t)(P->scratch_end - P->scratch), P->scratch0,
+                  k ? (void **)&k->esc : NULL, k ? &k->esc_cap : NULL);
+}
+
+void json_scratch_release(json_scratch *k)
+{
+    if (!k) return;
+    free(k->tape);
+    free(k->mem);
+    free(k->perm);
+    free(k->esc);
+    memset(k, 0, sizeof *k);
 }
 
 static void error_fill(const jparser *P, json_error *err)
@@ -800,12 +860,18 @@ int json_parse(const char *text, size_t len, struct buf *out, json_error *err)
 int json_parse_flags(const char *text, size_t len, struct buf *out, json_error *err,
                      unsigned flags)
 {
+    return json_parse_kept(text, len, out, err, flags, NULL);
+}
+
+int json_parse_kept(const char *text, size_t len, struct buf *out, json_error *err,
+                    unsigned flags, json_scratch *keep)
+{
     STELE_ASSERT(out && (text || len == 0));
     STELE_ASSERT((flags & ~(unsigned)(JSON_PARSE_INT64_ONLY | JSON_PARSE_NO_NUL)) == 0);
     jparser P;
     uint64_t total = 0;
     int rc = -1;
-    parser_init(&P, text ? text : "", len, flags);
+    parser_init(&P, text ? text : "", len, flags, keep);
     if (len > JSON_TEXT_MAX)
         fail(&P, P.text + JSON_TEXT_MAX, "document larger than JSON_TEXT_MAX (16 MiB)");
     else if (len >= 3 && memcmp(P.text, "\xef\xbb\xbf", 3) == 0)

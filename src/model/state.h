@@ -55,6 +55,8 @@ const char *mstate_coll_name(const mstate *s, uint32_t id, uint64_t as_of);
 
 /* Documents. */
 uint32_t mstate_doc_find(const mstate *s, uint32_t coll, const char *id, size_t id_len);
+/* A hint that mstate_doc_find(coll, id) comes soon: starts loading its table slot. */
+void mstate_doc_prefetch(const mstate *s, uint32_t coll, const char *id, size_t id_len);
 /* Adds a version (copying doc); creates the doc number on first use. Versions must
  * come in LSN order. -1 on out of memory. */
 int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint64_t lsn,

@@ -88,19 +88,7 @@ typedef struct prep {
     uint8_t gen_id[SDOC_STR_HDR + 24]; /* a generated "_id", as an SDOC string */
 } prep;
 
-/* 1 and *v if object o has the member key (a literal), else 0. */
-static int member(doc_view o, const char *key, doc_view *v)
-{
-    return doc_get(o.p, o.len, key, strlen(key), v) == 1;
-}
-
-/* 1 and the bytes if o has the member key and it is a string, else 0. */
-static int member_str(doc_view o, const char *key, const char **s, size_t *n)
-{
-    doc_view v;
-    return member(o, key, &v) && doc_string(v, s, n) == 0;
-}
-
+/* 1 if k[0, kn) is the literal lit. */
 static int key_is(const char *k, size_t kn, const char *lit)
 {
     return kn == strlen(lit) && memcmp(k, lit, kn) == 0;
@@ -114,17 +102,72 @@ static int id_view_ok(doc_view v)
     return doc_string(v, &s, &n) == 0 && n > 0 && n <= MSTATE_ID_MAX;
 }
 
+/* The members prepare reads, of an op or of a body, found in one pass (each absent
+ * one has a NULL view). */
+enum { F_OP, F_COLL, F_TO, F_PATH, F_ID, F_REV, F_DOC, /* op */
+       F_BID, F_BREV, F_BLSN, F_BTS, /* body: "_id", "_rev", "_lsn", "_ts" */
+       F_COUNT };
+static const char *const FIELD_KEYS[F_COUNT] = {"op", "coll", "to", "path", "id", "rev", "doc",
+                                                "_id", "_rev", "_lsn", "_ts"};
+
+static void fields_of(doc_view o, int from, int to, doc_view *f)
+{
+    memset(f + from, 0, (size_t)(to - from) * sizeof *f);
+    uint32_t n;
+    if (doc_count(o, &n) != 0) return;
+    for (uint32_t k = 0; k < n; k++) {
+        const char *key;
+        size_t kn;
+        doc_view v;
+        if (doc_member_at(o.p, o.len, k, &key, &kn, &v) != 1) return;
+        for (int i = from; i < to; i++)
+            if (key_is(key, kn, FIELD_KEYS[i])) f[i] = v;
+    }
+}
+
+static int field_str(const doc_view *f, int i, const char **s, size_t *n)
+{
+    return f[i].p && doc_string(f[i], s, n) == 0;
+}
+
 /* Appends m to the member array *arr, at its place in key order if `sorted`. */
-static int member_add(doc_member **arr, size_t *n, size_t *cap, doc_member m, int sorted)
+static int member_add(doc_member **arr, size_t *n, size_t *cap, const doc_member *m, int sorted)
 {
     if (util_grow((void **)arr, cap, *n + 1, sizeof **arr) != 0) return -1;
     size_t at = *n;
-    while (sorted && at > 0 && doc_key_cmp((*arr)[at - 1].key, (*arr)[at - 1].klen, m.key,
-                                           m.klen) > 0)
+    while (sorted && at > 0 && doc_key_cmp((*arr)[at - 1].key, (*arr)[at - 1].klen, m->key,
+                                           m->klen) > 0)
         at--;
     memmove(*arr + at + 1, *arr + at, (*n - at) * sizeof **arr);
-    (*arr)[at] = m;
+    (*arr)[at] = *m;
     (*n)++;
+    return 0;
+}
+
+/* The members of object o into *arr, but those with the keys of f[drop_from, drop_to)
+ * (views into o) and the member `replace` (if not NULL), whose value becomes *with. */
+static int members_copy(doc_view o, doc_member **arr, size_t *n, size_t *cap,
+                        const doc_view *f, int drop_from, int drop_to, const char *replace,
+                        const doc_member *with)
+{
+    uint32_t count;
+    *n = 0;
+    doc_count(o, &count);
+    for (uint32_t k = 0; k < count; k++) {
+        doc_member m = {0};
+        size_t kn;
+        doc_view v;
+        int got = doc_member_at(o.p, o.len, k, &m.key, &kn, &v);
+        STELE_ASSERT(got == 1); /* parsed by json_parse */
+        int drop = 0;
+        for (int i = drop_from; i < drop_to; i++) drop |= f[i].p == v.p;
+        if (drop) continue;
+        m.klen = (uint32_t)kn;
+        m.val = v.p;
+        m.vlen = v.len;
+        if (member_add(arr, n, cap, replace && key_is(m.key, kn, replace) ? with : &m, 0) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -167,46 +210,46 @@ static int ids_add(prep *P, doc_view id)
 }
 
 /* The checks of one op that do not concern its body, in the order of their messages. */
-static stele_status prep_check(doc_view op, size_t i, int *kind, util_err *e)
+static stele_status prep_check(doc_view op, const doc_view *f, size_t i, int *kind,
+                               util_err *e)
 {
     const char *s;
     size_t n;
-    doc_view v;
     if (doc_type(op) != SDOC_OBJECT)
         return util_fail(e, STELE_EINVAL, "op %zu is not an object", i);
-    *kind = member_str(op, "op", &s, &n) ? op_kind_n(s, n) : -1;
+    *kind = field_str(f, F_OP, &s, &n) ? op_kind_n(s, n) : -1;
     if (*kind < 0)
         return util_fail(e, STELE_EINVAL, "op %zu: unknown or missing \"op\" (use one of "
                                           "insert, replace, patch, delete, restore, "
                                           "create_collection, drop_collection, "
                                           "rename_collection, create_index, drop_index)", i);
-    if (!member_str(op, "coll", &s, &n) || !name_ok_n(s, n))
+    if (!field_str(f, F_COLL, &s, &n) || !name_ok_n(s, n))
         return util_fail(e, STELE_EINVAL, "op %zu: \"coll\" must be a collection name (1-64 of "
                                           "letters, digits, '.', '_', '-')", i);
-    if (*kind == OP_RENAME && (!member_str(op, "to", &s, &n) || !name_ok_n(s, n)))
+    if (*kind == OP_RENAME && (!field_str(f, F_TO, &s, &n) || !name_ok_n(s, n)))
         return util_fail(e, STELE_EINVAL, "op %zu: \"to\" must be a collection name", i);
-    if (is_index_op(*kind) && (!member_str(op, "path", &s, &n) || !index_path_ok(s, n)))
+    if (is_index_op(*kind) && (!field_str(f, F_PATH, &s, &n) || !index_path_ok(s, n)))
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"path\" must be a dotted path such as "
                                           "\"address.city\" (1-%d bytes, no empty component)",
                          i, OPS[*kind], MSTATE_PATH_MAX);
-    if (names_doc(*kind) && (!member(op, "id", &v) || !id_view_ok(v)))
+    if (names_doc(*kind) && (!f[F_ID].p || !id_view_ok(f[F_ID])))
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"id\" must be a non-empty string", i,
                          OPS[*kind]);
     int64_t rev;
-    if (member(op, "rev", &v) && (doc_int64(v, &rev) != 0 || rev < 1))
+    if (f[F_REV].p && (doc_int64(f[F_REV], &rev) != 0 || rev < 1))
         return util_fail(e, STELE_EINVAL, "op %zu: \"rev\" must be a positive integer", i);
     return STELE_OK;
 }
 
 /* The "_id" a body gets: *id (given or generated) for an insert, after its checks; for
  * a replace or patch, a given one must be the op's id, and a replace always has it. */
-static stele_status prep_body_id(prep *P, doc_view op, doc_view body, int kind, size_t i,
-                                 doc_view *id, int *add, util_err *e)
+static stele_status prep_body_id(prep *P, const doc_view *f, int kind, size_t i, doc_view *id,
+                                 int *add, util_err *e)
 {
-    int given = member(body, "_id", id);
+    *id = f[F_BID];
     *add = 0;
     if (kind == OP_INSERT) {
-        if (!given) {
+        if (!id->p) {
             uint8_t r[12];
             char hex[25];
             crypto_random(r, sizeof r);
@@ -222,87 +265,68 @@ static stele_status prep_body_id(prep *P, doc_view op, doc_view body, int kind, 
                                               "string of at most %d bytes", i, MSTATE_ID_MAX);
         return ids_add(P, *id) != 0 ? util_fail(e, STELE_ENOMEM, "out of memory") : STELE_OK;
     }
-    doc_view target;
-    int found = member(op, "id", &target);
-    STELE_ASSERT(found); /* prep_check */
-    if (given && (id->len != target.len || memcmp(id->p, target.p, id->len) != 0))
+    doc_view target = f[F_ID];
+    STELE_ASSERT(target.p); /* prep_check */
+    if (id->p && (id->len != target.len || memcmp(id->p, target.p, id->len) != 0))
         return util_fail(e, STELE_EINVAL, "op %zu (%s): the body's \"_id\" differs from the "
                                           "document's id", i, OPS[kind]);
-    *add = !given && kind == OP_REPLACE;
+    *add = !id->p && kind == OP_REPLACE;
     *id = target;
     return STELE_OK;
 }
 
-/* The body of an insert, replace or patch into P->body; *rev gets its "_rev" when that
- * becomes the op's "rev" (*has_rev). */
-static stele_status prep_body(prep *P, doc_view op, doc_view body, int kind, size_t i,
-                              doc_view *rev, int *has_rev, util_err *e)
+/* The body of an insert, replace or patch: *changed says whether prepare changes it;
+ * if so, its new members are in P->body. *rev_moved: its "_rev" becomes the op's "rev"
+ * (f[F_BREV]). */
+static stele_status prep_body(prep *P, doc_view body, doc_view *f, int kind, size_t i,
+                              int *changed, int *rev_moved, util_err *e)
 {
-    doc_view v, id;
     int64_t r;
-    *has_rev = member(body, "_rev", rev) && !member(op, "rev", &v);
-    if (*has_rev && (doc_int64(*rev, &r) != 0 || r < 1))
-        return util_fail(e, STELE_EINVAL, "op %zu: \"_rev\" must be a positive integer", i);
+    doc_view id;
     int add_id;
-    stele_status rc = prep_body_id(P, op, body, kind, i, &id, &add_id, e);
+    fields_of(body, F_BID, F_COUNT, f);
+    *rev_moved = f[F_BREV].p && !f[F_REV].p;
+    if (*rev_moved && (doc_int64(f[F_BREV], &r) != 0 || r < 1))
+        return util_fail(e, STELE_EINVAL, "op %zu: \"_rev\" must be a positive integer", i);
+    stele_status rc = prep_body_id(P, f, kind, i, &id, &add_id, e);
     if (rc != STELE_OK) return rc;
-    P->nbody = 0;
-    uint32_t n;
-    doc_count(body, &n);
-    for (uint32_t k = 0; k < n; k++) {
-        doc_member m = {0};
-        size_t klen;
-        int got = doc_member_at(body.p, body.len, k, &m.key, &klen, &v);
-        STELE_ASSERT(got == 1); /* parsed by json_parse */
-        if (key_is(m.key, klen, "_rev") || key_is(m.key, klen, "_lsn") ||
-            key_is(m.key, klen, "_ts"))
-            continue;
-        m.klen = (uint32_t)klen;
-        m.val = v.p;
-        m.vlen = v.len;
-        if (member_add(&P->body, &P->nbody, &P->capbody, m, 0) != 0)
-            return util_fail(e, STELE_ENOMEM, "out of memory");
-    }
+    *changed = add_id || f[F_BREV].p || f[F_BLSN].p || f[F_BTS].p;
+    if (!*changed) return STELE_OK; /* the usual case: the body's bytes stay as they are */
     doc_member m = {.key = "_id", .klen = 3, .val = id.p, .vlen = id.len};
-    if (add_id && member_add(&P->body, &P->nbody, &P->capbody, m, 1) != 0)
+    if (members_copy(body, &P->body, &P->nbody, &P->capbody, f, F_BREV, F_COUNT, NULL, NULL) ||
+        (add_id && member_add(&P->body, &P->nbody, &P->capbody, &m, 1) != 0))
         return util_fail(e, STELE_ENOMEM, "out of memory");
     return STELE_OK;
 }
 
-/* Checks op i and appends its canonical form to P->out. */
+/* Appends SDOC bytes to P->out. */
+static stele_status prep_put(prep *P, const uint8_t *p, size_t n, util_err *e)
+{
+    if (buf_append(P->out, p, n) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory preparing a transaction");
+    return STELE_OK;
+}
+
+/* Checks op i and appends its canonical form to P->out: the op's own bytes when
+ * prepare changes nothing in it (the usual case), else the op rebuilt. */
 static stele_status prep_op(prep *P, doc_view op, size_t i, util_err *e)
 {
-    int kind = -1, has_rev = 0;
-    doc_view body = {0}, rev = {0}, v;
-    stele_status rc = prep_check(op, i, &kind, e);
-    if (rc == STELE_OK && has_body(kind) && (!member(op, "doc", &body) ||
-                                             doc_type(body) != SDOC_OBJECT))
+    int kind = -1, changed = 0, rev_moved = 0;
+    doc_view f[F_COUNT];
+    fields_of(op, F_OP, F_BID, f);
+    stele_status rc = prep_check(op, f, i, &kind, e);
+    if (rc == STELE_OK && has_body(kind) && (!f[F_DOC].p || doc_type(f[F_DOC]) != SDOC_OBJECT))
         rc = util_fail(e, STELE_EINVAL, "op %zu (%s): \"doc\" must be a JSON object", i,
                        OPS[kind]);
-    if (rc == STELE_OK && has_body(kind)) rc = prep_body(P, op, body, kind, i, &rev, &has_rev, e);
+    if (rc == STELE_OK && has_body(kind))
+        rc = prep_body(P, f[F_DOC], f, kind, i, &changed, &rev_moved, e);
     if (rc != STELE_OK) return rc;
-    P->nop = 0;
-    uint32_t n;
-    doc_count(op, &n);
-    for (uint32_t k = 0; k < n; k++) {
-        doc_member m = {0};
-        size_t klen;
-        int got = doc_member_at(op.p, op.len, k, &m.key, &klen, &v);
-        STELE_ASSERT(got == 1);
-        m.klen = (uint32_t)klen;
-        m.val = v.p;
-        m.vlen = v.len;
-        if (has_body(kind) && key_is(m.key, klen, "doc")) {
-            m.val = NULL;
-            m.sub = P->body;
-            m.nsub = P->nbody;
-            m.vlen = (size_t)doc_obj_size(P->body, P->nbody);
-        }
-        if (member_add(&P->op, &P->nop, &P->capop, m, 0) != 0)
-            return util_fail(e, STELE_ENOMEM, "out of memory");
-    }
-    doc_member m = {.key = "rev", .klen = 3, .val = rev.p, .vlen = rev.len};
-    if (has_rev && member_add(&P->op, &P->nop, &P->capop, m, 1) != 0)
+    if (!changed) return prep_put(P, op.p, op.len, e);
+    doc_member body = {.key = "doc", .klen = 3, .sub = P->body, .nsub = P->nbody,
+                       .vlen = (size_t)doc_obj_size(P->body, P->nbody)};
+    doc_member rev = {.key = "rev", .klen = 3, .val = f[F_BREV].p, .vlen = f[F_BREV].len};
+    if (members_copy(op, &P->op, &P->nop, &P->capop, f, 0, 0, "doc", &body) != 0 ||
+        (rev_moved && member_add(&P->op, &P->nop, &P->capop, &rev, 1) != 0))
         return util_fail(e, STELE_ENOMEM, "out of memory");
     uint64_t size = doc_obj_size(P->op, P->nop);
     if (size > SDOC_MAX || buf_reserve(P->out, (size_t)size) != 0)
@@ -353,10 +377,11 @@ static void prep_mark_op(prep *P, size_t at, uint32_t nops, uint32_t i)
 
 /* Parses the text as jansson did (an object or an array at the top, integers within
  * int64, no \u0000); a failure is reported as before: line, column, reason. */
-static stele_status prep_parse(const char *json, size_t len, buf *in, util_err *e)
+static stele_status prep_parse(const char *json, size_t len, buf *in, json_scratch *js,
+                               util_err *e)
 {
     json_error je;
-    if (json_parse_flags(json, len, in, &je, JSON_PARSE_INT64_ONLY | JSON_PARSE_NO_NUL) == 0) {
+    if (json_parse_kept(json, len, in, &je, JSON_PARSE_INT64_ONLY | JSON_PARSE_NO_NUL, js) == 0) {
         int t = doc_type((doc_view){in->data, in->len});
         if (t == SDOC_OBJECT || t == SDOC_ARRAY) return STELE_OK;
         size_t at = 0, sol = 0; /* the scalar's first byte, and the start of its line */
@@ -373,19 +398,38 @@ static stele_status prep_parse(const char *json, size_t len, buf *in, util_err *
                      je.column, je.msg);
 }
 
-stele_status txn_prepare(const char *json, size_t len, buf *payload, buf *sdoc, buf *ids,
-                         util_err *e)
+void txn_scratch_release(txn_scratch *sc)
+{
+    if (!sc) return;
+    json_scratch_release(&sc->js);
+    buf_release(&sc->in);
+    free(sc->op);
+    free(sc->body);
+    memset(sc, 0, sizeof *sc);
+}
+
+/* Keeps a scratch's memory for the next transaction unless it grew past this: one
+ * transaction of that size costs the allocations again, a writer does not hold on
+ * to more for good. */
+#define TXN_SCRATCH_KEEP (16u << 20)
+
+stele_status txn_prepare(const char *json, size_t len, txn_scratch *sc, buf *payload, buf *sdoc,
+                         buf *ids, util_err *e)
 {
     STELE_ASSERT(json && payload && sdoc && ids);
-    buf in;
-    buf_init(&in);
-    prep P = {.out = sdoc, .ids = ids};
+    txn_scratch own;
+    memset(&own, 0, sizeof own);
+    txn_scratch *k = sc ? sc : &own;
+    k->in.len = 0;
+    prep P = {.out = sdoc, .ids = ids, .op = k->op, .body = k->body, .capop = k->capop,
+              .capbody = k->capbody};
     doc_view root, ops = {0};
     uint32_t n = 0;
     size_t at = sdoc->len;
-    stele_status rc = prep_parse(json, len, &in, e);
-    root = (doc_view){in.data, in.len};
-    if (rc == STELE_OK && (!member(root, "ops", &ops) || doc_type(ops) != SDOC_ARRAY ||
+    stele_status rc = prep_parse(json, len, &k->in, &k->js, e);
+    root = (doc_view){k->in.data, k->in.len};
+    if (rc == STELE_OK && (doc_get(root.p, root.len, "ops", 3, &ops) != 1 ||
+                           doc_type(ops) != SDOC_ARRAY ||
                            doc_count(ops, &n) != 0 || n == 0 || n > TXN_OPS_MAX))
         rc = util_fail(e, STELE_EINVAL, "a transaction is {\"ops\":[...]} with 1 to %d ops",
                        TXN_OPS_MAX);
@@ -405,9 +449,11 @@ stele_status txn_prepare(const char *json, size_t len, buf *payload, buf *sdoc, 
     if (rc == STELE_OK && payload->len > JSON_TEXT_MAX) /* as when the text was re-parsed */
         rc = util_fail(e, STELE_EINVAL, "transaction: document larger than JSON_TEXT_MAX "
                                         "(16 MiB)");
-    free(P.op);
-    free(P.body);
-    buf_release(&in);
+    k->op = P.op;
+    k->body = P.body;
+    k->capop = P.capop;
+    k->capbody = P.capbody;
+    if (!sc || k->in.cap > TXN_SCRATCH_KEEP) txn_scratch_release(k);
     return rc;
 }
 
@@ -757,9 +803,46 @@ static stele_status apply_index_op(mstate *s, const op_view *op, uint64_t lsn, s
     return STELE_OK;
 }
 
+/* How many ops ahead txn_apply asks for the id-table slot of an op's document: enough
+ * for the cache miss to be over when the op's turn comes. */
+#define PREFETCH_AHEAD 8
+
+/* The collection of the op before (names are compared as bytes: no copy, no lookup
+ * when the ops of a transaction share their collection, as they mostly do). */
+typedef struct coll_memo {
+    const char *name;
+    size_t len;
+    uint32_t id;
+} coll_memo;
+
+/* Asks for the id-table slot of op k's document ahead of its turn. Only a hint: a
+ * malformed op is left for read_op to refuse. */
+static void prefetch_op(const mstate *s, doc_view ops, uint32_t k, coll_memo *cm)
+{
+    doc_view op, v, body;
+    const char *c, *id;
+    size_t cn, idn;
+    if (doc_index(ops.p, ops.len, k, &op) != 1 || doc_get(op.p, op.len, "coll", 4, &v) != 1 ||
+        doc_string(v, &c, &cn) != 0 || cn > MSTATE_NAME_MAX)
+        return;
+    if (doc_get(op.p, op.len, "id", 2, &v) != 1 &&
+        (doc_get(op.p, op.len, "doc", 3, &body) != 1 ||
+         doc_get(body.p, body.len, "_id", 3, &v) != 1))
+        return;
+    if (doc_string(v, &id, &idn) != 0 || idn == 0 || idn > MSTATE_ID_MAX) return;
+    if (!cm->name || cm->len != cn || memcmp(cm->name, c, cn) != 0) {
+        char name[MSTATE_NAME_MAX + 1];
+        memcpy(name, c, cn);
+        name[cn] = 0;
+        *cm = (coll_memo){c, cn, mstate_coll_find(s, name, UINT64_MAX)};
+    }
+    if (cm->id != MSTATE_NONE) mstate_doc_prefetch(s, cm->id, id, idn);
+}
+
 stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn, uint64_t ts,
                        const uint8_t author[16], util_err *e)
 {
+    coll_memo cm = {NULL, 0, MSTATE_NONE};
     doc_view ops;
     uint32_t n;
     STELE_DEBUG_ASSERT(doc_validate(sdoc, len) == 0); /* made by this process */
@@ -767,9 +850,11 @@ stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn,
         doc_count(ops, &n) != 0 || doc_type(ops) != SDOC_ARRAY || n == 0 || n > TXN_OPS_MAX)
         return util_fail(e, STELE_EINVAL, "a transaction is {\"ops\":[...]} with 1 to %d ops",
                          TXN_OPS_MAX);
+    for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++) prefetch_op(s, ops, i, &cm);
     for (uint32_t i = 0; i < n; i++) {
         doc_view opv;
         op_view op;
+        if (i + PREFETCH_AHEAD < n) prefetch_op(s, ops, i + PREFETCH_AHEAD, &cm);
         if (doc_index(ops.p, ops.len, i, &opv) != 1)
             return util_fail(e, STELE_EINVAL, "op %u is unreadable", i);
         stele_status rc = read_op(opv, i, &op, e);

@@ -22,15 +22,28 @@
 
 #include <stdint.h>
 
+#include "model/doc.h"
 #include "model/state.h"
 #include "util/util.h"
 
 #define TXN_OPS_MAX 10000 /* ops in one transaction: bounds the work done under the writer */
 
+/* Memory a writer keeps from one transaction to the next (the parser's arrays, the
+ * parsed input, member lists), so that large transactions do not allocate and fault in
+ * fresh pages each time. Zero-initialize; txn_scratch_release frees. */
+typedef struct txn_scratch {
+    json_scratch js;
+    buf in;
+    doc_member *op, *body;
+    size_t capop, capbody;
+} txn_scratch;
+void txn_scratch_release(txn_scratch *sc);
+
 /* Canonical payload text into *payload and its SDOC into *sdoc; the generated or given
- * "_id" of each insert, in order, as a JSON array into *ids. */
-stele_status txn_prepare(const char *json, size_t len, buf *payload, buf *sdoc, buf *ids,
-                         util_err *e);
+ * "_id" of each insert, in order, as a JSON array into *ids. sc: NULL, or the caller's
+ * scratch (one caller at a time). */
+stele_status txn_prepare(const char *json, size_t len, txn_scratch *sc, buf *payload, buf *sdoc,
+                         buf *ids, util_err *e);
 /* Applies a prepared transaction as of record lsn/ts/author. sdoc is canonical SDOC
  * made by this process — txn_prepare's, or json_parse of a record's payload — so its
  * bytes are not validated again (the shapes of the ops are: it replays the log). */

@@ -212,6 +212,76 @@ static void explain_steps(const qfilter *f, const step *st, uint64_t members, bu
     buf_append(out, "]", 1);
 }
 
+/* Two range leaves under one AND, on one path, bounding it from below (lo) and above
+ * (hi) with operands of one type bracket, and no date: their intersection is
+ *     range(lo, hi)  ∪  (lo ∩ hi ∩ arrays)
+ * — a scalar value passes both exactly when it lies between them, while an array may
+ * pass each with a different element — so it costs one union of the keys between
+ * the bounds instead of two half-open ones. pair[i] = j when leaf i is the lower bound
+ * paired with leaf j, pair[j] = -2 (its set is the whole window), else -1. */
+static int range_kind(const fnode *n)
+{
+    if (n->kind != FN_LEAF || n->is_date) return 0;
+    if (n->op == FOP_GT || n->op == FOP_GTE) return 1;
+    return n->op == FOP_LT || n->op == FOP_LTE ? 2 : 0;
+}
+
+static void pair_ranges(const qfilter *f, int *pair)
+{
+    for (int i = 0; i < f->nn; i++) pair[i] = -1;
+    for (int a = 0; a < f->nn; a++) {
+        if (f->n[a].kind != FN_AND) continue;
+        for (int i = f->n[a].first; i >= 0; i = f->n[i].next) {
+            const fnode *lo = &f->n[i];
+            for (int j = f->n[a].first; range_kind(lo) == 1 && pair[i] == -1 && j >= 0;
+                 j = f->n[j].next) {
+                const fnode *hi = &f->n[j];
+                if (range_kind(hi) == 2 && pair[j] == -1 && strcmp(lo->path, hi->path) == 0 &&
+                    dval_bracket(doc_type(lo->arg)) == dval_bracket(doc_type(hi->arg))) {
+                    pair[i] = j;
+                    pair[j] = -2;
+                }
+            }
+        }
+    }
+}
+
+static roaring_bitmap_t *pair_set(ectx *c, const fnode *lo, const fnode *hi, step *st)
+{
+    if (dindex_ensure(c->x, c->s, c->coll, lo->path) != 0) {
+        c->failed = util_fail(c->e, STELE_ENOMEM, "cannot index '%s': out of memory", lo->path);
+        return NULL;
+    }
+    st->index = "ordered";
+    roaring_bitmap_t *r = dindex_range(c->x, c->coll, lo->path, &lo->arg, lo->op == FOP_GTE,
+                                       &hi->arg, hi->op == FOP_LTE, c->window, &st->keys);
+    const roaring_bitmap_t *arrays = dindex_arrays(c->x, c->coll, lo->path);
+    roaring_bitmap_t *aw = c->window ? roaring_bitmap_and(arrays, c->window)
+                                     : roaring_bitmap_copy(arrays);
+    if (r && aw && !roaring_bitmap_is_empty(aw)) { /* arrays: each bound on its own */
+        roaring_bitmap_t *a = dindex_range(c->x, c->coll, lo->path, &lo->arg,
+                                           lo->op == FOP_GTE, NULL, 0, aw, NULL);
+        roaring_bitmap_t *b = dindex_range(c->x, c->coll, hi->path, NULL, 0, &hi->arg,
+                                           hi->op == FOP_LTE, aw, NULL);
+        if (a && b) {
+            roaring_bitmap_and_inplace(a, b);
+            roaring_bitmap_or_inplace(r, a);
+        }
+        if (!a || !b) {
+            roaring_bitmap_free(r);
+            r = NULL;
+        }
+        if (a) roaring_bitmap_free(a);
+        if (b) roaring_bitmap_free(b);
+    }
+    if (aw) roaring_bitmap_free(aw);
+    else if (r) {
+        roaring_bitmap_free(r);
+        r = NULL;
+    }
+    return r;
+}
+
 /* filter_eval within window (NULL = everywhere): every set is cut to the window as it
  * is made — the result is the whole result cut to the window, because intersecting
  * with it commutes with AND and OR, and complements are taken within the live
@@ -226,13 +296,17 @@ static stele_status eval_within(const qfilter *f, const mstate *s, dindex *x, ui
     roaring_bitmap_t *mw = window ? roaring_bitmap_and(m ? m : none, window) : NULL;
     roaring_bitmap_t **bm = calloc((size_t)f->nn, sizeof *bm);
     step *st = calloc((size_t)f->nn, sizeof *st);
+    int *pair = explain ? NULL : malloc((size_t)f->nn * sizeof *pair); /* explain: as asked */
     ectx c = {f, s, x, coll, window ? mw : m ? m : none, window, e, STELE_OK};
-    stele_status rc = none && bm && st && (mw || !window)
+    stele_status rc = none && bm && st && (mw || !window) && (pair || explain)
                           ? STELE_OK
                           : util_fail(e, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK && pair) pair_ranges(f, pair);
     for (int i = f->nn; rc == STELE_OK && i-- > 0;) {
         const fnode *n = &f->n[i];
-        bm[i] = n->kind == FN_LEAF ? leaf_set(&c, n, &st[i]) : combine(&c, i, bm);
+        if (pair && pair[i] == -2) bm[i] = roaring_bitmap_copy(c.members);
+        else if (pair && pair[i] >= 0) bm[i] = pair_set(&c, n, &f->n[pair[i]], &st[i]);
+        else bm[i] = n->kind == FN_LEAF ? leaf_set(&c, n, &st[i]) : combine(&c, i, bm);
         if (!bm[i]) rc = c.failed ? c.failed : util_fail(e, STELE_ENOMEM, "out of memory");
         else st[i].card = roaring_bitmap_get_cardinality(bm[i]);
     }
@@ -246,6 +320,7 @@ static stele_status eval_within(const qfilter *f, const mstate *s, dindex *x, ui
         if (bm[i]) roaring_bitmap_free(bm[i]);
     free(bm);
     free(st);
+    free(pair);
     if (mw) roaring_bitmap_free(mw);
     if (none) roaring_bitmap_free(none);
     return rc;

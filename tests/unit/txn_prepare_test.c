@@ -493,13 +493,17 @@ static int ids_shape_ok(const buf *ids)
     return ok;
 }
 
+static txn_scratch g_kept;
+
 /* Runs both on text; returns 1 if they agree (and reports the first disagreement). */
 static int compare_one(const char *text, size_t len, int verbose)
 {
     prepared n, o;
     prepared_init(&n);
     prepared_init(&o);
-    n.rc = txn_prepare(text, len, &n.payload, &n.sdoc, &n.ids, &n.err);
+    /* half the calls reuse one scratch, as a writer does */
+    n.rc = txn_prepare(text, len, test_rand() % 2 ? &g_kept : NULL, &n.payload, &n.sdoc, &n.ids,
+                       &n.err);
     g_new_ids = n.rc == STELE_OK ? json_loadb((const char *)n.ids.data, n.ids.len, 0, NULL)
                                  : NULL;
     o.rc = ref_prepare(text, len, &o.payload, &o.sdoc, &o.ids, &o.err);
@@ -566,7 +570,7 @@ static void test_random(void)
         buf_init(&p);
         buf_init(&s);
         buf_init(&ids);
-        accepted += txn_prepare(copy, b.len, &p, &s, &ids, &e) == STELE_OK;
+        accepted += txn_prepare(copy, b.len, NULL, &p, &s, &ids, &e) == STELE_OK;
         buf_release(&p);
         buf_release(&s);
         buf_release(&ids);
@@ -590,7 +594,7 @@ static void test_generated_ids(void)
     buf_init(&s);
     buf_init(&ids);
     util_err e;
-    REQUIRE(txn_prepare(t, strlen(t), &p, &s, &ids, &e) == STELE_OK, "prepare: %s", e.msg);
+    REQUIRE(txn_prepare(t, strlen(t), NULL, &p, &s, &ids, &e) == STELE_OK, "prepare: %s", e.msg);
     json_t *a = json_loadb((const char *)ids.data, ids.len, 0, NULL);
     REQUIRE(json_array_size(a) == 3, "three ids: %s", (const char *)ids.data);
     const char *x = json_string_value(json_array_get(a, 0));
@@ -638,5 +642,6 @@ int main(void)
     TEST_RUN(test_generated_ids);
     TEST_RUN(test_limits);
     TEST_RUN(test_random);
+    txn_scratch_release(&g_kept);
     return test_summary();
 }
