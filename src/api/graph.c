@@ -66,17 +66,22 @@ static size_t live_spans(void *ctx, uint32_t node, int dir, graph_span *out, siz
     return n;
 }
 
-/* Weight of edge doc `edge` now: its numeric property g->weight. */
-static int live_weight(void *ctx, uint32_t edge, double *w)
+/* The weight of an edge version: its property at path, a number >= 0. 0, or -1. */
+static int version_weight(const mversion *v, const char *path, double *w)
 {
-    const gview *g = ctx;
-    const mversion *v = mstate_doc_get(g->s, edge, UINT64_MAX);
     doc_view x;
-    if (!v || v->deleted || doc_path(v->doc, v->doc_len, g->weight, &x) != 1) return -1;
+    if (!v || v->deleted || doc_path(v->doc, v->doc_len, path, &x) != 1) return -1;
     int t = doc_type(x);
     if ((t != SDOC_INT && t != SDOC_UINT && t != SDOC_DOUBLE) || doc_double(x, w) != 0)
         return -1;
     return isnan(*w) || *w < 0 ? -1 : 0;
+}
+
+/* Weight of edge doc `edge` now (graph_view.weight of live views). */
+static int live_weight(void *ctx, uint32_t edge, double *w)
+{
+    const gview *g = ctx;
+    return version_weight(mstate_doc_get(g->s, edge, UINT64_MAX), g->weight, w);
 }
 
 /* Parses "A,B,C" into label ids; unknown names match nothing. */
@@ -117,6 +122,7 @@ static stele_status build_as_of(stele *db, gview *g)
     }
     uint32_t *from = cols, *to = cols + nd, *label = cols + 2 * nd, *edge = cols + 3 * nd;
     size_t m = 0;
+    for (size_t i = 0; w && i < nd; i++) w[i] = NAN; /* no weight unless an edge has one */
     for (uint32_t e = 0; e < nd; e++) {
         const mversion *v = mstate_doc_get(db->docs, e, g->at);
         medge_doc ed;
@@ -126,12 +132,8 @@ static stele_status build_as_of(stele *db, gview *g)
             continue;
         uint32_t f = mref_resolve(db->docs, &ed.from, g->at), t = mref_resolve(db->docs, &ed.to,
                                                                                 g->at);
-        const char *ln = ed.label;
-        size_t ll = ed.label_len;
-        if (!ln) {
-            ln = mstate_coll_name(db->docs, mstate_doc_coll(db->docs, e), g->at);
-            ll = ln ? strlen(ln) : 0;
-        }
+        size_t ll;
+        const char *ln = medge_label(db->docs, &ed, e, g->at, &ll);
         uint32_t l = ln ? madj_label_find(a, ln, ll) : MADJ_NONE;
         if (f == MADJ_NONE || t == MADJ_NONE || l == MADJ_NONE) continue;
         from[m] = f;
@@ -139,18 +141,7 @@ static stele_status build_as_of(stele *db, gview *g)
         label[m] = l;
         edge[m] = e;
         m++;
-    }
-    if (w) {
-        for (size_t i = 0; i < nd; i++) w[i] = NAN;
-        for (size_t i = 0; i < m; i++) {
-            const mversion *v = mstate_doc_get(db->docs, edge[i], g->at);
-            doc_view x;
-            double d;
-            int t = v && doc_path(v->doc, v->doc_len, g->weight, &x) == 1 ? doc_type(x) : -1;
-            if ((t == SDOC_INT || t == SDOC_UINT || t == SDOC_DOUBLE) && doc_double(x, &d) == 0 &&
-                !isnan(d) && d >= 0)
-                w[edge[i]] = d;
-        }
+        if (w && version_weight(v, g->weight, &w[e]) != 0) w[e] = NAN;
     }
     g->csr = graph_csr_build(mstate_doc_count(db->docs), from, to, label, edge, m);
     free(cols);

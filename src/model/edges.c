@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strtab.h"
 #include "util/util.h"
 
 typedef struct mgroup {
@@ -32,11 +33,6 @@ typedef struct madj_jent {
     uint32_t edge, from, to, label;
 } madj_jent;
 
-typedef struct label_name {
-    char s[MADJ_LABEL_MAX + 1];
-    uint32_t len;
-} label_name;
-
 typedef struct dirty_ref {
     uint32_t node, dir;
 } dirty_ref;
@@ -47,17 +43,15 @@ struct madj {
     medge *edges;
     size_t nedges, capedges;
     uint64_t nlinked;
-    label_name *labels;
-    uint64_t *label_edges;
-    size_t nlabel, caplabel, caplabel_edges;
-    uint32_t *ltab; /* label id + 1; 0 = empty */
-    size_t ltabcap;
+    strtab labels;          /* the label dictionary: ids in order of first use */
+    uint64_t *label_edges;  /* linked edges per label */
+    size_t caplabel_edges;
     dirty_ref *dirty;
     size_t ndirty, capdirty;
     int marked;
     madj_jent *journal;
     size_t njournal, capjournal;
-    size_t mark_nlabel;
+    uint32_t mark_nlabel;
 };
 
 madj *madj_new(void) { return calloc(1, sizeof(madj)); }
@@ -73,9 +67,8 @@ void madj_free(madj *a)
         free(a->node[d]);
     }
     free(a->edges);
-    free(a->labels);
+    strtab_release(&a->labels);
     free(a->label_edges);
-    free(a->ltab);
     free(a->dirty);
     free(a->journal);
     free(a);
@@ -83,41 +76,10 @@ void madj_free(madj *a)
 
 /* ---- labels ---- */
 
-static uint64_t label_hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
-
-static void ltab_put(madj *a, uint32_t id)
-{
-    size_t j = label_hash(a->labels[id].s, a->labels[id].len) & (a->ltabcap - 1);
-    while (a->ltab[j]) j = (j + 1) & (a->ltabcap - 1);
-    a->ltab[j] = id + 1;
-}
-
-static int ltab_rebuild(madj *a, size_t cap)
-{
-    uint32_t *t = calloc(cap, sizeof *t);
-    if (!t) return -1;
-    free(a->ltab);
-    a->ltab = t;
-    a->ltabcap = cap;
-    for (size_t i = 0; i < a->nlabel; i++) ltab_put(a, (uint32_t)i);
-    return 0;
-}
-
 uint32_t madj_label_find(const madj *a, const char *name, size_t len)
 {
-    if (!a->ltabcap) return MADJ_NONE;
-    size_t j = label_hash(name, len) & (a->ltabcap - 1);
-    for (size_t probes = 0; a->ltab[j] && probes < a->ltabcap; probes++) {
-        const label_name *l = &a->labels[a->ltab[j] - 1];
-        if (l->len == len && memcmp(l->s, name, len) == 0) return a->ltab[j] - 1;
-        j = (j + 1) & (a->ltabcap - 1);
-    }
-    return MADJ_NONE;
+    uint32_t id = strtab_find(&a->labels, name, len);
+    return id == STRTAB_NONE ? MADJ_NONE : id;
 }
 
 int madj_label_intern(madj *a, const char *name, size_t len, uint32_t *id)
@@ -125,30 +87,20 @@ int madj_label_intern(madj *a, const char *name, size_t len, uint32_t *id)
     STELE_ASSERT(len > 0 && len <= MADJ_LABEL_MAX);
     *id = madj_label_find(a, name, len);
     if (*id != MADJ_NONE) return 0;
-    if (a->nlabel >= UINT32_MAX - 1 ||
-        util_grow((void **)&a->labels, &a->caplabel, a->nlabel + 1, sizeof *a->labels) != 0 ||
-        util_grow((void **)&a->label_edges, &a->caplabel_edges, a->nlabel + 1,
-                  sizeof *a->label_edges) != 0)
+    if (util_grow((void **)&a->label_edges, &a->caplabel_edges, (size_t)a->labels.n + 1,
+                  sizeof *a->label_edges) != 0 ||
+        (*id = strtab_add(&a->labels, name, len)) == STRTAB_NONE)
         return -1;
-    if ((a->nlabel + 1) * 2 > a->ltabcap &&
-        ltab_rebuild(a, a->ltabcap ? a->ltabcap * 2 : 16) != 0)
-        return -1;
-    label_name *l = &a->labels[a->nlabel];
-    memcpy(l->s, name, len);
-    l->s[len] = 0;
-    l->len = (uint32_t)len;
-    a->label_edges[a->nlabel] = 0;
-    *id = (uint32_t)a->nlabel++;
-    ltab_put(a, *id);
+    a->label_edges[*id] = 0;
     return 0;
 }
 
-const char *madj_label_name(const madj *a, uint32_t id)
+const char *madj_label_name(const madj *a, uint32_t id, size_t *len)
 {
-    return id < a->nlabel ? a->labels[id].s : NULL;
+    return id < a->labels.n ? strtab_get(&a->labels, id, len) : NULL;
 }
 
-uint32_t madj_label_count(const madj *a) { return (uint32_t)a->nlabel; }
+uint32_t madj_label_count(const madj *a) { return a->labels.n; }
 
 /* ---- groups ---- */
 
@@ -247,7 +199,7 @@ static int link_raw(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t
     }
     if (grow_nodes(a, top) != 0) return -1;
     medge *e = &a->edges[edge];
-    STELE_ASSERT(e->from == MADJ_NONE && label < a->nlabel);
+    STELE_ASSERT(e->from == MADJ_NONE && label < a->labels.n);
     if (group_add(a, 0, from, label, (mlink){to, edge}) != 0) return -1;
     if (group_add(a, 1, to, label, (mlink){from, edge}) != 0) {
         group_remove(a, 0, from, label, (mlink){to, edge});
@@ -327,7 +279,7 @@ uint64_t madj_edge_count(const madj *a) { return a->nlinked; }
 
 uint64_t madj_label_edges(const madj *a, uint32_t label)
 {
-    return label < a->nlabel ? a->label_edges[label] : 0;
+    return label < a->labels.n ? a->label_edges[label] : 0;
 }
 
 /* ---- settling ---- */
@@ -377,7 +329,7 @@ int madj_mark(madj *a)
     STELE_ASSERT(!a->marked);
     a->marked = 1;
     a->njournal = 0;
-    a->mark_nlabel = a->nlabel;
+    a->mark_nlabel = a->labels.n;
     return 0;
 }
 
@@ -395,11 +347,7 @@ void madj_rollback(madj *a)
             util_assert_fail("adjacency rollback out of memory", __FILE__, __LINE__);
         }
     }
-    if (a->nlabel > a->mark_nlabel) {
-        a->nlabel = a->mark_nlabel;
-        if (ltab_rebuild(a, a->ltabcap) != 0)
-            util_assert_fail("adjacency rollback out of memory", __FILE__, __LINE__);
-    }
+    strtab_truncate(&a->labels, a->mark_nlabel);
     a->marked = 0;
     a->njournal = 0;
     (void)madj_settle(a);
@@ -416,7 +364,7 @@ uint64_t madj_bytes(const madj *a)
 {
     uint64_t b = sizeof *a + a->capnode[0] * sizeof(mnode) + a->capnode[1] * sizeof(mnode) +
                  a->capedges * sizeof(medge) +
-                 a->caplabel * sizeof(label_name);
+                 strtab_bytes(&a->labels) + a->caplabel_edges * sizeof(uint64_t);
     for (int d = 0; d < 2; d++)
         for (size_t i = 0; i < a->nnode; i++) {
             const mnode *m = &a->node[d][i];
@@ -430,18 +378,6 @@ uint64_t madj_bytes(const madj *a)
 
 #include "model/doc.h"
 #include "model/state.h"
-
-static int coll_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > MSTATE_NAME_MAX || s[0] == '.') return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
 
 int mref_parse(const char *s, size_t n, mref *r, const char **why)
 {
@@ -457,7 +393,7 @@ int mref_parse(const char *s, size_t n, mref *r, const char **why)
         r->db = s;
         r->db_len = (size_t)(colon - s);
         c = colon + 1;
-        if (!coll_name_ok(r->db, r->db_len)) {
+        if (!mstate_name_ok(r->db, r->db_len)) {
             *why = "the database of a reference \"db:collection/key\" is not a valid name";
             return -1;
         }
@@ -466,7 +402,7 @@ int mref_parse(const char *s, size_t n, mref *r, const char **why)
     r->coll_len = (size_t)(slash - c);
     r->key = slash + 1;
     r->key_len = n - (size_t)(r->key - s);
-    if (!coll_name_ok(r->coll, r->coll_len)) {
+    if (!mstate_name_ok(r->coll, r->coll_len)) {
         *why = "the collection of a reference is not a valid collection name";
         return -1;
     }
@@ -529,6 +465,18 @@ uint32_t mref_resolve(const mstate *s, const mref *r, uint64_t as_of)
     return c == MSTATE_NONE ? MADJ_NONE : mstate_doc_find(s, c, r->key, r->key_len);
 }
 
+const char *medge_label(const mstate *s, const medge_doc *ed, uint32_t edge, uint64_t at,
+                        size_t *len)
+{
+    if (ed->label) {
+        *len = ed->label_len;
+        return ed->label;
+    }
+    const char *name = mstate_coll_name(s, mstate_doc_coll(s, edge), at);
+    *len = name ? strlen(name) : 0;
+    return name;
+}
+
 int madj_relink_all(mstate *s)
 {
     madj *a = mstate_adj(s);
@@ -541,14 +489,10 @@ int madj_relink_all(mstate *s)
         uint32_t from = mref_resolve(s, &ed.from, UINT64_MAX);
         uint32_t to = mref_resolve(s, &ed.to, UINT64_MAX);
         if (from == MADJ_NONE || to == MADJ_NONE) continue; /* not linked when written */
-        const char *label = ed.label;
-        size_t label_len = ed.label_len;
-        if (!label) {
-            label = mstate_coll_name(s, mstate_doc_coll(s, n), UINT64_MAX);
-            if (!label) continue;
-            label_len = strlen(label);
-        }
+        size_t label_len;
+        const char *label = medge_label(s, &ed, n, UINT64_MAX, &label_len);
         uint32_t id;
+        if (!label) continue;
         if (madj_label_intern(a, label, label_len, &id) != 0 ||
             madj_link(a, n, from, to, id) != 0)
             return -1;

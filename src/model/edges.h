@@ -52,11 +52,12 @@ typedef struct mgroup_view {
 madj *madj_new(void);
 void madj_free(madj *a);
 
-/* Labels: the id of `name` (created if new: -1 on OOM), or lookup only (MADJ_NONE if
- * unknown); name of an id (NUL-terminated, borrowed); number of labels. */
+/* Labels (a util/strtab dictionary): the id of `name` (created if new: -1 on OOM), or
+ * lookup only (MADJ_NONE if unknown); name of an id (*len bytes, not NUL-terminated,
+ * borrowed until the next new label); number of labels. */
 int madj_label_intern(madj *a, const char *name, size_t len, uint32_t *id);
 uint32_t madj_label_find(const madj *a, const char *name, size_t len);
-const char *madj_label_name(const madj *a, uint32_t id);
+const char *madj_label_name(const madj *a, uint32_t id, size_t *len);
 uint32_t madj_label_count(const madj *a);
 
 /* Links edge doc `edge` from -> to with `label` (edge must not be linked). -1 on OOM. */
@@ -112,6 +113,10 @@ int medge_read(const uint8_t *doc, size_t len, medge_doc *out, const char **why)
 /* Doc number of a local reference as of LSN as_of (collection name as then), or
  * MADJ_NONE if the collection or the document is unknown (reserved numbers count). */
 uint32_t mref_resolve(const struct mstate *s, const mref *r, uint64_t as_of);
+/* The label of edge document `edge` read as *ed: its "_label", or the name of its
+ * collection as of at (*len bytes); NULL if that collection has no name then. */
+const char *medge_label(const struct mstate *s, const medge_doc *ed, uint32_t edge,
+                        uint64_t at, size_t *len);
 /* Links every live edge document of s as of now (after loading a snapshot): -1 on OOM. */
 int madj_relink_all(struct mstate *s);
 

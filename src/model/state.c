@@ -96,6 +96,18 @@ static uint8_t *doc_bytes_alloc(mstate *s, size_t n)
     return p;
 }
 
+int mstate_name_ok(const char *name, size_t n)
+{
+    if (n == 0 || n > MSTATE_NAME_MAX || name[0] == '.') return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 mstate *mstate_new(void)
 {
     mstate *s = calloc(1, sizeof(mstate));
@@ -623,14 +635,15 @@ int mstate_digest(const mstate *s, uint8_t out[32])
     for (uint32_t i = 0; i < s->ndoc && !bad && madj_edge_count(s->adj) > 0; i++) {
         uint32_t from, to, label;
         if (!madj_edge(s->adj, i, &from, &to, &label)) continue;
-        const char *name = madj_label_name(s->adj, label);
+        size_t nl;
+        const char *name = madj_label_name(s->adj, label, &nl);
         uint8_t h[16];
         put_u32(h, i);
         put_u32(h + 4, from);
         put_u32(h + 8, to);
-        put_u32(h + 12, (uint32_t)strlen(name));
+        put_u32(h + 12, (uint32_t)nl);
         bad = buf_append(&b, "E", 1) || buf_append(&b, h, sizeof h) ||
-              buf_append(&b, name, strlen(name));
+              buf_append(&b, name, nl);
     }
     if (!bad) crypto_sha256(b.data, b.len, out);
     buf_release(&b);

@@ -39,6 +39,10 @@ typedef struct mversion {
     size_t doc_len;
 } mversion;
 
+/* A collection name (also the collection and database parts of an edge reference):
+ * 1-64 bytes of letters, digits, '.', '_', '-', not starting with '.'. */
+int mstate_name_ok(const char *name, size_t n);
+
 mstate *mstate_new(void);
 void mstate_free(mstate *s);
 

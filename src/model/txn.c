@@ -18,19 +18,7 @@
 #include "model/doc_int.h"
 #include "model/edges.h"
 
-static int name_ok_n(const char *name, size_t n)
-{
-    if (n == 0 || n > MSTATE_NAME_MAX || name[0] == '.') return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-static int name_ok(const char *name) { return name_ok_n(name, strlen(name)); }
+static int name_ok(const char *name) { return mstate_name_ok(name, strlen(name)); }
 
 static const char *const OPS[] = {"create_collection", "drop_collection", "rename_collection",
                                   "insert", "replace", "patch", "delete", "restore",
@@ -223,10 +211,10 @@ static stele_status prep_check(doc_view op, const doc_view *f, size_t i, int *ki
                                           "insert, replace, patch, delete, restore, "
                                           "create_collection, drop_collection, "
                                           "rename_collection, create_index, drop_index)", i);
-    if (!field_str(f, F_COLL, &s, &n) || !name_ok_n(s, n))
+    if (!field_str(f, F_COLL, &s, &n) || !mstate_name_ok(s, n))
         return util_fail(e, STELE_EINVAL, "op %zu: \"coll\" must be a collection name (1-64 of "
                                           "letters, digits, '.', '_', '-')", i);
-    if (*kind == OP_RENAME && (!field_str(f, F_TO, &s, &n) || !name_ok_n(s, n)))
+    if (*kind == OP_RENAME && (!field_str(f, F_TO, &s, &n) || !mstate_name_ok(s, n)))
         return util_fail(e, STELE_EINVAL, "op %zu: \"to\" must be a collection name", i);
     if (is_index_op(*kind) && (!field_str(f, F_PATH, &s, &n) || !index_path_ok(s, n)))
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"path\" must be a dotted path such as "
@@ -636,9 +624,9 @@ static stele_status link_edge(mstate *s, const op_view *op, uint32_t c, uint32_t
     stele_status rc = edge_end(s, op, &ed.from, "_from", i, &from, e);
     if (rc == STELE_OK) rc = edge_end(s, op, &ed.to, "_to", i, &to, e);
     if (rc != STELE_OK) return rc;
-    const char *ln = ed.label ? ed.label : mstate_coll_name(s, c, UINT64_MAX);
-    STELE_ASSERT(ln != NULL);
-    size_t ll = ed.label ? ed.label_len : strlen(ln);
+    size_t ll;
+    const char *ln = medge_label(s, &ed, n, UINT64_MAX, &ll);
+    STELE_ASSERT(ln != NULL && mstate_doc_coll(s, n) == c);
     madj *a = mstate_adj(s);
     if (madj_label_intern(a, ln, ll, &label) != 0 || madj_link(a, n, from, to, label) != 0)
         return util_fail(e, STELE_ENOMEM, "out of memory");
