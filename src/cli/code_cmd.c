@@ -94,20 +94,31 @@ static int code_fail(int rc, const char *err)
 
 /* ------------------------------------------------------------------ index */
 
-static int code_index(const char *dir, cli_open_fn open, void *ctx)
+/* The project of dir and the database opened for writing: 0, or an exit code (said). */
+static int open_project(const char *dir, cli_open_fn open, void *ctx, cg_project **p,
+                        stele **db)
 {
     char err[CG_PATH_MAX + 256];
-    cg_project *p = cg_project_open(dir, err, sizeof err);
-    if (!p) {
+    *p = cg_project_open(dir, err, sizeof err);
+    if (!*p) {
         say("%s", err);
         return EXIT_USAGE;
     }
-    stele *db;
-    int rc = open(ctx, 0, &db);
+    int rc = open(ctx, 0, db);
     if (rc) {
-        cg_project_free(p);
-        return rc;
+        cg_project_free(*p);
+        *p = NULL;
     }
+    return rc;
+}
+
+static int code_index(const char *dir, cli_open_fn open, void *ctx)
+{
+    char err[CG_PATH_MAX + 256];
+    cg_project *p;
+    stele *db;
+    int rc = open_project(dir, open, ctx, &p, &db);
+    if (rc) return rc;
     cg_stats st;
     progress bar = {0, 0};
     cg_out out = {on_diag_tty, on_note, isatty(STDERR_FILENO) ? on_progress : NULL, &bar};
@@ -276,17 +287,10 @@ static int watch_loop(stele *db, cg_project *p, cg_parser *parser, cg_watch *w)
 static int code_watch(const char *dir, cli_open_fn open, void *ctx)
 {
     char err[CG_PATH_MAX + 256];
-    cg_project *p = cg_project_open(dir, err, sizeof err);
-    if (!p) {
-        say("%s", err);
-        return EXIT_USAGE;
-    }
+    cg_project *p;
     stele *db;
-    int rc = open(ctx, 0, &db);
-    if (rc) {
-        cg_project_free(p);
-        return rc;
-    }
+    int rc = open_project(dir, open, ctx, &p, &db);
+    if (rc) return rc;
     cg_parser *parser = NULL;
     cg_watch *w = NULL;
     rc = same_root(db, p);

@@ -18,26 +18,26 @@
 static const char *const SYMBOL_COLLS[] = {"function", "type", "typedef", "global", "macro",
                                            "field", "file"};
 
-/* The "_id"s of documents of coll whose "name" is `name`, as a JSON array (or NULL). */
-static json_t *by_name(stele *db, const char *coll, const char *name)
+/* The documents of coll whose "name" is `name` (at most `limit`; 0 = all), as a new JSON
+ * array (empty if none or on error). */
+static json_t *by_name(stele *db, const char *coll, const char *name, uint64_t limit)
 {
-    json_t *f = json_pack("{ss}", "name", name), *ids = json_array();
+    json_t *f = json_pack("{ss}", "name", name), *docs = json_array();
     char *ft = json_dumps(f, JSON_COMPACT), *out = NULL;
-    stele_find_opts o = {.fields = "name", .limit = 50};
+    stele_find_opts o = {.limit = limit};
     json_decref(f);
     if (ft && stele_find(db, coll, ft, strlen(ft), &o, &out) == STELE_OK && out) {
         for (char *line = out; *line;) {
             char *nl = strchr(line, '\n');
             json_t *d = json_loadb(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
-            if (d) json_array_append(ids, json_object_get(d, "_id"));
-            json_decref(d);
+            if (d) json_array_append_new(docs, d);
             if (!nl) break;
             line = nl + 1;
         }
     }
     free(ft);
     stele_free(out);
-    return ids;
+    return docs;
 }
 
 /* Resolves SYMBOL in the given collections into ref "coll/key": 0 or an exit code. */
@@ -51,15 +51,16 @@ static int resolve(stele *db, const char *sym, const char *const *colls, size_t 
     }
     json_t *all = json_array();
     for (size_t i = 0; i < ncolls; i++) {
-        json_t *ids = by_name(db, colls[i], sym);
+        json_t *docs = by_name(db, colls[i], sym, 50);
         size_t k;
-        json_t *id;
-        json_array_foreach(ids, k, id) {
+        json_t *d;
+        json_array_foreach(docs, k, d) {
             char r[REF_MAX];
-            snprintf(r, sizeof r, "%s/%s", colls[i], json_string_value(id));
+            snprintf(r, sizeof r, "%s/%s", colls[i],
+                     json_string_value(json_object_get(d, "_id")));
             json_array_append_new(all, json_string(r));
         }
-        json_decref(ids);
+        json_decref(docs);
     }
     size_t found = json_array_size(all);
     if (found == 1) snprintf(ref, cap, "%s", json_string_value(json_array_get(all, 0)));
@@ -79,24 +80,14 @@ static int code_def(stele *db, const char *name, const char *format)
 {
     json_t *docs = json_array();
     for (size_t i = 0; i < sizeof SYMBOL_COLLS / sizeof SYMBOL_COLLS[0]; i++) {
-        json_t *f = json_pack("{ss}", "name", name);
-        char *ft = json_dumps(f, JSON_COMPACT), *out = NULL;
-        json_decref(f);
-        if (ft && stele_find(db, SYMBOL_COLLS[i], ft, strlen(ft), NULL, &out) == STELE_OK &&
-            out) {
-            for (char *line = out; *line;) {
-                char *nl = strchr(line, '\n');
-                json_t *d = json_loadb(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
-                if (d) {
-                    json_object_set_new(d, "_collection", json_string(SYMBOL_COLLS[i]));
-                    json_array_append_new(docs, d);
-                }
-                if (!nl) break;
-                line = nl + 1;
-            }
+        json_t *found = by_name(db, SYMBOL_COLLS[i], name, 0);
+        size_t k;
+        json_t *d;
+        json_array_foreach(found, k, d) {
+            json_object_set_new(d, "_collection", json_string(SYMBOL_COLLS[i]));
+            json_array_append(docs, d);
         }
-        free(ft);
-        stele_free(out);
+        json_decref(found);
     }
     int rc = json_array_size(docs) ? 0 : EXIT_STATE;
     if (rc) say("no symbol named '%s' in the code graph", name);
