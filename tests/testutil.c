@@ -106,3 +106,35 @@ int test_summary(void)
     printf("%d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed ? 1 : 0;
 }
+
+void test_store_new(char *path, size_t cap, uint32_t segment_size, uint32_t checkpoint_every)
+{
+    static unsigned n;
+    snprintf(path, cap, "%s/store%u", test_tmpdir(), n++);
+    stele_init_options io = {.store_dir = path, .user = "ada", .password = "pw",
+                             .password_len = 2, .kdf = STELE_KDF_INSECURE_TEST,
+                             .segment_size = segment_size, .checkpoint_every = checkpoint_every};
+    char err[512];
+    if (stele_store_init(&io, err, sizeof err) != STELE_OK) {
+        fprintf(stderr, "init %s: %s\n", path, err);
+        abort();
+    }
+}
+
+stele *test_store_open(const char *path, const stele_open_options *extra)
+{
+    stele_open_options o;
+    if (extra) o = *extra;
+    else memset(&o, 0, sizeof o);
+    o.store_dir = path;
+    o.user = "ada";
+    o.password = "pw";
+    o.password_len = 2;
+    stele *db = NULL;
+    if (stele_open(&o, &db) != STELE_OK) {
+        fprintf(stderr, "open: %s\n", stele_errmsg(db));
+        stele_close(db);
+        return NULL;
+    }
+    return db;
+}

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "stele.h"
+
 extern int test_checks_failed;
 extern int test_checks_passed;
 void test_fail(const char *file, int line, const char *fmt, ...)
@@ -35,6 +37,13 @@ int test_summary(void);
 
 /* A fresh empty directory under $TMPDIR, removed at exit. */
 const char *test_tmpdir(void);
+/* Stores for tests through the public API: user "ada", password "pw", the insecure
+ * test KDF. test_store_new creates a fresh one under test_tmpdir() and writes its path
+ * into path[0, cap) (aborts if it cannot: that is setup, not a check). test_store_open
+ * opens it with *extra's options (NULL = defaults; store, user and password are filled
+ * in) or returns NULL after printing why. */
+void test_store_new(char *path, size_t cap, uint32_t segment_size, uint32_t checkpoint_every);
+stele *test_store_open(const char *path, const stele_open_options *extra);
 /* Deterministic per-run seed: $STELE_SEED or time-based; printed once. */
 uint64_t test_seed(void);
 uint64_t test_rand(void); /* xorshift from test_seed() */

@@ -2,20 +2,8 @@
 # The graph commands of the `stele` CLI: answers on a small known graph, the compact
 # query syntax, as-of, exit codes and messages, refused edge writes change nothing.
 # Env: STELE_BIN (set by CTest).
-set -u
-S="${STELE_BIN:?STELE_BIN must point to the stele binary}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export STELE_STORE="$T/store" STELE_USER=gr STELE_PASSWORD=pw
-unset STELE_DURABILITY
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-run() { OUT=$("$@" 2>"$T/err"); RC=$?; ERR=$(cat "$T/err"); }
-expect_rc() { [ "$RC" = "$1" ] && ok || no "$2: exit $RC, expected $1 ($ERR)"; }
-expect_has() { case "$1" in *"$2"*) ok ;; *) no "$3: '$2' not in: $1" ;; esac; }
-compact() { tr -d ' \n' <<<"$1"; }
-snap() { (cd "$STELE_STORE" && find . -type f ! -name lock -print0 | sort -z | xargs -0 sha256sum); }
+HARNESS_USER=gr
+. "$(dirname "$0")/lib/harness.sh"
 
 "$S" init --kdf-profile insecure-test --segment-size 65536 >/dev/null || { echo "init failed"; exit 1; }
 run "$S" txn '{"ops":[{"op":"create_collection","coll":"fn"},{"op":"create_collection","coll":"e"},

@@ -2,19 +2,8 @@
 # `stele import`, `stele export` and `--format table`: exit codes, messages with line
 # numbers, refused imports change nothing, round trips, the table's shape, and no
 # progress bar when stderr is not a terminal. Env: STELE_BIN (set by CTest).
-set -u
-S="${STELE_BIN:?STELE_BIN must point to the stele binary}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export STELE_STORE="$T/store" STELE_USER=io STELE_PASSWORD=pw
-unset STELE_DURABILITY
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-run() { OUT=$("$@" 2>"$T/err"); RC=$?; ERR=$(cat "$T/err"); }
-expect_rc() { [ "$RC" = "$1" ] && ok || no "$2: exit $RC, expected $1 ($ERR)"; }
-expect_has() { case "$1" in *"$2"*) ok ;; *) no "$3: '$2' not in: $1" ;; esac; }
-snap() { (cd "$STELE_STORE" && find . -type f ! -name lock -print0 | sort -z | xargs -0 sha256sum); }
+HARNESS_USER=io
+. "$(dirname "$0")/lib/harness.sh"
 
 "$S" init --kdf-profile insecure-test --segment-size 4194304 >/dev/null || { echo "init failed"; exit 1; }
 

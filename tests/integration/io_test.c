@@ -23,29 +23,13 @@ static char store[600];
 
 static stele *open_db(int read_only)
 {
-    stele *db = NULL;
-    stele_open_options o = {.store_dir = store, .user = "ada", .password = "pw",
-                            .password_len = 2, .read_only = read_only};
-    if (stele_open(&o, &db) != STELE_OK) {
-        fprintf(stderr, "open: %s\n", stele_errmsg(db));
-        stele_close(db);
-        return NULL;
-    }
-    return db;
+    stele_open_options o = {.read_only = read_only};
+    return test_store_open(store, &o);
 }
 
 static void make_store(uint32_t segment_size)
 {
-    snprintf(store, sizeof store, "%s/s%llu", test_tmpdir(),
-             (unsigned long long)(test_rand() % 1000000));
-    stele_init_options io = {.store_dir = store, .user = "ada", .password = "pw",
-                             .password_len = 2, .kdf = STELE_KDF_INSECURE_TEST,
-                             .segment_size = segment_size, .checkpoint_every = 50};
-    char err[512];
-    if (stele_store_init(&io, err, sizeof err) != STELE_OK) {
-        fprintf(stderr, "init: %s\n", err);
-        abort();
-    }
+    test_store_new(store, sizeof store, segment_size, 50);
 }
 
 static stele_status import(stele *db, const char *coll, const char *text, stele_io_format f,

@@ -26,31 +26,11 @@ static char store[600];
 
 static stele *open_db(int read_only)
 {
-    stele *db = NULL;
-    stele_open_options o = {.store_dir = store, .user = "ada", .password = "pw",
-                            .password_len = 2, .read_only = read_only,
-                            .durability = STELE_DURABLE_NONE};
-    if (stele_open(&o, &db) != STELE_OK) {
-        fprintf(stderr, "open: %s\n", stele_errmsg(db));
-        stele_close(db);
-        return NULL;
-    }
-    return db;
+    stele_open_options o = {.read_only = read_only, .durability = STELE_DURABLE_NONE};
+    return test_store_open(store, &o);
 }
 
-static void make_store(void)
-{
-    static int n;
-    snprintf(store, sizeof store, "%s/s%d", test_tmpdir(), n++);
-    stele_init_options io = {.store_dir = store, .user = "ada", .password = "pw",
-                             .password_len = 2, .kdf = STELE_KDF_INSECURE_TEST,
-                             .segment_size = 1 << 20, .checkpoint_every = 500};
-    char err[512];
-    if (stele_store_init(&io, err, sizeof err) != STELE_OK) {
-        fprintf(stderr, "init: %s\n", err);
-        abort();
-    }
-}
+static void make_store(void) { test_store_new(store, sizeof store, 1 << 20, 500); }
 
 static stele_status txn(stele *db, uint64_t *lsn, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
