@@ -4,7 +4,8 @@
  *
  * Exit codes (also in `stele --help`): 0 ok; 1 error; 2 usage or malformed input;
  * 3 wrong password; 4 database in use by another process; 5 verification failed or
- * data not authentic; 6 not found, already exists, or revision conflict.
+ * data not authentic; 6 not found, already exists, or revision conflict; 7 signed
+ * settings refused (tampered, rolled back, or signed by an untrusted key).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,7 @@ typedef struct opts {
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json;
     const char *dir, *label, *weight; /* graph */
-    uint64_t depth, max, max_len, min_size, top;
+    uint64_t depth, max, max_len, min_size, top, settings_version;
     int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
     const char *pos[8];
     int npos;
@@ -58,6 +59,7 @@ int exit_code(stele_status rc)
     case STELE_ENOTFOUND:
     case STELE_EEXIST:
     case STELE_ECONFLICT: return EXIT_STATE;
+    case STELE_EUNTRUSTED: return EXIT_UNTRUSTED;
     default: return EXIT_ERR;
     }
 }
@@ -81,6 +83,7 @@ static const char *const HELP_MAIN =
     "  verify-proof FILE    check a proof offline (no store, no password)\n"
     "  stat                 sizes, counts, key profile, durability policy\n"
     "  passwd               change the user's password (re-wraps one key, no data rewrite)\n"
+    "  settings show|verify|sign FILE|trust KEY   the store's admin-signed settings\n"
     "documents (JSON objects in collections, every write a ledger transaction):\n"
     "  collection create|drop|list|rename   manage collections\n"
     "  put COLL [JSON|-]    insert a document (an existing _id is an error); prints _id\n"
@@ -110,12 +113,13 @@ static const char *const HELP_MAIN =
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
     "  --user NAME    the user                 STELE_USER   (default $USER)\n"
     "  --db NAME      the database             (default: the user's primary database)\n"
-    "  --durability fsync|group|none           STELE_DURABILITY (default fsync)\n"
+    "  --durability fsync|group|none           STELE_DURABILITY (default: settings, else fsync)\n"
     "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
     "\n"
     "exit codes: 0 ok, 1 error, 2 usage or malformed input, 3 wrong password,\n"
     "            4 database in use by another process, 5 verification failed / not authentic,\n"
-    "            6 not found, already exists, or revision conflict\n"
+    "            6 not found, already exists, or revision conflict,\n"
+    "            7 signed settings refused (tampered, rolled back, or an untrusted key)\n"
     "\n"
     "'stele COMMAND --help' describes one command.\n";
 
@@ -173,6 +177,22 @@ static const cmd_help HELPS[] = {
      "Checks a proof bundle made by 'stele prove': signature, Merkle path, and the payload if\n"
      "disclosed. Needs no store and no password. Pass --key with the database public key you\n"
      "trust (from 'stele stat'); without it the bundle is only checked against its own key.\n"},
+    {"settings",
+     "usage: stele settings show | verify | sign FILE|- [--settings-version N] | trust KEY\n"
+     "Store-wide settings in config/settings.json, signed with an admin's Ed25519 settings\n"
+     "key (made on first 'sign', wrapped by that user's data key). FILE is a JSON object:\n"
+     "  {\"kdf_floor\":{\"m_kib\":N,\"t\":N}, \"segment_size\":N, \"checkpoint_every\":N,\n"
+     "   \"durability\":\"fsync\"|\"group\"|\"none\"}   (every member optional)\n"
+     "show     print the settings in effect (checked, nothing written)\n"
+     "verify   check the file and accept it: its key is pinned on first use, and its version\n"
+     "         and counter become the oldest the store accepts\n"
+     "sign     sign FILE as the next version (or --settings-version N; never lower) with the\n"
+     "         user's key; needs the password\n"
+     "trust    provision KEY (64 hex digits) as the only key whose settings are accepted\n"
+     "A changed byte, an older file or another key's file is refused (exit 7) by these\n"
+     "commands and by every open. Effects: the Argon2id floor for new passwords (never below\n"
+     "m=256 MiB, t=3), the durability default (when --durability is not given), the segment\n"
+     "size and checkpoint interval of new databases.\n"},
     {"stat",
      "usage: stele stat\n"
      "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
@@ -361,7 +381,7 @@ static int parse_args(int argc, char **argv, opts *o)
                                          "--rev", "--as-of", "--limit", "--offset", "--sort",
                                          "--fields", "--format", "--output", "--kind",
                                          "--dir", "--label", "--weight", "--depth", "--max",
-                                         "--max-len", "--min-size", "--top"};
+                                         "--max-len", "--min-size", "--top", "--settings-version"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -414,6 +434,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 26: bad = parse_u64(v, &o->max_len); o->has_max_len = 1; break;
         case 27: bad = parse_u64(v, &o->min_size); o->has_min_size = 1; break;
         case 28: bad = parse_u64(v, &o->top); o->has_top = 1; break;
+        case 29: bad = parse_u64(v, &o->settings_version) || !o->settings_version; break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -505,11 +526,17 @@ static int get_password(const char *env_name, const char *what, int confirm, cha
     return 0;
 }
 
+int cli_password(const char *env_name, const char *what, char *out, size_t cap, size_t *len)
+{
+    return get_password(env_name, what, 0, out, cap, len);
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static int durability_of(const char *s, stele_durability *d)
 {
-    if (!s || strcmp(s, "fsync") == 0) *d = STELE_DURABLE_FSYNC;
+    if (!s) *d = STELE_DURABLE_STORE; /* the signed settings' default, else fsync */
+    else if (strcmp(s, "fsync") == 0) *d = STELE_DURABLE_FSYNC;
     else if (strcmp(s, "group") == 0) *d = STELE_DURABLE_GROUP;
     else if (strcmp(s, "none") == 0) *d = STELE_DURABLE_NONE;
     else {
@@ -1308,6 +1335,12 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "prove") == 0) return cmd_prove(&o);
     if (strcmp(cmd, "stat") == 0) return cmd_stat(&o);
     if (strcmp(cmd, "passwd") == 0) return cmd_passwd(&o);
+    if (strcmp(cmd, "settings") == 0) {
+        cli_settings_args sa = {.store = o.store, .user = o.user, .npos = o.npos,
+                                .version = o.settings_version};
+        memcpy(sa.pos, o.pos, sizeof sa.pos);
+        return cli_settings(&sa);
+    }
     if (strcmp(cmd, "collection") == 0) return cmd_collection(&o);
     if (strcmp(cmd, "put") == 0 || strcmp(cmd, "replace") == 0 || strcmp(cmd, "patch") == 0 ||
         strcmp(cmd, "delete") == 0 || strcmp(cmd, "restore") == 0)
