@@ -87,6 +87,10 @@ typedef struct stele_init_options {
     stele_kdf_profile kdf;     /* default STELE_KDF_DEFAULT */
     uint32_t segment_size;     /* bytes per ledger segment file; 0 = 32 MiB */
     uint32_t checkpoint_every; /* records between automatic checkpoints; 0 = 1000 */
+    int no_encryption;         /* 1: the primary database's ledger segments and snapshot
+                                * fragments hold PLAINTEXT (with checksums, the hash chain
+                                * and signed checkpoints): for public data only, such as
+                                * a global database. Keys and superblock stay sealed. */
 } stele_init_options;
 
 /* Creates the store directory (if needed) and its first user with a primary

@@ -128,6 +128,7 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
                                o->kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &dek, &e);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
     if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, &k, &e);
+    k.plaintext = o->no_encryption != 0;
     if (rc == STELE_OK) rc = ledger_create(db_dir, &k, o->segment_size, o->checkpoint_every, &e);
     if (rc == STELE_OK) rc = vault_store_finish(o->store_dir, &e);
     vault_dbkeys_release(&k);

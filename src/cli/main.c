@@ -27,7 +27,7 @@ typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
     const char *sort, *fields, *format, *output, *kind; /* find / import / export / index */
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
-    int payload, consistency, help, json;
+    int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
     uint64_t depth, max, max_len, min_size, top, settings_version;
     int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
@@ -130,11 +130,15 @@ typedef struct cmd_help {
 static const cmd_help HELPS[] = {
     {"init",
      "usage: stele init --store DIR --user NAME [--kdf-profile default|insecure-test]\n"
-     "                  [--segment-size BYTES] [--checkpoint-every N]\n"
+     "                  [--segment-size BYTES] [--checkpoint-every N] [--no-encryption]\n"
      "Creates the store and its first user with a primary database. The password comes from\n"
      "STELE_PASSWORD or is asked twice. Keys: Argon2id (m=256 MiB, t=3) derives the key that\n"
      "wraps the user's data key; each database has its own key. 'insecure-test' uses a cheap\n"
-     "KDF for test suites only (reported by 'stele stat'). Segment files are 32 MiB by default.\n"},
+     "KDF for test suites only (reported by 'stele stat'). Segment files are 32 MiB by default.\n"
+     "--no-encryption: WARNING, FOR PUBLIC DATA ONLY (a global database). The database's log\n"
+     "segments and snapshots are stored as PLAINTEXT that anyone with the files can read;\n"
+     "integrity stays (a SHA-256 checksum per box, the hash chain, signed checkpoints), and\n"
+     "'stele stat' says \"not encrypted\". Keys and the superblock stay sealed.\n"},
     {"log",
      "usage: stele log append [--id IDEMPOTENCY_ID] [JSON | -]\n"
      "       stele log get LSN\n"
@@ -389,6 +393,7 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--consistency") == 0) { o->consistency = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
         if (strcmp(a, "--docs") == 0) { o->docs = 1; continue; }
+        if (strcmp(a, "--no-encryption") == 0) { o->no_encryption = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
             if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
             o->pos[o->npos++] = a;
@@ -710,7 +715,8 @@ static int cmd_init(opts *o)
     size_t pwlen;
     stele_init_options io = {.store_dir = o->store, .user = o->user,
                              .segment_size = (uint32_t)o->segment_size,
-                             .checkpoint_every = (uint32_t)o->checkpoint_every};
+                             .checkpoint_every = (uint32_t)o->checkpoint_every,
+                             .no_encryption = o->no_encryption};
     if (o->segment_size > UINT32_MAX || o->checkpoint_every > UINT32_MAX) {
         say("--segment-size and --checkpoint-every must be below 4294967296");
         return EXIT_USAGE;
@@ -730,8 +736,9 @@ static int cmd_init(opts *o)
         say("%s", err);
         return exit_code(st);
     }
-    printf("created store '%s' with user '%s' and its primary database%s\n", o->store, o->user,
-           io.kdf == STELE_KDF_INSECURE_TEST ? " (INSECURE test key profile)" : "");
+    printf("created store '%s' with user '%s' and its primary database%s%s\n", o->store,
+           o->user, io.kdf == STELE_KDF_INSECURE_TEST ? " (INSECURE test key profile)" : "",
+           o->no_encryption ? " (NOT ENCRYPTED: public data only)" : "");
     return 0;
 }
 
@@ -935,6 +942,9 @@ static int cmd_stat(opts *o)
     stele_status st = stele_stat(db, &json);
     if (st != STELE_OK) return fail_db(db, st);
     print_pretty(json);
+    if (strstr(json, "\"encryption\":\"none"))
+        say("warning: this database is NOT ENCRYPTED (created with --no-encryption): keep only "
+            "public data in it");
     if (strstr(json, "\"insecure\":true"))
         say("warning: user '%s' was created with the INSECURE test key profile; do not keep "
             "real data in this store", o->user);
