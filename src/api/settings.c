@@ -57,26 +57,30 @@ static stele_status settings_report(const char *dir, const vault_settings *s, ch
     return STELE_OK;
 }
 
-stele_status stele_settings_show(const char *store_dir, char **json, char *errbuf,
-                                 size_t errcap)
+/* show (accept 0: nothing written) and verify (accept 1: pinned). */
+static stele_status settings_check(const char *store_dir, int accept, char **json,
+                                   char *errbuf, size_t errcap)
 {
     util_err e;
     vault_settings s;
     stele_status rc = settings_begin(store_dir, &e);
-    if (rc == STELE_OK) rc = vault_settings_load(store_dir, &s, &e);
+    if (rc == STELE_OK)
+        rc = accept ? vault_settings_accept(store_dir, &s, &e)
+                    : vault_settings_load(store_dir, &s, &e);
     if (rc == STELE_OK) rc = settings_report(store_dir, &s, json, &e);
     return settings_end(&e, rc, errbuf, errcap);
+}
+
+stele_status stele_settings_show(const char *store_dir, char **json, char *errbuf,
+                                 size_t errcap)
+{
+    return settings_check(store_dir, 0, json, errbuf, errcap);
 }
 
 stele_status stele_settings_verify(const char *store_dir, char **json, char *errbuf,
                                    size_t errcap)
 {
-    util_err e;
-    vault_settings s;
-    stele_status rc = settings_begin(store_dir, &e);
-    if (rc == STELE_OK) rc = vault_settings_accept(store_dir, &s, &e);
-    if (rc == STELE_OK) rc = settings_report(store_dir, &s, json, &e);
-    return settings_end(&e, rc, errbuf, errcap);
+    return settings_check(store_dir, 1, json, errbuf, errcap);
 }
 
 stele_status stele_settings_sign(const char *store_dir, const char *user,

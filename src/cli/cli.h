@@ -23,6 +23,8 @@
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int exit_code(stele_status rc);
 /* main.c: a password from env_name or a prompt (no confirmation): 0 or an exit code. */
+/* main.c: pretty-prints a JSON document made by the library (as it is if not JSON). */
+void print_pretty(const char *json);
 int cli_password(const char *env_name, const char *what, char *out, size_t cap, size_t *len);
 
 /* settings_cmd.c: `stele settings show|verify|sign FILE|trust KEY` (pos[0] "settings"). */

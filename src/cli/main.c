@@ -697,7 +697,7 @@ static void print_record(const stele_record *r)
 }
 
 /* Pretty-prints a JSON document made by the library. */
-static void print_pretty(const char *json)
+void print_pretty(const char *json)
 {
     json_error_t err;
     json_t *j = json_loads(json, 0, &err);

@@ -10,16 +10,6 @@
 
 #include "cli.h"
 
-static void print_report(const char *json)
-{
-    json_error_t err;
-    json_t *j = json_loads(json, 0, &err);
-    char *t = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    puts(t ? t : json);
-    free(t);
-    json_decref(j);
-}
-
 static int refused(const char *what, stele_status st, const char *msg)
 {
     say("%s: %s", what, msg);
@@ -46,7 +36,7 @@ static int settings_sign(const cli_settings_args *a)
     memset(pw, 0, sizeof pw);
     free(in);
     if (st != STELE_OK) return refused("cannot sign the settings", st, msg);
-    print_report(json);
+    print_pretty(json);
     stele_free(json);
     return 0;
 }
@@ -84,7 +74,7 @@ int cli_settings(const cli_settings_args *a)
                json_string_value(json_object_get(j, "public_key")));
         json_decref(j);
     } else {
-        print_report(json);
+        print_pretty(json);
     }
     stele_free(json);
     return 0;
