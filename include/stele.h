@@ -49,6 +49,8 @@ enum {
     STELE_EPROOF = -13,     /* a proof or signature did not verify */
     STELE_EVERSION = -14,   /* unsupported format version */
     STELE_ECONFLICT = -15,  /* a write named a _rev that is not the current one */
+    STELE_EUNTRUSTED = -16, /* signed settings refused: tampered, rolled back, or signed
+                             * by a key the store does not trust */
 };
 
 /* Static text for a status code. Never NULL. */
@@ -73,6 +75,8 @@ typedef enum {
     STELE_DURABLE_GROUP = 1, /* concurrent commits share one fdatasync (bounded batch) */
     STELE_DURABLE_NONE = 2,  /* written, not synced: for bulk loads; a crash may lose
                               * acknowledged records (recorded as a recovery record) */
+    STELE_DURABLE_STORE = 3, /* the store's signed default (config/settings.json;
+                              * FSYNC when there is none) */
 } stele_durability;
 
 typedef struct stele_init_options {
@@ -83,6 +87,10 @@ typedef struct stele_init_options {
     stele_kdf_profile kdf;     /* default STELE_KDF_DEFAULT */
     uint32_t segment_size;     /* bytes per ledger segment file; 0 = 32 MiB */
     uint32_t checkpoint_every; /* records between automatic checkpoints; 0 = 1000 */
+    int no_encryption;         /* 1: the primary database's ledger segments and snapshot
+                                * fragments hold PLAINTEXT (with checksums, the hash chain
+                                * and signed checkpoints): for public data only, such as
+                                * a global database. Keys and superblock stay sealed. */
 } stele_init_options;
 
 /* Creates the store directory (if needed) and its first user with a primary
@@ -97,6 +105,41 @@ stele_status stele_passwd(const char *store_dir, const char *user,
                           const char *new_password, size_t new_len,
                           char *errbuf, size_t errcap);
 
+/* ---- Signed settings (config/settings.json; docs/FORMAT.md "Signed settings") ----
+ * Store-wide settings signed by an admin's Ed25519 settings key, with a version and a
+ * counter. The store pins the trusted key (on first use, or provisioned with
+ * stele_settings_trust) and the newest version and counter accepted, so a tampered
+ * file, an older file or a file signed by another key is refused with
+ * STELE_EUNTRUSTED (and stele_open fails with it too). Settings take effect where it
+ * is safe: the Argon2id floor when a password is set (never below the built-in
+ * floor), the durability default (STELE_DURABLE_STORE), the segment size and
+ * checkpoint interval of new databases. A store without settings uses the defaults. */
+
+/* The settings in effect as JSON {"file":PATH,"signed":B,"version":V,"counter":C,
+ * "signed_at_ns":T,"public_key":HEX,"settings":{...},"pin":{...}|null}; writes nothing.
+ * Caller frees *json. STELE_EUNTRUSTED / STELE_ECORRUPT with the reason in errbuf. */
+stele_status stele_settings_show(const char *store_dir, char **json, char *errbuf,
+                                 size_t errcap);
+/* Like show, and records the file as accepted (pins its key on first use): from now
+ * on an older file is refused. STELE_ENOTFOUND if there is no settings file. */
+stele_status stele_settings_verify(const char *store_dir, char **json, char *errbuf,
+                                   size_t errcap);
+/* Signs `settings` (JSON object: {"kdf_floor":{"m_kib":N,"t":N},"segment_size":N,
+ * "checkpoint_every":N,"durability":"fsync"|"group"|"none"}, every member optional) with
+ * the user's settings key (made on first use, wrapped by the user's data key) as the
+ * next settings file: version `version` (0 = the accepted version + 1), counter = the
+ * accepted counter + 1. Writes config/settings.json and the pin. Caller frees *json
+ * (as show). STELE_EPASSWORD, STELE_EINVAL (bad settings, nothing written),
+ * STELE_EUNTRUSTED (the store trusts another key, or the version would go back). */
+stele_status stele_settings_sign(const char *store_dir, const char *user,
+                                 const char *password, size_t password_len,
+                                 const char *settings, size_t len, uint64_t version,
+                                 char **json, char *errbuf, size_t errcap);
+/* Provisions the settings key `pubkey_hex` (64 hex digits) as the store's trusted root,
+ * keeping the accepted version and counter. */
+stele_status stele_settings_trust(const char *store_dir, const char *pubkey_hex,
+                                  char *errbuf, size_t errcap);
+
 /* ---- Opening a database ---------------------------------------------------- */
 
 typedef struct stele stele; /* an open database, unlocked by one user */
@@ -108,7 +151,7 @@ typedef struct stele_open_options {
     size_t password_len;
     const char *db;            /* database name; NULL or "primary" = the user's primary */
     int read_only;             /* 1: no lock taken, no recovery writes, writes refused */
-    stele_durability durability;
+    stele_durability durability; /* STELE_DURABLE_STORE: the signed settings' default */
     uint32_t group_max_delay_us; /* GROUP: how long a leader may wait for joiners; 0 = none */
     int no_checkpoint_on_close;  /* 1: skip the shutdown checkpoint */
     int rebuild;                 /* 1: ignore the state snapshot and derive the document

@@ -22,6 +22,7 @@
 #include <roaring/roaring.h>
 #include "util/io.h"
 #include "util/util.h"
+#include "vault/settings.h"
 #include "vault/vault.h"
 #include "store/snapshot.h"
 #include "api/api_int.h"
@@ -46,6 +47,7 @@ const char *stele_strerror(stele_status code)
     case STELE_EPROOF: return "proof does not verify";
     case STELE_EVERSION: return "unsupported format version";
     case STELE_ECONFLICT: return "revision conflict";
+    case STELE_EUNTRUSTED: return "signed settings refused";
     default: return "unknown error";
     }
 }
@@ -127,6 +129,7 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
                                o->kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &dek, &e);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
     if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, &k, &e);
+    k.plaintext = o->no_encryption != 0;
     if (rc == STELE_OK) rc = ledger_create(db_dir, &k, o->segment_size, o->checkpoint_every, &e);
     if (rc == STELE_OK) rc = vault_store_finish(o->store_dir, &e);
     vault_dbkeys_release(&k);
@@ -446,12 +449,18 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000)
         return util_fail(&db->err, STELE_EINVAL,
                          "store directory (at most 3000 bytes), user and password are required");
-    if (o->durability < STELE_DURABLE_FSYNC || o->durability > STELE_DURABLE_NONE)
+    if (o->durability < STELE_DURABLE_FSYNC || o->durability > STELE_DURABLE_STORE)
         return util_fail(&db->err, STELE_EINVAL, "unknown durability policy %d", o->durability);
     util_strlcpy(db->store, o->store_dir, sizeof db->store);
     uint8_t db_id[VAULT_ID_BYTES];
     char db_dir[VAULT_PATH_MAX], what[300];
+    vault_settings set;
+    vault_settings_defaults(&set);
     stele_status rc = vault_store_check(o->store_dir, &db->err);
+    if (rc == STELE_OK) rc = vault_settings_load(o->store_dir, &set, &db->err);
+    int durability = (int)o->durability;
+    if (durability == STELE_DURABLE_STORE)
+        durability = set.durability >= 0 ? set.durability : STELE_DURABLE_FSYNC;
     if (rc == STELE_OK) rc = vault_user_load(o->store_dir, o->user, &db->user, &db->err);
     if (rc == STELE_OK) rc = resolve_db(db, o->db, db_id);
     if (rc == STELE_OK)
@@ -461,7 +470,7 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     db->keys_open = rc == STELE_OK;
     snprintf(what, sizeof what, "database '%s' of user '%s'", db->db_name, db->user.name);
     ledger_config cfg = {.read_only = o->read_only,
-                         .durability = o->durability,
+                         .durability = durability,
                          .group_max_delay_us = o->group_max_delay_us,
                          .name = what};
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);

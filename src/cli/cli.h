@@ -17,10 +17,24 @@
 #define EXIT_LOCKED 4
 #define EXIT_CORRUPT 5
 #define EXIT_STATE 6
+#define EXIT_UNTRUSTED 7
 
 /* main.c: an error line "stele: ..." on stderr; the exit code of a status. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int exit_code(stele_status rc);
+/* main.c: a password from env_name or a prompt (no confirmation): 0 or an exit code. */
+/* main.c: pretty-prints a JSON document made by the library (as it is if not JSON). */
+void print_pretty(const char *json);
+int cli_password(const char *env_name, const char *what, char *out, size_t cap, size_t *len);
+
+/* settings_cmd.c: `stele settings show|verify|sign FILE|trust KEY` (pos[0] "settings"). */
+typedef struct cli_settings_args {
+    const char *store, *user;
+    const char *pos[8];
+    int npos;
+    uint64_t version; /* --settings-version; 0 = next */
+} cli_settings_args;
+int cli_settings(const cli_settings_args *a);
 
 /* format.c: prints `text` (NDJSON, a JSON array or one JSON value, as the library
  * returns it) for --format: NULL or "json" as it is (pretty-printed if `pretty`),

@@ -4,7 +4,8 @@
  *
  * Exit codes (also in `stele --help`): 0 ok; 1 error; 2 usage or malformed input;
  * 3 wrong password; 4 database in use by another process; 5 verification failed or
- * data not authentic; 6 not found, already exists, or revision conflict.
+ * data not authentic; 6 not found, already exists, or revision conflict; 7 signed
+ * settings refused (tampered, rolled back, or signed by an untrusted key).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +27,9 @@ typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
     const char *sort, *fields, *format, *output, *kind; /* find / import / export / index */
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
-    int payload, consistency, help, json;
+    int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
-    uint64_t depth, max, max_len, min_size, top;
+    uint64_t depth, max, max_len, min_size, top, settings_version;
     int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
     const char *pos[8];
     int npos;
@@ -58,6 +59,7 @@ int exit_code(stele_status rc)
     case STELE_ENOTFOUND:
     case STELE_EEXIST:
     case STELE_ECONFLICT: return EXIT_STATE;
+    case STELE_EUNTRUSTED: return EXIT_UNTRUSTED;
     default: return EXIT_ERR;
     }
 }
@@ -81,6 +83,7 @@ static const char *const HELP_MAIN =
     "  verify-proof FILE    check a proof offline (no store, no password)\n"
     "  stat                 sizes, counts, key profile, durability policy\n"
     "  passwd               change the user's password (re-wraps one key, no data rewrite)\n"
+    "  settings show|verify|sign FILE|trust KEY   the store's admin-signed settings\n"
     "documents (JSON objects in collections, every write a ledger transaction):\n"
     "  collection create|drop|list|rename   manage collections\n"
     "  put COLL [JSON|-]    insert a document (an existing _id is an error); prints _id\n"
@@ -110,12 +113,13 @@ static const char *const HELP_MAIN =
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
     "  --user NAME    the user                 STELE_USER   (default $USER)\n"
     "  --db NAME      the database             (default: the user's primary database)\n"
-    "  --durability fsync|group|none           STELE_DURABILITY (default fsync)\n"
+    "  --durability fsync|group|none           STELE_DURABILITY (default: settings, else fsync)\n"
     "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
     "\n"
     "exit codes: 0 ok, 1 error, 2 usage or malformed input, 3 wrong password,\n"
     "            4 database in use by another process, 5 verification failed / not authentic,\n"
-    "            6 not found, already exists, or revision conflict\n"
+    "            6 not found, already exists, or revision conflict,\n"
+    "            7 signed settings refused (tampered, rolled back, or an untrusted key)\n"
     "\n"
     "'stele COMMAND --help' describes one command.\n";
 
@@ -126,11 +130,15 @@ typedef struct cmd_help {
 static const cmd_help HELPS[] = {
     {"init",
      "usage: stele init --store DIR --user NAME [--kdf-profile default|insecure-test]\n"
-     "                  [--segment-size BYTES] [--checkpoint-every N]\n"
+     "                  [--segment-size BYTES] [--checkpoint-every N] [--no-encryption]\n"
      "Creates the store and its first user with a primary database. The password comes from\n"
      "STELE_PASSWORD or is asked twice. Keys: Argon2id (m=256 MiB, t=3) derives the key that\n"
      "wraps the user's data key; each database has its own key. 'insecure-test' uses a cheap\n"
-     "KDF for test suites only (reported by 'stele stat'). Segment files are 32 MiB by default.\n"},
+     "KDF for test suites only (reported by 'stele stat'). Segment files are 32 MiB by default.\n"
+     "--no-encryption: WARNING, FOR PUBLIC DATA ONLY (a global database). The database's log\n"
+     "segments and snapshots are stored as PLAINTEXT that anyone with the files can read;\n"
+     "integrity stays (a SHA-256 checksum per box, the hash chain, signed checkpoints), and\n"
+     "'stele stat' says \"not encrypted\". Keys and the superblock stay sealed.\n"},
     {"log",
      "usage: stele log append [--id IDEMPOTENCY_ID] [JSON | -]\n"
      "       stele log get LSN\n"
@@ -173,6 +181,22 @@ static const cmd_help HELPS[] = {
      "Checks a proof bundle made by 'stele prove': signature, Merkle path, and the payload if\n"
      "disclosed. Needs no store and no password. Pass --key with the database public key you\n"
      "trust (from 'stele stat'); without it the bundle is only checked against its own key.\n"},
+    {"settings",
+     "usage: stele settings show | verify | sign FILE|- [--settings-version N] | trust KEY\n"
+     "Store-wide settings in config/settings.json, signed with an admin's Ed25519 settings\n"
+     "key (made on first 'sign', wrapped by that user's data key). FILE is a JSON object:\n"
+     "  {\"kdf_floor\":{\"m_kib\":N,\"t\":N}, \"segment_size\":N, \"checkpoint_every\":N,\n"
+     "   \"durability\":\"fsync\"|\"group\"|\"none\"}   (every member optional)\n"
+     "show     print the settings in effect (checked, nothing written)\n"
+     "verify   check the file and accept it: its key is pinned on first use, and its version\n"
+     "         and counter become the oldest the store accepts\n"
+     "sign     sign FILE as the next version (or --settings-version N; never lower) with the\n"
+     "         user's key; needs the password\n"
+     "trust    provision KEY (64 hex digits) as the only key whose settings are accepted\n"
+     "A changed byte, an older file or another key's file is refused (exit 7) by these\n"
+     "commands and by every open. Effects: the Argon2id floor for new passwords (never below\n"
+     "m=256 MiB, t=3), the durability default (when --durability is not given), the segment\n"
+     "size and checkpoint interval of new databases.\n"},
     {"stat",
      "usage: stele stat\n"
      "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
@@ -361,7 +385,7 @@ static int parse_args(int argc, char **argv, opts *o)
                                          "--rev", "--as-of", "--limit", "--offset", "--sort",
                                          "--fields", "--format", "--output", "--kind",
                                          "--dir", "--label", "--weight", "--depth", "--max",
-                                         "--max-len", "--min-size", "--top"};
+                                         "--max-len", "--min-size", "--top", "--settings-version"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -369,6 +393,7 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--consistency") == 0) { o->consistency = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
         if (strcmp(a, "--docs") == 0) { o->docs = 1; continue; }
+        if (strcmp(a, "--no-encryption") == 0) { o->no_encryption = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
             if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
             o->pos[o->npos++] = a;
@@ -414,6 +439,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 26: bad = parse_u64(v, &o->max_len); o->has_max_len = 1; break;
         case 27: bad = parse_u64(v, &o->min_size); o->has_min_size = 1; break;
         case 28: bad = parse_u64(v, &o->top); o->has_top = 1; break;
+        case 29: bad = parse_u64(v, &o->settings_version) || !o->settings_version; break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -505,11 +531,17 @@ static int get_password(const char *env_name, const char *what, int confirm, cha
     return 0;
 }
 
+int cli_password(const char *env_name, const char *what, char *out, size_t cap, size_t *len)
+{
+    return get_password(env_name, what, 0, out, cap, len);
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static int durability_of(const char *s, stele_durability *d)
 {
-    if (!s || strcmp(s, "fsync") == 0) *d = STELE_DURABLE_FSYNC;
+    if (!s) *d = STELE_DURABLE_STORE; /* the signed settings' default, else fsync */
+    else if (strcmp(s, "fsync") == 0) *d = STELE_DURABLE_FSYNC;
     else if (strcmp(s, "group") == 0) *d = STELE_DURABLE_GROUP;
     else if (strcmp(s, "none") == 0) *d = STELE_DURABLE_NONE;
     else {
@@ -665,7 +697,7 @@ static void print_record(const stele_record *r)
 }
 
 /* Pretty-prints a JSON document made by the library. */
-static void print_pretty(const char *json)
+void print_pretty(const char *json)
 {
     json_error_t err;
     json_t *j = json_loads(json, 0, &err);
@@ -683,7 +715,8 @@ static int cmd_init(opts *o)
     size_t pwlen;
     stele_init_options io = {.store_dir = o->store, .user = o->user,
                              .segment_size = (uint32_t)o->segment_size,
-                             .checkpoint_every = (uint32_t)o->checkpoint_every};
+                             .checkpoint_every = (uint32_t)o->checkpoint_every,
+                             .no_encryption = o->no_encryption};
     if (o->segment_size > UINT32_MAX || o->checkpoint_every > UINT32_MAX) {
         say("--segment-size and --checkpoint-every must be below 4294967296");
         return EXIT_USAGE;
@@ -703,8 +736,9 @@ static int cmd_init(opts *o)
         say("%s", err);
         return exit_code(st);
     }
-    printf("created store '%s' with user '%s' and its primary database%s\n", o->store, o->user,
-           io.kdf == STELE_KDF_INSECURE_TEST ? " (INSECURE test key profile)" : "");
+    printf("created store '%s' with user '%s' and its primary database%s%s\n", o->store,
+           o->user, io.kdf == STELE_KDF_INSECURE_TEST ? " (INSECURE test key profile)" : "",
+           o->no_encryption ? " (NOT ENCRYPTED: public data only)" : "");
     return 0;
 }
 
@@ -908,6 +942,9 @@ static int cmd_stat(opts *o)
     stele_status st = stele_stat(db, &json);
     if (st != STELE_OK) return fail_db(db, st);
     print_pretty(json);
+    if (strstr(json, "\"encryption\":\"none"))
+        say("warning: this database is NOT ENCRYPTED (created with --no-encryption): keep only "
+            "public data in it");
     if (strstr(json, "\"insecure\":true"))
         say("warning: user '%s' was created with the INSECURE test key profile; do not keep "
             "real data in this store", o->user);
@@ -1308,6 +1345,12 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "prove") == 0) return cmd_prove(&o);
     if (strcmp(cmd, "stat") == 0) return cmd_stat(&o);
     if (strcmp(cmd, "passwd") == 0) return cmd_passwd(&o);
+    if (strcmp(cmd, "settings") == 0) {
+        cli_settings_args sa = {.store = o.store, .user = o.user, .npos = o.npos,
+                                .version = o.settings_version};
+        memcpy(sa.pos, o.pos, sizeof sa.pos);
+        return cli_settings(&sa);
+    }
     if (strcmp(cmd, "collection") == 0) return cmd_collection(&o);
     if (strcmp(cmd, "put") == 0 || strcmp(cmd, "replace") == 0 || strcmp(cmd, "patch") == 0 ||
         strcmp(cmd, "delete") == 0 || strcmp(cmd, "restore") == 0)

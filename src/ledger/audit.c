@@ -488,14 +488,16 @@ stele_status ledger_stat(ledger *L, buf *json, util_err *e)
                          "\"generation\":%u,\"segments\":%u,\"segment_size\":%u,"
                          "\"bytes_on_disk\":%llu,\"log_bytes\":%llu,\"checkpoint_every\":%u,"
                          "\"durability\":\"%s\",\"clean_shutdown_last_time\":%s,"
-                         "\"superblock_warning\":",
+                         "\"encryption\":\"%s\",\"superblock_warning\":",
                          db, pk, (unsigned long long)L->head, L->nckpt,
                          (unsigned long long)(L->nckpt ? L->ckpts[L->nckpt - 1] : 0),
                          (unsigned long long)L->nrecovery, L->generation, L->nseg,
                          L->sb.segment_size,
                          (unsigned long long)L->nseg * L->sb.segment_size,
                          (unsigned long long)L->log_bytes, L->sb.checkpoint_every,
-                         dur[L->cfg.durability % 3], L->opened_clean ? "true" : "false");
+                         dur[L->cfg.durability % 3], L->opened_clean ? "true" : "false",
+                         L->keys->plaintext ? "none (not encrypted: public data only)"
+                                            : "aes-256-gcm");
     bad = bad || (L->sb_damage[0] ? buf_json_str(json, L->sb_damage, strlen(L->sb_damage))
                                   : buf_printf(json, "null"));
     pthread_mutex_unlock(&L->mu);

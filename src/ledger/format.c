@@ -56,6 +56,47 @@ void rechdr_hash(const uint8_t enc[RECHDR_BYTES], uint8_t out[CRYPTO_HASH_BYTES]
     crypto_sha256(enc, RECHDR_BYTES, out);
 }
 
+/* ---- boxes: sealed or plaintext (format.h) ---- */
+
+static void plain_tag(const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+                      size_t aad_len, const void *pt, size_t len,
+                      uint8_t tag[CRYPTO_GCM_TAG_BYTES])
+{
+    static const char domain[18] = "stele-plain-box-v1";
+    uint8_t pre[sizeof domain + CRYPTO_GCM_NONCE_BYTES + BOX_AAD_MAX], h[CRYPTO_HASH_BYTES];
+    STELE_ASSERT(aad_len <= BOX_AAD_MAX);
+    memcpy(pre, domain, sizeof domain);
+    memcpy(pre + sizeof domain, nonce, CRYPTO_GCM_NONCE_BYTES);
+    memcpy(pre + sizeof domain + CRYPTO_GCM_NONCE_BYTES, aad, aad_len);
+    crypto_sha256_2(pre, sizeof domain + CRYPTO_GCM_NONCE_BYTES + aad_len, pt, len, h);
+    memcpy(tag, h, CRYPTO_GCM_TAG_BYTES);
+}
+
+int box_seal(crypto_gcm *g, const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+             size_t aad_len, const void *pt, size_t len, uint8_t *ct,
+             uint8_t tag[CRYPTO_GCM_TAG_BYTES])
+{
+    if (g) return crypto_gcm_seal(g, nonce, aad, aad_len, pt, len, ct, tag);
+    if (ct != pt && len) memmove(ct, pt, len);
+    plain_tag(nonce, aad, aad_len, ct, len, tag);
+    return 0;
+}
+
+int box_open(crypto_gcm *g, const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+             size_t aad_len, const uint8_t *ct, size_t len,
+             const uint8_t tag[CRYPTO_GCM_TAG_BYTES], uint8_t *pt)
+{
+    if (g) return crypto_gcm_open(g, nonce, aad, aad_len, ct, len, tag, pt);
+    uint8_t want[CRYPTO_GCM_TAG_BYTES];
+    plain_tag(nonce, aad, aad_len, ct, len, want);
+    if (!crypto_equal(want, tag, CRYPTO_GCM_TAG_BYTES)) {
+        if (len) memset(pt, 0, len);
+        return -1;
+    }
+    if (pt != ct && len) memmove(pt, ct, len);
+    return 0;
+}
+
 #define FRAME_AAD_LEN FRAME_AAD_BYTES
 
 static void frame_aad48(const char tag[4], const frame_place *pl, uint8_t aad[FRAME_AAD_LEN])
@@ -88,11 +129,11 @@ int frame_seal(crypto_gcm *g, crypto_rng *rng, const frame_place *pl,
     nonce_pair(out, nh, np);
     frame_aad48("FRH1", pl, aad);
     uint8_t *p = out + FRAME_NONCE_BYTES;
-    if (crypto_gcm_seal(g, nh, aad, sizeof aad, hdr_enc, RECHDR_BYTES, p, p + RECHDR_BYTES) != 0)
+    if (box_seal(g, nh, aad, sizeof aad, hdr_enc, RECHDR_BYTES, p, p + RECHDR_BYTES) != 0)
         return -1;
     p += RECHDR_BYTES + CRYPTO_GCM_TAG_BYTES;
     frame_aad48("FRP1", pl, aad);
-    if (crypto_gcm_seal(g, np, aad, sizeof aad, env, env_len, p, p + env_len) != 0) return -1;
+    if (box_seal(g, np, aad, sizeof aad, env, env_len, p, p + env_len) != 0) return -1;
     p += env_len + CRYPTO_GCM_TAG_BYTES;
     size_t used = (size_t)(p - out);
     if (total > used) crypto_rng_bytes(rng, p, total - used);
@@ -107,7 +148,7 @@ int frame_open_header(crypto_gcm *g, const frame_place *pl, const uint8_t *in,
     nonce_pair(in, nh, np);
     frame_aad48("FRH1", pl, aad);
     const uint8_t *c = in + FRAME_NONCE_BYTES;
-    return crypto_gcm_open(g, nh, aad, sizeof aad, c, RECHDR_BYTES, c + RECHDR_BYTES, hdr_enc);
+    return box_open(g, nh, aad, sizeof aad, c, RECHDR_BYTES, c + RECHDR_BYTES, hdr_enc);
 }
 
 int frame_open_envelope(crypto_gcm *g, const frame_place *pl, const uint8_t *in, size_t env_len,
@@ -117,7 +158,7 @@ int frame_open_envelope(crypto_gcm *g, const frame_place *pl, const uint8_t *in,
     nonce_pair(in, nh, np);
     frame_aad48("FRP1", pl, aad);
     const uint8_t *c = in + FRAME_NONCE_BYTES + RECHDR_BYTES + CRYPTO_GCM_TAG_BYTES;
-    return crypto_gcm_open(g, np, aad, sizeof aad, c, env_len, c + env_len, env);
+    return box_open(g, np, aad, sizeof aad, c, env_len, c + env_len, env);
 }
 
 void envelope_build(crypto_rng *rng, const void *idem, size_t idem_len, const void *payload,
@@ -168,7 +209,7 @@ int seghdr_seal(crypto_gcm *g, const seghdr *h, uint8_t out[SEGHDR_AREA])
     put_u32(pt + 56, h->key_epoch);
     crypto_random(out, SEGHDR_AREA);
     seghdr_aad(h->db_id, h->file_id, aad);
-    return crypto_gcm_seal(g, out, aad, sizeof aad, pt, sizeof pt, out + FRAME_NONCE_BYTES,
+    return box_seal(g, out, aad, sizeof aad, pt, sizeof pt, out + FRAME_NONCE_BYTES,
                            out + FRAME_NONCE_BYTES + SEGHDR_PLAIN_BYTES);
 }
 
@@ -177,7 +218,7 @@ int seghdr_open(crypto_gcm *g, const uint8_t *db_id, const uint8_t *file_id,
 {
     uint8_t pt[SEGHDR_PLAIN_BYTES], aad[36];
     seghdr_aad(db_id, file_id, aad);
-    if (crypto_gcm_open(g, in, aad, sizeof aad, in + FRAME_NONCE_BYTES, SEGHDR_PLAIN_BYTES,
+    if (box_open(g, in, aad, sizeof aad, in + FRAME_NONCE_BYTES, SEGHDR_PLAIN_BYTES,
                         in + FRAME_NONCE_BYTES + SEGHDR_PLAIN_BYTES, pt) != 0)
         return -1;
     if (memcmp(pt, "STELESEG", 8) != 0 || get_u32(pt + 8) != SEGHDR_VERSION) return -1;

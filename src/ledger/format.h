@@ -78,6 +78,24 @@ void rechdr_encode(const rechdr *h, uint8_t out[RECHDR_BYTES]);
 int rechdr_decode(const uint8_t in[RECHDR_BYTES], rechdr *h);
 void rechdr_hash(const uint8_t enc[RECHDR_BYTES], uint8_t out[CRYPTO_HASH_BYTES]);
 
+/* A box is nonce(12) | body(len) | tag(16): the unit every data file is made of
+ * (segment headers, frame headers, envelopes, fragment headers and bodies).
+ *  - sealed (g != NULL): body = AES-256-GCM(pt), tag = its tag (authenticated);
+ *  - plaintext (g == NULL, a --no-encryption database): body = pt, tag = the first 16
+ *    bytes of SHA-256("stele-plain-box-v1" | nonce | aad | pt): a checksum that detects
+ *    torn and damaged bytes and a box moved to another place (the AAD still binds the
+ *    place), but no secret: anyone can recompute it. Authenticity of the log then comes
+ *    from the hash chain and the signed checkpoints (docs/FORMAT.md).
+ * This is the one branch point between the two modes. box_open returns 0 if the tag
+ * matches (pt gets len bytes; pt may equal ct), -1 otherwise (pt zeroed). */
+#define BOX_AAD_MAX 64
+int box_seal(crypto_gcm *g, const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+             size_t aad_len, const void *pt, size_t len, uint8_t *ct,
+             uint8_t tag[CRYPTO_GCM_TAG_BYTES]) CRYPTO_MUST_CHECK;
+int box_open(crypto_gcm *g, const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+             size_t aad_len, const uint8_t *ct, size_t len,
+             const uint8_t tag[CRYPTO_GCM_TAG_BYTES], uint8_t *pt) CRYPTO_MUST_CHECK;
+
 /* Identifies where a frame lives; bound into the AAD. */
 typedef struct frame_place {
     const uint8_t *db_id;

@@ -65,8 +65,9 @@ stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16],
 stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
                              const uint8_t file_id[16], crypto_gcm **out, util_err *e)
 {
-    uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
     *out = NULL;
+    if (k->plaintext) return STELE_OK; /* no key: boxes are plaintext (format.h) */
+    uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
     if (!fk) return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
     int rc = vault_derive(k, purpose, file_id, 16, fk);
     *out = rc == 0 ? crypto_gcm_new(fk) : NULL;
@@ -461,6 +462,7 @@ stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t s
     sb.checkpoint_every = checkpoint_every;
     ledger_genesis_hash(k->db_id, sb.head_hash);
     memcpy(sb.sign_pk, k->sign_pk, 32);
+    sb.flags = k->plaintext ? SB_FLAG_PLAINTEXT : 0;
     uint8_t file_id[16], key[32];
     stele_status rc = seg_create(db_dir, k, 0, 1, segment_size, file_id, e);
     if (rc == STELE_OK && sb_add_segment(&sb, file_id, 1) != 0)
@@ -741,7 +743,7 @@ static stele_status open_segments(ledger *L, util_err *e)
     return STELE_OK;
 }
 
-stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_t author[16],
+stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t author[16],
                          const ledger_config *cfg, ledger **out, util_err *e)
 {
     *out = NULL;
@@ -776,6 +778,8 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
     if (rc == STELE_OK)
         rc = sb_read(db_dir, L->sb_key, k->db_id, &L->sb, L->sb_damage, sizeof L->sb_damage, e);
     if (rc == STELE_OK) L->opened_clean = L->sb.clean;
+    /* Sealed or plaintext data files: the (sealed) superblock decides, for every box. */
+    if (rc == STELE_OK) k->plaintext = (L->sb.flags & SB_FLAG_PLAINTEXT) != 0;
     if (rc == STELE_OK && !crypto_equal(L->sb.sign_pk, k->sign_pk, 32))
         rc = util_fail(e, STELE_ECORRUPT, "the superblock and the keys file disagree on the "
                                           "database's public key");

@@ -41,8 +41,9 @@ typedef struct ledger_rec {
 stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t segment_size,
                            uint32_t checkpoint_every, util_err *e);
 /* Opens, scans and (when writable, after a crash) recovers the ledger. The keys
- * are borrowed and must outlive the ledger. */
-stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_t author[16],
+ * are borrowed and must outlive the ledger; k->plaintext is set from the superblock
+ * (a --no-encryption database). ledger_create takes it from k. */
+stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t author[16],
                          const ledger_config *cfg, ledger **out, util_err *e);
 /* Checkpoints if asked and needed, syncs, marks a clean shutdown, frees. */
 stele_status ledger_close(ledger *L, int checkpoint, util_err *e);
@@ -97,7 +98,9 @@ uint32_t ledger_file_size(ledger *L);
 const char *ledger_dir(const ledger *L);
 const vault_dbkeys *ledger_keys(const ledger *L);
 /* An AES-GCM context under HKDF(GK, purpose | file_id): the per-file key of a data
- * file; each kind of file has its own purpose ("file key" for segments). */
+ * file; each kind of file has its own purpose ("file key" for segments). In a
+ * --no-encryption database (k->plaintext) *out is NULL: box_seal/box_open then write
+ * and check plaintext boxes (format.h). */
 stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
                              const uint8_t file_id[16], crypto_gcm **out, util_err *e);
 

@@ -34,7 +34,8 @@ static size_t sb_encode(const superblock *sb, uint8_t *p)
     put_u64(p + 92, sb->last_checkpoint_lsn);
     memcpy(p + 100, sb->sign_pk, 32);
     put_u32(p + 132, sb->nseg);
-    /* 136..147 reserved, zero */
+    put_u32(p + 136, sb->flags);
+    /* 140..147 reserved, zero */
     uint8_t *q = p + SB_FIXED_BYTES;
     for (uint32_t i = 0; i < sb->nseg; i++, q += SB_SEG_BYTES) {
         memcpy(q, sb->segs[i].file_id, 16);
@@ -93,6 +94,8 @@ int sb_decode(const uint8_t *p, size_t len, superblock *sb)
     sb->last_checkpoint_lsn = get_u64(p + 92);
     memcpy(sb->sign_pk, p + 100, 32);
     sb->nseg = get_u32(p + 132);
+    sb->flags = get_u32(p + 136);
+    if (sb->flags & ~SB_FLAGS_KNOWN) return -1;
     size_t seg_end = SB_FIXED_BYTES + (size_t)sb->nseg * SB_SEG_BYTES;
     if (sb->nseg == 0 || sb->nseg > SB_MAX_SEGMENTS || len < seg_end ||
         (version == 1 && len != seg_end))

@@ -10,7 +10,7 @@
  * Plaintext layout (little-endian):
  *   "STELESB1" | u32 version | u64 seq | db_id(16) | u32 generation | u8 clean | u8[3] 0
  *   | u32 segment_size | u32 checkpoint_every | u64 head_lsn | head_hash(32)
- *   | u64 last_checkpoint_lsn | sign_pk(32) | u32 nseg
+ *   | u64 last_checkpoint_lsn | sign_pk(32) | u32 nseg | u32 flags | u8[8] 0
  *   | nseg x { file_id(16) | u64 first_lsn | u64 last_lsn (0 = open) | last_hash(32) }
  *   version 2 adds the state snapshot (src/store, docs/FORMAT.md "Snapshots"):
  *   | u64 snap_lsn (0 = none) | snap_hash(32) (hash of record snap_lsn) | u64 snap_bytes
@@ -29,6 +29,9 @@
 #define SB_MAX_SEGMENTS (1u << 20)
 #define SB_SNAP_FIXED 52
 #define SB_MAX_FRAGS (1u << 16)
+/* flags (u32 at offset 136, formerly reserved zero): */
+#define SB_FLAG_PLAINTEXT 1u /* --no-encryption: data files hold plaintext boxes */
+#define SB_FLAGS_KNOWN SB_FLAG_PLAINTEXT
 
 typedef struct sb_seg {
     uint8_t file_id[16];
@@ -49,6 +52,7 @@ typedef struct superblock {
     uint64_t last_checkpoint_lsn;
     uint8_t sign_pk[32];
     uint32_t nseg;
+    uint32_t flags; /* SB_FLAG_* */
     sb_seg *segs; /* malloc'd */
     /* The newest state snapshot (0 fragments = none). */
     uint64_t snap_lsn;

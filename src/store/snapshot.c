@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "crypto/crypto.h"
+#include "ledger/format.h"
 #include "ledger/superblock.h"
 #include "util/io.h"
 
@@ -31,11 +32,11 @@ static void frag_path(const char *db_dir, const uint8_t id[16], const char *suff
     snprintf(out, PATH_CAP, "%s/data/%s%s", db_dir, hex, suffix);
 }
 
-static crypto_gcm *frag_key(const vault_dbkeys *k, const uint8_t id[16])
+/* The fragment's key context (NULL in a --no-encryption database). 0 or -1. */
+static int frag_key(const vault_dbkeys *k, const uint8_t id[16], crypto_gcm **g)
 {
-    crypto_gcm *g;
     util_err e;
-    return ledger_file_key(k, "fragment key", id, &g, &e) == STELE_OK ? g : NULL;
+    return ledger_file_key(k, "fragment key", id, g, &e) == STELE_OK ? 0 : -1;
 }
 
 static void hdr_aad(const vault_dbkeys *k, const uint8_t id[16], uint8_t aad[36])
@@ -69,15 +70,15 @@ static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, 
     put_u64(hdr + 48, lsn);
     put_u32(hdr + 56, (uint32_t)n);
     put_u32(hdr + 60, k->epoch);
-    crypto_gcm *g = frag_key(k, id);
-    if (!g) return -1;
+    crypto_gcm *g;
+    if (frag_key(k, id, &g) != 0) return -1;
     crypto_random(file, 12);
     hdr_aad(k, id, aad);
-    int rc = crypto_gcm_seal(g, file, aad, 36, hdr, sizeof hdr, file + 12, file + 12 + 64);
+    int rc = box_seal(g, file, aad, 36, hdr, sizeof hdr, file + 12, file + 12 + 64);
     uint8_t *b = file + FRAG_HDR_AREA;
     crypto_random(b, 12);
     body_aad(k, id, lsn, idx, aad);
-    if (rc == 0) rc = crypto_gcm_seal(g, b, aad, 48, body, n, b + 12, b + 12 + n);
+    if (rc == 0) rc = box_seal(g, b, aad, 48, body, n, b + 12, b + 12 + n);
     crypto_gcm_free(g);
     return rc;
 }
@@ -176,7 +177,7 @@ static int frag_open_header(crypto_gcm *g, const vault_dbkeys *k, const uint8_t 
     uint8_t area[FRAG_HDR_AREA], hdr[FRAG_HDR_PLAIN], aad[36];
     if (io_pread(fd, area, sizeof area, 0) != (ssize_t)sizeof area) return -1;
     hdr_aad(k, id, aad);
-    if (crypto_gcm_open(g, area, aad, 36, area + 12, 64, area + 12 + 64, hdr) != 0) return -1;
+    if (box_open(g, area, aad, 36, area + 12, 64, area + 12 + 64, hdr) != 0) return -1;
     if (memcmp(hdr, "STELEFRG", 8) != 0 || get_u32(hdr + 8) != FRAG_VERSION ||
         memcmp(hdr + 16, k->db_id, 16) != 0 || memcmp(hdr + 32, id, 16) != 0)
         return -1;
@@ -197,11 +198,11 @@ static stele_status frag_read(const char *db_dir, const vault_dbkeys *k, uint32_
     if (fd < 0)
         return util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is missing (%s)", idx,
                          path, strerror(-fd));
-    crypto_gcm *g = frag_key(k, id);
+    crypto_gcm *g = NULL;
     frag_hdr h;
     struct stat st;
     stele_status rc = STELE_OK;
-    if (!g) rc = util_fail(e, STELE_ENOMEM, "cannot set up a fragment key");
+    if (frag_key(k, id, &g) != 0) rc = util_fail(e, STELE_ENOMEM, "cannot set up a fragment key");
     else if (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size ||
              frag_open_header(g, k, id, fd, &h) != 0 || h.idx != idx || h.lsn != lsn ||
              h.body_len > snap_capacity(file_size))
@@ -214,7 +215,7 @@ static stele_status frag_read(const char *db_dir, const vault_dbkeys *k, uint32_
         uint8_t *b = out->data + out->len, aad[48];
         body_aad(k, id, lsn, idx, aad);
         if (io_pread(fd, b, n, FRAG_HDR_AREA) != (ssize_t)n ||
-            crypto_gcm_open(g, b, aad, 48, b + 12, h.body_len, b + 12 + h.body_len, b) != 0)
+            box_open(g, b, aad, 48, b + 12, h.body_len, b + 12 + h.body_len, b) != 0)
             rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic",
                            idx, path);
         else
@@ -270,9 +271,9 @@ static int is_our_fragment(const char *db_dir, const vault_dbkeys *k, const uint
     frag_path(db_dir, id, "", path);
     int fd = io_open(path, O_RDONLY, 0);
     if (fd < 0) return 0;
-    crypto_gcm *g = frag_key(k, id);
+    crypto_gcm *g = NULL;
     frag_hdr h;
-    int ours = g && frag_open_header(g, k, id, fd, &h) == 0;
+    int ours = frag_key(k, id, &g) == 0 && frag_open_header(g, k, id, fd, &h) == 0;
     crypto_gcm_free(g);
     io_close(fd);
     return ours;

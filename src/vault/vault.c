@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 
 #include "util/io.h"
+#include "vault/settings.h"
+#include "vault/vault_int.h"
 
 #define STORE_FORMAT 1
 #define KV_FILE_MAX (64u << 10)
@@ -363,8 +365,12 @@ stele_status vault_user_passwd(const char *dir, const char *name, const char *ol
 {
     vault_user u;
     uint8_t *dek = NULL;
+    vault_settings s;
     stele_status rc = vault_user_load(dir, name, &u, e);
     if (rc == STELE_OK) rc = vault_user_unlock(&u, old_pw, old_len, &dek, e);
+    /* The new key derivation follows the signed settings' floor (never lower). */
+    if (rc == STELE_OK) rc = vault_settings_load(dir, &s, e);
+    if (rc == STELE_OK && !u.insecure) u.kdf = vault_settings_kdf(&s, u.kdf);
     if (rc == STELE_OK) rc = user_wrap_dek(&u, new_pw, new_len, dek, e);
     if (rc == STELE_OK) rc = user_write(dir, &u, e);
     crypto_secure_free(dek);
@@ -528,4 +534,33 @@ void vault_dbkeys_release(vault_dbkeys *k)
     crypto_secure_free(k->sign_sk);
     k->gk = NULL;
     k->sign_sk = NULL;
+}
+
+/* ---- the text-file helpers, for settings.c (vault_int.h) ---- */
+
+stele_status vault_kv_read(const char *path, const char *magic, uint8_t **text, util_err *e)
+{
+    return read_kv(path, magic, text, e);
+}
+
+int vault_kv_finish(buf *b) { return kv_finish(b); }
+
+int vault_kv_hex_line(buf *b, const char *key, const uint8_t *p, size_t len)
+{
+    return buf_hex_line(b, key, p, len);
+}
+
+int vault_kv_get(const char *text, const char *key, char *out, size_t cap)
+{
+    return kv_get(text, key, out, cap);
+}
+
+int vault_kv_get_hex(const char *text, const char *key, uint8_t *out, size_t len)
+{
+    return kv_get_hex(text, key, out, len);
+}
+
+int vault_kv_get_u64(const char *text, const char *key, uint64_t *out)
+{
+    return kv_get_u64(text, key, out);
 }

@@ -53,6 +53,8 @@ typedef struct vault_dbkeys {
     uint8_t *gk;      /* CRYPTO_KEY_BYTES */
     uint8_t sign_pk[CRYPTO_SIGN_PK_BYTES];
     uint8_t *sign_sk; /* CRYPTO_SIGN_SK_BYTES */
+    int plaintext;    /* a --no-encryption database: data files hold plaintext boxes
+                       * (src/ledger/format.h, box_seal); set from the superblock */
 } vault_dbkeys;
 
 /* Validates a user or database name: 1..64 of [A-Za-z0-9._-], not starting with '.'. */

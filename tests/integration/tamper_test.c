@@ -18,7 +18,14 @@
  * Positions are sampled (a stride with a random phase per file, plus the first and
  * last byte) so that the test stays fast under ASan; STELE_TAMPER_STRIDE=1 tests
  * every byte of the small files. The seed (STELE_SEED) replays a run.
+ *
+ * tamper_plain_test.c runs all of this again on a --no-encryption database
+ * (TAMPER_NO_ENCRYPTION): there the checksums of the plaintext boxes, the hash chain
+ * and the sealed superblock must catch the same changes.
  */
+#ifndef TAMPER_NO_ENCRYPTION
+#define TAMPER_NO_ENCRYPTION 0
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -353,7 +360,8 @@ static void fixture_build(void)
     stele_init_options io = {.store_dir = fx.store, .user = USER_NAME, .password = PASSWORD,
                              .password_len = strlen(PASSWORD), .kdf = STELE_KDF_INSECURE_TEST,
                              .segment_size = SEGMENT_BYTES,
-                             .checkpoint_every = CHECKPOINT_EVERY};
+                             .checkpoint_every = CHECKPOINT_EVERY,
+                             .no_encryption = TAMPER_NO_ENCRYPTION};
     REQUIRE(stele_store_init(&io, err, sizeof err) == STELE_OK, "init: %s", err);
     char dbs[600], names[4][64];
     snprintf(dbs, sizeof dbs, "%s/dbs", fx.store);
