@@ -27,6 +27,7 @@
 #include "crypto/crypto.h"
 #include "ledger/format.h"
 #include "model/doc.h"
+#include "model/edges.h"
 #include "model/state.h"
 #include "model/txn.h"
 
@@ -780,6 +781,7 @@ stele_status stele_import(stele *db, const char *coll, const char *data, size_t 
     uint64_t lsn = 0;
     if (im.fatal) rc = util_fail(&db->err, im.fatal, "import: out of memory reading the input");
     else if (!im.bad && im.nparts) rc = import_commit(&im, &lsn);
+    if (rc == STELE_OK && lsn) (void)madj_compact(mstate_adj(db->docs)); /* bulk: re-pack */
     rc = import_report(&im, rc, lsn, &out);
     importer_release(&im);
     int keep = rc == STELE_OK || (rc == STELE_EINVAL && out.len);

@@ -12,6 +12,7 @@
 #include "crypto/crypto.h"
 #include "ledger/ledger.h"
 #include "model/doc.h"
+#include "model/edges.h"
 #include "model/state.h"
 #include "model/txn.h"
 #include "index/index.h"
@@ -574,6 +575,10 @@ stele_status stele_snapshot(stele *db)
     if (db->read_only) return util_fail(&db->err, STELE_EREADONLY, "the database is open read-only");
     uint64_t lsn = ledger_head(db->L);
     if (lsn == 0) return STELE_OK;
+    /* The writer is paying for a snapshot anyway: fold the nodes changed since the
+     * last compaction back into the adjacency's compact base (best effort: without
+     * memory for it they simply stay in their own arrays). */
+    (void)madj_compact(mstate_adj(db->docs));
     buf b;
     buf_init(&b);
     part_sink k = {db, lsn, PART_IDX_BASE, malloc(ledger_file_size(db->L))};

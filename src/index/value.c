@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "util/util.h"
+
 int dval_bracket(int tag)
 {
     switch (tag) {
@@ -75,7 +77,8 @@ static int num_cmp(const num *a, const num *b)
     if (a->tag == SDOC_UINT && b->tag == SDOC_INT) return 1;
     if (a->tag == SDOC_INT) return cmp_i_d(a->i, b->d);
     if (a->tag == SDOC_UINT) return cmp_u_d(a->u, b->d);
-    return -num_cmp(b, a); /* a is the double */
+    STELE_ASSERT(a->tag == SDOC_DOUBLE); /* and b an integer: compare from b's side */
+    return b->tag == SDOC_INT ? -cmp_i_d(b->i, a->d) : -cmp_u_d(b->u, a->d);
 }
 
 static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)

@@ -19,10 +19,35 @@ typedef struct mgroup {
     mlink *v;
 } mgroup;
 
+/* A node changed since the last compaction: its groups, each its own array. */
 typedef struct mnode {
     mgroup *g;
     uint32_t ng, capg;
 } mnode;
+
+/* A group of the compact base: links [off, off + n) of the direction's pool. */
+typedef struct mbgroup {
+    uint32_t label, off, n;
+} mbgroup;
+
+/* One direction of the adjacency. ref[n] says where node n's groups are:
+ *   0              none;
+ *   THAWED | t     thawed node th[t] (changed since the last compaction);
+ *   i + 1          base groups g[i, i + cnt[n]).
+ * madj_compact rebuilds the base from the edge table and empties th. */
+#define THAWED 0x80000000u
+#define BASE_GROUPS_MAX 255u /* a node with more labels in one direction stays thawed */
+
+typedef struct mdir {
+    uint32_t *ref;
+    uint8_t *cnt;
+    size_t capref, capcnt;
+    mbgroup *g;
+    mlink *pool;
+    size_t ng, npool;
+    mnode *th;
+    size_t nth, capth;
+} mdir;
 
 typedef struct medge {
     uint32_t from, to, label; /* from == MADJ_NONE: not linked */
@@ -38,8 +63,8 @@ typedef struct dirty_ref {
 } dirty_ref;
 
 struct madj {
-    mnode *node[2]; /* [0] out, [1] in; both nnode long */
-    size_t nnode, capnode[2];
+    mdir dir[2]; /* [0] out, [1] in; ref and cnt nnode long */
+    size_t nnode;
     medge *edges;
     size_t nedges, capedges;
     uint64_t nlinked;
@@ -56,15 +81,26 @@ struct madj {
 
 madj *madj_new(void) { return calloc(1, sizeof(madj)); }
 
+static void thawed_release(mdir *d)
+{
+    for (size_t t = 0; t < d->nth; t++) {
+        for (uint32_t j = 0; j < d->th[t].ng; j++) free(d->th[t].g[j].v);
+        free(d->th[t].g);
+    }
+    free(d->th);
+    d->th = NULL;
+    d->nth = d->capth = 0;
+}
+
 void madj_free(madj *a)
 {
     if (!a) return;
     for (int d = 0; d < 2; d++) {
-        for (size_t i = 0; i < a->nnode; i++) {
-            for (uint32_t j = 0; j < a->node[d][i].ng; j++) free(a->node[d][i].g[j].v);
-            free(a->node[d][i].g);
-        }
-        free(a->node[d]);
+        thawed_release(&a->dir[d]);
+        free(a->dir[d].ref);
+        free(a->dir[d].cnt);
+        free(a->dir[d].g);
+        free(a->dir[d].pool);
     }
     free(a->edges);
     strtab_release(&a->labels);
@@ -109,17 +145,70 @@ static int grow_nodes(madj *a, uint32_t node)
     if (node < a->nnode) return 0;
     size_t need = (size_t)node + 1;
     for (int d = 0; d < 2; d++) {
-        if (util_grow((void **)&a->node[d], &a->capnode[d], need, sizeof(mnode)) != 0) return -1;
-        memset(&a->node[d][a->nnode], 0, (need - a->nnode) * sizeof(mnode));
+        mdir *m = &a->dir[d];
+        if (util_grow((void **)&m->ref, &m->capref, need, sizeof *m->ref) != 0 ||
+            util_grow((void **)&m->cnt, &m->capcnt, need, sizeof *m->cnt) != 0)
+            return -1;
+        memset(&m->ref[a->nnode], 0, (need - a->nnode) * sizeof *m->ref);
+        memset(&m->cnt[a->nnode], 0, (need - a->nnode) * sizeof *m->cnt);
     }
     a->nnode = need;
     return 0;
 }
 
-/* The group of label in node n (dir index d), created (in label order) if asked. */
+/* The thawed node of n in direction d, NULL if n is not thawed. */
+static mnode *thawed_of(const mdir *m, uint32_t n)
+{
+    uint32_t r = m->ref[n];
+    return (r & THAWED) ? &m->th[r & ~THAWED] : NULL;
+}
+
+/* Copies base groups g[0, k) into the thawed node t; -1 on OOM (t partly filled:
+ * the caller releases it). */
+static int thaw_groups(const mdir *m, const mbgroup *g, uint32_t k, mnode *t)
+{
+    t->g = calloc(k ? k : 1, sizeof *t->g);
+    if (!t->g) return -1;
+    t->capg = k ? k : 1;
+    for (uint32_t i = 0; i < k; i++) {
+        mgroup *x = &t->g[i];
+        x->v = malloc((size_t)g[i].n * sizeof *x->v);
+        if (!x->v) return -1;
+        memcpy(x->v, &m->pool[g[i].off], (size_t)g[i].n * sizeof *x->v);
+        x->label = g[i].label;
+        x->n = x->cap = x->sorted = g[i].n;
+        t->ng = i + 1;
+    }
+    return 0;
+}
+
+/* Node n of direction d as a thawed node (its base groups copied out on first change). */
+static mnode *thaw(madj *a, int d, uint32_t n)
+{
+    mdir *m = &a->dir[d];
+    mnode *t = thawed_of(m, n);
+    if (t) return t;
+    STELE_ASSERT(m->nth < THAWED);
+    if (util_grow((void **)&m->th, &m->capth, m->nth + 1, sizeof *m->th) != 0) return NULL;
+    t = &m->th[m->nth];
+    memset(t, 0, sizeof *t);
+    uint32_t r = m->ref[n];
+    if (thaw_groups(m, r ? &m->g[r - 1] : NULL, r ? m->cnt[n] : 0, t) != 0) {
+        for (uint32_t j = 0; j < t->ng; j++) free(t->g[j].v);
+        free(t->g);
+        return NULL;
+    }
+    m->ref[n] = THAWED | (uint32_t)m->nth++;
+    m->cnt[n] = 0;
+    return t;
+}
+
+/* The group of label in node n (dir index d), created (in label order) if asked.
+ * The node is thawed first: the group is about to change. */
 static mgroup *group_of(madj *a, int d, uint32_t n, uint32_t label, int create)
 {
-    mnode *m = &a->node[d][n];
+    mnode *m = thaw(a, d, n);
+    if (!m) return NULL;
     uint32_t i = 0;
     while (i < m->ng && m->g[i].label < label) i++;
     if (i < m->ng && m->g[i].label == label) return &m->g[i];
@@ -158,11 +247,15 @@ static int group_add(madj *a, int d, uint32_t n, uint32_t label, mlink l)
     return 0;
 }
 
+/* Removes link l; the node is already thawed (the link was added or thawed before). */
 static void group_remove(madj *a, int d, uint32_t n, uint32_t label, mlink l)
 {
-    mnode *m = &a->node[d][n];
-    mgroup *g = group_of(a, d, n, label, 0);
-    STELE_ASSERT(g != NULL);
+    mnode *m = thawed_of(&a->dir[d], n);
+    STELE_ASSERT(m != NULL);
+    uint32_t gi = 0;
+    while (gi < m->ng && m->g[gi].label != label) gi++;
+    STELE_ASSERT(gi < m->ng);
+    mgroup *g = &m->g[gi];
     uint32_t i = 0;
     while (i < g->n && (g->v[i].node != l.node || g->v[i].edge != l.edge)) i++;
     STELE_ASSERT(i < g->n);
@@ -171,7 +264,6 @@ static void group_remove(madj *a, int d, uint32_t n, uint32_t label, mlink l)
     if (i < g->sorted) g->sorted--;
     if (g->n > 0) return;
     free(g->v);
-    uint32_t gi = (uint32_t)(g - m->g);
     memmove(&m->g[gi], &m->g[gi + 1], (m->ng - gi - 1) * sizeof *m->g);
     m->ng--;
 }
@@ -187,29 +279,46 @@ static int journal_push(madj *a, madj_jent j)
     return 0;
 }
 
-/* Links without journaling (also used by rollback). */
-static int link_raw(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label)
+/* Makes room for edge doc `edge` from -> to: the edge table and the node arrays. */
+static int edge_room(madj *a, uint32_t edge, uint32_t from, uint32_t to)
 {
-    uint32_t top = from > to ? from : to;
     if (edge >= a->nedges) {
         if (util_grow((void **)&a->edges, &a->capedges, (size_t)edge + 1, sizeof *a->edges))
             return -1;
         for (size_t i = a->nedges; i <= edge; i++) a->edges[i] = (medge){MADJ_NONE, 0, 0};
         a->nedges = (size_t)edge + 1;
     }
-    if (grow_nodes(a, top) != 0) return -1;
+    return grow_nodes(a, from > to ? from : to);
+}
+
+static void edge_set(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label)
+{
     medge *e = &a->edges[edge];
     STELE_ASSERT(e->from == MADJ_NONE && label < a->labels.n);
+    *e = (medge){from, to, label};
+    a->nlinked++;
+    a->label_edges[label]++;
+}
+
+/* Records a link in the edge table only (madj_relink_all; madj_compact builds the groups). */
+static int edge_record(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label)
+{
+    if (edge_room(a, edge, from, to) != 0) return -1;
+    edge_set(a, edge, from, to, label);
+    return 0;
+}
+
+/* Links without journaling (also used by rollback). */
+static int link_raw(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label)
+{
+    if (edge_room(a, edge, from, to) != 0) return -1;
+    STELE_ASSERT(a->edges[edge].from == MADJ_NONE && label < a->labels.n);
     if (group_add(a, 0, from, label, (mlink){to, edge}) != 0) return -1;
     if (group_add(a, 1, to, label, (mlink){from, edge}) != 0) {
         group_remove(a, 0, from, label, (mlink){to, edge});
         return -1;
     }
-    e->from = from;
-    e->to = to;
-    e->label = label;
-    a->nlinked++;
-    a->label_edges[label]++;
+    edge_set(a, edge, from, to, label);
     return 0;
 }
 
@@ -239,6 +348,7 @@ int madj_unlink(madj *a, uint32_t edge)
 {
     uint32_t from, to, label;
     if (!madj_edge(a, edge, &from, &to, &label)) return 0;
+    if (!thaw(a, 0, from) || !thaw(a, 1, to)) return -1; /* removal changes both nodes */
     if (journal_push(a, (madj_jent){0, edge, from, to, label}) != 0) return -1;
     unlink_raw(a, edge);
     return 1;
@@ -259,18 +369,35 @@ size_t madj_groups(const madj *a, uint32_t node, int dir, mgroup_view *out, size
 {
     STELE_ASSERT(dir == MADJ_OUT || dir == MADJ_IN);
     if (node >= a->nnode) return 0;
-    const mnode *m = &a->node[dir == MADJ_OUT ? 0 : 1][node];
-    for (uint32_t i = 0; i < m->ng && i < cap; i++)
-        out[i] = (mgroup_view){m->g[i].v, m->g[i].n, m->g[i].label};
-    return m->ng;
+    const mdir *m = &a->dir[dir == MADJ_OUT ? 0 : 1];
+    const mnode *t = thawed_of(m, node);
+    if (t) {
+        for (uint32_t i = 0; i < t->ng && i < cap; i++)
+            out[i] = (mgroup_view){t->g[i].v, t->g[i].n, t->g[i].label};
+        return t->ng;
+    }
+    uint32_t r = m->ref[node], k = r ? m->cnt[node] : 0;
+    for (uint32_t i = 0; i < k && i < cap; i++) {
+        const mbgroup *g = &m->g[r - 1 + i];
+        out[i] = (mgroup_view){&m->pool[g->off], g->n, g->label};
+    }
+    return k;
 }
 
 uint64_t madj_degree(const madj *a, uint32_t node)
 {
     if (node >= a->nnode) return 0;
     uint64_t n = 0;
-    for (int d = 0; d < 2; d++)
-        for (uint32_t i = 0; i < a->node[d][node].ng; i++) n += a->node[d][node].g[i].n;
+    for (int d = 0; d < 2; d++) {
+        const mdir *m = &a->dir[d];
+        const mnode *t = thawed_of(m, node);
+        uint32_t r = m->ref[node];
+        if (t) {
+            for (uint32_t i = 0; i < t->ng; i++) n += t->g[i].n;
+        } else if (r) {
+            for (uint32_t i = 0; i < m->cnt[node]; i++) n += m->g[r - 1 + i].n;
+        }
+    }
     return n;
 }
 
@@ -313,8 +440,8 @@ int madj_settle(madj *a)
 {
     for (size_t i = 0; i < a->ndirty; i++) {
         dirty_ref r = a->dirty[i];
-        if (r.node >= a->nnode) continue;
-        mnode *m = &a->node[r.dir][r.node];
+        mnode *m = r.node < a->nnode ? thawed_of(&a->dir[r.dir], r.node) : NULL;
+        if (!m) continue; /* compacted since: the base is sorted */
         for (uint32_t j = 0; j < m->ng; j++)
             if (group_settle(&m->g[j]) != 0) return -1;
     }
@@ -362,16 +489,132 @@ void madj_commit(madj *a)
 
 uint64_t madj_bytes(const madj *a)
 {
-    uint64_t b = sizeof *a + a->capnode[0] * sizeof(mnode) + a->capnode[1] * sizeof(mnode) +
-                 a->capedges * sizeof(medge) +
-                 strtab_bytes(&a->labels) + a->caplabel_edges * sizeof(uint64_t);
-    for (int d = 0; d < 2; d++)
-        for (size_t i = 0; i < a->nnode; i++) {
-            const mnode *m = &a->node[d][i];
-            b += (uint64_t)m->capg * sizeof(mgroup);
-            for (uint32_t j = 0; j < m->ng; j++) b += (uint64_t)m->g[j].cap * sizeof(mlink);
+    uint64_t b = sizeof *a + a->capedges * sizeof(medge) + strtab_bytes(&a->labels) +
+                 a->caplabel_edges * sizeof(uint64_t);
+    for (int d = 0; d < 2; d++) {
+        const mdir *m = &a->dir[d];
+        b += m->capref * sizeof *m->ref + m->capcnt * sizeof *m->cnt + m->ng * sizeof *m->g +
+             m->npool * sizeof *m->pool + m->capth * sizeof *m->th;
+        for (size_t t = 0; t < m->nth; t++) {
+            b += (uint64_t)m->th[t].capg * sizeof(mgroup);
+            for (uint32_t j = 0; j < m->th[t].ng; j++)
+                b += (uint64_t)m->th[t].g[j].cap * sizeof(mlink);
         }
+    }
     return b;
+}
+
+/* ---- compaction ---- */
+
+/* One link of a direction while the base is rebuilt, sorted by (node, label, other, edge). */
+typedef struct clink {
+    uint32_t node, label, other, edge;
+} clink;
+
+static int clink_cmp(const void *x, const void *y)
+{
+    const clink *p = x, *q = y;
+    if (p->node != q->node) return p->node < q->node ? -1 : 1;
+    if (p->label != q->label) return p->label < q->label ? -1 : 1;
+    if (p->other != q->other) return p->other < q->other ? -1 : 1;
+    return p->edge < q->edge ? -1 : p->edge > q->edge;
+}
+
+/* The links of direction d from the edge table, sorted; NULL on OOM. */
+static clink *collect_links(const madj *a, int d, size_t *n)
+{
+    clink *c = malloc((a->nlinked ? a->nlinked : 1) * sizeof *c);
+    if (!c) return NULL;
+    size_t k = 0;
+    for (size_t e = 0; e < a->nedges; e++) {
+        const medge *x = &a->edges[e];
+        if (x->from == MADJ_NONE) continue;
+        STELE_ASSERT(k < a->nlinked);
+        c[k++] = d == 0 ? (clink){x->from, x->label, x->to, (uint32_t)e}
+                        : (clink){x->to, x->label, x->from, (uint32_t)e};
+    }
+    STELE_ASSERT(k == a->nlinked);
+    qsort(c, k, sizeof *c, clink_cmp);
+    *n = k;
+    return c;
+}
+
+/* Builds a fresh direction from sorted links c[0, n): nodes with more than
+ * BASE_GROUPS_MAX labels become thawed nodes. -1 on OOM (out released by the caller). */
+static int build_dir(const clink *c, size_t n, size_t nnode, mdir *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t cap = nnode ? nnode : 1, ngroups = 0;
+    out->ref = calloc(cap, sizeof *out->ref);
+    out->cnt = calloc(cap, sizeof *out->cnt);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || c[i].node != c[i - 1].node || c[i].label != c[i - 1].label) ngroups++;
+    out->g = malloc((ngroups ? ngroups : 1) * sizeof *out->g);
+    out->pool = malloc((n ? n : 1) * sizeof *out->pool);
+    if (!out->ref || !out->cnt || !out->g || !out->pool) return -1;
+    out->capref = out->capcnt = cap;
+    for (size_t i = 0; i < n; i++) out->pool[i] = (mlink){c[i].other, c[i].edge};
+    out->npool = n;
+    for (size_t i = 0; i < n;) { /* one node's links: [i, j) */
+        size_t j = i, first = out->ng;
+        uint32_t node = c[i].node;
+        while (j < n && c[j].node == node) {
+            size_t k = j;
+            while (k < n && c[k].node == node && c[k].label == c[j].label) k++;
+            out->g[out->ng++] = (mbgroup){c[j].label, (uint32_t)j, (uint32_t)(k - j)};
+            j = k;
+        }
+        size_t k = out->ng - first;
+        if (k <= BASE_GROUPS_MAX) {
+            out->ref[node] = (uint32_t)first + 1;
+            out->cnt[node] = (uint8_t)k;
+        } else { /* a node with very many labels keeps its own arrays */
+            if (util_grow((void **)&out->th, &out->capth, out->nth + 1, sizeof *out->th) != 0)
+                return -1;
+            mnode *t = &out->th[out->nth];
+            memset(t, 0, sizeof *t);
+            out->ref[node] = THAWED | (uint32_t)out->nth++;
+            if (thaw_groups(out, &out->g[first], (uint32_t)k, t) != 0) return -1;
+            out->ng = first;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+static void dir_release(mdir *m)
+{
+    thawed_release(m);
+    free(m->ref);
+    free(m->cnt);
+    free(m->g);
+    free(m->pool);
+    memset(m, 0, sizeof *m);
+}
+
+int madj_compact(madj *a)
+{
+    STELE_ASSERT(!a->marked);
+    STELE_ASSERT(a->nlinked <= UINT32_MAX); /* edges are doc numbers: pool offsets fit */
+    mdir fresh[2];
+    memset(fresh, 0, sizeof fresh);
+    for (int d = 0; d < 2; d++) {
+        size_t n = 0;
+        clink *c = collect_links(a, d, &n);
+        int rc = c ? build_dir(c, n, a->nnode, &fresh[d]) : -1;
+        free(c);
+        if (rc != 0) {
+            dir_release(&fresh[0]);
+            dir_release(&fresh[1]);
+            return -1;
+        }
+    }
+    for (int d = 0; d < 2; d++) {
+        dir_release(&a->dir[d]);
+        a->dir[d] = fresh[d];
+    }
+    a->ndirty = 0; /* every group of the base is sorted */
+    return 0;
 }
 
 /* ---- edge documents ---- */
@@ -493,9 +736,8 @@ int madj_relink_all(mstate *s)
         const char *label = medge_label(s, &ed, n, UINT64_MAX, &label_len);
         uint32_t id;
         if (!label) continue;
-        if (madj_label_intern(a, label, label_len, &id) != 0 ||
-            madj_link(a, n, from, to, id) != 0)
+        if (madj_label_intern(a, label, label_len, &id) != 0 || edge_record(a, n, from, to, id))
             return -1;
     }
-    return madj_settle(a);
+    return madj_compact(a);
 }

@@ -8,9 +8,12 @@
  * references to doc numbers and calls madj_link / madj_unlink; this file only keeps
  * the links.
  *
- * Layout: per node and direction an array of groups (one per label present at that
- * node), each an array of links (neighbour node, edge doc number) sorted by (node,
- * edge) once settled. Per edge doc number: its (from, to, label) while linked, so an
+ * Layout: per node and direction its groups (one per label present at that node, in
+ * label order), each an array of links (neighbour node, edge doc number) sorted by
+ * (node, edge) once settled. Two forms: a compact base (per direction one pool of
+ * links and one array of group headers, 5 bytes of index per node; built by
+ * madj_compact) and, for nodes changed since, per-node arrays ("thawed": a node's
+ * groups are copied out of the base on its first change). Per edge doc number: its (from, to, label) while linked, so an
  * edge can be unlinked without reading its old body. Labels are interned in a string
  * dictionary (ids in order of first use: a replay gives the same ids).
  *
@@ -80,6 +83,10 @@ uint64_t madj_label_edges(const madj *a, uint32_t label);
 
 /* Sorts the groups changed since the last settle (call after a batch of changes). */
 int madj_settle(madj *a);
+/* Rebuilds the compact base (one pool of links per direction) from the edge table and
+ * frees the per-node arrays of nodes changed since: call after bulk changes (load,
+ * import, checkpoint), never between mark and commit. -1 on OOM (nothing changed). */
+int madj_compact(madj *a);
 
 /* Tentative changes (see state.h: mstate_mark). */
 int madj_mark(madj *a);
