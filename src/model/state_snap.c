@@ -426,11 +426,11 @@ static int load_adjacency(mstate *s, rd *r)
         if (!h) return -1;
         uint32_t e = get_u32(h), from = get_u32(h + 4), to = get_u32(h + 8);
         if ((int64_t)e <= last || e >= s->ndoc || from >= s->ndoc || to >= s->ndoc ||
-            get_u32(h + 12) >= nlabel || madj_link(a, e, from, to, get_u32(h + 12)) != 0)
+            get_u32(h + 12) >= nlabel || madj_load_link(a, e, from, to, get_u32(h + 12)) != 0)
             return -1;
         last = e;
     }
-    return r->bad || madj_settle(a) != 0 ? -1 : 0;
+    return r->bad || madj_compact(a) != 0 ? -1 : 0;
 }
 
 mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, const uint8_t **extra,
