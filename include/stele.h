@@ -156,7 +156,13 @@ typedef struct stele_open_options {
     int no_checkpoint_on_close;  /* 1: skip the shutdown checkpoint */
     int rebuild;                 /* 1: ignore the state snapshot and derive the document
                                   * state from the whole log (slower; for checks) */
+    uint64_t cache_bytes;        /* memory budget for document bodies loaded lazily from
+                                  * the state snapshot; 0 = STELE_CACHE_DEFAULT,
+                                  * UINT64_MAX = no limit. Bodies written since the
+                                  * snapshot always stay in memory. */
 } stele_open_options;
+
+#define STELE_CACHE_DEFAULT ((uint64_t)256 << 20)
 
 /* Opens a database. Always sets *out (unless out is NULL or memory is exhausted),
  * even on failure, so that stele_errmsg(*out) explains the failure; the caller

@@ -32,6 +32,7 @@ struct stele {
     txn_scratch txs;
     buf tx_payload, tx_sdoc, tx_ids;
     int rebuild;          /* open option: ignore the snapshot */
+    uint64_t cache_bytes; /* open option: budget of resident snapshot partitions */
     int read_only;
     uint64_t snap_lsn;    /* the snapshot the state was loaded from (0 = none) */
     uint64_t tail_bytes;  /* document-record bytes applied since that snapshot */

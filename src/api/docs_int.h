@@ -23,6 +23,10 @@ typedef struct api_part {
 
 /* STELE_OK (and a cleared error) if db is open; the stele_* entry check. */
 stele_status api_need_open(stele *db);
+/* rc, or STELE_ECORRUPT (message set) if version bytes of the snapshot could not be
+ * loaded since the call began (the state then read them as missing: nothing read in
+ * this call may be served). */
+stele_status api_lazy_check(stele *db, stele_status rc);
 /* Hands b's text to *out on success; releases b either way. */
 stele_status api_detach(stele *db, buf *b, stele_status rc, char **out);
 /* Applies the parts in order tentatively, as one transaction not yet written: the

@@ -24,6 +24,7 @@
 #include "util/util.h"
 #include "vault/settings.h"
 #include "vault/vault.h"
+#include "store/partition.h"
 #include "store/snapshot.h"
 #include "api/api_int.h"
 #include "api/docs_int.h"
@@ -208,6 +209,7 @@ static stele_status docs_stage(stele *db, const api_part *parts, size_t n, uint6
     stele_status rc = STELE_OK;
     for (size_t i = 0; i < n && rc == STELE_OK; i++)
         rc = txn_apply(db->docs, parts[i].sdoc, parts[i].len, lsn, ts, author, &db->err);
+    rc = api_lazy_check(db, rc); /* checked against versions that could not be read */
     if (rc != STELE_OK) mstate_rollback(db->docs);
     return rc;
 }
@@ -387,14 +389,38 @@ static stele_status docs_replay_from(stele *db, uint64_t from)
     return rc;
 }
 
+/* The state's loader of snapshot partitions (state.h: mstate_loader). */
+static stele_status docs_part_load(void *ctx, const uint8_t *ref, size_t ref_len,
+                                   uint8_t **bytes, size_t *len, util_err *e)
+{
+    stele *db = ctx;
+    return partition_read(db->L, db->snap_lsn, ref, ref_len, bytes, len, e);
+}
+
+/* Indexes every document of a freshly loaded state, a safe point after each (no
+ * version is kept), so that the cache budget holds while the bodies pass through. */
+static stele_status docs_index_all(stele *db)
+{
+    uint32_t n = mstate_doc_count(db->docs);
+    for (uint32_t d = 0; d < n; d++) {
+        mstate_reads_done(db->docs);
+        const mversion *v = mstate_doc_get(db->docs, d, UINT64_MAX);
+        if (!v && api_lazy_check(db, STELE_OK) != STELE_OK) return db->err.code;
+        if (dindex_update(db->idx, mstate_doc_coll(db->docs, d), d, NULL, v) != 0)
+            return util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
+    }
+    return STELE_OK;
+}
+
 /* Loads the snapshot recorded in the superblock into db->docs, or explains in
  * db->snap_problem why not (the state is then derived from the whole log: the
  * snapshot is derived data, the log is the truth). Only running out of memory fails. */
 static stele_status docs_load_snapshot(stele *db)
 {
     uint8_t *bytes;
-    size_t len;
+    size_t len, extra_len;
     uint64_t lsn = 0, at = 0;
+    const uint8_t *extra;
     util_err e;
     util_err_clear(&e);
     stele_status rc = snap_read(db->L, &bytes, &len, &lsn, &e);
@@ -404,7 +430,7 @@ static stele_status docs_load_snapshot(stele *db)
         return STELE_OK;
     }
     if (lsn == 0) return STELE_OK;
-    db->docs = mstate_load(bytes, len, &at);
+    db->docs = mstate_load(bytes, len, &at, &extra, &extra_len);
     if (!db->docs || at != lsn) {
         mstate_free(db->docs);
         db->docs = NULL;
@@ -413,13 +439,16 @@ static stele_status docs_load_snapshot(stele *db)
                  (unsigned long long)lsn);
         return STELE_OK;
     }
-    uint32_t n = mstate_doc_count(db->docs);
-    for (uint32_t d = 0; d < n; d++)
-        if (dindex_update(db->idx, mstate_doc_coll(db->docs, d), d, NULL,
-                          mstate_doc_get(db->docs, d, UINT64_MAX)) != 0)
-            return util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
     db->snap_lsn = lsn;
-    return index_sync(db);
+    mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
+    rc = docs_index_all(db);
+    if (rc == STELE_ECORRUPT) { /* a partition does not authenticate: use the log */
+        mstate_free(db->docs);
+        db->docs = NULL;
+        db->snap_lsn = 0;
+        return STELE_OK;
+    }
+    return rc == STELE_OK ? index_sync(db) : rc;
 }
 
 /* Derives the document state: the newest valid snapshot, then the records after it. */
@@ -435,8 +464,31 @@ static stele_status docs_load(stele *db)
         db->docs = mstate_new();
         db->snap_lsn = 0;
         if (!db->docs || !db->idx) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+        mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes); /* once written */
     }
     return docs_replay_from(db, db->snap_lsn);
+}
+
+/* Removes fragment files no snapshot refers to: only when the state came from the
+ * recorded snapshot (or there is none), since otherwise its partitions are unknown. */
+static void docs_gc(stele *db)
+{
+    ledger_snapinfo si;
+    if (ledger_snapshot_get(db->L, &si) != 0) return;
+    free(si.frags);
+    if (si.lsn != db->snap_lsn) return;
+    buf keep;
+    buf_init(&keep);
+    const uint8_t *ref;
+    size_t len;
+    int bad = 0;
+    for (uint32_t i = 0; !bad && mstate_part_ref(db->docs, 0, i, &ref, &len); i++) {
+        const uint8_t(*ids)[16];
+        uint32_t n;
+        bad = partition_ref_files(ref, len, &ids, &n) != 0 || buf_append(&keep, ids, (size_t)n * 16);
+    }
+    if (!bad) (void)snap_gc(db->L, (const uint8_t(*)[16])keep.data, (uint32_t)(keep.len / 16));
+    buf_release(&keep);
 }
 
 stele_status stele_open(const stele_open_options *o, stele **out)
@@ -476,8 +528,9 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
     db->rebuild = o->rebuild;
     db->read_only = o->read_only;
-    if (rc == STELE_OK && !o->read_only) (void)snap_gc(db->L);
+    db->cache_bytes = o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
     if (rc == STELE_OK) rc = docs_load(db);
+    if (rc == STELE_OK && !o->read_only) docs_gc(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;
     db->no_checkpoint_on_close = o->no_checkpoint_on_close;
@@ -499,6 +552,31 @@ static int snapshot_due(stele *db)
     return db->tail_bytes >= SNAPSHOT_MIN_TAIL && db->tail_bytes >= si.bytes / 4;
 }
 
+/* Where mstate_serialize puts the partitions: fragment files (store/partition.h). */
+typedef struct part_sink {
+    stele *db;
+    uint64_t lsn;
+    uint32_t next_idx;
+    uint8_t *file;
+} part_sink;
+
+static stele_status docs_part_put(void *ctx, const uint8_t *bytes, size_t len, buf *ref,
+                                  util_err *e)
+{
+    part_sink *k = ctx;
+    return partition_write(k->db->L, k->lsn, bytes, len, &k->next_idx, k->file, ref, e);
+}
+
+/* Removes the files of the state's partitions (pending: those of a snapshot being
+ * written). */
+static void parts_unlink(stele *db, int pending)
+{
+    const uint8_t *ref;
+    size_t len;
+    for (uint32_t i = 0; mstate_part_ref(db->docs, pending, i, &ref, &len); i++)
+        partition_unlink(db->L, ref, len);
+}
+
 stele_status stele_snapshot(stele *db)
 {
     stele_status rc = need_open(db);
@@ -512,14 +590,25 @@ stele_status stele_snapshot(stele *db)
     (void)madj_compact(mstate_adj(db->docs));
     buf b;
     buf_init(&b);
-    if (mstate_serialize(db->docs, lsn, &b) != 0)
-        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory serializing the state");
-    if (rc == STELE_OK) rc = snap_write(db->L, lsn, b.data, b.len, &db->err);
+    part_sink k = {db, lsn, PART_IDX_BASE, malloc(ledger_file_size(db->L))};
+    if (!k.file) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
+    if (rc == STELE_OK)
+        rc = mstate_serialize(db->docs, lsn, snap_capacity(ledger_file_size(db->L)),
+                              docs_part_put, &k, NULL, 0, &b, &db->err);
+    if (rc != STELE_OK) parts_unlink(db, 1); /* no superblock names them */
+    else rc = snap_write(db->L, lsn, b.data, b.len, &db->err);
+    /* If snap_write failed, a superblock copy may name the new partitions: snap_gc
+     * removes them at the next open if the old snapshot stays in force. */
     if (rc == STELE_OK) {
+        parts_unlink(db, 0);
+        mstate_snapshot_taken(db->docs);
         db->snap_lsn = lsn;
         db->tail_bytes = 0;
         db->snap_problem[0] = 0;
+    } else {
+        mstate_snapshot_abandon(db->docs);
     }
+    free(k.file);
     buf_release(&b);
     return rc;
 }
@@ -552,6 +641,7 @@ static stele_status need_open(stele *db)
         return util_fail(&db->err, STELE_EINVAL, "the database is not open: %s",
                          db->err.msg[0] ? db->err.msg : "stele_open failed");
     util_err_clear(&db->err);
+    if (db->docs) mstate_reads_done(db->docs); /* bytes lent by the last call may go */
     return STELE_OK;
 }
 
@@ -603,8 +693,20 @@ stele_status stele_checkpoint(stele *db, uint64_t *lsn_out)
     return rc != STELE_OK ? rc : ledger_checkpoint(db->L, lsn_out, &db->err);
 }
 
+stele_status api_lazy_check(stele *db, stele_status rc)
+{
+    util_err e;
+    if (!db->docs || !mstate_lazy_failed(db->docs, &e)) return rc;
+    util_strlcpy(db->snap_problem, e.msg, sizeof db->snap_problem);
+    return util_fail(&db->err, STELE_ECORRUPT, "cannot read documents of the snapshot at LSN "
+                     "%llu: %s; nothing was served from it. The log is intact: reopen with "
+                     "a rebuild ('--rebuild') and run 'stele snapshot'",
+                     (unsigned long long)db->snap_lsn, e.msg);
+}
+
 static stele_status detach(stele *db, buf *b, stele_status rc, char **out)
 {
+    rc = api_lazy_check(db, rc);
     if (rc == STELE_OK) {
         *out = buf_detach(b);
         if (!*out) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
@@ -627,6 +729,12 @@ static stele_status verify_state(stele *db)
     uint64_t lsn;
     stele_status rc = snap_read(db->L, &bytes, &len, &lsn, &db->err);
     free(bytes);
+    const uint8_t *ref;
+    for (uint32_t i = 0; rc == STELE_OK && lsn == db->snap_lsn &&
+                         mstate_part_ref(db->docs, 0, i, &ref, &len); i++) {
+        rc = partition_read(db->L, lsn, ref, len, &bytes, &len, &db->err); /* authentic? */
+        free(bytes);
+    }
     if (rc != STELE_OK) return rc;
     mstate *live = db->docs;
     dindex *live_idx = db->idx;
@@ -636,7 +744,14 @@ static stele_status verify_state(stele *db)
     if (!db->docs || !db->idx) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     if (rc == STELE_OK) rc = docs_replay_from(db, 0);
     uint8_t a[32], b[32];
-    if (rc == STELE_OK && (mstate_digest(live, a) != 0 || mstate_digest(db->docs, b) != 0))
+    int bad_live = rc == STELE_OK ? mstate_digest(live, a) : 0;
+    if (bad_live == -2) {
+        mstate *fresh = db->docs;
+        db->docs = live;
+        rc = api_lazy_check(db, STELE_ECORRUPT);
+        db->docs = fresh;
+    }
+    if (rc == STELE_OK && (bad_live != 0 || mstate_digest(db->docs, b) != 0))
         rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     if (rc == STELE_OK && memcmp(a, b, 32) != 0)
         rc = util_fail(&db->err, STELE_ECORRUPT,
@@ -703,11 +818,30 @@ static stele_status stat_snapshot(stele *db, buf *b)
     ledger_snapinfo si;
     if (ledger_snapshot_get(db->L, &si) != 0) return util_fail(&db->err, STELE_ENOMEM, "oom");
     free(si.frags);
-    int bad = buf_printf(b, ",\"snapshot\":{\"lsn\":%llu,\"bytes\":%llu,\"fragments\":%u,"
+    uint64_t nfrag = si.nfrag, pbytes = 0;
+    const uint8_t *ref;
+    size_t len;
+    for (uint32_t i = 0; si.lsn == db->snap_lsn && mstate_part_ref(db->docs, 0, i, &ref, &len);
+         i++) {
+        const uint8_t(*ids)[16];
+        uint32_t n;
+        if (partition_ref_files(ref, len, &ids, &n) == 0) nfrag += n;
+        pbytes += len >= PART_REF_FIXED ? get_u64(ref + 8) : 0;
+    }
+    mstate_cache_stats cs;
+    mstate_cache_stats_get(db->docs, &cs);
+    int bad = buf_printf(b, ",\"snapshot\":{\"lsn\":%llu,\"bytes\":%llu,\"fragments\":%llu,"
+                            "\"partitions\":%u,\"partition_bytes\":%llu,"
+                            "\"cache\":{\"budget_bytes\":%llu,\"resident_bytes\":%llu,"
+                            "\"resident_partitions\":%u,\"loads\":%llu,\"evictions\":%llu},"
                             "\"bytes_on_disk\":%llu,\"loaded_from\":%llu,"
                             "\"replayed_bytes\":%llu,\"problem\":",
-                         (unsigned long long)si.lsn, (unsigned long long)si.bytes, si.nfrag,
-                         (unsigned long long)si.nfrag * ledger_file_size(db->L),
+                         (unsigned long long)si.lsn, (unsigned long long)si.bytes,
+                         (unsigned long long)nfrag, cs.parts, (unsigned long long)pbytes,
+                         (unsigned long long)cs.budget_bytes,
+                         (unsigned long long)cs.resident_bytes, cs.parts_resident,
+                         (unsigned long long)cs.loads, (unsigned long long)cs.evictions,
+                         (unsigned long long)nfrag * ledger_file_size(db->L),
                          (unsigned long long)db->snap_lsn, (unsigned long long)db->tail_bytes);
     if (db->snap_problem[0]) bad |= buf_json_str(b, db->snap_problem, strlen(db->snap_problem));
     else bad |= buf_printf(b, "null");
@@ -889,6 +1023,7 @@ stele_status stele_doc_get(stele *db, const char *coll, const char *id, uint64_t
     uint32_t n = find_doc(db, coll, id, at, &rc);
     if (rc != STELE_OK) return rc;
     const mversion *v = mstate_doc_get(db->docs, n, at);
+    if (!v && api_lazy_check(db, STELE_OK) != STELE_OK) return db->err.code;
     if (!v || v->deleted)
         return util_fail(&db->err, STELE_ENOTFOUND, "no document '%s' in '%s'%s", id, coll,
                          v ? " (it is deleted; 'restore' brings it back)"
@@ -949,7 +1084,9 @@ stele_status stele_docs_digest(stele *db, char out[65])
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
     uint8_t d[32];
-    if (mstate_digest(db->docs, d) != 0) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    int bad = mstate_digest(db->docs, d);
+    if (bad == -2) return api_lazy_check(db, STELE_ECORRUPT);
+    if (bad) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
     crypto_hex(d, 32, out);
     return STELE_OK;
 }

@@ -303,6 +303,7 @@ static void edge_set(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_
 /* Records a link in the edge table only (madj_relink_all; madj_compact builds the groups). */
 static int edge_record(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label)
 {
+    STELE_ASSERT(label < a->labels.n);
     if (edge_room(a, edge, from, to) != 0) return -1;
     edge_set(a, edge, from, to, label);
     return 0;
@@ -718,6 +719,14 @@ const char *medge_label(const mstate *s, const medge_doc *ed, uint32_t edge, uin
     const char *name = mstate_coll_name(s, mstate_doc_coll(s, edge), at);
     *len = name ? strlen(name) : 0;
     return name;
+}
+
+int madj_load_link(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label)
+{
+    STELE_ASSERT(from != MADJ_NONE && to != MADJ_NONE && edge != MADJ_NONE);
+    uint32_t f, t, l;
+    STELE_ASSERT(!madj_edge(a, edge, &f, &t, &l));
+    return edge_record(a, edge, from, to, label);
 }
 
 int madj_relink_all(mstate *s)

@@ -124,6 +124,9 @@ uint32_t mref_resolve(const struct mstate *s, const mref *r, uint64_t as_of);
  * collection as of at (*len bytes); NULL if that collection has no name then. */
 const char *medge_label(const struct mstate *s, const medge_doc *ed, uint32_t edge,
                         uint64_t at, size_t *len);
+/* Records edge -> (from, to, label) while loading a snapshot (edge not linked, label
+ * existing): the edge table only, then madj_compact builds the groups. -1 on OOM. */
+int madj_load_link(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label);
 /* Links every live edge document of s as of now (after loading a snapshot): -1 on OOM. */
 int madj_relink_all(struct mstate *s);
 

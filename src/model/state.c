@@ -11,61 +11,7 @@
 
 #include "crypto/crypto.h"
 #include "model/doc.h"
-
-typedef struct name_event {
-    uint64_t lsn;
-    char name[MSTATE_NAME_MAX + 1];
-    int dropped;
-} name_event;
-
-typedef struct mcoll {
-    name_event *ev;
-    size_t nev, cap;
-} mcoll;
-
-typedef struct mdoc {
-    uint32_t coll;
-    char *id;
-    size_t id_len;
-    mversion *v;
-    size_t nv, cap;
-} mdoc;
-
-typedef struct index_event {
-    uint64_t lsn;
-    uint32_t coll;
-    int dropped;
-    char path[MSTATE_PATH_MAX + 1];
-} index_event;
-
-struct mstate {
-    index_event *ixev; /* explicit index definitions, in LSN order */
-    size_t nixev, capixev, mark_nixev;
-    mcoll *colls;
-    uint32_t ncoll, capcoll;
-    mdoc *docs;
-    uint32_t ndoc, capdoc;
-    uint64_t *tab; /* id table slots: tag << 32 | doc number + 1; 0 = empty */
-    uint64_t tabcap;  /* 2^tabbits slots, at most half full */
-    unsigned tabbits;
-    /* Since mstate_mark: touched doc numbers, and the sizes to roll back to. */
-    int marked;
-    uint32_t *journal;
-    size_t njournal, capjournal;
-    uint32_t mark_ndoc, mark_ncoll;
-    size_t *mark_nev; /* per collection existing at the mark */
-    /* The bytes of a loaded snapshot: versions loaded from it point into them. */
-    uint8_t *arena;
-    size_t arena_len;
-    madj *adj; /* graph adjacency (edges.h) */
-    /* Every other version's bytes: copied one after the other into large chunks, never
-     * freed one by one (a version lives as long as the state), so a rollback only moves
-     * the end back to where it was at the mark. */
-    uint8_t **chunk;
-    size_t nchunk, capchunk, used;      /* used: bytes of the last chunk */
-    size_t *chunk_cap;                  /* bytes of each chunk */
-    size_t mark_nchunk, mark_used;
-};
+#include "model/state_int.h"
 
 /* Version bytes go into chunks of this size (or one of their own if larger), aligned
  * and advised as transparent huge pages: a growing state then takes one page fault per
@@ -73,7 +19,7 @@ struct mstate {
 #define CHUNK_BYTES ((size_t)2 << 20)
 
 /* Room for n bytes of version data; NULL on out of memory. */
-static uint8_t *doc_bytes_alloc(mstate *s, size_t n)
+uint8_t *mst_bytes_alloc(mstate *s, size_t n)
 {
     if (s->nchunk && s->chunk_cap[s->nchunk - 1] - s->used >= n) {
         uint8_t *p = s->chunk[s->nchunk - 1] + s->used;
@@ -111,7 +57,8 @@ int mstate_name_ok(const char *name, size_t n)
 mstate *mstate_new(void)
 {
     mstate *s = calloc(1, sizeof(mstate));
-    if (s && !(s->adj = madj_new())) {
+    if (s && (!(s->adj = madj_new()) || !(s->cache = mst_cache_new()))) {
+        madj_free(s->adj);
         free(s);
         return NULL;
     }
@@ -125,9 +72,10 @@ void mstate_free(mstate *s)
 {
     if (!s) return;
     for (uint32_t i = 0; i < s->ncoll; i++) free(s->colls[i].ev);
-    for (uint32_t i = 0; i < s->ndoc; i++) {
-        free(s->docs[i].v); /* ids and version bytes are in the chunks or the snapshot */
-    }
+    for (uint32_t i = 0; i < s->ndoc; i++) /* ids and bytes: chunks, directory, cache */
+        if (s->docs[i].cap) free(s->docs[i].v);
+    free(s->vslab);
+    mst_cache_free(s->cache);
     free(s->ixev);
     free(s->colls);
     free(s->docs);
@@ -144,7 +92,7 @@ void mstate_free(mstate *s)
 
 /* ---- collections ---- */
 
-static int coll_event(mstate *s, uint32_t id, const char *name, int dropped, uint64_t lsn)
+int mst_coll_event(mstate *s, uint32_t id, const char *name, int dropped, uint64_t lsn)
 {
     STELE_ASSERT(id < s->ncoll);
     mcoll *c = &s->colls[id];
@@ -177,21 +125,21 @@ int mstate_coll_create(mstate *s, const char *name, uint64_t lsn, uint32_t *id)
     s->capcoll = (uint32_t)cap;
     memset(&s->colls[s->ncoll], 0, sizeof *s->colls);
     *id = s->ncoll++;
-    return coll_event(s, *id, name, 0, lsn);
+    return mst_coll_event(s, *id, name, 0, lsn);
 }
 
 int mstate_coll_drop(mstate *s, uint32_t id, uint64_t lsn)
 {
     const name_event *now = coll_at(s, id, UINT64_MAX);
     STELE_ASSERT(now && !now->dropped);
-    return coll_event(s, id, now->name, 1, lsn);
+    return mst_coll_event(s, id, now->name, 1, lsn);
 }
 
 int mstate_coll_rename(mstate *s, uint32_t id, const char *name, uint64_t lsn)
 {
     const name_event *now = coll_at(s, id, UINT64_MAX);
     STELE_ASSERT(now && !now->dropped && strlen(name) <= MSTATE_NAME_MAX);
-    return coll_event(s, id, name, 0, lsn);
+    return mst_coll_event(s, id, name, 0, lsn);
 }
 
 uint32_t mstate_coll_find(const mstate *s, const char *name, uint64_t as_of)
@@ -253,7 +201,7 @@ static uint64_t slot_home(const mstate *s, uint64_t slot_or_hash)
 }
 
 /* An empty table of 2^bits slots (the old one, if any, is the caller's). */
-static int tab_alloc(mstate *s, unsigned bits)
+int mst_tab_alloc(mstate *s, unsigned bits)
 {
     STELE_ASSERT(bits >= 10 && bits <= 32);
     uint64_t *t = calloc((size_t)1 << bits, sizeof *t);
@@ -276,7 +224,7 @@ static int tab_grow(mstate *s)
 {
     uint64_t *old = s->tab, oldcap = s->tabcap;
     unsigned oldbits = s->tabbits;
-    if (tab_alloc(s, s->tabcap ? s->tabbits + 1 : 10) != 0) {
+    if (mst_tab_alloc(s, s->tabcap ? s->tabbits + 1 : 10) != 0) {
         s->tab = old;
         s->tabcap = oldcap;
         s->tabbits = oldbits;
@@ -318,6 +266,25 @@ static void tab_remove(mstate *s, uint32_t n)
     }
 }
 
+/* Puts doc number n in the table unless its (collection, id) is there already: one
+ * probe for both. 0, or -1 on a duplicate. */
+int mst_tab_insert_unique(mstate *s, uint32_t n)
+{
+    const mdoc *d = &s->docs[n];
+    uint64_t h = doc_key_hash(d->coll, d->id, d->id_len), tag = h & 0xffffffff00000000ull;
+    uint64_t j = slot_home(s, h);
+    for (uint64_t probes = 0; s->tab[j]; probes++) { /* at most half full: ends */
+        STELE_ASSERT(probes < s->tabcap);
+        const mdoc *o = &s->docs[slot_doc(s->tab[j])];
+        if ((s->tab[j] & 0xffffffff00000000ull) == tag && o->coll == d->coll &&
+            o->id_len == d->id_len && memcmp(o->id, d->id, d->id_len) == 0)
+            return -1;
+        j = (j + 1) & (s->tabcap - 1);
+    }
+    s->tab[j] = slot_of(h, n);
+    return 0;
+}
+
 void mstate_doc_prefetch(const mstate *s, uint32_t coll, const char *id, size_t id_len)
 {
     if (s->tabcap) __builtin_prefetch(&s->tab[slot_home(s, doc_key_hash(coll, id, id_len))]);
@@ -350,12 +317,13 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     if ((uint64_t)(s->ndoc + 1) * 2 > s->tabcap && tab_grow(s) != 0) return -1;
     mdoc *d = &s->docs[s->ndoc];
     memset(d, 0, sizeof *d);
-    d->id = (char *)doc_bytes_alloc(s, id_len + 1); /* lives as long as the state */
+    d->id = (char *)mst_bytes_alloc(s, id_len + 1); /* lives as long as the state */
     if (!d->id) return -1;
     memcpy(d->id, id, id_len);
     d->id[id_len] = 0;
-    d->id_len = id_len;
+    d->id_len = (uint32_t)id_len;
     d->coll = coll;
+    d->part = MSTATE_NONE;
     *docnum = s->ndoc++;
     tab_insert(s, *docnum);
     return 0;
@@ -369,6 +337,19 @@ int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
     return doc_new(s, coll, id, id_len, docnum);
 }
 
+/* Gives d an array of its own for one more version (most documents never get a second
+ * one: start with one); the versions borrowed from a loaded directory are copied. */
+static int version_own(mdoc *d)
+{
+    STELE_ASSERT(d->cap == 0);
+    mversion *v = malloc((d->nv + 1) * sizeof *v);
+    if (!v) return -1;
+    if (d->nv) memcpy(v, d->v, d->nv * sizeof *v);
+    d->v = v;
+    d->cap = d->nv + 1;
+    return 0;
+}
+
 int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint64_t lsn,
                    uint64_t ts, const uint8_t author[16], int deleted, const uint8_t *doc,
                    size_t doc_len, uint32_t *docnum)
@@ -378,15 +359,12 @@ int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     if (n == MSTATE_NONE && doc_new(s, coll, id, id_len, &n) != 0) return -1;
     mdoc *d = &s->docs[n];
     STELE_ASSERT(d->nv == 0 || d->v[d->nv - 1].lsn <= lsn);
-    if (d->cap == 0) { /* most documents never get a second version: start with one */
-        d->v = malloc(sizeof *d->v);
-        d->cap = d->v ? 1 : 0;
-    }
+    if (d->cap == 0 && version_own(d) != 0) return -1;
     uint8_t *copy = NULL; /* taken last: the chunks cannot give bytes back one by one */
     if (!d->v || util_grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0 ||
         (s->marked && util_grow((void **)&s->journal, &s->capjournal, s->njournal + 1,
                                 sizeof *s->journal) != 0) ||
-        !(copy = doc_bytes_alloc(s, doc_len)))
+        !(copy = mst_bytes_alloc(s, doc_len)))
         return -1; /* nothing changed (a new doc number with no version is rolled back) */
     if (doc_len) memcpy(copy, doc, doc_len);
     if (s->marked) s->journal[s->njournal++] = n;
@@ -413,13 +391,27 @@ const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
         if (d->v[mid].lsn <= as_of) lo = mid + 1;
         else hi = mid;
     }
-    return lo ? &d->v[lo - 1] : NULL;
+    if (lo == 0) return NULL;
+    if (d->part != MSTATE_NONE) { /* a snapshot partition's: mark it used, load it */
+        s->cache->part[d->part].used = ++s->cache->tick;
+        if (!d->v[lo - 1].doc && mst_doc_resident(s, d) != 0) return NULL;
+    }
+    return &d->v[lo - 1];
 }
 
 const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n)
 {
     *n = docnum < s->ndoc ? s->docs[docnum].nv : 0;
-    return *n ? s->docs[docnum].v : NULL;
+    if (*n == 0) return NULL;
+    const mdoc *d = &s->docs[docnum];
+    if (d->part != MSTATE_NONE) {
+        s->cache->part[d->part].used = ++s->cache->tick;
+        if (mst_doc_resident(s, d) != 0) {
+            *n = 0;
+            return NULL;
+        }
+    }
+    return d->v;
 }
 
 uint32_t mstate_doc_count(const mstate *s) { return s->ndoc; }
@@ -520,7 +512,8 @@ void mstate_rollback(mstate *s)
         tab_remove(s, s->ndoc - 1);
         s->ndoc--;
         doc_pop_to(s, d, 0); /* versions of a doc created after the mark are all new */
-        free(d->v);
+        STELE_ASSERT(d->part == MSTATE_NONE);
+        if (d->cap) free(d->v);
     }
     while (s->ncoll > s->mark_ncoll) free(s->colls[--s->ncoll].ev);
     for (uint32_t i = 0; i < s->ncoll; i++) s->colls[i].nev = s->mark_nev[i];
@@ -581,8 +574,12 @@ static int put_event(buf *b, const name_event *e)
     return buf_append(b, hdr, sizeof hdr) || buf_append(b, e->name, strlen(e->name));
 }
 
-static int doc_digest(const mdoc *d, uint8_t out[32])
+static int doc_digest(const mstate *s, const mdoc *d, uint8_t out[32])
 {
+    if (d->part != MSTATE_NONE) {
+        mst_walk_point(s);
+        if (mst_doc_resident(s, d) != 0) return -2;
+    }
     buf b;
     buf_init(&b);
     uint8_t hdr[8];
@@ -602,7 +599,7 @@ static int doc_digest(const mdoc *d, uint8_t out[32])
     }
     if (!bad) crypto_sha256(b.data, b.len, out);
     buf_release(&b);
-    return bad ? -1 : 0;
+    return bad == -2 ? -2 : bad ? -1 : 0;
 }
 
 int mstate_digest(const mstate *s, uint8_t out[32])
@@ -628,7 +625,8 @@ int mstate_digest(const mstate *s, uint8_t out[32])
     }
     for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
         uint8_t h[32];
-        bad = doc_digest(&s->docs[i], h) || buf_append(&b, h, 32);
+        bad = doc_digest(s, &s->docs[i], h);
+        bad = bad ? bad : buf_append(&b, h, 32);
     }
     /* The links too (nothing when there are none, so edge-less digests are unchanged):
      * a reload that resolved a reference differently would show here. */
@@ -647,242 +645,6 @@ int mstate_digest(const mstate *s, uint8_t out[32])
     }
     if (!bad) crypto_sha256(b.data, b.len, out);
     buf_release(&b);
-    return bad ? -1 : 0;
+    return bad == -2 ? -2 : bad ? -1 : 0;
 }
 
-/* ---- snapshots (docs/FORMAT.md "State snapshot") ---- */
-
-#define SNAP_MAGIC "STELEST1"
-#define SNAP_VERSION_FIXED 41 /* u64 lsn | u64 ts | author(16) | u32 rev | u8 del | u32 len */
-
-static int put_version(buf *b, const mversion *v)
-{
-    uint8_t h[SNAP_VERSION_FIXED];
-    put_u64(h, v->lsn);
-    put_u64(h + 8, v->ts);
-    memcpy(h + 16, v->author, 16);
-    put_u32(h + 32, v->rev);
-    h[36] = (uint8_t)v->deleted;
-    put_u32(h + 37, (uint32_t)v->doc_len);
-    return buf_append(b, h, sizeof h) || buf_append(b, v->doc, v->doc_len);
-}
-
-int mstate_serialize(const mstate *s, uint64_t lsn, buf *out)
-{
-    STELE_ASSERT(!s->marked);
-    uint8_t h[24];
-    memcpy(h, SNAP_MAGIC, 8);
-    put_u64(h + 8, lsn);
-    put_u32(h + 16, s->ncoll);
-    put_u32(h + 20, s->ndoc);
-    int bad = buf_append(out, h, sizeof h);
-    for (uint32_t i = 0; i < s->ncoll && !bad; i++) {
-        uint8_t n[4];
-        put_u32(n, (uint32_t)s->colls[i].nev);
-        bad = buf_append(out, n, 4);
-        for (size_t j = 0; j < s->colls[i].nev && !bad; j++) {
-            const name_event *e = &s->colls[i].ev[j];
-            uint8_t eh[10];
-            put_u64(eh, e->lsn);
-            eh[8] = (uint8_t)e->dropped;
-            eh[9] = (uint8_t)strlen(e->name);
-            bad = buf_append(out, eh, sizeof eh) || buf_append(out, e->name, eh[9]);
-        }
-    }
-    for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
-        const mdoc *d = &s->docs[i];
-        uint8_t dh[10];
-        put_u32(dh, d->coll);
-        put_u16(dh + 4, (uint16_t)d->id_len);
-        put_u32(dh + 6, (uint32_t)d->nv);
-        bad = buf_append(out, dh, 6) || buf_append(out, d->id, d->id_len) ||
-              buf_append(out, dh + 6, 4);
-        for (size_t j = 0; j < d->nv && !bad; j++) bad = put_version(out, &d->v[j]);
-    }
-    uint8_t n[4];
-    put_u32(n, (uint32_t)s->nixev);
-    bad = bad || buf_append(out, n, 4);
-    for (size_t i = 0; i < s->nixev && !bad; i++) {
-        const index_event *e = &s->ixev[i];
-        uint8_t eh[15];
-        put_u64(eh, e->lsn);
-        put_u32(eh + 8, e->coll);
-        eh[12] = (uint8_t)e->dropped;
-        put_u16(eh + 13, (uint16_t)strlen(e->path));
-        bad = buf_append(out, eh, sizeof eh) || buf_append(out, e->path, strlen(e->path));
-    }
-    return bad ? -1 : 0;
-}
-
-/* A bounds-checked reader over the snapshot bytes. */
-typedef struct rd {
-    const uint8_t *p, *end;
-    int bad;
-} rd;
-
-static const uint8_t *rd_take(rd *r, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *q = r->p;
-    r->p += n;
-    return q;
-}
-
-static uint32_t rd_u32(rd *r)
-{
-    const uint8_t *q = rd_take(r, 4);
-    return q ? get_u32(q) : 0;
-}
-
-static int load_colls(mstate *s, rd *r, uint32_t ncoll, uint64_t lsn)
-{
-    for (uint32_t i = 0; i < ncoll && !r->bad; i++) {
-        uint32_t id, nev = rd_u32(r);
-        const uint8_t *eh = NULL;
-        for (uint32_t j = 0; j < nev && !r->bad && (eh = rd_take(r, 10)); j++) {
-            char name[MSTATE_NAME_MAX + 1];
-            const uint8_t *nm = eh[9] <= MSTATE_NAME_MAX ? rd_take(r, eh[9]) : NULL;
-            uint64_t at = get_u64(eh);
-            if (!nm || eh[9] == 0 || eh[8] > 1 || at > lsn ||
-                (j > 0 && at < s->colls[i].ev[j - 1].lsn))
-                return -1;
-            memcpy(name, nm, eh[9]);
-            name[eh[9]] = 0;
-            if (j == 0 ? (eh[8] || mstate_coll_create(s, name, at, &id) != 0 || id != i)
-                       : coll_event(s, i, name, eh[8], at) != 0)
-                return -1;
-        }
-        if (nev == 0) return -1;
-    }
-    return r->bad ? -1 : 0;
-}
-
-static int load_versions(rd *r, mdoc *d, uint32_t nv, uint64_t lsn)
-{
-    d->v = calloc(nv ? nv : 1, sizeof *d->v); /* nv 0: a reserved doc number */
-    if (!d->v) return -1;
-    d->cap = nv ? nv : 1;
-    for (uint32_t j = 0; j < nv; j++) {
-        const uint8_t *h = rd_take(r, SNAP_VERSION_FIXED);
-        const uint8_t *doc = h ? rd_take(r, get_u32(h + 37)) : NULL;
-        if (!doc || h[36] > 1 || doc_validate(doc, get_u32(h + 37)) != 0) return -1;
-        mversion *v = &d->v[j];
-        v->lsn = get_u64(h);
-        v->ts = get_u64(h + 8);
-        memcpy(v->author, h + 16, 16);
-        v->rev = get_u32(h + 32);
-        v->deleted = h[36];
-        v->doc = doc;
-        v->doc_len = get_u32(h + 37);
-        d->nv = j + 1;
-        if (v->lsn > lsn || (j > 0 && (v->lsn < d->v[j - 1].lsn || v->rev != d->v[j - 1].rev + 1)))
-            return -1;
-    }
-    return 0;
-}
-
-/* Puts doc number n in the table unless its (collection, id) is there already: one
- * probe for both. 0, or -1 on a duplicate. */
-static int tab_insert_unique(mstate *s, uint32_t n)
-{
-    const mdoc *d = &s->docs[n];
-    uint64_t h = doc_key_hash(d->coll, d->id, d->id_len), tag = h & 0xffffffff00000000ull;
-    uint64_t j = slot_home(s, h);
-    for (uint64_t probes = 0; s->tab[j]; probes++) { /* at most half full: ends */
-        STELE_ASSERT(probes < s->tabcap);
-        const mdoc *o = &s->docs[slot_doc(s->tab[j])];
-        if ((s->tab[j] & 0xffffffff00000000ull) == tag && o->coll == d->coll &&
-            o->id_len == d->id_len && memcmp(o->id, d->id, d->id_len) == 0)
-            return -1;
-        j = (j + 1) & (s->tabcap - 1);
-    }
-    s->tab[j] = slot_of(h, n);
-    return 0;
-}
-
-/* How many documents ahead load_docs asks for their table slot. */
-#define LOAD_PREFETCH_AHEAD 16
-
-static int load_docs(mstate *s, rd *r, uint32_t ndoc, uint64_t lsn)
-{
-    if (ndoc >= UINT32_MAX - 1) return -1;
-    s->docs = calloc(ndoc ? ndoc : 1, sizeof *s->docs);
-    if (!s->docs) return -1;
-    s->capdoc = ndoc ? ndoc : 1;
-    unsigned bits = 10;
-    while (((uint64_t)1 << bits) < (uint64_t)ndoc * 2) bits++;
-    if (tab_alloc(s, bits) != 0) return -1;
-    for (uint32_t i = 0; i < ndoc; i++) { /* the documents, then the table */
-        const uint8_t *dh = rd_take(r, 6);
-        if (!dh) return -1;
-        uint32_t coll = get_u32(dh);
-        size_t id_len = get_u16(dh + 4);
-        const uint8_t *id = rd_take(r, id_len);
-        uint32_t nv = rd_u32(r);
-        if (!id || coll >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX) /* nv 0: reserved */
-            return -1;
-        mdoc *d = &s->docs[s->ndoc++];
-        d->coll = coll;
-        d->id = (char *)doc_bytes_alloc(s, id_len + 1);
-        if (!d->id) return -1;
-        memcpy(d->id, id, id_len);
-        d->id[id_len] = 0;
-        d->id_len = id_len;
-        if (load_versions(r, d, nv, lsn) != 0) return -1;
-    }
-    for (uint32_t i = 0; i < ndoc; i++) { /* each slot asked for ahead: misses overlap */
-        if (i + LOAD_PREFETCH_AHEAD < ndoc) {
-            const mdoc *a = &s->docs[i + LOAD_PREFETCH_AHEAD];
-            mstate_doc_prefetch(s, a->coll, a->id, a->id_len);
-        }
-        if (tab_insert_unique(s, i) != 0) return -1; /* the same id twice: malformed */
-    }
-    return 0;
-}
-
-static int load_index_events(mstate *s, rd *r, uint64_t lsn)
-{
-    uint32_t n = rd_u32(r);
-    for (uint32_t i = 0; i < n && !r->bad; i++) {
-        const uint8_t *eh = rd_take(r, 15);
-        size_t plen = eh ? get_u16(eh + 13) : 0;
-        const uint8_t *p = eh && plen <= MSTATE_PATH_MAX ? rd_take(r, plen) : NULL;
-        if (!p || plen == 0 || eh[12] > 1 || get_u32(eh + 8) >= s->ncoll ||
-            get_u64(eh) > lsn || (s->nixev && get_u64(eh) < s->ixev[s->nixev - 1].lsn))
-            return -1;
-        char path[MSTATE_PATH_MAX + 1];
-        memcpy(path, p, plen);
-        path[plen] = 0;
-        if (mstate_index_event(s, get_u32(eh + 8), path, eh[12], get_u64(eh)) != 0) return -1;
-    }
-    return r->bad ? -1 : 0;
-}
-
-mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn)
-{
-    mstate *s = mstate_new();
-    if (!s) {
-        free(bytes);
-        return NULL;
-    }
-    s->arena = bytes;
-    s->arena_len = len;
-    rd r = {bytes, bytes + len, 0};
-    const uint8_t *h = rd_take(&r, 24);
-    int bad = !h || memcmp(h, SNAP_MAGIC, 8) != 0;
-    if (!bad) {
-        *lsn = get_u64(h + 8);
-        bad = load_colls(s, &r, get_u32(h + 16), *lsn) != 0 ||
-              load_docs(s, &r, get_u32(h + 20), *lsn) != 0 ||
-              load_index_events(s, &r, *lsn) != 0 || r.p != r.end ||
-              madj_relink_all(s) != 0;
-    }
-    if (bad) {
-        mstate_free(s);
-        return NULL;
-    }
-    return s;
-}

@@ -109,19 +109,63 @@ void mstate_stamp(mstate *s, uint64_t lsn, uint64_t ts);
 /* Doc numbers changed since the mark (in change order, possibly repeated). */
 const uint32_t *mstate_journal(const mstate *s, size_t *n);
 
-/* Snapshots (docs/FORMAT.md "State snapshot"). mstate_serialize appends the whole
- * state, taken as of ledger record `lsn`, to out (not while marked); -1 on OOM.
- * mstate_load builds a state from such bytes, taking ownership of `bytes` (malloc'd:
- * loaded versions point into them, so they live as long as the state; freed on
- * failure too). NULL if the bytes are malformed (every length and count is checked,
- * versions must be in LSN order and not after the snapshot's LSN) or memory runs
- * out. The caller authenticates the bytes first (AEAD); each document is validated
- * (doc_validate) as well, so that every version in a state is canonical SDOC — made by
- * json_parse in this process or checked here — and may be written out without being
- * checked again (json_write_canonical). */
-int mstate_serialize(const mstate *s, uint64_t lsn, buf *out);
-mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn);
-/* SHA-256 over a canonical serialization of everything in the state; -1 on OOM. */
+/* Snapshots (docs/FORMAT.md "State snapshot"): a directory (collections, index
+ * definitions, every document's id, collection and version metadata, the adjacency,
+ * the partition table and an opaque `extra` blob from the layers above) and
+ * partitions: the version bytes of runs of doc numbers, each at most part_cap bytes
+ * (unless one document alone is larger) and MSTATE_PART_DOCS documents.
+ *
+ * mstate_serialize writes the state as of ledger record `lsn` (not while marked): each
+ * partition goes to put(ctx, ...), which stores it and appends its reference (opaque
+ * here) to ref; then the directory goes to dir. The new partitions stay pending until
+ * mstate_snapshot_taken (they replace the state's partitions: the caller removes the
+ * old files first, see mstate_part_ref) or mstate_snapshot_abandon. Reading versions
+ * of a lazy state may fail (STELE_ECORRUPT); put's errors pass through.
+ *
+ * mstate_load builds a state from directory bytes, taking ownership of `bytes`
+ * (malloc'd; freed on failure too), with every partition not resident: version bytes
+ * load on first use through the loader (mstate_set_loader). *extra points at the
+ * blob inside the bytes (valid as long as the state). NULL if the bytes are malformed
+ * (every length and count is checked, versions in LSN order and not after the
+ * snapshot's LSN, partitions covering the documents in order, links between existing
+ * documents) or memory runs out. The caller authenticates the bytes first (AEAD);
+ * each partition's documents are validated (doc_validate) when it loads, so every
+ * version served is canonical SDOC. */
+#define MSTATE_PART_DOCS 65536
+typedef stele_status (*mstate_part_put)(void *ctx, const uint8_t *bytes, size_t len, buf *ref,
+                                        util_err *e);
+stele_status mstate_serialize(const mstate *s, uint64_t lsn, size_t part_cap,
+                              mstate_part_put put, void *ctx, const uint8_t *extra,
+                              size_t extra_len, buf *dir, util_err *e);
+void mstate_snapshot_taken(mstate *s);
+void mstate_snapshot_abandon(mstate *s);
+mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, const uint8_t **extra,
+                    size_t *extra_len);
+/* Reference of partition i of the state's snapshot (i < count: 1), or of the pending
+ * one when `pending`; 0 past the end. */
+int mstate_part_ref(const mstate *s, int pending, uint32_t i, const uint8_t **ref,
+                    size_t *len);
+
+/* Lazy version bytes. The loader reads a partition by its reference: STELE_OK and
+ * *bytes (malloc'd, handed over) or an error with e set. budget_bytes bounds the
+ * resident partitions: loading one first evicts the least recently used partitions
+ * not used since the last safe point (UINT64_MAX: never evict).
+ * mstate_reads_done is a safe point: version bytes handed out before it may be
+ * freed after it (the api calls it where a call begins: borrowed bytes live until the
+ * next call). A version whose bytes cannot be loaded reads as NULL from
+ * mstate_doc_get; mstate_lazy_failed then returns 1 once, with the reason in *e. */
+typedef stele_status (*mstate_loader)(void *ctx, const uint8_t *ref, size_t ref_len,
+                                      uint8_t **bytes, size_t *len, util_err *e);
+void mstate_set_loader(mstate *s, mstate_loader load, void *ctx, uint64_t budget_bytes);
+void mstate_reads_done(const mstate *s);
+int mstate_lazy_failed(const mstate *s, util_err *e);
+typedef struct mstate_cache_stats {
+    uint64_t resident_bytes, budget_bytes, loads, evictions;
+    uint32_t parts, parts_resident;
+} mstate_cache_stats;
+void mstate_cache_stats_get(const mstate *s, mstate_cache_stats *out);
+/* SHA-256 over a canonical serialization of everything in the state; -1 on OOM, -2
+ * if version bytes could not be loaded (mstate_lazy_failed says why). */
 int mstate_digest(const mstate *s, uint8_t out[32]);
 
 #endif

@@ -83,9 +83,7 @@ static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, 
     return rc;
 }
 
-/* Writes one fragment file durably under a new random id (dir fsync left to the
- * caller). */
-static stele_status frag_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+stele_status snap_frag_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
                                uint64_t lsn, uint32_t idx, const uint8_t *body, size_t n,
                                uint8_t *file, uint8_t id[16], util_err *e)
 {
@@ -111,7 +109,7 @@ static stele_status frag_write(const char *db_dir, const vault_dbkeys *k, uint32
     return STELE_OK;
 }
 
-static void unlink_frags(const char *db_dir, const uint8_t (*ids)[16], uint32_t n)
+void snap_frag_unlink(const char *db_dir, const uint8_t (*ids)[16], uint32_t n)
 {
     char path[PATH_CAP], data[PATH_CAP];
     for (uint32_t i = 0; i < n; i++) {
@@ -141,7 +139,7 @@ stele_status snap_write(ledger *L, uint64_t lsn, const uint8_t *state, size_t le
     size_t written = 0;
     while (rc == STELE_OK && written < nfrag) {
         size_t off = written * cap, n = len - off < cap ? len - off : cap;
-        rc = frag_write(db_dir, k, fsize, lsn, (uint32_t)written, state + off, n, file,
+        rc = snap_frag_write(db_dir, k, fsize, lsn, (uint32_t)written, state + off, n, file,
                         ids[written], e);
         if (rc == STELE_OK) written++;
     }
@@ -153,11 +151,11 @@ stele_status snap_write(ledger *L, uint64_t lsn, const uint8_t *state, size_t le
                                 strerror(-err));
     }
     if (rc != STELE_OK) {
-        unlink_frags(db_dir, (const uint8_t(*)[16])ids, (uint32_t)written);
+        snap_frag_unlink(db_dir, (const uint8_t(*)[16])ids, (uint32_t)written);
     } else {
         rc = ledger_snapshot_set(L, lsn, len, (const uint8_t(*)[16])ids, (uint32_t)nfrag, e);
         /* On failure the new files stay: a superblock copy may already name them. */
-        if (rc == STELE_OK && old.nfrag) unlink_frags(db_dir, (const uint8_t(*)[16])old.frags, old.nfrag);
+        if (rc == STELE_OK && old.nfrag) snap_frag_unlink(db_dir, (const uint8_t(*)[16])old.frags, old.nfrag);
     }
     free(old.frags);
     free(ids);
@@ -187,8 +185,7 @@ static int frag_open_header(crypto_gcm *g, const vault_dbkeys *k, const uint8_t 
     return 0;
 }
 
-/* Appends the body of fragment `idx` of the snapshot at `lsn` to out. */
-static stele_status frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
                               const uint8_t id[16], uint64_t lsn, uint32_t idx, buf *out,
                               util_err *e)
 {
@@ -249,7 +246,7 @@ stele_status snap_read(ledger *L, uint8_t **state, size_t *len, uint64_t *lsn, u
     if (rc == STELE_OK && buf_reserve(&out, (size_t)si.bytes + FRAG_BODY_OVERHEAD) != 0)
         rc = util_fail(e, STELE_ENOMEM, "out of memory reading a snapshot");
     for (uint32_t i = 0; rc == STELE_OK && i < si.nfrag; i++)
-        rc = frag_read(db_dir, k, ledger_file_size(L), si.frags[i], si.lsn, i, &out, e);
+        rc = snap_frag_read(db_dir, k, ledger_file_size(L), si.frags[i], si.lsn, i, &out, e);
     if (rc == STELE_OK && out.len != si.bytes)
         rc = util_fail(e, STELE_ECORRUPT, "the snapshot has %zu bytes, the superblock says %llu",
                        out.len, (unsigned long long)si.bytes);
@@ -279,7 +276,7 @@ static int is_our_fragment(const char *db_dir, const vault_dbkeys *k, const uint
     return ours;
 }
 
-int snap_gc(ledger *L)
+int snap_gc(ledger *L, const uint8_t (*keep)[16], uint32_t nkeep)
 {
     const char *db_dir = ledger_dir(L);
     const vault_dbkeys *k = ledger_keys(L);
@@ -297,6 +294,8 @@ int snap_gc(ledger *L)
         int current = 0;
         for (uint32_t i = 0; i < si.nfrag && !current; i++)
             current = memcmp(si.frags[i], id, 16) == 0;
+        for (uint32_t i = 0; i < nkeep && !current; i++)
+            current = memcmp(keep[i], id, 16) == 0;
         if (current || !is_our_fragment(db_dir, k, id)) continue;
         char path[PATH_CAP];
         frag_path(db_dir, id, "", path);

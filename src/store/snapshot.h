@@ -49,9 +49,26 @@ stele_status snap_write(ledger *L, uint64_t lsn, const uint8_t *state, size_t le
  * record at its LSN has another hash: the log was cut by a recovery since). */
 stele_status snap_read(ledger *L, uint8_t **state, size_t *len, uint64_t *lsn, util_err *e);
 
-/* Removes fragment files of this database that no snapshot refers to (left by a
- * crash during snap_write). Files that are not authentic fragments of this database
- * are left alone. Writable handles only; returns the number removed. */
-int snap_gc(ledger *L);
+/* Removes fragment files of this database that neither the superblock nor keep[0,
+ * nkeep) (the partition fragments of the current snapshot: partition.h) refers to
+ * (left by a crash during a snapshot write). Files that are not authentic fragments of
+ * this database are left alone. Writable handles only; returns the number removed. */
+int snap_gc(ledger *L, const uint8_t (*keep)[16], uint32_t nkeep);
+
+/* One fragment file (the sealing primitive under snap_write and partition.h).
+ * snap_frag_write seals body[0, n) (n <= snap_capacity) as fragment `idx` of the
+ * snapshot at `lsn` into a new file data/<random id> (id returned), synced and renamed
+ * into place; `file` is scratch of file_size bytes; the directory fsync is the
+ * caller's. snap_frag_read appends the authenticated body of fragment `idx` of the
+ * snapshot at `lsn`, file `id`, to out: STELE_ECORRUPT naming the file when it is
+ * missing, not authentic, or another fragment. snap_frag_unlink removes files (best
+ * effort) and syncs the directory. */
+stele_status snap_frag_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                             uint64_t lsn, uint32_t idx, const uint8_t *body, size_t n,
+                             uint8_t *file, uint8_t id[16], util_err *e);
+stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                            const uint8_t id[16], uint64_t lsn, uint32_t idx, buf *out,
+                            util_err *e);
+void snap_frag_unlink(const char *db_dir, const uint8_t (*ids)[16], uint32_t n);
 
 #endif

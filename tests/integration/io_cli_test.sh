@@ -117,7 +117,7 @@ expect_has "$ERR" 'use {"field": {"$text"' "the message says how to write it"
 
 # snapshot through the CLI: written, then used by the next open, and verify passes
 run "$S" snapshot;                             expect_rc 0 "snapshot"
-expect_has "$OUT" '"fragments":1' "one fragment"
+expect_has "$OUT" '"fragments":2' "two fragments: the directory and one partition"
 run "$S" stat;                                 expect_rc 0 "stat after a snapshot"
 expect_has "$OUT" '"problem": null' "the snapshot loads"
 run "$S" verify;                               expect_rc 0 "verify with a snapshot"

@@ -1,0 +1,180 @@
+/*
+ * state_cache.c — the version bytes of snapshot partitions, loaded on first use and
+ * evicted least recently used first under a memory budget. Layer: model (the bytes
+ * come through a loader the api layer gives: the store reads and authenticates them).
+ * See state_int.h for the invariants.
+ *
+ * Concurrency: a handle is used by one thread at a time (include/stele.h), so a read
+ * may change the cache behind a const state; the writer's own reads do the same.
+ * Pointers into a partition stay valid until the next safe point (mstate_reads_done,
+ * or a walk's own point inside serialize and digest, which keep none).
+ */
+#include "model/state_int.h"
+
+#include <stdlib.h>
+
+#include "model/doc.h"
+
+mcache *mst_cache_new(void)
+{
+    mcache *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->budget = UINT64_MAX;
+    buf_init(&c->next_refs);
+    return c;
+}
+
+static void parts_free(mpart *p, uint32_t n)
+{
+    for (uint32_t i = 0; p && i < n; i++) free(p[i].body);
+    free(p);
+}
+
+void mst_cache_free(mcache *c)
+{
+    if (!c) return;
+    parts_free(c->part, c->npart);
+    parts_free(c->next, c->nnext);
+    free(c->refs);
+    buf_release(&c->next_refs);
+    free(c);
+}
+
+void mstate_set_loader(mstate *s, mstate_loader load, void *ctx, uint64_t budget_bytes)
+{
+    STELE_ASSERT(load && budget_bytes > 0);
+    s->cache->load = load;
+    s->cache->ctx = ctx;
+    s->cache->budget = budget_bytes;
+}
+
+void mstate_reads_done(const mstate *s) { s->cache->safe_tick = ++s->cache->tick; }
+
+void mst_walk_point(const mstate *s) { mstate_reads_done(s); }
+
+int mstate_lazy_failed(const mstate *s, util_err *e)
+{
+    mcache *c = s->cache;
+    if (!c->failed) return 0;
+    *e = c->why;
+    c->failed = 0;
+    return 1;
+}
+
+void mstate_cache_stats_get(const mstate *s, mstate_cache_stats *out)
+{
+    const mcache *c = s->cache;
+    memset(out, 0, sizeof *out);
+    out->resident_bytes = c->resident;
+    out->budget_bytes = c->budget;
+    out->loads = c->loads;
+    out->evictions = c->evictions;
+    out->parts = c->npart;
+    for (uint32_t i = 0; i < c->npart; i++) out->parts_resident += c->part[i].body != NULL;
+}
+
+int mstate_part_ref(const mstate *s, int pending, uint32_t i, const uint8_t **ref,
+                    size_t *len)
+{
+    const mcache *c = s->cache;
+    const mpart *p = pending ? c->next : c->part;
+    if (i >= (pending ? c->nnext : c->npart)) return 0;
+    *ref = (pending ? c->next_refs.data : c->refs) + p[i].ref_off;
+    *len = p[i].ref_len;
+    return 1;
+}
+
+/* Points (or unpoints: body NULL) the partition versions of p's documents. */
+static void part_point(const mstate *s, const mpart *p, const uint8_t *body)
+{
+    size_t off = 0;
+    for (uint32_t n = p->first; n < p->first + p->ndoc; n++) {
+        mdoc *d = &s->docs[n];
+        STELE_ASSERT(d->part == (uint32_t)(p - s->cache->part));
+        for (uint32_t j = 0; j < d->pnv; j++) {
+            d->v[j].doc = body ? body + off : NULL;
+            off += d->v[j].doc_len;
+        }
+    }
+    STELE_ASSERT(off == p->bytes);
+}
+
+static void part_evict(const mstate *s, mpart *p)
+{
+    STELE_ASSERT(p->body && s->cache->resident >= p->bytes);
+    part_point(s, p, NULL);
+    free(p->body);
+    p->body = NULL;
+    s->cache->resident -= p->bytes;
+    s->cache->evictions++;
+}
+
+/* Evicts least recently used partitions not used since the safe point until `need`
+ * more bytes fit the budget, or none is left to evict. */
+static void make_room(const mstate *s, uint64_t need)
+{
+    mcache *c = s->cache;
+    for (uint32_t round = 0; round < c->npart && c->resident + need > c->budget; round++) {
+        mpart *lru = NULL;
+        for (uint32_t i = 0; i < c->npart; i++) {
+            mpart *p = &c->part[i];
+            if (p->body && p->used < c->safe_tick && (!lru || p->used < lru->used)) lru = p;
+        }
+        if (!lru) return;
+        part_evict(s, lru);
+    }
+}
+
+/* Checks that every version of p's documents in body is canonical SDOC. */
+static int part_check(const mstate *s, const mpart *p, const uint8_t *body)
+{
+    size_t off = 0;
+    for (uint32_t n = p->first; n < p->first + p->ndoc; n++) {
+        const mdoc *d = &s->docs[n];
+        for (uint32_t j = 0; j < d->pnv; j++) {
+            if (doc_validate(body + off, d->v[j].doc_len) != 0) return -1;
+            off += d->v[j].doc_len;
+        }
+    }
+    return 0;
+}
+
+static int part_fail(mcache *c, stele_status code, const char *msg)
+{
+    util_fail(&c->why, code, "%s", msg);
+    c->failed = 1;
+    return -1;
+}
+
+static int part_load(const mstate *s, mpart *p)
+{
+    mcache *c = s->cache;
+    STELE_ASSERT(!p->body);
+    if (!c->load)
+        return part_fail(c, STELE_ECORRUPT, "a snapshot partition is needed but no loader is set");
+    make_room(s, p->bytes);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    util_err e;
+    util_err_clear(&e);
+    stele_status rc = c->load(c->ctx, c->refs + p->ref_off, p->ref_len, &bytes, &len, &e);
+    if (rc != STELE_OK) return part_fail(c, rc, e.msg);
+    if (len != p->bytes || part_check(s, p, bytes) != 0) {
+        free(bytes);
+        return part_fail(c, STELE_ECORRUPT, "a snapshot partition does not match its directory "
+                         "(reopen with a rebuild and run 'stele snapshot')");
+    }
+    p->body = bytes;
+    part_point(s, p, bytes);
+    c->resident += p->bytes;
+    c->loads++;
+    return 0;
+}
+
+int mst_doc_resident(const mstate *s, const mdoc *d)
+{
+    STELE_ASSERT(d->part != MSTATE_NONE && d->part < s->cache->npart);
+    mpart *p = &s->cache->part[d->part];
+    p->used = ++s->cache->tick;
+    return p->body ? 0 : part_load(s, p);
+}

@@ -1,0 +1,121 @@
+/*
+ * state_int.h — the insides of mstate, shared by the files of the document state:
+ * state.c (collections, documents, the id table, tentative changes, digest),
+ * state_snap.c (snapshot directory and partitions) and state_cache.c (lazy version
+ * bytes under a memory budget). Nothing outside src/model/state*.c includes it.
+ *
+ * Lazy bytes. A document loaded from a snapshot has its first `pnv` versions in
+ * snapshot partition `part`; while that partition is not resident their `doc`
+ * pointers are NULL (every stored version has at least one byte of SDOC, so NULL
+ * means "not loaded" and nothing else). Versions put after the load live in the
+ * chunks and are always resident. Invariants:
+ *  1. mpart.body != NULL iff the partition is resident; then every version i < pnv of
+ *     each of its documents points into body, and cache.resident is the sum of the
+ *     resident partitions' bytes.
+ *  2. A partition used since the last safe point (used >= safe_tick) is never evicted:
+ *     pointers handed out since then stay valid.
+ */
+#ifndef STELE_MODEL_STATE_INT_H
+#define STELE_MODEL_STATE_INT_H
+
+#include "model/state.h"
+
+typedef struct name_event {
+    uint64_t lsn;
+    char name[MSTATE_NAME_MAX + 1];
+    int dropped;
+} name_event;
+
+typedef struct mcoll {
+    name_event *ev;
+    size_t nev, cap;
+} mcoll;
+
+typedef struct mdoc {
+    uint32_t coll;
+    uint32_t part; /* snapshot partition of versions [0, pnv), or MSTATE_NONE */
+    char *id;      /* NUL-terminated (in the chunks or the snapshot directory) */
+    mversion *v;
+    size_t nv, cap; /* cap 0 with v != NULL: v borrowed from the loaded directory's slab */
+    uint32_t id_len;
+    uint32_t pnv;
+} mdoc;
+
+typedef struct index_event {
+    uint64_t lsn;
+    uint32_t coll;
+    int dropped;
+    char path[MSTATE_PATH_MAX + 1];
+} index_event;
+
+/* A partition of the snapshot the state was loaded from (or last written). */
+typedef struct mpart {
+    uint32_t first, ndoc; /* doc numbers [first, first + ndoc) */
+    uint64_t bytes;       /* version bytes of those documents, in order */
+    size_t ref_off, ref_len; /* its reference (store's) in mcache.refs */
+    uint8_t *body;        /* resident bytes, or NULL */
+    uint64_t used;        /* cache tick of the last use */
+} mpart;
+
+typedef struct mcache {
+    mpart *part;
+    uint32_t npart;
+    uint8_t *refs; /* the partitions' references, one after the other */
+    uint64_t resident, budget, tick, safe_tick;
+    uint64_t loads, evictions;
+    mstate_loader load;
+    void *ctx;
+    int failed; /* a load failed since the last mstate_lazy_failed */
+    util_err why;
+    /* A snapshot being written (mstate_serialize) until taken or abandoned. */
+    mpart *next;
+    uint32_t nnext;
+    buf next_refs;
+} mcache;
+
+struct mstate {
+    index_event *ixev; /* explicit index definitions, in LSN order */
+    size_t nixev, capixev, mark_nixev;
+    mcoll *colls;
+    uint32_t ncoll, capcoll;
+    mdoc *docs;
+    uint32_t ndoc, capdoc;
+    uint64_t *tab; /* id table slots: tag << 32 | doc number + 1; 0 = empty */
+    uint64_t tabcap;  /* 2^tabbits slots, at most half full */
+    unsigned tabbits;
+    /* Since mstate_mark: touched doc numbers, and the sizes to roll back to. */
+    int marked;
+    uint32_t *journal;
+    size_t njournal, capjournal;
+    uint32_t mark_ndoc, mark_ncoll;
+    size_t *mark_nev; /* per collection existing at the mark */
+    /* The directory of a loaded snapshot (ids point into it) and its versions. */
+    uint8_t *arena;
+    size_t arena_len;
+    mversion *vslab;
+    madj *adj; /* graph adjacency (edges.h) */
+    mcache *cache; /* lazy version bytes (state_cache.c); mutable behind a const state */
+    /* Every other version's bytes: copied one after the other into large chunks, never
+     * freed one by one (a version lives as long as the state), so a rollback only moves
+     * the end back to where it was at the mark. */
+    uint8_t **chunk;
+    size_t nchunk, capchunk, used;      /* used: bytes of the last chunk */
+    size_t *chunk_cap;                  /* bytes of each chunk */
+    size_t mark_nchunk, mark_used;
+};
+
+/* state.c */
+uint8_t *mst_bytes_alloc(mstate *s, size_t n);
+int mst_coll_event(mstate *s, uint32_t id, const char *name, int dropped, uint64_t lsn);
+int mst_tab_alloc(mstate *s, unsigned bits);
+int mst_tab_insert_unique(mstate *s, uint32_t n);
+
+/* state_cache.c */
+mcache *mst_cache_new(void);
+void mst_cache_free(mcache *c);
+/* Makes the versions of doc d resident (0), or -1 after recording why in the cache. */
+int mst_doc_resident(const mstate *s, const mdoc *d);
+/* A safe point inside a walk over all documents that keeps no borrowed bytes. */
+void mst_walk_point(const mstate *s);
+
+#endif
