@@ -466,7 +466,6 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
     db->rebuild = o->rebuild;
     db->read_only = o->read_only;
-    if (rc == STELE_OK && !o->read_only) (void)snap_gc(db->L);
     if (rc == STELE_OK) rc = docs_load(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;

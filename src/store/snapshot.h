@@ -49,9 +49,4 @@ stele_status snap_write(ledger *L, uint64_t lsn, const uint8_t *state, size_t le
  * record at its LSN has another hash: the log was cut by a recovery since). */
 stele_status snap_read(ledger *L, uint8_t **state, size_t *len, uint64_t *lsn, util_err *e);
 
-/* Removes fragment files of this database that no snapshot refers to (left by a
- * crash during snap_write). Files that are not authentic fragments of this database
- * are left alone. Writable handles only; returns the number removed. */
-int snap_gc(ledger *L);
-
 #endif
