@@ -426,6 +426,12 @@ stele_status sb_read(const char *db_dir, const vault_dbkeys *k, const uint8_t ke
             snprintf(damage, cap,
                      "manifest copy %d (data/%s) is %s; the other copy is used and the next "
                      "write repairs it", i, hex[i], why[i]);
+    if (ok[0] && ok[1] && c[0].seq != c[1].seq)
+        snprintf(damage, cap,
+                 "manifest copy %d (data/%s) is older than the other (version %llu < %llu): "
+                 "rolled back, or a crash interrupted its update; the newer copy is used and "
+                 "the next writable open repairs it", 1 - pick, hex[1 - pick],
+                 (unsigned long long)c[1 - pick].seq, (unsigned long long)c[pick].seq);
     *sb = c[pick];
     if (ok[1 - pick]) sb_release(&c[1 - pick]);
     return STELE_OK;

@@ -749,6 +749,61 @@ static void test_one_superblock_copy_damaged(void)
     CHECK(strstr(r.msg, fx.manifest[1]) != NULL, "message does not name copy 1: '%s'", r.msg);
 }
 
+/* A closed segment's bytes copied under another segment's name. */
+static void test_segment_moved(void)
+{
+    REQUIRE(fx.ready, "no fixture");
+    const char *s = copy_store();
+    REQUIRE(s, "cannot copy the store");
+    char a[1400], b[1400];
+    seg_path(s, 1, a, sizeof a);
+    seg_path(s, 0, b, sizeof b);
+    uint8_t *d;
+    size_t n;
+    REQUIRE(read_file(a, &d, &n) == 0 && write_file(b, d, n) == 0, "copy segment 1 over 0");
+    free(d);
+    expect_detected(s, fx.segs[0].name, "segment 1 copied under segment 0's name");
+}
+
+/* The two manifest copies swapped: each holds boxes bound to the other's name. */
+static void test_manifest_copies_swapped(void)
+{
+    REQUIRE(fx.ready, "no fixture");
+    const char *s = copy_store();
+    REQUIRE(s, "cannot copy the store");
+    char a[1400], b[1400], t[1500];
+    manifest_path(s, 0, a, sizeof a);
+    manifest_path(s, 1, b, sizeof b);
+    snprintf(t, sizeof t, "%s.swap", a);
+    REQUIRE(rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0, "rename failed");
+    expect_detected(s, "swapped or moved", "manifest copies swapped");
+}
+
+/* One manifest copy replaced by an older version of itself: the newer copy is used,
+ * and the stale one is named. */
+static void test_one_manifest_copy_rolled_back(void)
+{
+    REQUIRE(fx.ready, "no fixture");
+    const char *s = copy_store();
+    REQUIRE(s, "cannot copy the store");
+    char p[1400];
+    manifest_path(s, 1, p, sizeof p);
+    uint8_t *old;
+    size_t len;
+    REQUIRE(read_file(p, &old, &len) == 0, "read %s", p);
+    uint64_t head = append_more(s, 2);
+    CHECK(head > fx.head, "appends to the copy did not move the head");
+    CHECK(write_file(p, old, len) == 0, "restore the old copy");
+    free(old);
+    probe_result r;
+    stele_status st = probe_child(s, &r);
+    CHECK(!r.at_open && r.head >= head, "open: %s (head %llu, expected >= %llu)", r.msg,
+          (unsigned long long)r.head, (unsigned long long)head);
+    CHECK(st == STELE_ECORRUPT && strstr(r.msg, fx.manifest[1]) && strstr(r.msg, "older"),
+          "verify: %d '%s'", st, r.msg);
+    fprintf(stderr, "  one manifest copy rolled back -> %s\n", r.msg);
+}
+
 int main(void)
 {
     const char *sv = getenv("STELE_TAMPER_STRIDE");
@@ -766,5 +821,8 @@ int main(void)
     TEST_RUN(test_last_segment_rolled_back);
     TEST_RUN(test_sealed_segment_rolled_back);
     TEST_RUN(test_superblocks_rolled_back);
+    TEST_RUN(test_segment_moved);
+    TEST_RUN(test_manifest_copies_swapped);
+    TEST_RUN(test_one_manifest_copy_rolled_back);
     return test_summary();
 }
