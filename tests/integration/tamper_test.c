@@ -600,16 +600,22 @@ static void expect_detected(const char *store, const char *expect, const char *w
     fprintf(stderr, "  %s -> %s: %s\n", what, at_open ? "open fails" : "verify fails", msg);
 }
 
+static int swap_files(const char *a, const char *b)
+{
+    char t[1500];
+    snprintf(t, sizeof t, "%s.swap", a);
+    return rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0 ? 0 : -1;
+}
+
 static void test_swapped_segments(void)
 {
     REQUIRE(fx.ready, "no fixture");
     const char *s = copy_store();
     REQUIRE(s, "cannot copy the store");
-    char a[1400], b[1400], t[1500];
+    char a[1400], b[1400];
     seg_path(s, 0, a, sizeof a);
     seg_path(s, 1, b, sizeof b);
-    snprintf(t, sizeof t, "%s.swap", a);
-    REQUIRE(rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0, "rename failed");
+    REQUIRE(swap_files(a, b) == 0, "rename failed");
     expect_detected(s, "segment", "segments 0 and 1 swapped");
 }
 
@@ -771,11 +777,10 @@ static void test_manifest_copies_swapped(void)
     REQUIRE(fx.ready, "no fixture");
     const char *s = copy_store();
     REQUIRE(s, "cannot copy the store");
-    char a[1400], b[1400], t[1500];
+    char a[1400], b[1400];
     manifest_path(s, 0, a, sizeof a);
     manifest_path(s, 1, b, sizeof b);
-    snprintf(t, sizeof t, "%s.swap", a);
-    REQUIRE(rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0, "rename failed");
+    REQUIRE(swap_files(a, b) == 0, "rename failed");
     expect_detected(s, "swapped or moved", "manifest copies swapped");
 }
 
