@@ -469,28 +469,6 @@ static stele_status docs_load(stele *db)
     return docs_replay_from(db, db->snap_lsn);
 }
 
-/* Removes fragment files no snapshot refers to: only when the state came from the
- * recorded snapshot (or there is none), since otherwise its partitions are unknown. */
-static void docs_gc(stele *db)
-{
-    ledger_snapinfo si;
-    if (ledger_snapshot_get(db->L, &si) != 0) return;
-    free(si.frags);
-    if (si.lsn != db->snap_lsn) return;
-    buf keep;
-    buf_init(&keep);
-    const uint8_t *ref;
-    size_t len;
-    int bad = 0;
-    for (uint32_t i = 0; !bad && mstate_part_ref(db->docs, 0, i, &ref, &len); i++) {
-        const uint8_t(*ids)[16];
-        uint32_t n;
-        bad = partition_ref_files(ref, len, &ids, &n) != 0 || buf_append(&keep, ids, (size_t)n * 16);
-    }
-    if (!bad) (void)snap_gc(db->L, (const uint8_t(*)[16])keep.data, (uint32_t)(keep.len / 16));
-    buf_release(&keep);
-}
-
 stele_status stele_open(const stele_open_options *o, stele **out)
 {
     stele *db = calloc(1, sizeof *db);
@@ -530,7 +508,6 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     db->read_only = o->read_only;
     db->cache_bytes = o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
     if (rc == STELE_OK) rc = docs_load(db);
-    if (rc == STELE_OK && !o->read_only) docs_gc(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;
     db->no_checkpoint_on_close = o->no_checkpoint_on_close;
@@ -558,23 +535,36 @@ typedef struct part_sink {
     uint64_t lsn;
     uint32_t next_idx;
     uint8_t *file;
+    part_files files; /* every partition file written, for the manifest */
 } part_sink;
 
 static stele_status docs_part_put(void *ctx, const uint8_t *bytes, size_t len, buf *ref,
                                   util_err *e)
 {
     part_sink *k = ctx;
-    return partition_write(k->db->L, k->lsn, bytes, len, &k->next_idx, k->file, ref, e);
+    return partition_write(k->db->L, k->lsn, bytes, len, &k->next_idx, k->file, ref, &k->files,
+                           e);
 }
 
-/* Removes the files of the state's partitions (pending: those of a snapshot being
- * written). */
-static void parts_unlink(stele *db, int pending)
+/* After a failed snapshot write: unless the manifest already names the new snapshot
+ * (then its files are in force and recovery or the next snapshot deals with the rest),
+ * removes the new partitions' files and ends the write intent that names them; a
+ * failure here leaves the intent for the next writer's recovery. */
+static void snapshot_abandon(stele *db, uint64_t lsn)
 {
-    const uint8_t *ref;
-    size_t len;
-    for (uint32_t i = 0; mstate_part_ref(db->docs, pending, i, &ref, &len); i++)
-        partition_unlink(db->L, ref, len);
+    ledger_snapinfo si;
+    int got = ledger_snapshot_get(db->L, &si) == 0;
+    int in_force = !got || si.lsn == lsn;
+    if (got) free(si.frags);
+    if (!in_force) {
+        const uint8_t *ref;
+        size_t len;
+        for (uint32_t i = 0; mstate_part_ref(db->docs, 1, i, &ref, &len); i++)
+            partition_unlink(db->L, ref, len);
+        util_err ignored;
+        (void)ledger_intent_clear(db->L, &ignored);
+    }
+    mstate_snapshot_abandon(db->docs);
 }
 
 stele_status stele_snapshot(stele *db)
@@ -590,24 +580,27 @@ stele_status stele_snapshot(stele *db)
     (void)madj_compact(mstate_adj(db->docs));
     buf b;
     buf_init(&b);
-    part_sink k = {db, lsn, PART_IDX_BASE, malloc(ledger_file_size(db->L))};
+    part_sink k = {db, lsn, PART_IDX_BASE, malloc(ledger_file_size(db->L)), {{0}, {0}}};
+    buf_init(&k.files.ids);
+    buf_init(&k.files.hashes);
     if (!k.file) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
     if (rc == STELE_OK)
         rc = mstate_serialize(db->docs, lsn, snap_capacity(ledger_file_size(db->L)),
                               docs_part_put, &k, NULL, 0, &b, &db->err);
-    if (rc != STELE_OK) parts_unlink(db, 1); /* no superblock names them */
-    else rc = snap_write(db->L, lsn, b.data, b.len, &db->err);
-    /* If snap_write failed, a superblock copy may name the new partitions: snap_gc
-     * removes them at the next open if the old snapshot stays in force. */
+    if (rc == STELE_OK)
+        rc = snap_write(db->L, lsn, b.data, b.len, (const uint8_t(*)[16])k.files.ids.data,
+                        (const uint8_t(*)[32])k.files.hashes.data,
+                        (uint32_t)(k.files.ids.len / 16), &db->err);
     if (rc == STELE_OK) {
-        parts_unlink(db, 0);
-        mstate_snapshot_taken(db->docs);
+        mstate_snapshot_taken(db->docs); /* snap_write removed the old snapshot's files */
         db->snap_lsn = lsn;
         db->tail_bytes = 0;
         db->snap_problem[0] = 0;
     } else {
-        mstate_snapshot_abandon(db->docs);
+        snapshot_abandon(db, lsn);
     }
+    buf_release(&k.files.ids);
+    buf_release(&k.files.hashes);
     free(k.file);
     buf_release(&b);
     return rc;
@@ -818,16 +811,12 @@ static stele_status stat_snapshot(stele *db, buf *b)
     ledger_snapinfo si;
     if (ledger_snapshot_get(db->L, &si) != 0) return util_fail(&db->err, STELE_ENOMEM, "oom");
     free(si.frags);
-    uint64_t nfrag = si.nfrag, pbytes = 0;
+    uint64_t nfrag = si.nfrag, pbytes = 0; /* the manifest lists the partition files too */
     const uint8_t *ref;
     size_t len;
     for (uint32_t i = 0; si.lsn == db->snap_lsn && mstate_part_ref(db->docs, 0, i, &ref, &len);
-         i++) {
-        const uint8_t(*ids)[16];
-        uint32_t n;
-        if (partition_ref_files(ref, len, &ids, &n) == 0) nfrag += n;
+         i++)
         pbytes += len >= PART_REF_FIXED ? get_u64(ref + 8) : 0;
-    }
     mstate_cache_stats cs;
     mstate_cache_stats_get(db->docs, &cs);
     int bad = buf_printf(b, ",\"snapshot\":{\"lsn\":%llu,\"bytes\":%llu,\"fragments\":%llu,"

@@ -78,16 +78,35 @@ typedef struct ledger_snapinfo {
     uint64_t lsn;                 /* 0 = no snapshot */
     uint8_t hash[32];             /* hash of record `lsn` when the snapshot was taken */
     uint64_t bytes;               /* serialized state bytes */
+    uint32_t epoch;               /* key epoch the fragments were sealed under */
     uint32_t nfrag;
     uint8_t (*frags)[16];         /* malloc'd copy: free() it */
 } ledger_snapinfo;
 /* A copy of the snapshot entry; -1 on out of memory. */
 int ledger_snapshot_get(ledger *L, ledger_snapinfo *out);
 /* Makes record `lsn` durable (it must exist) and records the snapshot taken at it in
- * both superblock copies (its hash is the record's). The caller wrote the fragment
- * files first and removes the previous ones after. Writable handles only. */
+ * the manifest (its hash is the record's; hashes[i] = SHA-256 of fragment file i),
+ * under the current key epoch. Write-intent step 3: the intent becomes phase 2 naming
+ * the previous snapshot's fragments (or is cleared if there were none). The caller
+ * wrote the fragment files first (after ledger_intent_begin), then removes the old
+ * ones and calls ledger_intent_clear. Writable handles only. */
 stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
-                                 const uint8_t (*frags)[16], uint32_t nfrag, util_err *e);
+                                 const uint8_t (*frags)[16], const uint8_t (*hashes)[32],
+                                 uint32_t nfrag, util_err *e);
+/* Write intents (src/ledger/manifest.c): records in the manifest, synced, that the n
+ * files ids[] are about to be written (step 1); ledger_intent_clear ends an intent
+ * (step 5, or a rollback after a failed write whose files were removed). A crash in
+ * between is finished or rolled back by the next writable open. */
+stele_status ledger_intent_begin(ledger *L, const uint8_t (*ids)[16], uint32_t n, util_err *e);
+/* Like ledger_intent_begin when no intent is pending; otherwise adds ids[] to the
+ * pending snapshot intent (a snapshot names its partition files one by one, each
+ * before it is written). STELE_ETOOBIG beyond SB_MAX_INTENT files. */
+stele_status ledger_intent_add(ledger *L, const uint8_t (*ids)[16], uint32_t n, util_err *e);
+stele_status ledger_intent_clear(ledger *L, util_err *e);
+/* Key epoch the recorded snapshot's files were sealed under. */
+uint32_t ledger_snapshot_epoch(ledger *L);
+/* SHA-256 of a whole file. STELE_ENOTFOUND if it does not exist. */
+stele_status ledger_file_hash(const char *path, uint8_t out[32], util_err *e);
 /* Hash of record lsn (1..head) into out; -1 if there is no such record. */
 int ledger_record_hash(ledger *L, uint64_t lsn, uint8_t out[32]);
 /* Whether file_id (16 bytes) is one of the ledger's segments. */

@@ -34,12 +34,22 @@
  * document whose versions outgrow a file makes more (a bound for the reader). */
 #define PART_FRAGS_MAX 4096
 
+/* The files a snapshot's partitions were written to, for its manifest entry: ids
+ * (16 bytes each) and the SHA-256 of each whole file (32 bytes each), in order. */
+typedef struct part_files {
+    buf ids, hashes;
+} part_files;
+
 /* Writes bytes[0, len) as a partition of the snapshot at `lsn` whose first fragment
- * has index *next_idx (advanced past its files), appending its reference to ref.
+ * has index *next_idx (advanced past its files), appending its reference to ref and
+ * its files to out. Each file is named in the ledger's write intent before it is
+ * written (ledger_intent_add), so a crash leaves no file the manifest does not know.
  * `file` is scratch of ledger_file_size(L) bytes. On failure no file of this call is
- * left behind. The caller syncs the data directory before it records the snapshot. */
+ * left behind. The caller syncs the data directory before it records the snapshot
+ * (snap_write, which lists out's files in the manifest). */
 stele_status partition_write(ledger *L, uint64_t lsn, const uint8_t *bytes, size_t len,
-                        uint32_t *next_idx, uint8_t *file, buf *ref, util_err *e);
+                        uint32_t *next_idx, uint8_t *file, buf *ref, part_files *out,
+                        util_err *e);
 
 /* Reads the partition of reference ref[0, ref_len) of the snapshot at `lsn` into
  * *bytes (malloc'd; the caller frees it) and *len. STELE_ECORRUPT naming the file when
@@ -51,7 +61,7 @@ stele_status partition_read(ledger *L, uint64_t lsn, const uint8_t *ref, size_t 
  * (borrowed), or -1 if the reference is malformed. */
 int partition_ref_files(const uint8_t *ref, size_t ref_len, const uint8_t (**ids)[16], uint32_t *n);
 
-/* Removes the files of a reference (best effort: snap_gc removes what is left). */
+/* Removes the files of a reference (best effort: the write intent names what is left). */
 void partition_unlink(ledger *L, const uint8_t *ref, size_t ref_len);
 
 #endif
