@@ -49,6 +49,8 @@ enum {
     STELE_EPROOF = -13,     /* a proof or signature did not verify */
     STELE_EVERSION = -14,   /* unsupported format version */
     STELE_ECONFLICT = -15,  /* a write named a _rev that is not the current one */
+    STELE_EBACKOFF = -16,   /* too many wrong passwords: wait before the next attempt */
+    STELE_EACCESS = -17,    /* no access: not a member, or the role does not allow it */
 };
 
 /* Static text for a status code. Never NULL. */

@@ -45,6 +45,8 @@ const char *stele_strerror(stele_status code)
     case STELE_EPROOF: return "proof does not verify";
     case STELE_EVERSION: return "unsupported format version";
     case STELE_ECONFLICT: return "revision conflict";
+    case STELE_EBACKOFF: return "too many wrong passwords; wait before trying again";
+    case STELE_EACCESS: return "no access";
     default: return "unknown error";
     }
 }
@@ -125,7 +127,7 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
         rc = vault_user_create(o->store_dir, o->user, o->password, o->password_len,
                                o->kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &dek, &e);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, &k, &e);
+    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, "primary", &k, &e);
     if (rc == STELE_OK) rc = ledger_create(db_dir, &k, o->segment_size, o->checkpoint_every, &e);
     if (rc == STELE_OK) rc = vault_store_finish(o->store_dir, &e);
     vault_dbkeys_release(&k);

@@ -198,7 +198,7 @@ static void *verify_worker(void *arg)
             pthread_mutex_lock(&j->L->mu);
             lseg s = j->L->segs[cur];
             pthread_mutex_unlock(&j->L->mu);
-            j->rc = ledger_seg_key(j->L->keys, s.file_id, &g, &j->e);
+            j->rc = ledger_seg_key(j->L->keys, s.epoch, s.file_id, &g, &j->e);
             w.fd = s.fd;
             w.file_size = j->L->sb.segment_size;
             w.start = w.len = 0;

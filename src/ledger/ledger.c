@@ -56,19 +56,19 @@ void ledger_seg_path(const ledger *L, const uint8_t file_id[16], char *out, size
     snprintf(out, cap, "%s/data/%s", L->dir, hex);
 }
 
-stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16],
-                                crypto_gcm **out, util_err *e)
+stele_status ledger_seg_key(const vault_dbkeys *k, uint32_t epoch, const uint8_t file_id[16],
+                            crypto_gcm **out, util_err *e)
 {
-    return ledger_file_key(k, "file key", file_id, out, e);
+    return ledger_file_key(k, epoch, "file key", file_id, out, e);
 }
 
-stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
+stele_status ledger_file_key(const vault_dbkeys *k, uint32_t epoch, const char *purpose,
                              const uint8_t file_id[16], crypto_gcm **out, util_err *e)
 {
     uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
     *out = NULL;
     if (!fk) return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
-    int rc = vault_derive(k, purpose, file_id, 16, fk);
+    int rc = vault_derive_epoch(k, epoch, purpose, file_id, 16, fk);
     *out = rc == 0 ? crypto_gcm_new(fk) : NULL;
     crypto_secure_free(fk);
     return *out ? STELE_OK : util_fail(e, STELE_ENOMEM, "cannot set up a file key");
@@ -249,16 +249,31 @@ static stele_status seg_open(ledger *L, uint32_t i, util_err *e)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s') is %lld bytes, not %u: truncated or replaced",
                          i, path, (long long)size, L->sb.segment_size);
-    stele_status rc = ledger_seg_key(L->keys, s->file_id, &s->wr, e);
-    if (rc == STELE_OK) rc = ledger_seg_key(L->keys, s->file_id, &s->rd, e);
-    if (rc != STELE_OK) return rc;
     uint8_t area[SEGHDR_AREA];
     seghdr h;
     ssize_t n = io_pread(s->fd, area, sizeof area, 0);
-    if (n != (ssize_t)sizeof area || seghdr_open(s->rd, L->keys->db_id, s->file_id, area, &h) != 0)
+    stele_status rc = STELE_OK;
+    s->epoch = 0;
+    /* The key epoch is inside the sealed header: try the newest first (bounded by the
+     * number of epochs; each try is one small AES-GCM open). */
+    for (uint32_t ep = L->keys->epoch; rc == STELE_OK && ep >= 1 && !s->epoch &&
+                                       n == (ssize_t)sizeof area; ep--) {
+        rc = ledger_seg_key(L->keys, ep, s->file_id, &s->rd, e);
+        if (rc == STELE_OK && seghdr_open(s->rd, L->keys->db_id, s->file_id, area, &h) == 0 &&
+            h.key_epoch == ep)
+            s->epoch = ep;
+        else if (rc == STELE_OK) {
+            crypto_gcm_free(s->rd);
+            s->rd = NULL;
+        }
+    }
+    if (rc != STELE_OK) return rc;
+    if (!s->epoch)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s'): header not authentic (the file was damaged, "
                          "or swapped with or replaced by another file)", i, path);
+    rc = ledger_seg_key(L->keys, s->epoch, s->file_id, &s->wr, e);
+    if (rc != STELE_OK) return rc;
     if (h.seq != i || h.first_lsn != L->sb.segs[i].first_lsn)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s') claims to be segment %u starting at LSN %llu: "
@@ -340,7 +355,7 @@ static stele_status seg_finalize(const char *dir, const vault_dbkeys *k, uint32_
     memcpy(h.file_id, file_id, 16);
     uint8_t area[SEGHDR_AREA];
     crypto_gcm *g = NULL;
-    stele_status rc = ledger_seg_key(k, file_id, &g, e);
+    stele_status rc = ledger_seg_key(k, k->epoch, file_id, &g, e);
     if (rc != STELE_OK) return rc;
     int err = seghdr_seal(g, &h, area) != 0 ? -EIO : 0;
     crypto_gcm_free(g);
@@ -741,6 +756,39 @@ static stele_status open_segments(ledger *L, util_err *e)
     return STELE_OK;
 }
 
+/* Reads the superblock, sealed under the newest epoch's key, or under an older one if
+ * a key rotation was interrupted before the superblock was rewritten (the next write
+ * seals it under the newest: L->sb_key is always the newest epoch's). */
+static stele_status sb_read_any_epoch(ledger *L, util_err *e)
+{
+    const vault_dbkeys *k = L->keys;
+    stele_status rc = STELE_ECORRUPT;
+    util_err first;
+    util_err_clear(&first);
+    for (uint32_t ep = k->epoch; ep >= 1 && rc == STELE_ECORRUPT; ep--) {
+        uint8_t key[32];
+        if (vault_derive_epoch(k, ep, "superblock", NULL, 0, key) != 0)
+            return util_fail(e, STELE_EIO, "cannot derive the superblock key");
+        rc = sb_read(L->dir, key, k->db_id, &L->sb, L->sb_damage, sizeof L->sb_damage,
+                     ep == k->epoch ? &first : e);
+        crypto_wipe(key, sizeof key);
+    }
+    if (rc == STELE_ECORRUPT) *e = first;
+    if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, L->sb_key) != 0)
+        return util_fail(e, STELE_EIO, "cannot derive the superblock key");
+    return rc;
+}
+
+stele_status ledger_rekey(ledger *L, util_err *e)
+{
+    pthread_mutex_lock(&L->mu);
+    stele_status rc = STELE_OK;
+    if (vault_derive(L->keys, "superblock", NULL, 0, L->sb_key) != 0)
+        rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
+    pthread_mutex_unlock(&L->mu);
+    return rc;
+}
+
 stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_t author[16],
                          const ledger_config *cfg, ledger **out, util_err *e)
 {
@@ -771,10 +819,7 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
         rc = lock_acquire(lock, L->name, &L->lock_fd, e);
         if (rc == STELE_OK) remove_stale_tmp(db_dir);
     }
-    if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, L->sb_key) != 0)
-        rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
-    if (rc == STELE_OK)
-        rc = sb_read(db_dir, L->sb_key, k->db_id, &L->sb, L->sb_damage, sizeof L->sb_damage, e);
+    if (rc == STELE_OK) rc = sb_read_any_epoch(L, e);
     if (rc == STELE_OK) L->opened_clean = L->sb.clean;
     if (rc == STELE_OK && !crypto_equal(L->sb.sign_pk, k->sign_pk, 32))
         rc = util_fail(e, STELE_ECORRUPT, "the superblock and the keys file disagree on the "
@@ -965,6 +1010,14 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
         stele_status rc = ledger_sb_sync(L, 0, e);
         if (rc != STELE_OK) return ledger_fail_locked(L, rc, e);
         L->sb_marked = 1;
+    }
+    /* After a key rotation, nothing more goes into a segment of an older epoch: a
+     * member removed at the rotation holds its key. */
+    for (int tries = 0; L->head > 0 && L->segs[L->nseg - 1].epoch != L->keys->epoch; tries++) {
+        if (tries == 64) return util_fail(e, STELE_EIO, "cannot start a segment of the new key "
+                                          "epoch (writers keep appending); retry");
+        stele_status rc = roll_segment(L, L->sb.segment_size, e);
+        if (rc != STELE_OK) return rc;
     }
     size_t env_len = ENVELOPE_FIXED + idem_len + len;
     size_t fsize = frame_size(env_len);

@@ -96,10 +96,13 @@ uint32_t ledger_file_size(ledger *L);
 /* The database directory and keys the ledger was opened with (borrowed). */
 const char *ledger_dir(const ledger *L);
 const vault_dbkeys *ledger_keys(const ledger *L);
-/* An AES-GCM context under HKDF(GK, purpose | file_id): the per-file key of a data
- * file; each kind of file has its own purpose ("file key" for segments). */
-stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
+/* An AES-GCM context under HKDF(GK of `epoch`, purpose | file_id): the per-file key of
+ * a data file; each kind of file has its own purpose ("file key" for segments). */
+stele_status ledger_file_key(const vault_dbkeys *k, uint32_t epoch, const char *purpose,
                              const uint8_t file_id[16], crypto_gcm **out, util_err *e);
+/* After the keys gained a new epoch (vault_db_rotate): the superblock is sealed under
+ * it from the next write on, and the next append starts a segment of the new epoch. */
+stele_status ledger_rekey(ledger *L, util_err *e);
 
 /* Appends the ledger's part of `stele stat` as JSON members (no braces). */
 stele_status ledger_stat(ledger *L, buf *json, util_err *e);

@@ -31,11 +31,11 @@ static void frag_path(const char *db_dir, const uint8_t id[16], const char *suff
     snprintf(out, PATH_CAP, "%s/data/%s%s", db_dir, hex, suffix);
 }
 
-static crypto_gcm *frag_key(const vault_dbkeys *k, const uint8_t id[16])
+static crypto_gcm *frag_key(const vault_dbkeys *k, uint32_t epoch, const uint8_t id[16])
 {
     crypto_gcm *g;
     util_err e;
-    return ledger_file_key(k, "fragment key", id, &g, &e) == STELE_OK ? g : NULL;
+    return ledger_file_key(k, epoch, "fragment key", id, &g, &e) == STELE_OK ? g : NULL;
 }
 
 static void hdr_aad(const vault_dbkeys *k, const uint8_t id[16], uint8_t aad[36])
@@ -69,7 +69,7 @@ static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, 
     put_u64(hdr + 48, lsn);
     put_u32(hdr + 56, (uint32_t)n);
     put_u32(hdr + 60, k->epoch);
-    crypto_gcm *g = frag_key(k, id);
+    crypto_gcm *g = frag_key(k, k->epoch, id);
     if (!g) return -1;
     crypto_random(file, 12);
     hdr_aad(k, id, aad);
@@ -186,6 +186,21 @@ static int frag_open_header(crypto_gcm *g, const vault_dbkeys *k, const uint8_t 
     return 0;
 }
 
+/* The context under which fragment file fd's header authenticates, trying the key of
+ * each epoch, newest first (fragments written before a key rotation use an older one);
+ * NULL if none does. */
+static crypto_gcm *frag_open_any(const vault_dbkeys *k, const uint8_t id[16], int fd,
+                                 frag_hdr *h)
+{
+    for (uint32_t ep = k->epoch; ep >= 1; ep--) {
+        crypto_gcm *g = frag_key(k, ep, id);
+        if (!g) return NULL;
+        if (frag_open_header(g, k, id, fd, h) == 0) return g;
+        crypto_gcm_free(g);
+    }
+    return NULL;
+}
+
 /* Appends the body of fragment `idx` of the snapshot at `lsn` to out. */
 static stele_status frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
                               const uint8_t id[16], uint64_t lsn, uint32_t idx, buf *out,
@@ -197,14 +212,12 @@ static stele_status frag_read(const char *db_dir, const vault_dbkeys *k, uint32_
     if (fd < 0)
         return util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is missing (%s)", idx,
                          path, strerror(-fd));
-    crypto_gcm *g = frag_key(k, id);
     frag_hdr h;
     struct stat st;
     stele_status rc = STELE_OK;
-    if (!g) rc = util_fail(e, STELE_ENOMEM, "cannot set up a fragment key");
-    else if (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size ||
-             frag_open_header(g, k, id, fd, &h) != 0 || h.idx != idx || h.lsn != lsn ||
-             h.body_len > snap_capacity(file_size))
+    crypto_gcm *g = frag_open_any(k, id, fd, &h);
+    if (!g || fstat(fd, &st) != 0 || st.st_size != (off_t)file_size || h.idx != idx ||
+        h.lsn != lsn || h.body_len > snap_capacity(file_size))
         rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic", idx,
                        path);
     size_t n = rc == STELE_OK ? FRAG_BODY_OVERHEAD + (size_t)h.body_len : 0;
@@ -270,9 +283,9 @@ static int is_our_fragment(const char *db_dir, const vault_dbkeys *k, const uint
     frag_path(db_dir, id, "", path);
     int fd = io_open(path, O_RDONLY, 0);
     if (fd < 0) return 0;
-    crypto_gcm *g = frag_key(k, id);
     frag_hdr h;
-    int ours = g && frag_open_header(g, k, id, fd, &h) == 0;
+    crypto_gcm *g = frag_open_any(k, id, fd, &h);
+    int ours = g != NULL;
     crypto_gcm_free(g);
     io_close(fd);
     return ours;
