@@ -55,12 +55,12 @@ void stele_free(void *p) { free(p); }
 
 const char *stele_errmsg(const stele *db) { return db ? db->err.msg : "out of memory"; }
 
-static void copy_err(const util_err *e, char *errbuf, size_t cap)
+void api_copy_err(const util_err *e, char *errbuf, size_t cap)
 {
     if (errbuf && cap) util_strlcpy(errbuf, e->msg, cap);
 }
 
-static stele_status init_check(void)
+stele_status api_init_check(void)
 {
     return crypto_init() == 0 ? STELE_OK : STELE_EIO;
 }
@@ -94,15 +94,15 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
 {
     util_err e;
     util_err_clear(&e);
-    if (init_check() != STELE_OK) {
+    if (api_init_check() != STELE_OK) {
         util_fail(&e, STELE_EIO, "cannot initialise libsodium");
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return STELE_EIO;
     }
     if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000) {
         util_fail(&e, STELE_EINVAL, "store directory (at most 3000 bytes), user and password "
                                     "are required");
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return STELE_EINVAL;
     }
     int existed = io_exists(o->store_dir);
@@ -120,7 +120,7 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
         rc = util_fail(&e, STELE_EINVAL, "the password must not be empty");
     if (rc == STELE_OK) rc = vault_store_create(o->store_dir, &e);
     if (rc == STELE_EEXIST) {
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return rc; /* someone else's store: touch nothing */
     }
     if (rc == STELE_OK)
@@ -134,7 +134,7 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
     crypto_secure_free(dek);
     if (rc != STELE_OK) {
         init_cleanup(o->store_dir, existed);
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
     }
     return rc;
 }
@@ -145,7 +145,7 @@ stele_status stele_passwd(const char *store_dir, const char *user, const char *o
 {
     util_err e;
     util_err_clear(&e);
-    stele_status rc = init_check();
+    stele_status rc = api_init_check();
     if (rc != STELE_OK) util_fail(&e, rc, "cannot initialise libsodium");
     if (rc == STELE_OK && (!store_dir || !user || strlen(store_dir) > 3000))
         rc = util_fail(&e, STELE_EINVAL, "store directory (at most 3000 bytes) and user are "
@@ -155,23 +155,11 @@ stele_status stele_passwd(const char *store_dir, const char *user, const char *o
     if (rc == STELE_OK) rc = vault_store_check(store_dir, &e);
     if (rc == STELE_OK)
         rc = vault_user_passwd(store_dir, user, old_password, old_len, new_password, new_len, &e);
-    if (rc != STELE_OK) copy_err(&e, errbuf, errcap);
+    if (rc != STELE_OK) api_copy_err(&e, errbuf, errcap);
     return rc;
 }
 
 /* ------------------------------------------------------------- databases */
-
-static stele_status resolve_db(stele *db, const char *name, uint8_t id[VAULT_ID_BYTES])
-{
-    if (!name || strcmp(name, "primary") == 0) {
-        memcpy(id, db->user.primary_db, VAULT_ID_BYTES);
-        util_strlcpy(db->db_name, "primary", sizeof db->db_name);
-        return STELE_OK;
-    }
-    return util_fail(&db->err, STELE_ENOTFOUND,
-                     "user '%s' has no database '%s' (only 'primary' exists for now)",
-                     db->user.name, name);
-}
 
 /* Makes the index layer's explicit indices those the state defines (create_index /
  * drop_index ops): builds the new ones, drops the dropped ones. */
@@ -443,7 +431,7 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (out) *out = db;
     if (!db) return STELE_ENOMEM;
     buf_init(&db->scratch);
-    if (init_check() != STELE_OK) return util_fail(&db->err, STELE_EIO, "cannot init libsodium");
+    if (api_init_check() != STELE_OK) return util_fail(&db->err, STELE_EIO, "cannot init libsodium");
     if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000)
         return util_fail(&db->err, STELE_EINVAL,
                          "store directory (at most 3000 bytes), user and password are required");
@@ -451,24 +439,31 @@ stele_status stele_open(const stele_open_options *o, stele **out)
         return util_fail(&db->err, STELE_EINVAL, "unknown durability policy %d", o->durability);
     util_strlcpy(db->store, o->store_dir, sizeof db->store);
     uint8_t db_id[VAULT_ID_BYTES];
-    char db_dir[VAULT_PATH_MAX], what[300];
+    char db_dir[VAULT_PATH_MAX], what[400];
     stele_status rc = vault_store_check(o->store_dir, &db->err);
-    if (rc == STELE_OK) rc = vault_user_load(o->store_dir, o->user, &db->user, &db->err);
-    if (rc == STELE_OK) rc = resolve_db(db, o->db, db_id);
     if (rc == STELE_OK)
-        rc = vault_user_unlock(&db->user, o->password, o->password_len, &db->dek, &db->err);
+        rc = vault_user_login(o->store_dir, o->user, o->password, o->password_len, &db->user,
+                              &db->dek, &db->err);
+    if (rc == STELE_OK) rc = api_db_resolve(db->store, &db->user, db->dek, o->db, db_id,
+                                            db->db_name, &db->err);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
     if (rc == STELE_OK) rc = vault_db_unlock(db_dir, &db->user, db->dek, &db->keys, &db->err);
     db->keys_open = rc == STELE_OK;
-    snprintf(what, sizeof what, "database '%s' of user '%s'", db->db_name, db->user.name);
-    ledger_config cfg = {.read_only = o->read_only,
+    /* A reader's handle is read-only whatever was asked: not even a recovery record
+     * or a closing checkpoint is written with it. */
+    int reader = db->keys_open && db->keys.role == VAULT_ROLE_READER;
+    snprintf(what, sizeof what, "database '%s' of user '%s'%s", db->db_name, db->user.name,
+             reader ? " (a reader: writing needs the writer role, given by the database's "
+                      "owner or an admin with 'stele db share')" : "");
+    ledger_config cfg = {.read_only = o->read_only || reader,
                          .durability = o->durability,
                          .group_max_delay_us = o->group_max_delay_us,
-                         .name = what};
+                         .name = what,
+                         .reader = reader};
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
     db->rebuild = o->rebuild;
-    db->read_only = o->read_only;
-    if (rc == STELE_OK && !o->read_only) (void)snap_gc(db->L);
+    db->read_only = o->read_only || reader;
+    if (rc == STELE_OK && !db->read_only) (void)snap_gc(db->L);
     if (rc == STELE_OK) rc = docs_load(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;
@@ -495,7 +490,7 @@ stele_status stele_snapshot(stele *db)
 {
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
-    if (db->read_only) return util_fail(&db->err, STELE_EREADONLY, "the database is open read-only");
+    if (db->read_only) return ledger_refuse_write(db->L, &db->err);
     uint64_t lsn = ledger_head(db->L);
     if (lsn == 0) return STELE_OK;
     buf b;

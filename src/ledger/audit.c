@@ -49,8 +49,7 @@ stele_status ledger_checkpoint_payload_locked(ledger *L, buf *out, util_err *e)
 
 stele_status ledger_checkpoint(ledger *L, uint64_t *lsn_out, util_err *e)
 {
-    if (L->cfg.read_only)
-        return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     buf p;
     buf_init(&p);
     uint64_t lsn = 0;

@@ -779,6 +779,12 @@ static stele_status sb_read_any_epoch(ledger *L, util_err *e)
     return rc;
 }
 
+stele_status ledger_refuse_write(const ledger *L, util_err *e)
+{
+    if (L->cfg.reader) return util_fail(e, STELE_EACCESS, "no access: %s", L->name);
+    return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+}
+
 stele_status ledger_rekey(ledger *L, util_err *e)
 {
     pthread_mutex_lock(&L->mu);
@@ -1267,8 +1273,7 @@ stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
 {
     if (dup) *dup = 0;
     if (ts) *ts = 0;
-    if (L->cfg.read_only)
-        return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     if (len > LEDGER_PAYLOAD_MAX)
         return util_fail(e, STELE_ETOOBIG, "record of %zu bytes is larger than the %u-byte limit",
                          len, LEDGER_PAYLOAD_MAX);
@@ -1429,7 +1434,7 @@ int ledger_snapshot_get(ledger *L, ledger_snapinfo *out)
 stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
                                  const uint8_t (*frags)[16], uint32_t nfrag, util_err *e)
 {
-    if (L->cfg.read_only) return util_fail(e, STELE_EREADONLY, "the database is open read-only");
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     STELE_ASSERT(nfrag > 0 && nfrag <= SB_MAX_FRAGS);
     uint8_t (*copy)[16] = malloc((size_t)nfrag * 16);
     if (!copy) return util_fail(e, STELE_ENOMEM, "out of memory");

@@ -21,6 +21,8 @@ typedef struct ledger_config {
     int durability;              /* STELE_DURABLE_* */
     uint32_t group_max_delay_us;
     const char *name;            /* for messages: "database 'primary' of user 'alice'" */
+    int reader;                  /* read-only because of the user's role: writes fail
+                                  * with STELE_EACCESS instead of STELE_EREADONLY */
 } ledger_config;
 
 typedef struct ledger_rec {
@@ -103,6 +105,13 @@ stele_status ledger_file_key(const vault_dbkeys *k, uint32_t epoch, const char *
 /* After the keys gained a new epoch (vault_db_rotate): the superblock is sealed under
  * it from the next write on, and the next append starts a segment of the new epoch. */
 stele_status ledger_rekey(ledger *L, util_err *e);
+
+/* Rewrites every sealed segment of an older key epoch under the newest (see
+ * reencrypt.c); *rewritten gets their count. Writable handles, after ledger_rekey and
+ * one append. */
+stele_status ledger_reencrypt(ledger *L, uint32_t *rewritten, util_err *e);
+/* The refusal of a write on a read-only ledger (EREADONLY, or EACCESS for a reader). */
+stele_status ledger_refuse_write(const ledger *L, util_err *e);
 
 /* Appends the ledger's part of `stele stat` as JSON members (no braces). */
 stele_status ledger_stat(ledger *L, buf *json, util_err *e);

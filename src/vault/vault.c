@@ -351,6 +351,20 @@ stele_status vault_user_create(const char *dir, const char *name, const char *pw
                                int insecure_profile, const uint8_t primary_db[VAULT_ID_BYTES],
                                vault_user *u, uint8_t **dek, util_err *e)
 {
+    stele_status rc = vault_user_make(dir, name, pw, pw_len, insecure_profile, primary_db, u,
+                                      dek, e);
+    if (rc == STELE_OK) rc = user_write(dir, u, e);
+    if (rc != STELE_OK) {
+        crypto_secure_free(*dek);
+        *dek = NULL;
+    }
+    return rc;
+}
+
+stele_status vault_user_make(const char *dir, const char *name, const char *pw, size_t pw_len,
+                             int insecure_profile, const uint8_t primary_db[VAULT_ID_BYTES],
+                             vault_user *u, uint8_t **dek, util_err *e)
+{
     STELE_ASSERT(dir && name && pw && u && dek);
     if (!vault_name_ok(name))
         return util_fail(e, STELE_EINVAL,
@@ -373,7 +387,6 @@ stele_status vault_user_create(const char *dir, const char *name, const char *pw
     crypto_random(*dek, CRYPTO_KEY_BYTES);
     stele_status rc = user_wrap_dek(u, pw, pw_len, *dek, e);
     if (rc == STELE_OK) rc = user_keypairs(u, *dek, e);
-    if (rc == STELE_OK) rc = user_write(dir, u, e);
     if (rc != STELE_OK) {
         crypto_secure_free(*dek);
         *dek = NULL;

@@ -129,6 +129,11 @@ stele_status vault_store_check(const char *dir, util_err *e);
 stele_status vault_user_create(const char *dir, const char *name, const char *pw, size_t pw_len,
                                int insecure_profile, const uint8_t primary_db[VAULT_ID_BYTES],
                                vault_user *u, uint8_t **dek, util_err *e);
+/* The same without writing the user file (the caller saves it with vault_user_save
+ * once the user's primary database exists). */
+stele_status vault_user_make(const char *dir, const char *name, const char *pw, size_t pw_len,
+                             int insecure_profile, const uint8_t primary_db[VAULT_ID_BYTES],
+                             vault_user *u, uint8_t **dek, util_err *e);
 stele_status vault_user_load(const char *dir, const char *name, vault_user *u, util_err *e);
 /* Loads the user whose id is `id` (a scan of users/). STELE_ENOTFOUND if none. */
 stele_status vault_user_by_id(const char *dir, const uint8_t id[VAULT_ID_BYTES], vault_user *u,
