@@ -666,6 +666,7 @@ static const char *kind_name(int kind)
     case STELE_REC_TXN: return "txn";
     case STELE_REC_CHECKPOINT: return "checkpoint";
     case STELE_REC_KEYROT: return "key_rotation";
+    case STELE_REC_ACCESS: return "access";
     case STELE_REC_RECOVERY: return "recovery";
     case STELE_REC_ERASURE: return "erasure";
     case STELE_REC_DOCS: return "docs";
