@@ -710,9 +710,11 @@ stele_status stele_stat(stele *db, char **json)
     buf_json_str(&b, db->store, strlen(db->store));
     buf_printf(&b,
                ",\"user\":\"%s\",\"user_id\":\"%s\",\"database\":\"%s\","
+               "\"role\":\"%s\",\"key_epoch\":%u,"
                "\"kdf\":{\"algorithm\":\"argon2id\",\"t\":%llu,\"m_kib\":%llu,\"p\":1,"
                "\"profile\":\"%s\",\"insecure\":%s},",
-               db->user.name, uid, db->db_name, (unsigned long long)db->user.kdf.ops,
+               db->user.name, uid, db->db_name, vault_role_name(db->keys.role),
+               db->keys.epoch, (unsigned long long)db->user.kdf.ops,
                (unsigned long long)db->user.kdf.mem_kib,
                db->user.insecure ? "insecure-test" : "default",
                db->user.insecure ? "true" : "false");

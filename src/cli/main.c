@@ -187,7 +187,8 @@ static const cmd_help HELPS[] = {
      "trust (from 'stele stat'); without it the bundle is only checked against its own key.\n"},
     {"stat",
      "usage: stele stat\n"
-     "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
+     "Prints JSON: user, database, your role in it and its key epoch, key profile (and whether\n"
+     "it is insecure), head LSN, checkpoints,\n"
      "segments and sizes, durability policy, recoveries and the database public key.\n"},
     {"collection",
      "usage: stele collection create NAME | drop NAME | rename OLD NEW\n"

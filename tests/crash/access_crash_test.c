@@ -55,8 +55,9 @@ static stele_status put(stele *db, unsigned n)
 
 /* The child: share, write, revoke, write, forever; reports each acknowledged write's
  * number on the pipe (one small write: atomic). */
-static void child(int fd, unsigned start)
+static void child(int fd, void *arg)
 {
+    unsigned start = *(unsigned *)arg;
     char why[512];
     stele *db;
     if (open_as("ada", "pw", "proj", 0, &db, why, sizeof why) != STELE_OK) _exit(3);
@@ -133,15 +134,8 @@ static void test_kill_during_share_and_revoke(void)
     static unsigned acked[1u << 16];
     unsigned nacked = 0;
     for (unsigned r = 0; r < rounds; r++) {
-        int p[2];
-        REQUIRE(pipe(p) == 0, "pipe");
-        pid_t pid = fork();
-        REQUIRE(pid >= 0, "fork");
-        if (pid == 0) {
-            close(p[0]);
-            child(p[1], next);
-        }
-        close(p[1]);
+        int rd;
+        pid_t pid = test_fork_piped(child, &next, &rd);
         struct timespec ts = {0, (long)(test_rand() % KILL_MAX_US) * 1000};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
@@ -149,8 +143,8 @@ static void test_kill_during_share_and_revoke(void)
         waitpid(pid, &status, 0);
         CHECK(WIFSIGNALED(status), "round %u: the child exited by itself (%d)", r,
               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        nacked += drain(p[0], acked + nacked, (unsigned)(sizeof acked / sizeof *acked) - nacked);
-        close(p[0]);
+        nacked += drain(rd, acked + nacked, (unsigned)(sizeof acked / sizeof *acked) - nacked);
+        close(rd);
         next += 1000; /* fresh document numbers for the next child */
         check_after(acked, nacked, r);
     }

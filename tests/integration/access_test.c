@@ -167,6 +167,17 @@ static void test_backoff(void)
     CHECK(u.failures == 0 && u.retry_after_ns == 0, "a good password did not reset the count");
 }
 
+/* Ada shares proj with bob as `role`, then bob opens it for writing into *b. 0 or -1. */
+static int bob_as(const char *store, const char *role, stele **b)
+{
+    stele *db = NULL;
+    int ok = open_as(store, "ada", "pw", "proj", 0, &db) == STELE_OK &&
+             stele_db_share(db, "bob", role) == STELE_OK;
+    if (!ok && db) util_strlcpy(err, stele_errmsg(db), sizeof err);
+    stele_close(db);
+    return ok && open_as(store, "bob", "bpw", "ada/proj", 0, b) == STELE_OK ? 0 : -1;
+}
+
 static void test_roles(void)
 {
     char store[512];
@@ -186,18 +197,12 @@ static void test_roles(void)
     CHECK(stele_db_share(b, "carol", "reader") == STELE_EACCESS, "reader shared");
     stele_close(b);
     /* writer: writes, cannot share or revoke */
-    REQUIRE(open_as(store, "ada", "pw", "proj", 0, &db) == STELE_OK, "%s", err);
-    REQUIRE(stele_db_share(db, "bob", "writer") == STELE_OK, "%s", stele_errmsg(db));
-    stele_close(db);
-    REQUIRE(open_as(store, "bob", "bpw", "ada/proj", 0, &b) == STELE_OK, "%s", err);
+    REQUIRE(bob_as(store, "writer", &b) == 0, "%s", err);
     CHECK(put(b, "by-bob") == STELE_OK, "writer cannot write: %s", stele_errmsg(b));
     CHECK(stele_db_share(b, "carol", "reader") == STELE_EACCESS, "writer shared");
     stele_close(b);
     /* admin member: shares and revokes */
-    REQUIRE(open_as(store, "ada", "pw", "proj", 0, &db) == STELE_OK, "%s", err);
-    REQUIRE(stele_db_share(db, "bob", "admin") == STELE_OK, "%s", stele_errmsg(db));
-    stele_close(db);
-    REQUIRE(open_as(store, "bob", "bpw", "ada/proj", 0, &b) == STELE_OK, "%s", err);
+    REQUIRE(bob_as(store, "admin", &b) == 0, "%s", err);
     CHECK(stele_db_share(b, "carol", "reader") == STELE_OK, "admin cannot share: %s",
           stele_errmsg(b));
     CHECK(stele_db_revoke(b, "carol", 0) == STELE_OK, "admin cannot revoke: %s",
