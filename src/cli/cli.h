@@ -72,6 +72,8 @@ struct json_t *graph_compact(const char *s, char *why, size_t cap);
 typedef int (*cli_open_fn)(void *ctx, int no_close_checkpoint, stele **db);
 int cli_code(const char *sub, const char *path, int npos, cli_open_fn open, void *ctx);
 
+/* main.c: pretty-prints a JSON document made by the library (as is if it does not parse). */
+void cli_print_pretty(const char *json);
 /* main.c: a password from env_name or a prompt on the terminal (asked twice if
  * confirm). 0 or an exit code (said). */
 int cli_get_password(const char *env_name, const char *what, int confirm, char *out,

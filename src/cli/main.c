@@ -717,7 +717,7 @@ static void print_record(const stele_record *r)
 }
 
 /* Pretty-prints a JSON document made by the library. */
-static void print_pretty(const char *json)
+void cli_print_pretty(const char *json)
 {
     json_error_t err;
     json_t *j = json_loads(json, 0, &err);
@@ -873,7 +873,7 @@ static int cmd_verify(opts *o)
         say("verification failed: %s", stele_errmsg(db));
         return close_db(db, exit_code(st));
     }
-    if (o->json) print_pretty(report);
+    if (o->json) cli_print_pretty(report);
     else {
         json_error_t err;
         json_t *j = json_loads(report, 0, &err);
@@ -959,7 +959,7 @@ static int cmd_stat(opts *o)
     char *json = NULL;
     stele_status st = stele_stat(db, &json);
     if (st != STELE_OK) return fail_db(db, st);
-    print_pretty(json);
+    cli_print_pretty(json);
     if (strstr(json, "\"insecure\":true"))
         say("warning: user '%s' was created with the INSECURE test key profile; do not keep "
             "real data in this store", o->user);
@@ -1201,7 +1201,7 @@ static int cmd_query(opts *o, const char *cmd)
     if (st != STELE_OK) return fail_db(db, st);
     int prc = 0;
     if (strcmp(cmd, "count") == 0) printf("%llu\n", (unsigned long long)n);
-    else if (strcmp(cmd, "explain") == 0) print_pretty(out);
+    else if (strcmp(cmd, "explain") == 0) cli_print_pretty(out);
     else prc = cli_print(o->format, out, 0);
     stele_free(out);
     return close_db(db, prc);

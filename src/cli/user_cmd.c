@@ -53,17 +53,6 @@ static int confirm(const char *question, int yes)
     return ok;
 }
 
-static int print_json(const char *json)
-{
-    json_error_t err;
-    json_t *j = json_loads(json, 0, &err);
-    char *t = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    puts(t ? t : json);
-    free(t);
-    json_decref(j);
-    return 0;
-}
-
 static int segment_size_of(const cli_access_args *a, uint32_t *out)
 {
     if (a->segment_size > UINT32_MAX) {
@@ -155,7 +144,7 @@ int cli_user(const cli_access_args *a)
             say("%s", err);
             return exit_code(st);
         }
-        print_json(json);
+        cli_print_pretty(json);
         stele_free(json);
         return 0;
     }
@@ -187,7 +176,7 @@ static int db_simple(const cli_access_args *a, const char *sub)
     else if (strcmp(sub, "rename") == 0)
         st = stele_db_rename(&lp.l, a->pos[1], a->pos[2], err, sizeof err);
     else st = stele_db_list(&lp.l, &json, err, sizeof err);
-    if (st == STELE_OK && json) print_json(json);
+    if (st == STELE_OK && json) cli_print_pretty(json);
     else if (st == STELE_OK)
         printf("%s database '%s'%s%s\n", strcmp(sub, "create") == 0 ? "created"
                                          : strcmp(sub, "drop") == 0  ? "dropped" : "renamed",
