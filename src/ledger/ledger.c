@@ -774,6 +774,20 @@ static stele_status sb_read_any_epoch(ledger *L, util_err *e)
         crypto_wipe(key, sizeof key);
     }
     if (rc == STELE_ECORRUPT) *e = first;
+    /* One copy under the newest epoch and the other under an older one is a rotation
+     * interrupted between the two copies, not damage: the next write rewrites both. */
+    for (uint32_t ep = k->epoch - 1; rc == STELE_OK && L->sb_damage[0] && ep >= 1; ep--) {
+        uint8_t key[32];
+        superblock old;
+        char dmg[sizeof L->sb_damage];
+        util_err ignored;
+        if (vault_derive_epoch(k, ep, "superblock", NULL, 0, key) != 0) break;
+        if (sb_read(L->dir, key, k->db_id, &old, dmg, sizeof dmg, &ignored) == STELE_OK) {
+            if (old.seq < L->sb.seq) L->sb_damage[0] = 0;
+            sb_release(&old);
+        }
+        crypto_wipe(key, sizeof key);
+    }
     if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, L->sb_key) != 0)
         return util_fail(e, STELE_EIO, "cannot derive the superblock key");
     return rc;

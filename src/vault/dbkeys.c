@@ -277,10 +277,11 @@ static int parse_members(const char *t, vault_dbkeys *k)
     if (vault_kv_get_u64(t, "members", &n) != 0 || n > VAULT_MEMBERS_MAX) return -1;
     k->nmembers = (uint32_t)n;
     for (uint32_t i = 0; i < k->nmembers; i++) {
-        char key[32], v[1024], uh[40], role[16], sh[2 * VAULT_SLOT_SEALED + 8];
+        char key[32], v[1024], uh[40], role[16], sh[256]; /* widths below: size - 1 */
+        _Static_assert(2 * VAULT_SLOT_SEALED < sizeof sh, "a sealed slot fits in hex");
         snprintf(key, sizeof key, "member.%u", i);
         if (vault_kv_get(t, key, v, sizeof v) != 0 ||
-            sscanf(v, "%39s %15s %250s", uh, role, sh) != 3)
+            sscanf(v, "%39s %15s %255s", uh, role, sh) != 3)
             return -1;
         vault_member *m = &k->members[i];
         m->role = vault_role_parse(role);
