@@ -49,7 +49,9 @@ enum {
     STELE_EPROOF = -13,     /* a proof or signature did not verify */
     STELE_EVERSION = -14,   /* unsupported format version */
     STELE_ECONFLICT = -15,  /* a write named a _rev that is not the current one */
-    STELE_EUNTRUSTED = -16, /* signed settings refused: tampered, rolled back, or signed
+    STELE_EBACKOFF = -16,   /* too many wrong passwords: wait before the next attempt */
+    STELE_EACCESS = -17,    /* no access: not a member, or the role does not allow it */
+    STELE_EUNTRUSTED = -18, /* signed settings refused: tampered, rolled back, or signed
                              * by a key the store does not trust */
 };
 
@@ -105,6 +107,49 @@ stele_status stele_passwd(const char *store_dir, const char *user,
                           const char *new_password, size_t new_len,
                           char *errbuf, size_t errcap);
 
+/* ---- Users, databases, sharing --------------------------------------------- */
+
+/* Who is asking: a user of a store and their password. Every call below checks the
+ * password first (with the wrong-password back-off: STELE_EPASSWORD counts the
+ * failure, STELE_EBACKOFF says how long to wait). */
+typedef struct stele_login {
+    const char *store_dir;
+    const char *user;
+    const char *password;
+    size_t password_len;
+} stele_login;
+
+/* Adds user `name` with its own primary database (segment_size 0 = 32 MiB). Only an
+ * admin may (the first user of a store is its admin): STELE_EACCESS otherwise. The
+ * new user's password is `password`; kdf as in stele_init_options. */
+stele_status stele_user_add(const stele_login *admin, const char *name, const char *password,
+                            size_t password_len, stele_kdf_profile kdf, uint32_t segment_size,
+                            char *errbuf, size_t errcap);
+/* The public registry as a JSON array: name, id, admin, created (ns), key profile,
+ * public keys, owned databases (count), failed password attempts. No password needed:
+ * it holds nothing secret. Caller frees *json. */
+stele_status stele_user_list(const char *store_dir, char **json, char *errbuf, size_t errcap);
+/* Removes user `name` (admin only; an admin cannot remove itself): their user file,
+ * holding the only wrap of their keys, then every database they own. Those databases
+ * become unreadable for everyone, members included. */
+stele_status stele_user_remove(const stele_login *admin, const char *name, char *errbuf,
+                               size_t errcap);
+
+/* Databases of the logged-in user. Names are per user (1-64 of [A-Za-z0-9._-]);
+ * "primary" is the user's primary database, which cannot be created, dropped, renamed
+ * or shared. A database shared with the user is named "OWNER/NAME". */
+stele_status stele_db_create(const stele_login *who, const char *name, uint32_t segment_size,
+                             char *errbuf, size_t errcap);
+/* JSON array: name, id, owner, role (owner|admin|writer|reader), key epoch, members
+ * (owner's and admins' view), bytes on disk. The primary's bytes include the cached
+ * global data kept inside it (never reported apart). Caller frees *json. */
+stele_status stele_db_list(const stele_login *who, char **json, char *errbuf, size_t errcap);
+/* Deletes a database the user owns (not the primary), with every file of it.
+ * STELE_ELOCKED if a writer has it open. */
+stele_status stele_db_drop(const stele_login *who, const char *name, char *errbuf,
+                           size_t errcap);
+stele_status stele_db_rename(const stele_login *who, const char *name, const char *new_name,
+                             char *errbuf, size_t errcap);
 /* ---- Signed settings (config/settings.json; docs/FORMAT.md "Signed settings") ----
  * Store-wide settings signed by an admin's Ed25519 settings key, with a version and a
  * counter. The store pins the trusted key (on first use, or provisioned with
@@ -149,7 +194,9 @@ typedef struct stele_open_options {
     const char *user;          /* required */
     const char *password;      /* required */
     size_t password_len;
-    const char *db;            /* database name; NULL or "primary" = the user's primary */
+    const char *db;            /* database name; NULL or "primary" = the user's primary;
+                                * "NAME" = one of the user's own; "OWNER/NAME" = one
+                                * shared with the user (a reader's handle is read-only) */
     int read_only;             /* 1: no lock taken, no recovery writes, writes refused */
     stele_durability durability; /* STELE_DURABLE_STORE: the signed settings' default */
     uint32_t group_max_delay_us; /* GROUP: how long a leader may wait for joiners; 0 = none */
@@ -179,15 +226,31 @@ stele_status stele_close(stele *db);
 /* Message of the last failed call on this handle; "" if none. Never NULL. */
 const char *stele_errmsg(const stele *db);
 
+/* Sharing, on a database opened for writing by its owner or an admin member
+ * (STELE_EACCESS otherwise; STELE_EINVAL for the primary database, which is never
+ * shared). role is "reader" (reads only), "writer" (reads and writes) or "admin"
+ * (also shares and revokes). Share seals the database key to the member's X25519 key
+ * and appends an access record to the ledger (who, role, when, signed with the
+ * sharer's Ed25519 key); sharing again changes the role. */
+stele_status stele_db_share(stele *db, const char *member, const char *role);
+/* Revokes a member: the database key rotates to a new epoch, re-sealed for the
+ * remaining members; a key-rotation record (signed) is appended in the new epoch. The
+ * revoked user can read nothing written afterwards. With reencrypt, every older
+ * segment and snapshot fragment is rewritten under the new epoch (in the foreground,
+ * before the call returns), so the old keys open nothing any more. Data the member
+ * read before cannot be recalled. */
+stele_status stele_db_revoke(stele *db, const char *member, int reencrypt);
+
 /* ---- The ledger ------------------------------------------------------------ */
 
 enum {
     STELE_REC_TXN = 1,        /* an application transaction (log append) */
     STELE_REC_CHECKPOINT = 2, /* signed Merkle root of all earlier records */
-    STELE_REC_KEYROT = 3,     /* key rotation (reserved) */
+    STELE_REC_KEYROT = 3,     /* key rotation (stele_db_revoke) */
     STELE_REC_RECOVERY = 4,   /* explicit record of a crash recovery */
     STELE_REC_ERASURE = 5,    /* payload erasure (reserved) */
     STELE_REC_DOCS = 6,       /* a document transaction (stele_txn) */
+    STELE_REC_ACCESS = 7,     /* a database shared with a member (stele_db_share) */
 };
 
 /* Appends one record whose payload is `len` bytes (opaque to the ledger; the CLI

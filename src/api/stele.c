@@ -48,6 +48,8 @@ const char *stele_strerror(stele_status code)
     case STELE_EPROOF: return "proof does not verify";
     case STELE_EVERSION: return "unsupported format version";
     case STELE_ECONFLICT: return "revision conflict";
+    case STELE_EBACKOFF: return "too many wrong passwords; wait before trying again";
+    case STELE_EACCESS: return "no access";
     case STELE_EUNTRUSTED: return "signed settings refused";
     default: return "unknown error";
     }
@@ -57,12 +59,12 @@ void stele_free(void *p) { free(p); }
 
 const char *stele_errmsg(const stele *db) { return db ? db->err.msg : "out of memory"; }
 
-static void copy_err(const util_err *e, char *errbuf, size_t cap)
+void api_copy_err(const util_err *e, char *errbuf, size_t cap)
 {
     if (errbuf && cap) util_strlcpy(errbuf, e->msg, cap);
 }
 
-static stele_status init_check(void)
+stele_status api_init_check(void)
 {
     return crypto_init() == 0 ? STELE_OK : STELE_EIO;
 }
@@ -96,15 +98,15 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
 {
     util_err e;
     util_err_clear(&e);
-    if (init_check() != STELE_OK) {
+    if (api_init_check() != STELE_OK) {
         util_fail(&e, STELE_EIO, "cannot initialise libsodium");
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return STELE_EIO;
     }
     if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000) {
         util_fail(&e, STELE_EINVAL, "store directory (at most 3000 bytes), user and password "
                                     "are required");
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return STELE_EINVAL;
     }
     int existed = io_exists(o->store_dir);
@@ -122,14 +124,14 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
         rc = util_fail(&e, STELE_EINVAL, "the password must not be empty");
     if (rc == STELE_OK) rc = vault_store_create(o->store_dir, &e);
     if (rc == STELE_EEXIST) {
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return rc; /* someone else's store: touch nothing */
     }
     if (rc == STELE_OK)
         rc = vault_user_create(o->store_dir, o->user, o->password, o->password_len,
                                o->kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &dek, &e);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, &k, &e);
+    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, "primary", &k, &e);
     k.plaintext = o->no_encryption != 0;
     if (rc == STELE_OK) rc = ledger_create(db_dir, &k, o->segment_size, o->checkpoint_every, &e);
     if (rc == STELE_OK) rc = vault_store_finish(o->store_dir, &e);
@@ -137,7 +139,7 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
     crypto_secure_free(dek);
     if (rc != STELE_OK) {
         init_cleanup(o->store_dir, existed);
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
     }
     return rc;
 }
@@ -148,7 +150,7 @@ stele_status stele_passwd(const char *store_dir, const char *user, const char *o
 {
     util_err e;
     util_err_clear(&e);
-    stele_status rc = init_check();
+    stele_status rc = api_init_check();
     if (rc != STELE_OK) util_fail(&e, rc, "cannot initialise libsodium");
     if (rc == STELE_OK && (!store_dir || !user || strlen(store_dir) > 3000))
         rc = util_fail(&e, STELE_EINVAL, "store directory (at most 3000 bytes) and user are "
@@ -158,23 +160,11 @@ stele_status stele_passwd(const char *store_dir, const char *user, const char *o
     if (rc == STELE_OK) rc = vault_store_check(store_dir, &e);
     if (rc == STELE_OK)
         rc = vault_user_passwd(store_dir, user, old_password, old_len, new_password, new_len, &e);
-    if (rc != STELE_OK) copy_err(&e, errbuf, errcap);
+    if (rc != STELE_OK) api_copy_err(&e, errbuf, errcap);
     return rc;
 }
 
 /* ------------------------------------------------------------- databases */
-
-static stele_status resolve_db(stele *db, const char *name, uint8_t id[VAULT_ID_BYTES])
-{
-    if (!name || strcmp(name, "primary") == 0) {
-        memcpy(id, db->user.primary_db, VAULT_ID_BYTES);
-        util_strlcpy(db->db_name, "primary", sizeof db->db_name);
-        return STELE_OK;
-    }
-    return util_fail(&db->err, STELE_ENOTFOUND,
-                     "user '%s' has no database '%s' (only 'primary' exists for now)",
-                     db->user.name, name);
-}
 
 /* Makes the index layer's explicit indices those the state defines (create_index /
  * drop_index ops): builds the new ones, drops the dropped ones. */
@@ -475,7 +465,7 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (out) *out = db;
     if (!db) return STELE_ENOMEM;
     buf_init(&db->scratch);
-    if (init_check() != STELE_OK) return util_fail(&db->err, STELE_EIO, "cannot init libsodium");
+    if (api_init_check() != STELE_OK) return util_fail(&db->err, STELE_EIO, "cannot init libsodium");
     if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000)
         return util_fail(&db->err, STELE_EINVAL,
                          "store directory (at most 3000 bytes), user and password are required");
@@ -483,7 +473,7 @@ stele_status stele_open(const stele_open_options *o, stele **out)
         return util_fail(&db->err, STELE_EINVAL, "unknown durability policy %d", o->durability);
     util_strlcpy(db->store, o->store_dir, sizeof db->store);
     uint8_t db_id[VAULT_ID_BYTES];
-    char db_dir[VAULT_PATH_MAX], what[300];
+    char db_dir[VAULT_PATH_MAX], what[400];
     vault_settings set;
     vault_settings_defaults(&set);
     stele_status rc = vault_store_check(o->store_dir, &db->err);
@@ -491,21 +481,28 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     int durability = (int)o->durability;
     if (durability == STELE_DURABLE_STORE)
         durability = set.durability >= 0 ? set.durability : STELE_DURABLE_FSYNC;
-    if (rc == STELE_OK) rc = vault_user_load(o->store_dir, o->user, &db->user, &db->err);
-    if (rc == STELE_OK) rc = resolve_db(db, o->db, db_id);
     if (rc == STELE_OK)
-        rc = vault_user_unlock(&db->user, o->password, o->password_len, &db->dek, &db->err);
+        rc = vault_user_login(o->store_dir, o->user, o->password, o->password_len, &db->user,
+                              &db->dek, &db->err);
+    if (rc == STELE_OK) rc = api_db_resolve(db->store, &db->user, db->dek, o->db, db_id,
+                                            db->db_name, &db->err);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
     if (rc == STELE_OK) rc = vault_db_unlock(db_dir, &db->user, db->dek, &db->keys, &db->err);
     db->keys_open = rc == STELE_OK;
-    snprintf(what, sizeof what, "database '%s' of user '%s'", db->db_name, db->user.name);
-    ledger_config cfg = {.read_only = o->read_only,
+    /* A reader's handle is read-only whatever was asked: not even a recovery record
+     * or a closing checkpoint is written with it. */
+    int reader = db->keys_open && db->keys.role == VAULT_ROLE_READER;
+    snprintf(what, sizeof what, "database '%s' of user '%s'%s", db->db_name, db->user.name,
+             reader ? " (a reader: writing needs the writer role, given by the database's "
+                      "owner or an admin with 'stele db share')" : "");
+    ledger_config cfg = {.read_only = o->read_only || reader,
                          .durability = durability,
                          .group_max_delay_us = o->group_max_delay_us,
-                         .name = what};
+                         .name = what,
+                         .reader = reader};
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
     db->rebuild = o->rebuild;
-    db->read_only = o->read_only;
+    db->read_only = o->read_only || reader;
     db->cache_bytes = o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
     if (rc == STELE_OK) rc = docs_load(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
@@ -571,7 +568,7 @@ stele_status stele_snapshot(stele *db)
 {
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
-    if (db->read_only) return util_fail(&db->err, STELE_EREADONLY, "the database is open read-only");
+    if (db->read_only) return ledger_refuse_write(db->L, &db->err);
     uint64_t lsn = ledger_head(db->L);
     if (lsn == 0) return STELE_OK;
     /* The writer is paying for a snapshot anyway: fold the nodes changed since the
@@ -850,9 +847,11 @@ stele_status stele_stat(stele *db, char **json)
     buf_json_str(&b, db->store, strlen(db->store));
     buf_printf(&b,
                ",\"user\":\"%s\",\"user_id\":\"%s\",\"database\":\"%s\","
+               "\"role\":\"%s\",\"key_epoch\":%u,"
                "\"kdf\":{\"algorithm\":\"argon2id\",\"t\":%llu,\"m_kib\":%llu,\"p\":1,"
                "\"profile\":\"%s\",\"insecure\":%s},",
-               db->user.name, uid, db->db_name, (unsigned long long)db->user.kdf.ops,
+               db->user.name, uid, db->db_name, vault_role_name(db->keys.role),
+               db->keys.epoch, (unsigned long long)db->user.kdf.ops,
                (unsigned long long)db->user.kdf.mem_kib,
                db->user.insecure ? "insecure-test" : "default",
                db->user.insecure ? "true" : "false");

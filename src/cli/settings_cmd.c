@@ -26,7 +26,7 @@ static int settings_sign(const cli_settings_args *a)
     size_t len = 0, pwlen = 0;
     int rc = cli_read_all(a->pos[2], &in, &len);
     if (rc) return rc;
-    rc = cli_password("STELE_PASSWORD", "password", pw, sizeof pw, &pwlen);
+    rc = cli_get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);
     if (rc) {
         free(in);
         return rc;
@@ -36,7 +36,7 @@ static int settings_sign(const cli_settings_args *a)
     memset(pw, 0, sizeof pw);
     free(in);
     if (st != STELE_OK) return refused("cannot sign the settings", st, msg);
-    print_pretty(json);
+    cli_print_pretty(json);
     stele_free(json);
     return 0;
 }
@@ -74,7 +74,7 @@ int cli_settings(const cli_settings_args *a)
                json_string_value(json_object_get(j, "public_key")));
         json_decref(j);
     } else {
-        print_pretty(json);
+        cli_print_pretty(json);
     }
     stele_free(json);
     return 0;

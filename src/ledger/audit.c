@@ -49,8 +49,7 @@ stele_status ledger_checkpoint_payload_locked(ledger *L, buf *out, util_err *e)
 
 stele_status ledger_checkpoint(ledger *L, uint64_t *lsn_out, util_err *e)
 {
-    if (L->cfg.read_only)
-        return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     buf p;
     buf_init(&p);
     uint64_t lsn = 0;
@@ -198,7 +197,7 @@ static void *verify_worker(void *arg)
             pthread_mutex_lock(&j->L->mu);
             lseg s = j->L->segs[cur];
             pthread_mutex_unlock(&j->L->mu);
-            j->rc = ledger_seg_key(j->L->keys, s.file_id, &g, &j->e);
+            j->rc = ledger_seg_key(j->L->keys, s.epoch, s.file_id, &g, &j->e);
             w.fd = s.fd;
             w.file_size = j->L->sb.segment_size;
             w.start = w.len = 0;

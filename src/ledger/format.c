@@ -43,7 +43,7 @@ int rechdr_decode(const uint8_t in[RECHDR_BYTES], rechdr *h)
     memcpy(h->payload_hash, in + 80, 32);
     memcpy(h->prev_hash, in + 112, 32);
     h->durable_lsn = get_u64(in + 144);
-    if (h->lsn == 0 || h->kind < 1 || h->kind > 6) return -1;
+    if (h->lsn == 0 || h->kind < 1 || h->kind > 7) return -1;
     if (h->payload_len > LEDGER_PAYLOAD_MAX) return -1;
     if (h->env_len < ENVELOPE_FIXED + h->payload_len ||
         h->env_len > ENVELOPE_FIXED + LEDGER_IDEM_MAX + h->payload_len)

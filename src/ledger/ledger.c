@@ -56,20 +56,20 @@ void ledger_seg_path(const ledger *L, const uint8_t file_id[16], char *out, size
     snprintf(out, cap, "%s/data/%s", L->dir, hex);
 }
 
-stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16],
-                                crypto_gcm **out, util_err *e)
+stele_status ledger_seg_key(const vault_dbkeys *k, uint32_t epoch, const uint8_t file_id[16],
+                            crypto_gcm **out, util_err *e)
 {
-    return ledger_file_key(k, "file key", file_id, out, e);
+    return ledger_file_key(k, epoch, "file key", file_id, out, e);
 }
 
-stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
+stele_status ledger_file_key(const vault_dbkeys *k, uint32_t epoch, const char *purpose,
                              const uint8_t file_id[16], crypto_gcm **out, util_err *e)
 {
     *out = NULL;
     if (k->plaintext) return STELE_OK; /* no key: boxes are plaintext (format.h) */
     uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
     if (!fk) return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
-    int rc = vault_derive(k, purpose, file_id, 16, fk);
+    int rc = vault_derive_epoch(k, epoch, purpose, file_id, 16, fk);
     *out = rc == 0 ? crypto_gcm_new(fk) : NULL;
     crypto_secure_free(fk);
     return *out ? STELE_OK : util_fail(e, STELE_ENOMEM, "cannot set up a file key");
@@ -251,16 +251,20 @@ static stele_status seg_open(ledger *L, uint32_t i, util_err *e)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s') is %lld bytes, not %u: truncated or replaced",
                          i, path, (long long)size, L->sb.segment_size);
-    stele_status rc = ledger_seg_key(L->keys, s->file_id, &s->wr, e);
-    if (rc == STELE_OK) rc = ledger_seg_key(L->keys, s->file_id, &s->rd, e);
-    if (rc != STELE_OK) return rc;
     uint8_t area[SEGHDR_AREA];
     seghdr h;
     ssize_t n = io_pread(s->fd, area, sizeof area, 0);
-    if (n != (ssize_t)sizeof area || seghdr_open(s->rd, L->keys->db_id, s->file_id, s->epoch, area, &h) != 0)
+    /* The manifest names the key epoch each segment was sealed under (the AAD binds it). */
+    stele_status rc = n == (ssize_t)sizeof area && s->epoch >= 1 && s->epoch <= L->keys->epoch
+                          ? ledger_seg_key(L->keys, s->epoch, s->file_id, &s->rd, e)
+                          : STELE_ECORRUPT;
+    if (rc != STELE_OK && rc != STELE_ECORRUPT) return rc;
+    if (rc != STELE_OK || seghdr_open(s->rd, L->keys->db_id, s->file_id, s->epoch, area, &h) != 0)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s'): header not authentic (the file was damaged, "
                          "or swapped with or replaced by another file)", i, path);
+    rc = ledger_seg_key(L->keys, s->epoch, s->file_id, &s->wr, e);
+    if (rc != STELE_OK) return rc;
     if (h.seq != i || h.first_lsn != L->sb.segs[i].first_lsn)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s') claims to be segment %u starting at LSN %llu: "
@@ -342,7 +346,7 @@ static stele_status seg_finalize(const char *dir, const vault_dbkeys *k, uint32_
     memcpy(h.file_id, file_id, 16);
     uint8_t area[SEGHDR_AREA];
     crypto_gcm *g = NULL;
-    stele_status rc = ledger_seg_key(k, file_id, &g, e);
+    stele_status rc = ledger_seg_key(k, k->epoch, file_id, &g, e);
     if (rc != STELE_OK) return rc;
     int err = seghdr_seal(g, &h, area) != 0 ? -EIO : 0;
     crypto_gcm_free(g);
@@ -748,6 +752,59 @@ static stele_status open_segments(ledger *L, util_err *e)
     return STELE_OK;
 }
 
+/* Reads the manifest: its copies under the newest epoch's names and key, or an older
+ * epoch's if a key rotation was interrupted before the manifest was rewritten (the next
+ * write moves it to the newest: L->sb_key is always the newest epoch's). */
+static stele_status sb_read_any_epoch(ledger *L, util_err *e)
+{
+    const vault_dbkeys *k = L->keys;
+    stele_status rc = STELE_ECORRUPT;
+    util_err first;
+    util_err_clear(&first);
+    for (uint32_t ep = k->epoch; ep >= 1 && rc == STELE_ECORRUPT; ep--) {
+        uint8_t key[32];
+        if (vault_derive_epoch(k, ep, "superblock", NULL, 0, key) != 0)
+            return util_fail(e, STELE_EIO, "cannot derive the superblock key");
+        rc = sb_read_at(L->dir, k, ep, key, &L->sb, L->sb_damage, sizeof L->sb_damage,
+                        ep == k->epoch ? &first : e);
+        crypto_wipe(key, sizeof key);
+    }
+    if (rc == STELE_ECORRUPT) *e = first;
+    /* One copy under the newest epoch and the other under an older one is a rotation
+     * interrupted between the two copies, not damage: the next write rewrites both. */
+    for (uint32_t ep = k->epoch - 1; rc == STELE_OK && L->sb_damage[0] && ep >= 1; ep--) {
+        uint8_t key[32];
+        superblock old;
+        char dmg[sizeof L->sb_damage];
+        util_err ignored;
+        if (vault_derive_epoch(k, ep, "superblock", NULL, 0, key) != 0) break;
+        if (sb_read_at(L->dir, k, ep, key, &old, dmg, sizeof dmg, &ignored) == STELE_OK) {
+            if (old.seq < L->sb.seq) L->sb_damage[0] = 0;
+            sb_release(&old);
+        }
+        crypto_wipe(key, sizeof key);
+    }
+    if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, L->sb_key) != 0)
+        return util_fail(e, STELE_EIO, "cannot derive the superblock key");
+    return rc;
+}
+
+stele_status ledger_refuse_write(const ledger *L, util_err *e)
+{
+    if (L->cfg.reader) return util_fail(e, STELE_EACCESS, "no access: %s", L->name);
+    return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+}
+
+stele_status ledger_rekey(ledger *L, util_err *e)
+{
+    pthread_mutex_lock(&L->mu);
+    stele_status rc = STELE_OK;
+    if (vault_derive(L->keys, "superblock", NULL, 0, L->sb_key) != 0)
+        rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
+    pthread_mutex_unlock(&L->mu);
+    return rc;
+}
+
 stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t author[16],
                          const ledger_config *cfg, ledger **out, util_err *e)
 {
@@ -778,10 +835,7 @@ stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t auth
         rc = lock_acquire(lock, L->name, &L->lock_fd, e);
         if (rc == STELE_OK) remove_stale_tmp(db_dir);
     }
-    if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, L->sb_key) != 0)
-        rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
-    if (rc == STELE_OK)
-        rc = sb_read(db_dir, k, L->sb_key, &L->sb, L->sb_damage, sizeof L->sb_damage, e);
+    if (rc == STELE_OK) rc = sb_read_any_epoch(L, e);
     if (rc == STELE_OK) L->opened_clean = L->sb.clean;
     /* Sealed or plaintext data files: the (sealed) superblock decides, for every box. */
     if (rc == STELE_OK) k->plaintext = (L->sb.flags & SB_FLAG_PLAINTEXT) != 0;
@@ -986,6 +1040,14 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
         stele_status rc = ledger_sb_sync(L, 0, e);
         if (rc != STELE_OK) return ledger_fail_locked(L, rc, e);
         L->sb_marked = 1;
+    }
+    /* After a key rotation, nothing more goes into a segment of an older epoch: a
+     * member removed at the rotation holds its key. */
+    for (int tries = 0; L->head > 0 && L->segs[L->nseg - 1].epoch != L->keys->epoch; tries++) {
+        if (tries == 64) return util_fail(e, STELE_EIO, "cannot start a segment of the new key "
+                                          "epoch (writers keep appending); retry");
+        stele_status rc = roll_segment(L, L->sb.segment_size, e);
+        if (rc != STELE_OK) return rc;
     }
     size_t env_len = ENVELOPE_FIXED + idem_len + len;
     size_t fsize = frame_size(env_len);
@@ -1236,8 +1298,7 @@ stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
 {
     if (dup) *dup = 0;
     if (ts) *ts = 0;
-    if (L->cfg.read_only)
-        return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     if (len > LEDGER_PAYLOAD_MAX)
         return util_fail(e, STELE_ETOOBIG, "record of %zu bytes is larger than the %u-byte limit",
                          len, LEDGER_PAYLOAD_MAX);
@@ -1400,7 +1461,7 @@ stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
                                  const uint8_t (*frags)[16], const uint8_t (*hashes)[32],
                                  uint32_t nfrag, util_err *e)
 {
-    if (L->cfg.read_only) return util_fail(e, STELE_EREADONLY, "the database is open read-only");
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     STELE_ASSERT(nfrag > 0 && nfrag <= SB_MAX_FRAGS);
     uint8_t (*copy)[16] = malloc((size_t)nfrag * 16);
     uint8_t (*hcopy)[32] = malloc((size_t)nfrag * 32);

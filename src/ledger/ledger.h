@@ -21,6 +21,8 @@ typedef struct ledger_config {
     int durability;              /* STELE_DURABLE_* */
     uint32_t group_max_delay_us;
     const char *name;            /* for messages: "database 'primary' of user 'alice'" */
+    int reader;                  /* read-only because of the user's role: writes fail
+                                  * with STELE_EACCESS instead of STELE_EREADONLY */
 } ledger_config;
 
 typedef struct ledger_rec {
@@ -116,12 +118,22 @@ uint32_t ledger_file_size(ledger *L);
 /* The database directory and keys the ledger was opened with (borrowed). */
 const char *ledger_dir(const ledger *L);
 const vault_dbkeys *ledger_keys(const ledger *L);
-/* An AES-GCM context under HKDF(GK, purpose | file_id): the per-file key of a data
- * file; each kind of file has its own purpose ("file key" for segments). In a
+/* An AES-GCM context under HKDF(GK of `epoch`, purpose | file_id): the per-file key of
+ * a data file; each kind of file has its own purpose ("file key" for segments). In a
  * --no-encryption database (k->plaintext) *out is NULL: box_seal/box_open then write
  * and check plaintext boxes (format.h). */
-stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
+stele_status ledger_file_key(const vault_dbkeys *k, uint32_t epoch, const char *purpose,
                              const uint8_t file_id[16], crypto_gcm **out, util_err *e);
+/* After the keys gained a new epoch (vault_db_rotate): the superblock is sealed under
+ * it from the next write on, and the next append starts a segment of the new epoch. */
+stele_status ledger_rekey(ledger *L, util_err *e);
+
+/* Rewrites every sealed segment of an older key epoch under the newest (see
+ * reencrypt.c); *rewritten gets their count. Writable handles, after ledger_rekey and
+ * one append. */
+stele_status ledger_reencrypt(ledger *L, uint32_t *rewritten, util_err *e);
+/* The refusal of a write on a read-only ledger (EREADONLY, or EACCESS for a reader). */
+stele_status ledger_refuse_write(const ledger *L, util_err *e);
 
 /* Appends the ledger's part of `stele stat` as JSON members (no braces). */
 stele_status ledger_stat(ledger *L, buf *json, util_err *e);

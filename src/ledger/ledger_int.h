@@ -127,7 +127,8 @@ typedef struct ledger_window {
 /* n bytes at off (n <= LEDGER_FRAME_MAX), or NULL past the end or on a read error. */
 const uint8_t *ledger_win_get(ledger_window *w, uint64_t off, size_t n);
 /* AES-GCM context with the file key of a segment. */
-stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16], crypto_gcm **out,
+stele_status ledger_seg_key(const vault_dbkeys *k, uint32_t epoch, const uint8_t file_id[16],
+                            crypto_gcm **out,
                             util_err *e);
 
 /* A checkpoint frame is at most this large (its JSON payload is < 512 bytes). */

@@ -201,7 +201,8 @@ static void mlist_add(mlist *m, const uint8_t id[16], const char *kind, uint32_t
 static int mlist_build(const ledger *L, const superblock *sb, mlist *m)
 {
     static const uint8_t zero[32];
-    m->f = malloc(((size_t)sb->nseg + sb->nfrag + sb->nintent + 2) * sizeof *m->f);
+    m->f = malloc(((size_t)sb->nseg + sb->nfrag + sb->nintent + 2 * (size_t)L->keys->epoch) *
+                  sizeof *m->f);
     if (!m->f) return -1;
     m->n = 0;
     m->version = sb->seq;
@@ -213,11 +214,14 @@ static int mlist_build(const ledger *L, const superblock *sb, mlist *m)
     }
     for (uint32_t i = 0; i < sb->nfrag; i++)
         mlist_add(m, sb->frags[i], "snapshot fragment", i, 1, sb->frag_hash[i]);
-    for (int i = 0; i < 2; i++) {
-        uint8_t id[16];
-        if (sb_copy_id(L->keys, i, id) != 0) return -1;
-        mlist_add(m, id, "manifest copy", (uint32_t)i, 0, NULL);
-    }
+    /* The copies of every key epoch: the newest epoch's are the manifest; an older
+     * epoch's may remain after a rotation interrupted before sb_write removed them. */
+    for (uint32_t ep = L->keys->epoch; ep >= 1; ep--)
+        for (int i = 0; i < 2; i++) {
+            uint8_t id[16];
+            if (sb_copy_id_at(L->keys, ep, i, id) != 0) return -1;
+            mlist_add(m, id, "manifest copy", (uint32_t)i, 0, NULL);
+        }
     for (uint32_t i = 0; i < sb->nintent; i++)
         mlist_add(m, sb->intent[i], "file of an interrupted write", i, 0, NULL);
     return 0;

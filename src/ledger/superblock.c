@@ -209,9 +209,14 @@ int sb_decode(const uint8_t *p, size_t len, superblock *sb)
 
 int sb_copy_id(const vault_dbkeys *k, int i, uint8_t id[16])
 {
+    return sb_copy_id_at(k, k->epoch, i, id);
+}
+
+int sb_copy_id_at(const vault_dbkeys *k, uint32_t epoch, int i, uint8_t id[16])
+{
     STELE_ASSERT(i == 0 || i == 1);
     uint8_t which = (uint8_t)i, out[CRYPTO_KEY_BYTES];
-    int rc = vault_derive(k, "manifest name", &which, 1, out);
+    int rc = vault_derive_epoch(k, epoch, "manifest name", &which, 1, out);
     memcpy(id, out, 16);
     crypto_wipe(out, sizeof out);
     return rc;
@@ -302,6 +307,23 @@ static stele_status sign_encode(const vault_dbkeys *k, superblock *sb, uint8_t *
     return STELE_OK;
 }
 
+/* After the manifest moved to a new key epoch: removes the copies of older epochs
+ * (best effort; a copy left behind is an unknown file the next open reports). */
+static void remove_old_copies(const char *db_dir, const vault_dbkeys *k)
+{
+    for (uint32_t ep = 1; ep < k->epoch; ep++)
+        for (int i = 0; i < 2; i++) {
+            uint8_t id[16];
+            char path[PATH_CAP];
+            if (sb_copy_id_at(k, ep, i, id) != 0) continue;
+            copy_path(db_dir, id, "", path);
+            (void)io_unlink(path);
+        }
+    char data[PATH_CAP];
+    snprintf(data, sizeof data, "%s/data", db_dir);
+    (void)io_fsync_dir(data);
+}
+
 stele_status sb_write(const char *db_dir, const vault_dbkeys *k, const uint8_t key[32],
                       superblock *sb, util_err *e)
 {
@@ -313,6 +335,7 @@ stele_status sb_write(const char *db_dir, const vault_dbkeys *k, const uint8_t k
                          "copy the data into a database with a larger file size (docs/LIMITS.md)",
                          db_dir, n, sb->segment_size);
     sb->seq++;
+    uint32_t was = sb->key_epoch;
     sb->key_epoch = k->epoch;
     uint8_t *pt = malloc(plen), *box = malloc(n);
     stele_status rc = pt && box ? STELE_OK : util_fail(e, STELE_ENOMEM, "out of memory");
@@ -332,18 +355,20 @@ stele_status sb_write(const char *db_dir, const vault_dbkeys *k, const uint8_t k
     }
     free(pt);
     free(box);
+    if (rc == STELE_OK && was && was != k->epoch) remove_old_copies(db_dir, k);
     return rc;
 }
 
 /* Opens the header box of a copy file read as `id`; body_len and seq, or -1. */
-static int open_header(const vault_dbkeys *k, const uint8_t key[32], const uint8_t id[16],
-                       const uint8_t area[SB_HDR_AREA], uint64_t *seq, uint32_t *blen)
+static int open_header(const vault_dbkeys *k, uint32_t epoch, const uint8_t key[32],
+                       const uint8_t id[16], const uint8_t area[SB_HDR_AREA], uint64_t *seq,
+                       uint32_t *blen)
 {
     uint8_t hdr[SB_HDR_PLAIN], aad[SEALED_AAD_BYTES];
-    (void)sealed_aad(aad, "MNFH", k->db_id, id, k->epoch, FILE_KIND_MANIFEST);
+    (void)sealed_aad(aad, "MNFH", k->db_id, id, epoch, FILE_KIND_MANIFEST);
     if (crypto_unwrap(key, aad, sizeof aad, area, SB_HDR_PLAIN + CRYPTO_WRAP_OVERHEAD, hdr) != 0 ||
         memcmp(hdr, "STELEMF1", 8) != 0 || get_u32(hdr + 8) != MF_VERSION ||
-        get_u32(hdr + 28) != k->epoch || memcmp(hdr + 32, k->db_id, 16) != 0 ||
+        get_u32(hdr + 28) != epoch || memcmp(hdr + 32, k->db_id, 16) != 0 ||
         memcmp(hdr + 48, id, 16) != 0)
         return -1;
     *seq = get_u64(hdr + 16);
@@ -352,13 +377,13 @@ static int open_header(const vault_dbkeys *k, const uint8_t key[32], const uint8
 }
 
 /* Reads copy i into sb; *why says what is wrong on failure. */
-static int read_copy(const char *db_dir, const vault_dbkeys *k, const uint8_t key[32], int i,
-                     superblock *sb, const char **why)
+static int read_copy(const char *db_dir, const vault_dbkeys *k, uint32_t epoch,
+                     const uint8_t key[32], int i, superblock *sb, const char **why)
 {
     memset(sb, 0, sizeof *sb);
     uint8_t id[16], other[16], area[SB_HDR_AREA];
     char path[PATH_CAP];
-    if (sb_copy_id(k, i, id) != 0 || sb_copy_id(k, 1 - i, other) != 0) {
+    if (sb_copy_id_at(k, epoch, i, id) != 0 || sb_copy_id_at(k, epoch, 1 - i, other) != 0) {
         *why = "not derivable (key error)";
         return -1;
     }
@@ -373,9 +398,9 @@ static int read_copy(const char *db_dir, const vault_dbkeys *k, const uint8_t ke
     uint32_t blen = 0;
     int ok = fstat(fd, &st) == 0 && io_pread(fd, area, sizeof area, 0) == (ssize_t)sizeof area;
     *why = "not authentic";
-    if (ok && open_header(k, key, id, area, &seq, &blen) != 0) {
+    if (ok && open_header(k, epoch, key, id, area, &seq, &blen) != 0) {
         ok = 0;
-        if (open_header(k, key, other, area, &s2, &blen) == 0)
+        if (open_header(k, epoch, key, other, area, &s2, &blen) == 0)
             *why = "a copy of the other manifest file (files were swapped or moved)";
     }
     ok = ok && blen <= (uint64_t)st.st_size - SB_HDR_AREA - CRYPTO_WRAP_OVERHEAD;
@@ -384,7 +409,7 @@ static int read_copy(const char *db_dir, const vault_dbkeys *k, const uint8_t ke
     ok = ok && ct && pt && io_pread(fd, ct, n, SB_HDR_AREA) == (ssize_t)n;
     io_close(fd);
     uint8_t aad[SEALED_AAD_BYTES + 8];
-    size_t an = sealed_aad(aad, "MNFB", k->db_id, id, k->epoch, FILE_KIND_MANIFEST);
+    size_t an = sealed_aad(aad, "MNFB", k->db_id, id, epoch, FILE_KIND_MANIFEST);
     put_u64(aad + an, seq);
     ok = ok && crypto_unwrap(key, aad, an + 8, ct, n, pt) == 0 && sb_decode(pt, blen, sb) == 0;
     ok = ok && sb->seq == seq && memcmp(sb->db_id, k->db_id, 16) == 0;
@@ -407,14 +432,21 @@ static int read_copy(const char *db_dir, const vault_dbkeys *k, const uint8_t ke
 stele_status sb_read(const char *db_dir, const vault_dbkeys *k, const uint8_t key[32],
                      superblock *sb, char *damage, size_t cap, util_err *e)
 {
+    return sb_read_at(db_dir, k, k->epoch, key, sb, damage, cap, e);
+}
+
+stele_status sb_read_at(const char *db_dir, const vault_dbkeys *k, uint32_t epoch,
+                        const uint8_t key[32], superblock *sb, char *damage, size_t cap,
+                        util_err *e)
+{
     superblock c[2];
     const char *why[2] = {"", ""};
     int ok[2];
     char hex[2][33];
     for (int i = 0; i < 2; i++) {
         uint8_t id[16];
-        ok[i] = read_copy(db_dir, k, key, i, &c[i], &why[i]) == 0;
-        if (sb_copy_id(k, i, id) != 0) memset(id, 0, 16);
+        ok[i] = read_copy(db_dir, k, epoch, key, i, &c[i], &why[i]) == 0;
+        if (sb_copy_id_at(k, epoch, i, id) != 0) memset(id, 0, 16);
         crypto_hex(id, 16, hex[i]);
     }
     damage[0] = 0;

@@ -108,15 +108,26 @@ typedef struct superblock {
 /* The file id of manifest copy i (0 or 1): the first 16 bytes of
  * HKDF(GK, "manifest name" | i), so that only a key holder can find the copies. */
 int sb_copy_id(const vault_dbkeys *k, int i, uint8_t id[16]) CRYPTO_MUST_CHECK;
+/* The same for the copies of key epoch `epoch` (1..k->epoch): a key rotation moves the
+ * manifest to the new epoch's names (sb_write removes the older epochs' copies). */
+int sb_copy_id_at(const vault_dbkeys *k, uint32_t epoch, int i, uint8_t id[16])
+    CRYPTO_MUST_CHECK;
 
 /* Increments sb->seq, signs, and writes both copies (creating a missing copy as a
- * fixed-size random file). STELE_ETOOBIG if the manifest does not fit one file. */
+ * fixed-size random file) under the newest key epoch's names; when the manifest was
+ * last written under an older epoch (a key rotation), then removes the copies of every
+ * older epoch. STELE_ETOOBIG if the manifest does not fit one file. */
 stele_status sb_write(const char *db_dir, const vault_dbkeys *k, const uint8_t key[32],
                       superblock *sb, util_err *e);
 /* Reads the newest authentic, correctly signed copy. damage (cap bytes) gets a
  * description of a damaged, missing or moved copy, or "" if both are fine. */
 stele_status sb_read(const char *db_dir, const vault_dbkeys *k, const uint8_t key[32],
                      superblock *sb, char *damage, size_t cap, util_err *e);
+/* The same for the copies of an older key epoch, sealed under that epoch's `key` (a
+ * rotation interrupted before the manifest moved to the new epoch). */
+stele_status sb_read_at(const char *db_dir, const vault_dbkeys *k, uint32_t epoch,
+                        const uint8_t key[32], superblock *sb, char *damage, size_t cap,
+                        util_err *e);
 void sb_release(superblock *sb);
 /* Bytes of a copy file that the two boxes of this manifest occupy (the rest is filler). */
 size_t sb_file_bytes(const superblock *sb);

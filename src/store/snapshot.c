@@ -33,11 +33,13 @@ static void frag_path(const char *db_dir, const uint8_t id[16], const char *suff
     snprintf(out, PATH_CAP, "%s/data/%s%s", db_dir, hex, suffix);
 }
 
-/* The fragment's key context (NULL in a --no-encryption database). 0 or -1. */
-static int frag_key(const vault_dbkeys *k, const uint8_t id[16], crypto_gcm **g)
+/* The fragment's key context under the GK of `epoch` (NULL in a --no-encryption
+ * database). 0 or -1. */
+static int frag_key(const vault_dbkeys *k, uint32_t epoch, const uint8_t id[16],
+                    crypto_gcm **g)
 {
     util_err e;
-    return ledger_file_key(k, "fragment key", id, g, &e) == STELE_OK ? 0 : -1;
+    return ledger_file_key(k, epoch, "fragment key", id, g, &e) == STELE_OK ? 0 : -1;
 }
 
 static size_t hdr_aad(const vault_dbkeys *k, const uint8_t id[16], uint32_t epoch,
@@ -70,7 +72,7 @@ static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, 
     put_u32(hdr + 56, (uint32_t)n);
     put_u32(hdr + 60, k->epoch);
     crypto_gcm *g;
-    if (frag_key(k, id, &g) != 0) return -1;
+    if (frag_key(k, k->epoch, id, &g) != 0) return -1;
     crypto_random(file, 12);
     size_t an = hdr_aad(k, id, k->epoch, aad);
     int rc = box_seal(g, file, aad, an, hdr, sizeof hdr, file + 12, file + 12 + 64);
@@ -229,7 +231,9 @@ stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t 
     frag_hdr h = {0, 0, 0};
     struct stat st;
     stele_status rc = STELE_OK;
-    if (frag_key(k, id, &g) != 0) rc = util_fail(e, STELE_ENOMEM, "cannot set up a fragment key");
+    if (epoch < 1 || epoch > k->epoch || frag_key(k, epoch, id, &g) != 0)
+        rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s': no key for its epoch "
+                       "%u (an outdated key file, or a damaged manifest)", idx, path, epoch);
     else if (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size ||
              frag_open_header(g, k, id, epoch, fd, &h) != 0 || h.idx != idx || h.lsn != lsn ||
              h.body_len > snap_capacity(file_size))
