@@ -130,7 +130,7 @@ static const char *const HELP_MAIN =
     "            4 database in use by another process, 5 verification failed / not authentic,\n"
     "            6 not found, already exists, or revision conflict,\n"
     "            7 too many wrong passwords: wait (the message says how long),\n"
-    "            8 no access: not a member, or the role does not allow it\n"
+    "            8 no access: not a member, or the role does not allow it,\n"
     "            9 signed settings refused (tampered, rolled back, or an untrusted key)\n"
     "\n"
     "'stele COMMAND --help' describes one command.\n";

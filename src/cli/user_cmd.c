@@ -223,7 +223,7 @@ static int db_access(const cli_access_args *a, int share)
     printf("revoked the access of '%s' to database '%s': its key was rotated, and '%s' cannot "
            "read anything written from now on%s\n", a->pos[2], a->pos[1], a->pos[2],
            a->reencrypt ? "; older files were re-encrypted under the new key" : "");
-    say("note: data '%s' read before the revocation may have been copied and cannot be "
+    say("note: whatever '%s' read before the revocation may have been copied and cannot be "
         "recalled%s", a->pos[2],
         a->reencrypt ? "" : "; old files stay readable with the old key (use --reencrypt)");
     return 0;
