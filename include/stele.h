@@ -410,7 +410,8 @@ stele_status stele_docs_digest(stele *db, char out[65]);
 
 /* ---- Graph (docs/GRAPH.md) -------------------------------------------------------
  * Nodes are documents. An edge is a document with string fields "_from" and "_to",
- * each a reference "collection/key" to a node of this database, and an optional
+ * each a reference "collection/key" to a node of this database (or to another
+ * database's node: "References across databases" below), and an optional
  * "_label" (default: the name of the edge's collection); other fields are its
  * properties. Edges are written with stele_txn like every document; an edge whose
  * _from or _to names a document that does not exist is refused (STELE_ENOTFOUND)

@@ -237,11 +237,5 @@ stele_status stele_global_import(stele *db, const char *data, size_t len, char *
     rc = gi_report(&g, rc, lsn, created, &out);
     json_decref(created);
     gi_release(&g);
-    int keep = rc == STELE_OK || (rc == STELE_EINVAL && out.len);
-    if (!report || !keep) {
-        buf_release(&out);
-        return rc;
-    }
-    stele_status drc = api_detach(db, &out, STELE_OK, report);
-    return drc != STELE_OK ? drc : rc;
+    return api_import_report(db, rc, &out, report);
 }

@@ -124,12 +124,19 @@ static stele_status spec_node(qctx *q, const char *key, uint32_t *n)
 /* ---- output ---- */
 
 /* A node as its reference, or with "docs" its document (a stand-in's read from its
- * own database, now: xref.c). -1 on failure (q->xfail set if it was not memory). */
+ * own database, now: xref.c; null if it is not there, like a dangling local node).
+ * -1 on failure (q->xfail set if it was not memory: no access). */
 static int put_node(qctx *q, uint32_t n)
 {
     if (!q->docs) return gapi_put_ref(q->db, n, q->at, &q->out);
     if (!gapi_is_xref(q->db, n)) return api_doc_json(q->db, n, q->at, &q->out);
+    size_t at = q->out.len;
     stele_status rc = api_xref_json(q->db, n, &q->out);
+    if (rc == STELE_ENOTFOUND) { /* a dangling reference: null, as a local one */
+        q->out.len = at;
+        util_err_clear(&q->db->err);
+        return buf_append(&q->out, "null", 4);
+    }
     if (rc != STELE_OK && rc != STELE_ENOMEM) q->xfail = rc;
     return rc == STELE_OK ? 0 : -1;
 }

@@ -793,12 +793,17 @@ stele_status stele_import(stele *db, const char *coll, const char *data, size_t 
     if (rc == STELE_OK && lsn) (void)madj_compact(mstate_adj(db->docs)); /* bulk: re-pack */
     rc = import_report(&im, rc, lsn, &out);
     importer_release(&im);
-    int keep = rc == STELE_OK || (rc == STELE_EINVAL && out.len);
+    return api_import_report(db, rc, &out, report);
+}
+
+stele_status api_import_report(stele *db, stele_status rc, buf *out, char **report)
+{
+    int keep = rc == STELE_OK || (rc == STELE_EINVAL && out->len);
     if (!report || !keep) {
-        buf_release(&out);
+        buf_release(out);
         return rc;
     }
-    stele_status drc = api_detach(db, &out, STELE_OK, report);
+    stele_status drc = api_detach(db, out, STELE_OK, report);
     return drc != STELE_OK ? drc : rc;
 }
 

@@ -761,6 +761,7 @@ static stele_status verify_state(stele *db)
     db->docs = mstate_new();
     db->idx = dindex_new();
     if (!db->docs || !db->idx) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) mstate_set_primary(db->docs, db->primary); /* as when it was written */
     if (rc == STELE_OK) rc = docs_replay_from(db, 0);
     uint8_t a[32], b[32];
     int bad_live = rc == STELE_OK ? mstate_digest(live, a) : 0;

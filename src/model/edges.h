@@ -3,8 +3,9 @@
  * direction, its links grouped by label, kept in memory and maintained by apply.
  * Layer: model. Derived state: rebuilt from the edge documents at load.
  *
- * An edge is a document with string fields "_from" and "_to" ("collection/key") and an
- * optional "_label" (default: the edge's collection name). txn.c resolves the
+ * An edge is a document with string fields "_from" and "_to" ("collection/key", or a
+ * reference to another database's node: its stand-in is linked) and an optional
+ * "_label" (default: the edge's collection name). txn.c resolves the
  * references to doc numbers and calls madj_link / madj_unlink; this file only keeps
  * the links.
  *

@@ -153,6 +153,16 @@ static void test_write_checks(void)
     stele_close(db);
 }
 
+/* The status of graph query spec on db; 1 in *found if its answer holds needle. */
+static stele_status query_has(stele *db, const char *spec, const char *needle, int *found)
+{
+    char *json = NULL;
+    stele_status rc = stele_graph_query(db, spec, strlen(spec), &json);
+    *found = has(json, needle) != 0;
+    stele_free(json);
+    return rc;
+}
+
 static void test_resolve_and_access(void)
 {
     char store[512];
@@ -165,20 +175,18 @@ static void test_resolve_and_access(void)
     db = open_as(store, "bob", "bpw", "ada/research", 0);
     REQUIRE(db, "bob opens research");
     char *json = NULL;
+    int found = 0;
     CHECK(stele_ref_get(db, "notes:n/n1", 0, &json) == STELE_OK &&
               has(json, "hello from notes"), "bob reads notes:n/n1: %s", stele_errmsg(db));
     stele_free(json);
     json = NULL;
-    const char *q = "{\"op\":\"neighbors\",\"node\":\"fn/a\",\"docs\":true}";
-    CHECK(stele_graph_query(db, q, strlen(q), &json) == STELE_OK &&
-              has(json, "hello from notes"), "bob's neighbors --docs: %s", json ? json : "");
-    stele_free(json);
-    json = NULL;
-    q = "{\"op\":\"traverse\",\"from\":\"fn/a\",\"depth\":2}";
-    CHECK(stele_graph_query(db, q, strlen(q), &json) == STELE_OK && has(json, "notes:n/n1"),
-          "traverse reaches the stand-in: %s", json ? json : "");
-    stele_free(json);
-    json = NULL;
+    const char *docs = "{\"op\":\"neighbors\",\"node\":\"fn/a\",\"docs\":true}";
+    const char *refs = "{\"op\":\"neighbors\",\"node\":\"fn/a\"}";
+    const char *trav = "{\"op\":\"traverse\",\"from\":\"fn/a\",\"depth\":2}";
+    CHECK(query_has(db, docs, "hello from notes", &found) == STELE_OK && found,
+          "bob's neighbors --docs: %s", stele_errmsg(db));
+    CHECK(query_has(db, trav, "notes:n/n1", &found) == STELE_OK && found,
+          "traverse reaches the stand-in: %s", stele_errmsg(db));
     stele_close(db);
 
     db = open_as(store, "carol", "cpw", "ada/research", 0);
@@ -188,16 +196,10 @@ static void test_resolve_and_access(void)
           stele_errmsg(db));
     stele_free(json);
     json = NULL;
-    q = "{\"op\":\"neighbors\",\"node\":\"fn/a\",\"docs\":true}";
-    CHECK(stele_graph_query(db, q, strlen(q), &json) == STELE_EACCESS,
-          "carol's neighbors --docs: %s", stele_errmsg(db));
-    stele_free(json);
-    json = NULL;
-    q = "{\"op\":\"neighbors\",\"node\":\"fn/a\"}";
-    CHECK(stele_graph_query(db, q, strlen(q), &json) == STELE_OK && has(json, "notes:n/n1"),
-          "carol still sees the reference: %s", json ? json : "");
-    stele_free(json);
-    json = NULL;
+    CHECK(query_has(db, docs, "", &found) == STELE_EACCESS, "carol's neighbors --docs: %s",
+          stele_errmsg(db));
+    CHECK(query_has(db, refs, "notes:n/n1", &found) == STELE_OK && found,
+          "carol still sees the reference: %s", stele_errmsg(db));
     stele_close(db);
 
     db = open_as(store, "ada", "pw", "notes", 0);
@@ -300,6 +302,13 @@ static void test_global(void)
     CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"e2\","
                   "\"_from\":\"fn/mine\",\"_to\":\"global:fn/mine\"}}]}") == STELE_EINVAL,
           "a global: reference to own data: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"borders\",\"global\":true,"
+                  "\"dangling\":true,\"doc\":{\"_id\":\"fr-xx\",\"_origin\":\"global\","
+                  "\"_from\":\"country/fr\",\"_to\":\"country/xx\"}}]}") == STELE_OK,
+          "a global op with a dangling global target: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"country\",\"doc\":{\"_id\":"
+                  "\"xx\"}}]}") == STELE_EINVAL && has(stele_errmsg(db), "global edge"),
+          "own data taking a key a global edge waits for: %s", stele_errmsg(db));
     CHECK(stele_ref_get(db, "global:country/de", 0, &json) == STELE_OK && has(json, "Germany"),
           "global ref in the primary: %s", stele_errmsg(db));
     stele_free(json);
