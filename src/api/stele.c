@@ -431,6 +431,7 @@ static stele_status docs_load_snapshot(stele *db)
         return STELE_OK;
     }
     db->snap_lsn = lsn;
+    mstate_set_primary(db->docs, db->primary);
     mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
     rc = docs_index_all(db);
     if (rc == STELE_ECORRUPT) { /* a partition does not authenticate: use the log */
@@ -455,6 +456,7 @@ static stele_status docs_load(stele *db)
         db->docs = mstate_new();
         db->snap_lsn = 0;
         if (!db->docs || !db->idx) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+        mstate_set_primary(db->docs, db->primary);
         mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes); /* once written */
     }
     return docs_replay_from(db, db->snap_lsn);
@@ -484,6 +486,42 @@ static stele_status freshness_check(stele *db, int accept)
     return STELE_OK;
 }
 
+/* Opens database `name` as db->user names it, with db->user and db->dek already set
+ * (the rest of stele_open, and api_open_as). */
+static stele_status open_db(stele *db, const char *name, int read_only, int durability,
+                            const stele_open_options *o)
+{
+    uint8_t db_id[VAULT_ID_BYTES];
+    char db_dir[VAULT_PATH_MAX], what[400];
+    stele_status rc = api_db_resolve(db->store, &db->user, db->dek, name, db_id, db->db_name,
+                                     &db->err);
+    vault_db_dir(db->store, db_id, db_dir, sizeof db_dir);
+    if (rc == STELE_OK) rc = vault_db_unlock(db_dir, &db->user, db->dek, &db->keys, &db->err);
+    db->keys_open = rc == STELE_OK;
+    db->primary = memcmp(db_id, db->user.primary_db, VAULT_ID_BYTES) == 0;
+    /* A reader's handle is read-only whatever was asked: not even a recovery record
+     * or a closing checkpoint is written with it. */
+    int reader = db->keys_open && db->keys.role == VAULT_ROLE_READER;
+    snprintf(what, sizeof what, "database '%s' of user '%s'%s", db->db_name, db->user.name,
+             reader ? " (a reader: writing needs the writer role, given by the database's "
+                      "owner or an admin with 'stele db share')" : "");
+    ledger_config cfg = {.read_only = read_only || reader,
+                         .durability = durability,
+                         .group_max_delay_us = o ? o->group_max_delay_us : 0,
+                         .name = what,
+                         .reader = reader};
+    if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
+    if (rc == STELE_OK) rc = freshness_check(db, o ? o->accept_rollback : 0);
+    db->rebuild = o ? o->rebuild : 0;
+    db->read_only = read_only || reader;
+    db->cache_bytes = o && o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
+    if (rc == STELE_OK) rc = docs_load(db);
+    if (rc == STELE_OK) util_err_clear(&db->err);
+    db->err.code = rc;
+    db->no_checkpoint_on_close = o ? o->no_checkpoint_on_close : 1;
+    return rc;
+}
+
 stele_status stele_open(const stele_open_options *o, stele **out)
 {
     stele *db = calloc(1, sizeof *db);
@@ -497,8 +535,6 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (o->durability < STELE_DURABLE_FSYNC || o->durability > STELE_DURABLE_STORE)
         return util_fail(&db->err, STELE_EINVAL, "unknown durability policy %d", o->durability);
     util_strlcpy(db->store, o->store_dir, sizeof db->store);
-    uint8_t db_id[VAULT_ID_BYTES];
-    char db_dir[VAULT_PATH_MAX], what[400];
     vault_settings set;
     vault_settings_defaults(&set);
     stele_status rc = vault_store_check(o->store_dir, &db->err);
@@ -509,32 +545,23 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (rc == STELE_OK)
         rc = vault_user_login(o->store_dir, o->user, o->password, o->password_len, &db->user,
                               &db->dek, &db->err);
-    if (rc == STELE_OK) rc = api_db_resolve(db->store, &db->user, db->dek, o->db, db_id,
-                                            db->db_name, &db->err);
-    vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK) rc = vault_db_unlock(db_dir, &db->user, db->dek, &db->keys, &db->err);
-    db->keys_open = rc == STELE_OK;
-    /* A reader's handle is read-only whatever was asked: not even a recovery record
-     * or a closing checkpoint is written with it. */
-    int reader = db->keys_open && db->keys.role == VAULT_ROLE_READER;
-    snprintf(what, sizeof what, "database '%s' of user '%s'%s", db->db_name, db->user.name,
-             reader ? " (a reader: writing needs the writer role, given by the database's "
-                      "owner or an admin with 'stele db share')" : "");
-    ledger_config cfg = {.read_only = o->read_only || reader,
-                         .durability = durability,
-                         .group_max_delay_us = o->group_max_delay_us,
-                         .name = what,
-                         .reader = reader};
-    if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
-    if (rc == STELE_OK) rc = freshness_check(db, o->accept_rollback);
-    db->rebuild = o->rebuild;
-    db->read_only = o->read_only || reader;
-    db->cache_bytes = o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
-    if (rc == STELE_OK) rc = docs_load(db);
-    if (rc == STELE_OK) util_err_clear(&db->err);
+    if (rc == STELE_OK) rc = open_db(db, o->db, o->read_only, durability, o);
     db->err.code = rc;
-    db->no_checkpoint_on_close = o->no_checkpoint_on_close;
     return rc;
+}
+
+stele_status api_open_as(const stele *from, const char *name, stele **out)
+{
+    stele *db = calloc(1, sizeof *db);
+    *out = db;
+    if (!db) return STELE_ENOMEM;
+    buf_init(&db->scratch);
+    util_strlcpy(db->store, from->store, sizeof db->store);
+    db->user = from->user;
+    db->dek = crypto_secure_alloc(CRYPTO_KEY_BYTES);
+    if (!db->dek) return util_fail(&db->err, STELE_ENOMEM, "out of secure memory");
+    memcpy(db->dek, from->dek, CRYPTO_KEY_BYTES);
+    return open_db(db, name, 1, STELE_DURABLE_FSYNC, NULL);
 }
 
 /* A writer takes a snapshot at close once the records it would spare the next open
@@ -633,6 +660,7 @@ stele_status stele_close(stele *db)
 {
     if (!db) return STELE_OK;
     stele_status rc = STELE_OK;
+    api_xref_release(db);
     if (db->L && snapshot_due(db)) (void)stele_snapshot(db); /* best effort: derived data */
     uint64_t version = 0;
     if (db->L) rc = ledger_close_v(db->L, !db->no_checkpoint_on_close, &version, &db->err);
@@ -662,6 +690,7 @@ static stele_status need_open(stele *db)
         return util_fail(&db->err, STELE_EINVAL, "the database is not open: %s",
                          db->err.msg[0] ? db->err.msg : "stele_open failed");
     util_err_clear(&db->err);
+    api_xref_release(db); /* other databases opened by the last call */
     if (db->docs) mstate_reads_done(db->docs); /* bytes lent by the last call may go */
     return STELE_OK;
 }
@@ -763,6 +792,7 @@ static stele_status verify_state(stele *db)
     db->docs = mstate_new();
     db->idx = dindex_new();
     if (!db->docs || !db->idx) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) mstate_set_primary(db->docs, db->primary); /* as when it was written */
     if (rc == STELE_OK) rc = docs_replay_from(db, 0);
     uint8_t a[32], b[32];
     int bad_live = rc == STELE_OK ? mstate_digest(live, a) : 0;
@@ -898,9 +928,14 @@ stele_status stele_stat(stele *db, char **json)
 /* Stages a prepared transaction (its parts in order) before its record exists: this is
  * the check that keeps the log free of transactions apply would refuse. The record's
  * author is the handle's user (the ledger was opened with it). */
+/* The writer's check and tentative apply: references to other databases first
+ * (xref.c: access and existence, which replay cannot check), then the ops. */
 static stele_status docs_stage_tentative(stele *db, const api_part *parts, size_t n)
 {
-    return docs_stage(db, parts, n, MSTATE_LSN_TENTATIVE, 0, db->user.id);
+    stele_status rc = STELE_OK;
+    for (size_t i = 0; i < n && rc == STELE_OK; i++)
+        rc = api_xref_check(db, parts[i].sdoc, parts[i].len);
+    return rc == STELE_OK ? docs_stage(db, parts, n, MSTATE_LSN_TENTATIVE, 0, db->user.id) : rc;
 }
 
 /* After the append of a staged transaction: keeps it, stamped with its record's LSN and
@@ -1088,7 +1123,7 @@ stele_status stele_collections(stele *db, uint64_t as_of, char **json)
     int first = 1;
     for (uint32_t c = 0; c < nc; c++) {
         const char *name = mstate_coll_name(db->docs, c, at);
-        if (!name) continue;
+        if (!name || name[0] == '.') continue; /* internal (MREF_XREF_COLL) */
         buf_printf(&b, "%s{\"name\":\"%s\",\"documents\":%llu}", first ? "" : ",", name,
                    (unsigned long long)live[c]);
         first = 0;

@@ -113,6 +113,10 @@ static const char *const HELP_MAIN =
     "  graph scc|cycles|topo|degrees      whole-graph algorithms (--label, --as-of)\n"
     "  graph query SPEC     set algebra: out(where(fn,{\"name\":\"main\"}),CALLS,2)\n"
     "  graph import FILE    bulk nodes and edges (TSV, NDJSON, triples); graph triples\n"
+    "  global import FILE|- cached global data into the primary database (NDJSON lines\n"
+    "                       {\"coll\":C,\"doc\":{...}}), all or nothing\n"
+    "  ref get REF          the document a reference names, in this or another database\n"
+    "                       (\"NAME:coll/key\", \"@OWNER/NAME:coll/key\", \"global:coll/key\")\n"
     "code intelligence (a graph of C code, parsed with libclang):\n"
     "  code index DIR       index the *.c and *.h files under DIR (again: only changes written)\n"
     "  code update FILE     re-index one file of the indexed tree in one transaction\n"
@@ -241,6 +245,28 @@ static const cmd_help HELPS[] = {
      "usage: stele delete COLL ID [--rev N]\n"
      "Soft-deletes: hidden from get, kept in history, restorable with 'stele restore'.\n"},
     {"restore", "usage: stele restore COLL ID\nBrings back a soft-deleted document.\n"},
+    {"ref",
+     "usage: stele ref get REF [--as-of LSN] [--format json|table]\n"
+     "Prints the document a reference names, as 'stele get' does. REF is \"coll/key\" (this\n"
+     "database), \"NAME:coll/key\" (database NAME of the owner of the database given with\n"
+     "--db), \"@OWNER/NAME:coll/key\" (a database shared with you) or \"global:coll/key\"\n"
+     "(global data, in your primary database). The other database is read with your own\n"
+     "keys: exit 8 (\"no access\") if you are not, or no longer, its owner or a member; exit 6\n"
+     "if the document is not there. --as-of is an LSN of the referenced database.\n"
+     "Edges may name such references in \"_from\"/\"_to\" (docs/GRAPH.md, \"Across\n"
+     "databases\"); 'stele graph ... --docs' reads their documents the same way.\n"},
+    {"global",
+     "usage: stele global import FILE|-\n"
+     "Imports global data (records of the global database, cached in your primary database)\n"
+     "from NDJSON lines {\"coll\":\"C\",\"doc\":{\"_id\":\"K\",...}}; a doc with \"_from\" and\n"
+     "\"_to\" is an edge. All or nothing: a bad line is reported as FILE:LINE (exit 2) and\n"
+     "nothing is written; missing collections are created, nodes go in before edges. Each\n"
+     "document gets \"_origin\":\"global\" (inside the encryption, like every field: nothing\n"
+     "on disk tells global from your own records); find them with '{\"_origin\":\"global\"}'.\n"
+     "Rules: global data references only global data (a global edge to your own document or\n"
+     "another database is refused, exit 2); global documents change only by import (exit 8).\n"
+     "Your own edges may reference global nodes as \"coll/key\" or \"global:coll/key\" (the\n"
+     "latter also from your other databases).\n"},
     {"history",
      "usage: stele history COLL ID [--format json|table]\n"
      "Every revision of the document, oldest first, one JSON per line, with _rev, _lsn, _ts,\n"
@@ -283,7 +309,9 @@ static const cmd_help HELPS[] = {
      "usage: stele graph SUB [arguments] [--dir out|in|both] [--label L[,L2]] [--as-of LSN|TIME]\n"
      "                       [--docs] [--format json|table]\n"
      "Graph queries over edges (documents with \"_from\", \"_to\": \"collection/key\" and an\n"
-     "optional \"_label\", default the edge's collection). A REF is \"collection/key\".\n"
+     "optional \"_label\", default the edge's collection). A REF is \"collection/key\"; an\n"
+     "edge may also name another database's node (\"NAME:coll/key\", \"@OWNER/NAME:coll/key\",\n"
+     "\"global:coll/key\"; see 'stele ref --help'): it is a node here, --docs reads it there.\n"
      "  neighbors REF                 distinct neighbours (--dir, default out; --label)\n"
      "  traverse REF... [--depth K]   every node within K hops (default 1) with its distance\n"
      "  reachable A B [--depth K]     whether B can be reached from A (K 0 = any)\n"
@@ -1213,6 +1241,31 @@ static int cmd_doc_read(opts *o, const char *cmd)
     return close_db(db, rc);
 }
 
+/* `stele ref get REF [--as-of LSN]`: the document a reference names, read from its
+ * database with this user's keys (stele_ref_get). */
+static int cmd_ref(opts *o)
+{
+    if (o->npos != 3 || strcmp(o->pos[1], "get") != 0) {
+        say("usage: stele ref get REF [--as-of LSN] (see 'stele ref --help')");
+        return EXIT_USAGE;
+    }
+    uint64_t at = 0;
+    if (o->as_of_text && (parse_u64(o->as_of_text, &at) != 0 || at == 0)) {
+        say("--as-of of 'stele ref get' is an LSN of the referenced database (a positive "
+            "number), not '%s'", o->as_of_text);
+        return EXIT_USAGE;
+    }
+    stele *db;
+    int rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    char *out = NULL;
+    stele_status st = stele_ref_get(db, o->pos[2], at, &out);
+    if (st != STELE_OK) return fail_db(db, st);
+    rc = cli_print(o->format, out, 0);
+    stele_free(out);
+    return close_db(db, rc);
+}
+
 static int cmd_query(opts *o, const char *cmd)
 {
     if (o->npos != 3) {
@@ -1305,6 +1358,22 @@ static int cmd_import(opts *o)
     stele *db;
     if (!rc) rc = open_db(o, 0, &db);
     return rc ? rc : close_db(db, cli_import(db, o->pos[1], o->pos[2], fmt, o->id));
+}
+
+static int cmd_global(opts *o)
+{
+    if (o->npos != 3 || strcmp(o->pos[1], "import") != 0) {
+        say("usage: stele global import FILE|- (see 'stele global --help')");
+        return EXIT_USAGE;
+    }
+    if (o->db && strcmp(o->db, "primary") != 0) {
+        say("global data is cached in your primary database: 'stele global import' takes no "
+            "--db (given: '%s')", o->db);
+        return EXIT_USAGE;
+    }
+    stele *db;
+    int rc = open_db(o, 0, &db);
+    return rc ? rc : close_db(db, cli_global_import(db, o->pos[2]));
 }
 
 static int cmd_export(opts *o)
@@ -1416,6 +1485,8 @@ int main(int argc, char **argv)
         return cmd_doc_write(&o, cmd);
     if (strcmp(cmd, "get") == 0 || strcmp(cmd, "history") == 0) return cmd_doc_read(&o, cmd);
     if (strcmp(cmd, "txn") == 0) return cmd_txn(&o);
+    if (strcmp(cmd, "ref") == 0) return cmd_ref(&o);
+    if (strcmp(cmd, "global") == 0) return cmd_global(&o);
     if (strcmp(cmd, "import") == 0) return cmd_import(&o);
     if (strcmp(cmd, "export") == 0) return cmd_export(&o);
     if (strcmp(cmd, "find") == 0 || strcmp(cmd, "count") == 0 || strcmp(cmd, "explain") == 0)

@@ -66,6 +66,8 @@ mstate *mstate_new(void)
 }
 
 madj *mstate_adj(mstate *s) { return s->adj; }
+void mstate_set_primary(mstate *s, int primary) { s->primary = primary != 0; }
+int mstate_primary(const mstate *s) { return s->primary; }
 const madj *mstate_adj_c(const mstate *s) { return s->adj; }
 
 void mstate_free(mstate *s)
@@ -332,7 +334,7 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
 int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
                        uint32_t *docnum)
 {
-    STELE_ASSERT(coll < s->ncoll && id_len > 0 && id_len <= MSTATE_ID_MAX);
+    STELE_ASSERT(coll < s->ncoll && id_len > 0 && id_len <= MSTATE_KEY_MAX);
     STELE_ASSERT(mstate_doc_find(s, coll, id, id_len) == MSTATE_NONE);
     return doc_new(s, coll, id, id_len, docnum);
 }

@@ -24,6 +24,8 @@
 
 #define MSTATE_NAME_MAX 64
 #define MSTATE_ID_MAX 256 /* bytes of a document _id */
+#define MSTATE_KEY_MAX 512 /* bytes of any key the state holds: a document's _id, or the
+                            * reference a stand-in names (edges.h, MREF_TEXT_MAX) */
 #define MSTATE_PATH_MAX 256 /* bytes of an indexed dotted path */
 #define MSTATE_NONE UINT32_MAX
 
@@ -71,9 +73,10 @@ const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
 /* All versions, oldest first. */
 const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n);
 uint32_t mstate_doc_count(const mstate *s);
-/* Gives (coll, id) a doc number without a version (a dangling edge's target), so that
- * a later insert of that document links up with the edges waiting for it. The number
- * is found by mstate_doc_find; mstate_doc_get gives NULL until a version is put. */
+/* Gives (coll, id) a doc number without a version (a dangling edge's target, or the
+ * stand-in of another database's node: id up to MSTATE_KEY_MAX bytes), so that a later
+ * insert of that document links up with the edges waiting for it. The number is found
+ * by mstate_doc_find; mstate_doc_get gives NULL until a version is put. */
 int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
                        uint32_t *docnum);
 /* The graph adjacency derived from the edge documents (edges.h): maintained by txn.c,
@@ -82,6 +85,13 @@ madj *mstate_adj(mstate *s);
 const madj *mstate_adj_c(const mstate *s);
 uint32_t mstate_doc_coll(const mstate *s, uint32_t docnum);
 const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len);
+
+/* Whether this is a user's primary database, set by the opener before anything is
+ * applied (not stored: a database is primary or not for its whole life). In a primary,
+ * "global:" references name its own global-origin documents and global ops apply
+ * (txn.h); elsewhere a "global:" reference links to a stand-in. */
+void mstate_set_primary(mstate *s, int primary);
+int mstate_primary(const mstate *s);
 
 /* Explicit index definitions (create_index / drop_index ops): an event log per
  * database, rolled back with the rest of a tentative change and covered by the

@@ -94,6 +94,7 @@ struct mstate {
     size_t arena_len;
     mversion *vslab;
     madj *adj; /* graph adjacency (edges.h) */
+    int primary; /* mstate_set_primary */
     mcache *cache; /* lazy version bytes (state_cache.c); mutable behind a const state */
     /* Every other version's bytes: copied one after the other into large chunks, never
      * freed one by one (a version lives as long as the state), so a rollback only moves

@@ -373,7 +373,7 @@ static int load_docs(mstate *s, rd *r, uint64_t nversions, uint64_t lsn)
             size_t id_len = dh ? get_u16(dh + 4) : 0;
             const uint8_t *id = dh ? rd_take(r, id_len + 1) : NULL;
             uint32_t nv = rd_u32(r);
-            if (!id || get_u32(dh) >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX ||
+            if (!id || get_u32(dh) >= s->ncoll || id_len == 0 || id_len > MSTATE_KEY_MAX ||
                 id[id_len] != 0 || nv > nversions - used) /* nv 0: a reserved number */
                 return -1;
             mdoc *d = &s->docs[s->ndoc++];
