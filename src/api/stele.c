@@ -438,7 +438,13 @@ static stele_status docs_load_snapshot(stele *db)
     }
     db->snap_lsn = lsn;
     mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
-    rc = docs_index_all(db);
+    dindex *saved = extra_len ? dindex_load(extra, extra_len, mstate_coll_count(db->docs),
+                                            mstate_doc_count(db->docs)) : NULL;
+    if (saved) { /* the indices as they were: no document body is read */
+        dindex_free(db->idx);
+        db->idx = saved;
+    }
+    rc = saved ? STELE_OK : docs_index_all(db);
     if (rc == STELE_ECORRUPT) { /* a partition does not authenticate: use the log */
         mstate_free(db->docs);
         db->docs = NULL;
@@ -568,6 +574,33 @@ static void parts_unlink(stele *db, int pending)
         partition_unlink(db->L, ref, len);
 }
 
+/* Replaces the state and its indices by ones derived from the whole log (a snapshot
+ * partition could not be read: the log is the truth). Nothing borrowed may be held. */
+static stele_status docs_rederive(stele *db)
+{
+    mstate *old = db->docs;
+    dindex *old_idx = db->idx;
+    db->docs = mstate_new();
+    db->idx = dindex_new();
+    stele_status rc = !db->docs || !db->idx
+                          ? util_fail(&db->err, STELE_ENOMEM, "out of memory")
+                          : docs_replay_from(db, 0);
+    if (rc != STELE_OK) {
+        mstate_free(db->docs);
+        dindex_free(db->idx);
+        db->docs = old;
+        db->idx = old_idx;
+        return rc;
+    }
+    mstate_free(old);
+    dindex_free(old_idx);
+    mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
+    db->snap_lsn = 0;
+    return STELE_OK;
+}
+
+static stele_status snapshot_write(stele *db, uint64_t lsn);
+
 stele_status stele_snapshot(stele *db)
 {
     stele_status rc = need_open(db);
@@ -575,17 +608,35 @@ stele_status stele_snapshot(stele *db)
     if (db->read_only) return util_fail(&db->err, STELE_EREADONLY, "the database is open read-only");
     uint64_t lsn = ledger_head(db->L);
     if (lsn == 0) return STELE_OK;
+    rc = snapshot_write(db, lsn);
+    if (rc != STELE_ECORRUPT || db->snap_lsn == 0) return rc;
+    /* A partition of the old snapshot is damaged: derive the state from the log and
+     * write the new snapshot from that. The old files go when the new one is in force. */
+    util_err_clear(&db->err);
+    rc = docs_rederive(db);
+    return rc == STELE_OK ? snapshot_write(db, lsn) : rc;
+}
+
+/* Writes the snapshot of the state at head `lsn`: partitions, then the directory and
+ * the superblock entry (snap_write), then removes the old partitions. */
+static stele_status snapshot_write(stele *db, uint64_t lsn)
+{
+    stele_status rc = STELE_OK;
     /* The writer is paying for a snapshot anyway: fold the nodes changed since the
      * last compaction back into the adjacency's compact base (best effort: without
      * memory for it they simply stay in their own arrays). */
     (void)madj_compact(mstate_adj(db->docs));
     buf b;
     buf_init(&b);
+    buf ix;
+    buf_init(&ix);
     part_sink k = {db, lsn, PART_IDX_BASE, malloc(ledger_file_size(db->L))};
-    if (!k.file) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
+    if (!k.file || dindex_serialize(db->idx, &ix) != 0)
+        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
     if (rc == STELE_OK)
         rc = mstate_serialize(db->docs, lsn, snap_capacity(ledger_file_size(db->L)),
-                              docs_part_put, &k, NULL, 0, &b, &db->err);
+                              docs_part_put, &k, ix.data, ix.len, &b, &db->err);
+    buf_release(&ix);
     if (rc != STELE_OK) parts_unlink(db, 1); /* no superblock names them */
     else rc = snap_write(db->L, lsn, b.data, b.len, &db->err);
     /* If snap_write failed, a superblock copy may name the new partitions: snap_gc
