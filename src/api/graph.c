@@ -163,7 +163,7 @@ stele_status gview_open(stele *db, const char *labels, uint64_t as_of,
     g->weight = weight;
     stele_status rc = parse_labels(db, labels, g);
     if (rc != STELE_OK) return rc;
-    if (as_of) return build_as_of(db, g);
+    if (as_of) return api_lazy_check(db, build_as_of(db, g)); /* reads edge bodies */
     g->v = (graph_view){g, madj_node_limit(g->a), live_spans, weight ? live_weight : NULL};
     return STELE_OK;
 }
@@ -200,7 +200,7 @@ stele_status gapi_ref_lookup(stele *db, const char *ref, size_t len, uint64_t at
         return util_fail(&db->err, STELE_EINVAL, "node '%.*s' is in another database: open "
                                                  "that database to query it", (int)len, ref);
     uint32_t n = mref_resolve(db->docs, &r, at);
-    const mversion *v = n == MADJ_NONE ? NULL : mstate_doc_get(db->docs, n, at);
+    const mversion *v = n == MADJ_NONE ? NULL : mstate_doc_meta(db->docs, n, at);
     if (!v || v->deleted)
         return util_fail(&db->err, STELE_ENOTFOUND, "no node '%.*s'%s", (int)len, ref,
                          at != UINT64_MAX ? " at that LSN" : "");

@@ -741,8 +741,8 @@ stele_status api_lazy_check(stele *db, stele_status rc)
     if (!db->docs || !mstate_lazy_failed(db->docs, &e)) return rc;
     util_strlcpy(db->snap_problem, e.msg, sizeof db->snap_problem);
     return util_fail(&db->err, STELE_ECORRUPT, "cannot read documents of the snapshot at LSN "
-                     "%llu: %s; nothing was served from it. The log is intact: reopen with "
-                     "a rebuild ('--rebuild') and run 'stele snapshot'",
+                     "%llu: %s; nothing was served from it. The log is intact: 'stele snapshot' "
+                     "derives the state from it and writes a new snapshot",
                      (unsigned long long)db->snap_lsn, e.msg);
 }
 
@@ -1102,7 +1102,7 @@ stele_status stele_collections(stele *db, uint64_t as_of, char **json)
     uint64_t *live = calloc(nc ? nc : 1, sizeof *live);
     if (!live) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
     for (uint32_t d = 0; d < nd; d++) {
-        const mversion *v = mstate_doc_get(db->docs, d, at);
+        const mversion *v = mstate_doc_meta(db->docs, d, at);
         if (v && !v->deleted) live[mstate_doc_coll(db->docs, d)]++;
     }
     buf b;
@@ -1270,8 +1270,12 @@ stele_status stele_count(stele *db, const char *coll, const char *filter, size_t
                          uint64_t as_of, uint64_t *count)
 {
     roaring_bitmap_t *set = NULL;
-    stele_status rc = query_set(db, coll, filter, len, as_of, &set, NULL, NULL);
-    if (rc != STELE_OK) return rc;
+    stele_status rc = api_lazy_check(db, query_set(db, coll, filter, len, as_of, &set, NULL,
+                                                   NULL)); /* a filter may read bodies */
+    if (rc != STELE_OK) {
+        if (set) roaring_bitmap_free(set);
+        return rc;
+    }
     *count = roaring_bitmap_get_cardinality(set);
     roaring_bitmap_free(set);
     return STELE_OK;

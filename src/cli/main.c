@@ -28,7 +28,8 @@ typedef struct opts {
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json;
     const char *dir, *label, *weight; /* graph */
-    uint64_t depth, max, max_len, min_size, top;
+    uint64_t depth, max, max_len, min_size, top, cache_mb;
+    int has_cache_mb;
     int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
     const char *pos[8];
     int npos;
@@ -111,6 +112,9 @@ static const char *const HELP_MAIN =
     "  --user NAME    the user                 STELE_USER   (default $USER)\n"
     "  --db NAME      the database             (default: the user's primary database)\n"
     "  --durability fsync|group|none           STELE_DURABILITY (default fsync)\n"
+    "  --cache-mb N   memory for document bodies read from the state snapshot, in MiB;\n"
+    "                 least recently used ones are dropped beyond it (0 = no limit)\n"
+    "                                         STELE_CACHE_MB (default 256)\n"
     "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
     "\n"
     "exit codes: 0 ok, 1 error, 2 usage or malformed input, 3 wrong password,\n"
@@ -352,6 +356,14 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* --cache-mb / STELE_CACHE_MB: 1 or more MiB; 0 = no limit. 0 or -1. */
+static int parse_cache_mb(const char *v, opts *o)
+{
+    if (parse_u64(v, &o->cache_mb) != 0 || o->cache_mb > (UINT64_MAX >> 20)) return -1;
+    o->has_cache_mb = 1;
+    return 0;
+}
+
 /* Parses options anywhere on the line; returns 0 or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, opts *o)
 {
@@ -361,7 +373,7 @@ static int parse_args(int argc, char **argv, opts *o)
                                          "--rev", "--as-of", "--limit", "--offset", "--sort",
                                          "--fields", "--format", "--output", "--kind",
                                          "--dir", "--label", "--weight", "--depth", "--max",
-                                         "--max-len", "--min-size", "--top"};
+                                         "--max-len", "--min-size", "--top", "--cache-mb"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -414,6 +426,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 26: bad = parse_u64(v, &o->max_len); o->has_max_len = 1; break;
         case 27: bad = parse_u64(v, &o->min_size); o->has_min_size = 1; break;
         case 28: bad = parse_u64(v, &o->top); o->has_top = 1; break;
+        case 29: bad = parse_cache_mb(v, o); break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -424,6 +437,7 @@ static int parse_args(int argc, char **argv, opts *o)
 }
 
 static char default_store[4096];
+
 
 static int resolve_globals(opts *o)
 {
@@ -446,6 +460,11 @@ static int resolve_globals(opts *o)
     if (!o->user) o->user = getenv("USER");
     if (!o->user) { say("no user given: use --user NAME or set STELE_USER"); return EXIT_USAGE; }
     if (!o->durability) o->durability = getenv("STELE_DURABILITY");
+    const char *mb = getenv("STELE_CACHE_MB");
+    if (!o->has_cache_mb && mb && parse_cache_mb(mb, o) != 0) {
+        say("STELE_CACHE_MB needs a whole number of MiB, not '%s'", mb);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -529,6 +548,7 @@ static int open_db_ex(const opts *o, int read_only, int no_close_ckpt, stele **d
     stele_open_options oo = {.store_dir = o->store, .user = o->user, .db = o->db,
                              .read_only = read_only,
                              .no_checkpoint_on_close = no_close_ckpt};
+    if (o->has_cache_mb) oo.cache_bytes = o->cache_mb ? o->cache_mb << 20 : UINT64_MAX;
     int rc = durability_of(o->durability, &oo.durability);
     if (rc == 0) rc = get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);
     if (rc != 0) return rc;

@@ -66,8 +66,13 @@ void mstate_doc_prefetch(const mstate *s, uint32_t coll, const char *id, size_t 
 int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint64_t lsn,
                    uint64_t ts, const uint8_t author[16], int deleted, const uint8_t *doc,
                    size_t doc_len, uint32_t *docnum);
-/* Newest version with lsn <= as_of (UINT64_MAX = now); NULL if none. */
+/* Newest version with lsn <= as_of (UINT64_MAX = now); NULL if none, or if its bytes
+ * could not be loaded from the snapshot (then mstate_lazy_failed says so). Its bytes
+ * are valid until the next safe point (mstate_reads_done). */
 const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of);
+/* The same version's metadata (lsn, rev, deleted, ...) without loading its bytes: its
+ * doc pointer may be NULL. For walks that need no body (counts, existence). */
+const mversion *mstate_doc_meta(const mstate *s, uint32_t docnum, uint64_t as_of);
 /* All versions, oldest first. */
 const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n);
 uint32_t mstate_doc_count(const mstate *s);

@@ -48,7 +48,14 @@ void mstate_set_loader(mstate *s, mstate_loader load, void *ctx, uint64_t budget
     s->cache->budget = budget_bytes;
 }
 
-void mstate_reads_done(const mstate *s) { s->cache->safe_tick = ++s->cache->tick; }
+static void make_room(const mstate *s, uint64_t need);
+
+void mstate_reads_done(const mstate *s)
+{
+    mcache *c = s->cache;
+    c->safe_tick = ++c->tick;
+    if (c->resident > c->budget) make_room(s, 0); /* what the last call left beyond it */
+}
 
 void mst_walk_point(const mstate *s) { mstate_reads_done(s); }
 
@@ -162,7 +169,7 @@ static int part_load(const mstate *s, mpart *p)
     if (len != p->bytes || part_check(s, p, bytes) != 0) {
         free(bytes);
         return part_fail(c, STELE_ECORRUPT, "a snapshot partition does not match its directory "
-                         "(reopen with a rebuild and run 'stele snapshot')");
+                         "('stele snapshot' derives the state from the log)");
     }
     p->body = bytes;
     part_point(s, p, bytes);
