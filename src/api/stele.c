@@ -472,6 +472,20 @@ static stele_status docs_load(stele *db)
     return docs_replay_from(db, db->snap_lsn);
 }
 
+/* The files of the state's snapshot partitions (each once: partitions that share a
+ * file are neighbours) into ids; -1 on out of memory. */
+static int parts_files(stele *db, buf *ids)
+{
+    const uint8_t *ref, *id;
+    size_t len;
+    for (uint32_t i = 0; mstate_part_ref(db->docs, 0, i, &ref, &len); i++)
+        for (uint32_t j = 0; partition_ref_file(ref, len, j, &id); j++) {
+            if (ids->len >= 16 && memcmp(ids->data + ids->len - 16, id, 16) == 0) continue;
+            if (buf_append(ids, id, 16) != 0) return -1;
+        }
+    return 0;
+}
+
 /* Removes fragment files no snapshot refers to: only when the state came from the
  * recorded snapshot (or there is none), since otherwise its partitions are unknown. */
 static void docs_gc(stele *db)
@@ -482,15 +496,8 @@ static void docs_gc(stele *db)
     if (si.lsn != db->snap_lsn) return;
     buf keep;
     buf_init(&keep);
-    const uint8_t *ref;
-    size_t len;
-    int bad = 0;
-    for (uint32_t i = 0; !bad && mstate_part_ref(db->docs, 0, i, &ref, &len); i++) {
-        const uint8_t(*ids)[16];
-        uint32_t n;
-        bad = partition_ref_files(ref, len, &ids, &n) != 0 || buf_append(&keep, ids, (size_t)n * 16);
-    }
-    if (!bad) (void)snap_gc(db->L, (const uint8_t(*)[16])keep.data, (uint32_t)(keep.len / 16));
+    if (parts_files(db, &keep) == 0)
+        (void)snap_gc(db->L, (const uint8_t(*)[16])keep.data, (uint32_t)(keep.len / 16));
     buf_release(&keep);
 }
 
@@ -534,6 +541,11 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     return rc;
 }
 
+/* Bytes of document versions per snapshot partition (the unit loaded and evicted):
+ * small enough that a cold read decrypts little, large enough that the partition
+ * table and the per-box overhead stay small (docs/DECISIONS.md). */
+#define SNAP_PART_BYTES ((size_t)256 << 10)
+
 /* A writer takes a snapshot at close once the records it would spare the next open
  * outweigh the cost of writing it: at least 1 MiB, and a quarter of the last one. */
 #define SNAPSHOT_MIN_TAIL (1u << 20)
@@ -549,29 +561,22 @@ static int snapshot_due(stele *db)
     return db->tail_bytes >= SNAPSHOT_MIN_TAIL && db->tail_bytes >= si.bytes / 4;
 }
 
-/* Where mstate_serialize puts the partitions: fragment files (store/partition.h). */
-typedef struct part_sink {
-    stele *db;
-    uint64_t lsn;
-    uint32_t next_idx;
-    uint8_t *file;
-} part_sink;
-
+/* Where mstate_serialize puts the partitions: packed into fragment files. */
 static stele_status docs_part_put(void *ctx, const uint8_t *bytes, size_t len, buf *ref,
                                   util_err *e)
 {
-    part_sink *k = ctx;
-    return partition_write(k->db->L, k->lsn, bytes, len, &k->next_idx, k->file, ref, e);
+    return partition_put(ctx, bytes, len, ref, e);
 }
 
-/* Removes the files of the state's partitions (pending: those of a snapshot being
- * written). */
-static void parts_unlink(stele *db, int pending)
+/* Removes the files of the state's partitions (after a new snapshot replaced them). */
+static void parts_unlink(stele *db)
 {
-    const uint8_t *ref;
-    size_t len;
-    for (uint32_t i = 0; mstate_part_ref(db->docs, pending, i, &ref, &len); i++)
-        partition_unlink(db->L, ref, len);
+    buf ids;
+    buf_init(&ids);
+    if (parts_files(db, &ids) == 0)
+        snap_frag_unlink(ledger_dir(db->L), (const uint8_t(*)[16])ids.data,
+                         (uint32_t)(ids.len / 16));
+    buf_release(&ids);
 }
 
 /* Replaces the state and its indices by ones derived from the whole log (a snapshot
@@ -630,19 +635,20 @@ static stele_status snapshot_write(stele *db, uint64_t lsn)
     buf_init(&b);
     buf ix;
     buf_init(&ix);
-    part_sink k = {db, lsn, PART_IDX_BASE, malloc(ledger_file_size(db->L))};
-    if (!k.file || dindex_serialize(db->idx, &ix) != 0)
+    part_packer k;
+    if (partition_packer_init(&k, db->L, lsn) != 0 || dindex_serialize(db->idx, &ix) != 0)
         rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
     if (rc == STELE_OK)
-        rc = mstate_serialize(db->docs, lsn, snap_capacity(ledger_file_size(db->L)),
-                              docs_part_put, &k, ix.data, ix.len, &b, &db->err);
+        rc = mstate_serialize(db->docs, lsn, SNAP_PART_BYTES, docs_part_put, &k, ix.data,
+                              ix.len, &b, &db->err);
+    if (rc == STELE_OK) rc = partition_finish(&k, &db->err);
     buf_release(&ix);
-    if (rc != STELE_OK) parts_unlink(db, 1); /* no superblock names them */
+    if (rc != STELE_OK) partition_packer_abort(&k); /* no superblock names them */
     else rc = snap_write(db->L, lsn, b.data, b.len, &db->err);
     /* If snap_write failed, a superblock copy may name the new partitions: snap_gc
      * removes them at the next open if the old snapshot stays in force. */
     if (rc == STELE_OK) {
-        parts_unlink(db, 0);
+        parts_unlink(db);
         mstate_snapshot_taken(db->docs);
         db->snap_lsn = lsn;
         db->tail_bytes = 0;
@@ -650,7 +656,7 @@ static stele_status snapshot_write(stele *db, uint64_t lsn)
     } else {
         mstate_snapshot_abandon(db->docs);
     }
-    free(k.file);
+    partition_packer_release(&k);
     buf_release(&b);
     return rc;
 }
@@ -863,13 +869,12 @@ static stele_status stat_snapshot(stele *db, buf *b)
     uint64_t nfrag = si.nfrag, pbytes = 0;
     const uint8_t *ref;
     size_t len;
-    for (uint32_t i = 0; si.lsn == db->snap_lsn && mstate_part_ref(db->docs, 0, i, &ref, &len);
-         i++) {
-        const uint8_t(*ids)[16];
-        uint32_t n;
-        if (partition_ref_files(ref, len, &ids, &n) == 0) nfrag += n;
-        pbytes += len >= PART_REF_FIXED ? get_u64(ref + 8) : 0;
-    }
+    buf ids;
+    buf_init(&ids);
+    if (si.lsn == db->snap_lsn && parts_files(db, &ids) == 0) nfrag += ids.len / 16;
+    buf_release(&ids);
+    for (uint32_t i = 0; mstate_part_ref(db->docs, 0, i, &ref, &len); i++)
+        pbytes += len >= PART_REF_FIXED ? get_u64(ref) : 0;
     mstate_cache_stats cs;
     mstate_cache_stats_get(db->docs, &cs);
     int bad = buf_printf(b, ",\"snapshot\":{\"lsn\":%llu,\"bytes\":%llu,\"fragments\":%llu,"

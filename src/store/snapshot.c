@@ -55,12 +55,24 @@ static void body_aad(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, 
     put_u32(aad + 44, idx);
 }
 
-/* Seals fragment `idx` of the snapshot at `lsn` into file (file_size bytes, already
- * random). 0 or -1. */
-static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, uint32_t idx,
-                     const uint8_t *body, size_t n, uint8_t *file)
+/* The AAD of box `box_off` of a packed fragment (snap_box_seal). */
+static void box_aad(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, uint32_t idx,
+                    uint32_t box_off, uint8_t aad[52])
 {
-    uint8_t hdr[FRAG_HDR_PLAIN] = {0}, aad[48];
+    memcpy(aad, "FRGP", 4);
+    memcpy(aad + 4, k->db_id, 16);
+    memcpy(aad + 20, id, 16);
+    put_u64(aad + 36, lsn);
+    put_u32(aad + 44, idx);
+    put_u32(aad + 48, box_off);
+}
+
+/* Seals the header box of fragment `idx` (body_len bytes after the header area) into
+ * file[0, FRAG_HDR_AREA). 0 or -1. */
+static int frag_seal_header(crypto_gcm *g, const vault_dbkeys *k, const uint8_t id[16],
+                            uint64_t lsn, uint32_t idx, size_t n, uint8_t *file)
+{
+    uint8_t hdr[FRAG_HDR_PLAIN] = {0}, aad[36];
     memcpy(hdr, "STELEFRG", 8);
     put_u32(hdr + 8, FRAG_VERSION);
     put_u32(hdr + 12, idx);
@@ -69,11 +81,20 @@ static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, 
     put_u64(hdr + 48, lsn);
     put_u32(hdr + 56, (uint32_t)n);
     put_u32(hdr + 60, k->epoch);
-    crypto_gcm *g = frag_key(k, id);
-    if (!g) return -1;
     crypto_random(file, 12);
     hdr_aad(k, id, aad);
-    int rc = crypto_gcm_seal(g, file, aad, 36, hdr, sizeof hdr, file + 12, file + 12 + 64);
+    return crypto_gcm_seal(g, file, aad, 36, hdr, sizeof hdr, file + 12, file + 12 + 64);
+}
+
+/* Seals fragment `idx` of the snapshot at `lsn` into file (file_size bytes, already
+ * random). 0 or -1. */
+static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, uint32_t idx,
+                     const uint8_t *body, size_t n, uint8_t *file)
+{
+    uint8_t aad[48];
+    crypto_gcm *g = frag_key(k, id);
+    if (!g) return -1;
+    int rc = frag_seal_header(g, k, id, lsn, idx, n, file);
     uint8_t *b = file + FRAG_HDR_AREA;
     crypto_random(b, 12);
     body_aad(k, id, lsn, idx, aad);
@@ -82,18 +103,14 @@ static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, 
     return rc;
 }
 
-stele_status snap_frag_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
-                               uint64_t lsn, uint32_t idx, const uint8_t *body, size_t n,
-                               uint8_t *file, uint8_t id[16], util_err *e)
+/* Writes the sealed file[0, file_size) durably as data/<id> (dir fsync left to the
+ * caller). */
+static stele_status frag_store(const char *db_dir, const uint8_t id[16], const uint8_t *file,
+                               uint32_t file_size, util_err *e)
 {
-    STELE_ASSERT(n <= snap_capacity(file_size));
-    crypto_random(id, 16);
     char tmp[PATH_CAP], path[PATH_CAP];
     frag_path(db_dir, id, ".tmp", tmp);
     frag_path(db_dir, id, "", path);
-    crypto_random_fill(file, file_size);
-    if (frag_seal(k, id, lsn, idx, body, n, file) != 0)
-        return util_fail(e, STELE_EIO, "cannot seal a snapshot fragment");
     int fd = io_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = fd < 0 ? fd : io_pwrite(fd, file, file_size, 0);
     if (err == 0) err = io_fsync(fd);
@@ -106,6 +123,50 @@ stele_status snap_frag_write(const char *db_dir, const vault_dbkeys *k, uint32_t
                          err == -ENOSPC ? " (free some disk space; the old snapshot stays)" : "");
     }
     return STELE_OK;
+}
+
+stele_status snap_frag_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                               uint64_t lsn, uint32_t idx, const uint8_t *body, size_t n,
+                               uint8_t *file, uint8_t id[16], util_err *e)
+{
+    STELE_ASSERT(n <= snap_capacity(file_size));
+    crypto_random(id, 16);
+    crypto_random_fill(file, file_size);
+    if (frag_seal(k, id, lsn, idx, body, n, file) != 0)
+        return util_fail(e, STELE_EIO, "cannot seal a snapshot fragment");
+    return frag_store(db_dir, id, file, file_size, e);
+}
+
+void snap_pack_begin(uint8_t *file, uint32_t file_size, uint8_t id[16])
+{
+    crypto_random(id, 16);
+    crypto_random_fill(file, file_size);
+}
+
+int snap_box_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, uint32_t idx,
+                  uint8_t *file, uint32_t file_size, uint32_t off, const uint8_t *body, size_t n)
+{
+    STELE_ASSERT((size_t)off + n + FRAG_BODY_OVERHEAD <= (size_t)file_size - FRAG_HDR_AREA);
+    uint8_t aad[52], *b = file + FRAG_HDR_AREA + off;
+    crypto_gcm *g = frag_key(k, id);
+    if (!g) return -1;
+    crypto_random(b, 12);
+    box_aad(k, id, lsn, idx, off, aad);
+    int rc = crypto_gcm_seal(g, b, aad, sizeof aad, body, n, b + 12, b + 12 + n);
+    crypto_gcm_free(g);
+    return rc;
+}
+
+stele_status snap_pack_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                             uint64_t lsn, uint32_t idx, size_t used, uint8_t *file,
+                             const uint8_t id[16], util_err *e)
+{
+    STELE_ASSERT(used <= (size_t)file_size - FRAG_HDR_AREA);
+    crypto_gcm *g = frag_key(k, id);
+    int rc = g ? frag_seal_header(g, k, id, lsn, idx, used, file) : -1;
+    crypto_gcm_free(g);
+    if (rc != 0) return util_fail(e, STELE_EIO, "cannot seal a snapshot fragment");
+    return frag_store(db_dir, id, file, file_size, e);
 }
 
 void snap_frag_unlink(const char *db_dir, const uint8_t (*ids)[16], uint32_t n)
@@ -216,6 +277,42 @@ stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t 
                            idx, path);
         else
             out->len += h.body_len; /* opened in place at the start of the box */
+    }
+    crypto_gcm_free(g);
+    io_close(fd);
+    return rc;
+}
+
+stele_status snap_box_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                           const uint8_t id[16], uint64_t lsn, uint32_t idx, uint32_t off,
+                           size_t n, buf *out, util_err *e)
+{
+    char path[PATH_CAP];
+    frag_path(db_dir, id, "", path);
+    int fd = io_open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is missing (%s)", idx,
+                         path, strerror(-fd));
+    crypto_gcm *g = frag_key(k, id);
+    frag_hdr h;
+    stele_status rc = STELE_OK;
+    size_t box = FRAG_BODY_OVERHEAD + n;
+    if (!g) rc = util_fail(e, STELE_ENOMEM, "cannot set up a fragment key");
+    else if (frag_open_header(g, k, id, fd, &h) != 0 || h.idx != idx || h.lsn != lsn ||
+             (uint64_t)off + box > h.body_len || h.body_len > (size_t)file_size - FRAG_HDR_AREA)
+        rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic", idx,
+                       path);
+    if (rc == STELE_OK && buf_reserve(out, box) != 0)
+        rc = util_fail(e, STELE_ENOMEM, "out of memory reading a snapshot");
+    if (rc == STELE_OK) {
+        uint8_t *b = out->data + out->len, aad[52];
+        box_aad(k, id, lsn, idx, off, aad);
+        if (io_pread(fd, b, box, (off_t)FRAG_HDR_AREA + off) != (ssize_t)box ||
+            crypto_gcm_open(g, b, aad, sizeof aad, b + 12, n, b + 12 + n, b) != 0)
+            rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic",
+                           idx, path);
+        else
+            out->len += n; /* opened in place at the start of the box */
     }
     crypto_gcm_free(g);
     io_close(fd);

