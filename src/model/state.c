@@ -408,7 +408,8 @@ const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
     if (lo == 0) return NULL;
     if (d->part != MSTATE_NONE) { /* a snapshot partition's: mark it used, load it */
         s->cache->part[d->part].used = ++s->cache->tick;
-        if (!d->v[lo - 1].doc && mst_doc_resident(s, d) != 0) return NULL;
+        if (!(d->pnv & MDOC_CHECKED) && lo - 1 < mdoc_pnv(d) && mst_doc_resident(s, d) != 0)
+            return NULL; /* versions after the snapshot's are always resident */
     }
     return &d->v[lo - 1];
 }

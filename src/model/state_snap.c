@@ -339,7 +339,7 @@ static int load_parts(mstate *s, rd *r, uint32_t npart)
 /* The versions of doc d (metadata only: bytes are in its partition) into the slab. */
 static int load_versions(rd *r, mdoc *d, mversion *v, uint64_t lsn, uint64_t *bytes)
 {
-    for (uint32_t j = 0; j < d->pnv; j++) {
+    for (uint32_t j = 0; j < d->pnv; j++) { /* pnv 0: a reserved doc number */
         const uint8_t *h = rd_take(r, SNAP_VERSION_FIXED);
         if (!h || h[36] > 1 || get_u32(h + 37) == 0) return -1; /* SDOC has >= 1 byte */
         v[j].lsn = get_u64(h);
@@ -374,7 +374,7 @@ static int load_docs(mstate *s, rd *r, uint64_t nversions, uint64_t lsn)
             const uint8_t *id = dh ? rd_take(r, id_len + 1) : NULL;
             uint32_t nv = rd_u32(r);
             if (!id || get_u32(dh) >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX ||
-                id[id_len] != 0 || nv > nversions - used) /* nv 0: a reserved number */
+                id[id_len] != 0 || nv > nversions - used || nv >= MDOC_CHECKED)
                 return -1;
             mdoc *d = &s->docs[s->ndoc++];
             d->coll = get_u32(dh);
