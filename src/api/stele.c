@@ -417,7 +417,7 @@ static stele_status docs_load_snapshot(stele *db)
     uint8_t *bytes;
     size_t len, extra_len;
     uint64_t lsn = 0, at = 0;
-    const uint8_t *extra;
+    uint8_t *extra = NULL;
     util_err e;
     util_err_clear(&e);
     stele_status rc = snap_read(db->L, &bytes, &len, &lsn, &e);
@@ -429,6 +429,7 @@ static stele_status docs_load_snapshot(stele *db)
     if (lsn == 0) return STELE_OK;
     db->docs = mstate_load(bytes, len, &at, &extra, &extra_len);
     if (!db->docs || at != lsn) {
+        free(extra);
         mstate_free(db->docs);
         db->docs = NULL;
         snprintf(db->snap_problem, sizeof db->snap_problem,
@@ -440,6 +441,7 @@ static stele_status docs_load_snapshot(stele *db)
     mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
     dindex *saved = extra_len ? dindex_load(extra, extra_len, mstate_coll_count(db->docs),
                                             mstate_doc_count(db->docs)) : NULL;
+    free(extra);
     if (saved) { /* the indices as they were: no document body is read */
         dindex_free(db->idx);
         db->idx = saved;

@@ -82,7 +82,6 @@ void mstate_free(mstate *s)
     free(s->tab);
     free(s->journal);
     free(s->mark_nev);
-    free(s->arena);
     madj_free(s->adj);
     for (size_t i = 0; i < s->nchunk; i++) free(s->chunk[i]);
     free(s->chunk);

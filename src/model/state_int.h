@@ -37,7 +37,7 @@ typedef struct mcoll {
 typedef struct mdoc {
     uint32_t coll;
     uint32_t part; /* snapshot partition of versions [0, pnv), or MSTATE_NONE */
-    char *id;      /* NUL-terminated (in the chunks or the snapshot directory) */
+    char *id;      /* NUL-terminated, in the chunks */
     mversion *v;
     size_t nv, cap; /* cap 0 with v != NULL: v borrowed from the loaded directory's slab */
     uint32_t id_len;
@@ -95,10 +95,7 @@ struct mstate {
     size_t njournal, capjournal;
     uint32_t mark_ndoc, mark_ncoll;
     size_t *mark_nev; /* per collection existing at the mark */
-    /* The directory of a loaded snapshot (ids point into it) and its versions. */
-    uint8_t *arena;
-    size_t arena_len;
-    mversion *vslab;
+    mversion *vslab; /* the versions of a loaded snapshot's directory */
     madj *adj; /* graph adjacency (edges.h) */
     mcache *cache; /* lazy version bytes (state_cache.c); mutable behind a const state */
     /* Every other version's bytes: copied one after the other into large chunks, never

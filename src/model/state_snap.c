@@ -379,7 +379,9 @@ static int load_docs(mstate *s, rd *r, uint64_t nversions, uint64_t lsn)
             mdoc *d = &s->docs[s->ndoc++];
             d->coll = get_u32(dh);
             d->part = p;
-            d->id = (char *)id; /* NUL-terminated in the directory, which the state keeps */
+            d->id = (char *)mst_bytes_alloc(s, id_len + 1); /* the directory is freed */
+            if (!d->id) return -1;
+            memcpy(d->id, id, id_len + 1);
             d->id_len = (uint32_t)id_len;
             d->pnv = nv;
             if (load_versions(r, d, s->vslab + used, lsn, &bytes) != 0) return -1;
@@ -433,16 +435,15 @@ static int load_adjacency(mstate *s, rd *r)
     return r->bad || madj_compact(a) != 0 ? -1 : 0;
 }
 
-mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, const uint8_t **extra,
+mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, uint8_t **extra,
                     size_t *extra_len)
 {
     mstate *s = mstate_new();
+    *extra = NULL;
     if (!s) {
         free(bytes);
         return NULL;
     }
-    s->arena = bytes;
-    s->arena_len = len;
     rd r = {bytes, bytes + len, 0};
     const uint8_t *h = rd_take(&r, SNAP_HDR);
     int bad = !h || memcmp(h, SNAP_MAGIC, 8) != 0 || get_u32(h + 20) >= UINT32_MAX - 1;
@@ -461,10 +462,13 @@ mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, const uint8_t **e
     const uint8_t *x = xl && get_u64(xl) <= (uint64_t)(r.end - r.p) ? rd_take(&r, get_u64(xl))
                                                                     : NULL;
     if (!x || r.p != r.end) {
+        free(bytes);
         mstate_free(s);
         return NULL;
     }
-    *extra = x;
-    *extra_len = get_u64(xl);
+    *extra_len = get_u64(xl); /* the directory's bytes become the extra blob's */
+    memmove(bytes, x, *extra_len);
+    uint8_t *small = realloc(bytes, *extra_len ? *extra_len : 1);
+    *extra = small ? small : bytes;
     return s;
 }
