@@ -568,30 +568,16 @@ int dindex_serialize(const dindex *x, buf *out)
 
 /* A bounds-checked reader over authenticated snapshot bytes. */
 typedef struct xrd {
-    const uint8_t *p, *end;
+    util_rd r;
     uint32_t ndoc; /* every doc number in a bitmap is below it */
 } xrd;
-
-static const uint8_t *xrd_take(xrd *r, size_t n)
-{
-    if (!r->p || (size_t)(r->end - r->p) < n) return r->p = NULL;
-    const uint8_t *q = r->p;
-    r->p += n;
-    return q;
-}
-
-static uint32_t xrd_u32(xrd *r)
-{
-    const uint8_t *q = xrd_take(r, 4);
-    return q ? get_u32(q) : 0;
-}
 
 /* A bitmap of put_bitmap into *bm (NULL for length 0 unless `need`): 0 or -1. The bytes
  * were authenticated (AEAD) before: CRoaring's checks are bounds checks only. */
 static int take_bitmap(xrd *r, int need, roaring_bitmap_t **bm)
 {
-    uint32_t n = xrd_u32(r);
-    const uint8_t *p = xrd_take(r, n);
+    uint32_t n = util_rd_u32(&r->r);
+    const uint8_t *p = util_rd_take(&r->r, n);
     *bm = NULL;
     if (!p || (n == 0 && need)) return -1;
     if (n == 0) return 0;
@@ -602,8 +588,8 @@ static int take_bitmap(xrd *r, int need, roaring_bitmap_t **bm)
 
 static int load_members(dindex *x, xrd *r, uint32_t ncoll)
 {
-    uint32_t n = xrd_u32(r);
-    if (!r->p || n > ncoll || (n && coll_slots(x, n - 1) != 0)) return -1;
+    uint32_t n = util_rd_u32(&r->r);
+    if (r->r.bad || n > ncoll || (n && coll_slots(x, n - 1) != 0)) return -1;
     for (uint32_t c = 0; c < n; c++)
         if (take_bitmap(r, 0, &x->members[c]) != 0 || take_bitmap(r, 0, &x->ever[c]) != 0)
             return -1;
@@ -612,12 +598,12 @@ static int load_members(dindex *x, xrd *r, uint32_t ncoll)
 
 static int load_value_index(dindex *x, xrd *r, uint32_t ncoll)
 {
-    const uint8_t *h = xrd_take(r, 7);
-    const uint8_t *path = h && get_u16(h + 5) <= DINDEX_PATH_MAX ? xrd_take(r, get_u16(h + 5))
-                                                                  : NULL;
-    uint32_t ne = xrd_u32(r);
-    if (!path || get_u16(h + 5) == 0 || get_u32(h) >= ncoll || h[4] > 1 ||
-        ne > (size_t)(r->end - r->p) / 8 ||
+    const uint8_t *h = util_rd_take(&r->r, 7);
+    const uint8_t *path =
+        h && get_u16(h + 5) <= DINDEX_PATH_MAX ? util_rd_take(&r->r, get_u16(h + 5)) : NULL;
+    uint32_t ne = util_rd_u32(&r->r);
+    if (!path || r->r.bad || get_u16(h + 5) == 0 || get_u32(h) >= ncoll || h[4] > 1 ||
+        ne > (size_t)(r->r.end - r->r.p) / 8 ||
         util_grow((void **)&x->idx, &x->capidx, x->nidx + 1, sizeof *x->idx) != 0)
         return -1;
     eq_index *ix = &x->idx[x->nidx++]; /* released by dindex_free on failure */
@@ -629,8 +615,8 @@ static int load_value_index(dindex *x, xrd *r, uint32_t ncoll)
         take_bitmap(r, 1, &ix->arrays) != 0)
         return -1;
     for (uint32_t j = 0; j < ne; j++) {
-        uint32_t klen = xrd_u32(r);
-        const uint8_t *key = xrd_take(r, klen);
+        uint32_t klen = util_rd_u32(&r->r);
+        const uint8_t *key = util_rd_take(&r->r, klen);
         if (!key || doc_validate(key, klen) != 0 || entry_find(ix, key, klen)) return -1;
         eq_entry *e = entry_add(ix, key, klen);
         if (!e) return -1;
@@ -646,12 +632,12 @@ static int load_value_index(dindex *x, xrd *r, uint32_t ncoll)
 dindex *dindex_load(const uint8_t *bytes, size_t len, uint32_t ncoll, uint32_t ndoc)
 {
     dindex *x = dindex_new();
-    xrd r = {bytes, bytes + len, ndoc};
-    const uint8_t *magic = xrd_take(&r, 5);
+    xrd r = {{bytes, bytes + len, 0}, ndoc};
+    const uint8_t *magic = util_rd_take(&r.r, 5);
     int bad = !x || !magic || memcmp(magic, "SIDX1", 5) != 0 || load_members(x, &r, ncoll) != 0;
-    uint32_t nidx = bad ? 0 : xrd_u32(&r);
+    uint32_t nidx = bad ? 0 : util_rd_u32(&r.r);
     for (uint32_t i = 0; i < nidx && !bad; i++) bad = load_value_index(x, &r, ncoll) != 0;
-    if (bad || !r.p || r.p != r.end) {
+    if (bad || r.r.bad || r.r.p != r.r.end) {
         dindex_free(x);
         return NULL;
     }

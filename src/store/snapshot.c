@@ -245,9 +245,12 @@ static int frag_open_header(crypto_gcm *g, const vault_dbkeys *k, const uint8_t 
     return 0;
 }
 
-stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
-                              const uint8_t id[16], uint64_t lsn, uint32_t idx, buf *out,
-                              util_err *e)
+/* Reads one box of fragment `idx` of the snapshot at `lsn` (file id) and appends its
+ * plaintext to out: the body box of a directory fragment (packed 0: n is the body's
+ * length from the header), or the box of n bytes at body offset off of a packed one. */
+static stele_status frag_read_box(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                                  const uint8_t id[16], uint64_t lsn, uint32_t idx, int packed,
+                                  uint32_t off, size_t n, buf *out, util_err *e)
 {
     char path[PATH_CAP];
     frag_path(db_dir, id, "", path);
@@ -262,53 +265,22 @@ stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t 
     if (!g) rc = util_fail(e, STELE_ENOMEM, "cannot set up a fragment key");
     else if (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size ||
              frag_open_header(g, k, id, fd, &h) != 0 || h.idx != idx || h.lsn != lsn ||
-             h.body_len > snap_capacity(file_size))
+             (packed ? (uint64_t)off + FRAG_BODY_OVERHEAD + n > h.body_len ||
+                           h.body_len > (size_t)file_size - FRAG_HDR_AREA
+                     : h.body_len > snap_capacity(file_size)))
         rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic", idx,
                        path);
-    size_t n = rc == STELE_OK ? FRAG_BODY_OVERHEAD + (size_t)h.body_len : 0;
-    if (rc == STELE_OK && buf_reserve(out, n) != 0)
-        rc = util_fail(e, STELE_ENOMEM, "out of memory reading a snapshot");
-    if (rc == STELE_OK) {
-        uint8_t *b = out->data + out->len, aad[48];
-        body_aad(k, id, lsn, idx, aad);
-        if (io_pread(fd, b, n, FRAG_HDR_AREA) != (ssize_t)n ||
-            crypto_gcm_open(g, b, aad, 48, b + 12, h.body_len, b + 12 + h.body_len, b) != 0)
-            rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic",
-                           idx, path);
-        else
-            out->len += h.body_len; /* opened in place at the start of the box */
-    }
-    crypto_gcm_free(g);
-    io_close(fd);
-    return rc;
-}
-
-stele_status snap_box_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
-                           const uint8_t id[16], uint64_t lsn, uint32_t idx, uint32_t off,
-                           size_t n, buf *out, util_err *e)
-{
-    char path[PATH_CAP];
-    frag_path(db_dir, id, "", path);
-    int fd = io_open(path, O_RDONLY, 0);
-    if (fd < 0)
-        return util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is missing (%s)", idx,
-                         path, strerror(-fd));
-    crypto_gcm *g = frag_key(k, id);
-    frag_hdr h;
-    stele_status rc = STELE_OK;
+    if (rc == STELE_OK && !packed) n = h.body_len;
     size_t box = FRAG_BODY_OVERHEAD + n;
-    if (!g) rc = util_fail(e, STELE_ENOMEM, "cannot set up a fragment key");
-    else if (frag_open_header(g, k, id, fd, &h) != 0 || h.idx != idx || h.lsn != lsn ||
-             (uint64_t)off + box > h.body_len || h.body_len > (size_t)file_size - FRAG_HDR_AREA)
-        rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic", idx,
-                       path);
     if (rc == STELE_OK && buf_reserve(out, box) != 0)
         rc = util_fail(e, STELE_ENOMEM, "out of memory reading a snapshot");
     if (rc == STELE_OK) {
         uint8_t *b = out->data + out->len, aad[52];
-        box_aad(k, id, lsn, idx, off, aad);
+        size_t aad_len = packed ? 52 : 48;
+        if (packed) box_aad(k, id, lsn, idx, off, aad);
+        else body_aad(k, id, lsn, idx, aad);
         if (io_pread(fd, b, box, (off_t)FRAG_HDR_AREA + off) != (ssize_t)box ||
-            crypto_gcm_open(g, b, aad, sizeof aad, b + 12, n, b + 12 + n, b) != 0)
+            crypto_gcm_open(g, b, aad, aad_len, b + 12, n, b + 12 + n, b) != 0)
             rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic",
                            idx, path);
         else
@@ -317,6 +289,20 @@ stele_status snap_box_read(const char *db_dir, const vault_dbkeys *k, uint32_t f
     crypto_gcm_free(g);
     io_close(fd);
     return rc;
+}
+
+stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                            const uint8_t id[16], uint64_t lsn, uint32_t idx, buf *out,
+                            util_err *e)
+{
+    return frag_read_box(db_dir, k, file_size, id, lsn, idx, 0, 0, 0, out, e);
+}
+
+stele_status snap_box_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                           const uint8_t id[16], uint64_t lsn, uint32_t idx, uint32_t off,
+                           size_t n, buf *out, util_err *e)
+{
+    return frag_read_box(db_dir, k, file_size, id, lsn, idx, 1, off, n, out, e);
 }
 
 stele_status snap_read(ledger *L, uint8_t **state, size_t *len, uint64_t *lsn, util_err *e)
