@@ -122,6 +122,14 @@ void bench_json(void);
 /* Benchmark 6 (bench_docs.c): documents vs SQLite and LMDB; 7: full text (placeholder). */
 void bench_docs(void);
 void bench_fulltext(void);
+/* Benchmark 6's generated user document number n (JSON, ~0.4 KiB, "_id" = bench_doc_id)
+ * and its _id "u%07llu"; shared with benchmark 9. */
+#define BENCH_DOC_CAP 768
+#define BENCH_DOC_ID_CAP 16
+size_t bench_doc_make(uint64_t n, char out[BENCH_DOC_CAP]);
+void bench_doc_id(uint64_t n, char out[BENCH_DOC_ID_CAP]);
+/* Benchmark 9 (bench_sealed.c): sealed vs --no-encryption vs SQLCipher; login time. */
+void bench_sealed(void);
 /* Benchmark 8 (bench_graph.c): the interface signature graph vs SQLite and networkx. */
 void bench_graph(void);
 void bench_row_header(const char *unit);

@@ -109,6 +109,7 @@ static const char *const k_tags[] = {
 #define PICK(a, s) ((a)[bench_rand(s) % NELEM(a)])
 
 _Static_assert(NELEM(k_city_a) * NELEM(k_city_b) == 1000, "~1000 cities");
+_Static_assert(DOC_CAP == BENCH_DOC_CAP && DOC_ID_CAP == BENCH_DOC_ID_CAP, "bench.h sizes");
 _Static_assert(NELEM(k_tags) == 50, "50 tags");
 _Static_assert(NELEM(k_roles) == NELEM(k_role_pct), "a share per role");
 
@@ -170,6 +171,9 @@ static size_t doc_make(uint64_t n, char *out)
     BENCH_CHECK(len > 0 && len < DOC_CAP - 1, "document %llu too long", (unsigned long long)n);
     return (size_t)len;
 }
+
+size_t bench_doc_make(uint64_t n, char out[BENCH_DOC_CAP]) { return doc_make(n, out); }
+void bench_doc_id(uint64_t n, char out[BENCH_DOC_ID_CAP]) { doc_id(n, out); }
 
 /* One transaction's worth of documents, and the same as a Stele transaction text. */
 typedef struct dbatch {

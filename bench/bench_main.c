@@ -293,16 +293,16 @@ static void bench_reads(void)
 /* Usage: stele_bench [SECTIONS], e.g. `stele_bench 24` runs benchmarks 2 and 4 only. */
 int main(int argc, char **argv)
 {
-    static void (*const sections[8])(void) = {bench_durable, bench_group,    bench_verify,
+    static void (*const sections[9])(void) = {bench_durable, bench_group,    bench_verify,
                                               bench_reads,   bench_json,     bench_docs,
-                                              bench_fulltext, bench_graph};
-    const char *which = argc > 1 ? argv[1] : "12345678";
+                                              bench_fulltext, bench_graph,  bench_sealed};
+    const char *which = argc > 1 ? argv[1] : "123456789";
     setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t t0 = bench_now_ns();
     printf("stele_bench — Stele side by side with SQLite, LMDB, networkx and the raw disk "
            "(files under %s)\n",
            bench_tmpdir());
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 9; i++)
         if (strchr(which, '1' + i)) sections[i]();
     bench_summary_print();
     printf("\ntotal time %.0f s\n", (double)(bench_now_ns() - t0) / 1e9);

@@ -49,6 +49,10 @@ enum {
     STELE_EPROOF = -13,     /* a proof or signature did not verify */
     STELE_EVERSION = -14,   /* unsupported format version */
     STELE_ECONFLICT = -15,  /* a write named a _rev that is not the current one */
+    STELE_EBACKOFF = -16,   /* too many wrong passwords: wait before the next attempt */
+    STELE_EACCESS = -17,    /* no access: not a member, or the role does not allow it */
+    STELE_EUNTRUSTED = -18, /* signed settings refused: tampered, rolled back, or signed
+                             * by a key the store does not trust */
 };
 
 /* Static text for a status code. Never NULL. */
@@ -73,6 +77,8 @@ typedef enum {
     STELE_DURABLE_GROUP = 1, /* concurrent commits share one fdatasync (bounded batch) */
     STELE_DURABLE_NONE = 2,  /* written, not synced: for bulk loads; a crash may lose
                               * acknowledged records (recorded as a recovery record) */
+    STELE_DURABLE_STORE = 3, /* the store's signed default (config/settings.json;
+                              * FSYNC when there is none) */
 } stele_durability;
 
 typedef struct stele_init_options {
@@ -83,6 +89,10 @@ typedef struct stele_init_options {
     stele_kdf_profile kdf;     /* default STELE_KDF_DEFAULT */
     uint32_t segment_size;     /* bytes per ledger segment file; 0 = 32 MiB */
     uint32_t checkpoint_every; /* records between automatic checkpoints; 0 = 1000 */
+    int no_encryption;         /* 1: the primary database's ledger segments and snapshot
+                                * fragments hold PLAINTEXT (with checksums, the hash chain
+                                * and signed checkpoints): for public data only, such as
+                                * a global database. Keys and superblock stay sealed. */
 } stele_init_options;
 
 /* Creates the store directory (if needed) and its first user with a primary
@@ -97,6 +107,84 @@ stele_status stele_passwd(const char *store_dir, const char *user,
                           const char *new_password, size_t new_len,
                           char *errbuf, size_t errcap);
 
+/* ---- Users, databases, sharing --------------------------------------------- */
+
+/* Who is asking: a user of a store and their password. Every call below checks the
+ * password first (with the wrong-password back-off: STELE_EPASSWORD counts the
+ * failure, STELE_EBACKOFF says how long to wait). */
+typedef struct stele_login {
+    const char *store_dir;
+    const char *user;
+    const char *password;
+    size_t password_len;
+} stele_login;
+
+/* Adds user `name` with its own primary database (segment_size 0 = 32 MiB). Only an
+ * admin may (the first user of a store is its admin): STELE_EACCESS otherwise. The
+ * new user's password is `password`; kdf as in stele_init_options. */
+stele_status stele_user_add(const stele_login *admin, const char *name, const char *password,
+                            size_t password_len, stele_kdf_profile kdf, uint32_t segment_size,
+                            char *errbuf, size_t errcap);
+/* The public registry as a JSON array: name, id, admin, created (ns), key profile,
+ * public keys, owned databases (count), failed password attempts. No password needed:
+ * it holds nothing secret. Caller frees *json. */
+stele_status stele_user_list(const char *store_dir, char **json, char *errbuf, size_t errcap);
+/* Removes user `name` (admin only; an admin cannot remove itself): their user file,
+ * holding the only wrap of their keys, then every database they own. Those databases
+ * become unreadable for everyone, members included. */
+stele_status stele_user_remove(const stele_login *admin, const char *name, char *errbuf,
+                               size_t errcap);
+
+/* Databases of the logged-in user. Names are per user (1-64 of [A-Za-z0-9._-]);
+ * "primary" is the user's primary database, which cannot be created, dropped, renamed
+ * or shared. A database shared with the user is named "OWNER/NAME". */
+stele_status stele_db_create(const stele_login *who, const char *name, uint32_t segment_size,
+                             char *errbuf, size_t errcap);
+/* JSON array: name, id, owner, role (owner|admin|writer|reader), key epoch, members
+ * (owner's and admins' view), bytes on disk. The primary's bytes include the cached
+ * global data kept inside it (never reported apart). Caller frees *json. */
+stele_status stele_db_list(const stele_login *who, char **json, char *errbuf, size_t errcap);
+/* Deletes a database the user owns (not the primary), with every file of it.
+ * STELE_ELOCKED if a writer has it open. */
+stele_status stele_db_drop(const stele_login *who, const char *name, char *errbuf,
+                           size_t errcap);
+stele_status stele_db_rename(const stele_login *who, const char *name, const char *new_name,
+                             char *errbuf, size_t errcap);
+/* ---- Signed settings (config/settings.json; docs/FORMAT.md "Signed settings") ----
+ * Store-wide settings signed by an admin's Ed25519 settings key, with a version and a
+ * counter. The store pins the trusted key (on first use, or provisioned with
+ * stele_settings_trust) and the newest version and counter accepted, so a tampered
+ * file, an older file or a file signed by another key is refused with
+ * STELE_EUNTRUSTED (and stele_open fails with it too). Settings take effect where it
+ * is safe: the Argon2id floor when a password is set (never below the built-in
+ * floor), the durability default (STELE_DURABLE_STORE), the segment size and
+ * checkpoint interval of new databases. A store without settings uses the defaults. */
+
+/* The settings in effect as JSON {"file":PATH,"signed":B,"version":V,"counter":C,
+ * "signed_at_ns":T,"public_key":HEX,"settings":{...},"pin":{...}|null}; writes nothing.
+ * Caller frees *json. STELE_EUNTRUSTED / STELE_ECORRUPT with the reason in errbuf. */
+stele_status stele_settings_show(const char *store_dir, char **json, char *errbuf,
+                                 size_t errcap);
+/* Like show, and records the file as accepted (pins its key on first use): from now
+ * on an older file is refused. STELE_ENOTFOUND if there is no settings file. */
+stele_status stele_settings_verify(const char *store_dir, char **json, char *errbuf,
+                                   size_t errcap);
+/* Signs `settings` (JSON object: {"kdf_floor":{"m_kib":N,"t":N},"segment_size":N,
+ * "checkpoint_every":N,"durability":"fsync"|"group"|"none"}, every member optional) with
+ * the user's settings key (made on first use, wrapped by the user's data key) as the
+ * next settings file: version `version` (0 = the accepted version + 1), counter = the
+ * accepted counter + 1. Writes config/settings.json and the pin. Caller frees *json
+ * (as show). STELE_EPASSWORD, STELE_EINVAL (bad settings, nothing written),
+ * STELE_EUNTRUSTED (the store trusts another key, or the version would go back). */
+stele_status stele_settings_sign(const char *store_dir, const char *user,
+                                 const char *password, size_t password_len,
+                                 const char *settings, size_t len, uint64_t version,
+                                 char **json, char *errbuf, size_t errcap);
+/* Provisions the settings key `pubkey_hex` (64 hex digits) as the store's trusted root,
+ * keeping the accepted version and counter. */
+stele_status stele_settings_trust(const char *store_dir, const char *pubkey_hex,
+                                  char *errbuf, size_t errcap);
+
 /* ---- Opening a database ---------------------------------------------------- */
 
 typedef struct stele stele; /* an open database, unlocked by one user */
@@ -106,9 +194,11 @@ typedef struct stele_open_options {
     const char *user;          /* required */
     const char *password;      /* required */
     size_t password_len;
-    const char *db;            /* database name; NULL or "primary" = the user's primary */
+    const char *db;            /* database name; NULL or "primary" = the user's primary;
+                                * "NAME" = one of the user's own; "OWNER/NAME" = one
+                                * shared with the user (a reader's handle is read-only) */
     int read_only;             /* 1: no lock taken, no recovery writes, writes refused */
-    stele_durability durability;
+    stele_durability durability; /* STELE_DURABLE_STORE: the signed settings' default */
     uint32_t group_max_delay_us; /* GROUP: how long a leader may wait for joiners; 0 = none */
     int no_checkpoint_on_close;  /* 1: skip the shutdown checkpoint */
     int rebuild;                 /* 1: ignore the state snapshot and derive the document
@@ -136,15 +226,31 @@ stele_status stele_close(stele *db);
 /* Message of the last failed call on this handle; "" if none. Never NULL. */
 const char *stele_errmsg(const stele *db);
 
+/* Sharing, on a database opened for writing by its owner or an admin member
+ * (STELE_EACCESS otherwise; STELE_EINVAL for the primary database, which is never
+ * shared). role is "reader" (reads only), "writer" (reads and writes) or "admin"
+ * (also shares and revokes). Share seals the database key to the member's X25519 key
+ * and appends an access record to the ledger (who, role, when, signed with the
+ * sharer's Ed25519 key); sharing again changes the role. */
+stele_status stele_db_share(stele *db, const char *member, const char *role);
+/* Revokes a member: the database key rotates to a new epoch, re-sealed for the
+ * remaining members; a key-rotation record (signed) is appended in the new epoch. The
+ * revoked user can read nothing written afterwards. With reencrypt, every older
+ * segment and snapshot fragment is rewritten under the new epoch (in the foreground,
+ * before the call returns), so the old keys open nothing any more. Data the member
+ * read before cannot be recalled. */
+stele_status stele_db_revoke(stele *db, const char *member, int reencrypt);
+
 /* ---- The ledger ------------------------------------------------------------ */
 
 enum {
     STELE_REC_TXN = 1,        /* an application transaction (log append) */
     STELE_REC_CHECKPOINT = 2, /* signed Merkle root of all earlier records */
-    STELE_REC_KEYROT = 3,     /* key rotation (reserved) */
+    STELE_REC_KEYROT = 3,     /* key rotation (stele_db_revoke) */
     STELE_REC_RECOVERY = 4,   /* explicit record of a crash recovery */
     STELE_REC_ERASURE = 5,    /* payload erasure (reserved) */
     STELE_REC_DOCS = 6,       /* a document transaction (stele_txn) */
+    STELE_REC_ACCESS = 7,     /* a database shared with a member (stele_db_share) */
 };
 
 /* Appends one record whose payload is `len` bytes (opaque to the ledger; the CLI

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config
   libsodium-dev libssl-dev libjansson-dev libroaring-dev
   libutf8proc-dev libstemmer-dev
-  libsqlite3-dev sqlite3 liblmdb-dev
+  libsqlite3-dev sqlite3 liblmdb-dev libsqlcipher-dev
   libclang-dev python3 python3-networkx
 )
 

@@ -97,6 +97,20 @@ run code impact madj_link --depth 3 --format table
 run code path stele_txn madj_link
 run code uses mstate --format table
 run code def stele_graph_neighbors
+step "Users and sharing: bob gets his own key pair and primary database; alice shares 'ward' read-only"
+STELE_NEW_PASSWORD="bob's long passphrase" run user add bob
+run db create ward
+run collection create patients --db ward
+run put patients '{"_id":"p-1002","name":"Grace","ward":"icu"}' --db ward
+run db share ward bob --role reader
+STELE_PASSWORD="bob's long passphrase" run get patients p-1002 --db alice/ward --user bob
+STELE_PASSWORD="bob's long passphrase" run put patients '{"_id":"x"}' --db alice/ward --user bob ||
+    echo "(exit code $?: a reader cannot write)"
+step "Revoke: the database key rotates to a new epoch; bob can open nothing written after"
+run db revoke ward bob
+STELE_PASSWORD="bob's long passphrase" run get patients p-1002 --db alice/ward --user bob ||
+    echo "(exit code $?: no access)"
+run db list
 step "Snapshot the state: the next open loads it and replays only the newer records"
 run snapshot
 run export visits --format csv --output "$STORE.visits.csv"

@@ -138,3 +138,19 @@ stele *test_store_open(const char *path, const stele_open_options *extra)
     }
     return db;
 }
+
+int test_fork_piped(void (*child)(int write_fd, void *arg), void *arg, int *read_fd)
+{
+    int p[2];
+    if (pipe(p) != 0) abort();
+    pid_t pid = fork();
+    if (pid < 0) abort();
+    if (pid == 0) {
+        close(p[0]);
+        child(p[1], arg);
+        _exit(0);
+    }
+    close(p[1]);
+    *read_fd = p[0];
+    return (int)pid;
+}

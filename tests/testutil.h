@@ -44,6 +44,9 @@ const char *test_tmpdir(void);
  * in) or returns NULL after printing why. */
 void test_store_new(char *path, size_t cap, uint32_t segment_size, uint32_t checkpoint_every);
 stele *test_store_open(const char *path, const stele_open_options *extra);
+/* Forks a child running child(write_fd, arg) (it must not return: _exit or be killed);
+ * the parent gets the pipe's read end in *read_fd. Returns the pid; aborts on failure. */
+int test_fork_piped(void (*child)(int write_fd, void *arg), void *arg, int *read_fd);
 /* Deterministic per-run seed: $STELE_SEED or time-based; printed once. */
 uint64_t test_seed(void);
 uint64_t test_rand(void); /* xorshift from test_seed() */

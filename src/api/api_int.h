@@ -17,7 +17,7 @@
 struct stele {
     util_err err;
     char store[VAULT_PATH_MAX];
-    char db_name[VAULT_NAME_MAX + 1];
+    char db_name[VAULT_NAME_MAX * 2 + 2]; /* "NAME" or "OWNER/NAME" */
     vault_user user;
     uint8_t *dek;
     vault_dbkeys keys;
@@ -39,5 +39,14 @@ struct stele {
     char snap_problem[UTIL_ERR_MAX]; /* why the recorded snapshot was not used */
     struct graph_scratch *gscratch;  /* graph queries' working memory (api/graph.c) */
 };
+
+/* stele.c: libsodium set up (STELE_OK or STELE_EIO); a message into a caller's buffer. */
+stele_status api_init_check(void);
+void api_copy_err(const util_err *e, char *errbuf, size_t cap);
+/* users.c: the id of database `name` as user u names it (NULL or "primary", "NAME" of
+ * their own, "OWNER/NAME" shared with them); its display name into name_out. */
+stele_status api_db_resolve(const char *store, const vault_user *u, const uint8_t *dek,
+                            const char *name, uint8_t id[VAULT_ID_BYTES],
+                            char name_out[VAULT_NAME_MAX * 2 + 2], util_err *e);
 
 #endif

@@ -164,7 +164,10 @@ stele_status gview_open(stele *db, const char *labels, uint64_t as_of,
     stele_status rc = parse_labels(db, labels, g);
     if (rc != STELE_OK) return rc;
     if (as_of) return api_lazy_check(db, build_as_of(db, g)); /* reads edge bodies */
-    g->v = (graph_view){g, madj_node_limit(g->a), live_spans, weight ? live_weight : NULL};
+    /* Every doc number is a node of the view, linked or not: a start node with no links
+     * above the highest linked one is still itself at distance 0. */
+    uint32_t limit = madj_node_limit(g->a), ndoc = mstate_doc_count(db->docs);
+    g->v = (graph_view){g, limit > ndoc ? limit : ndoc, live_spans, weight ? live_weight : NULL};
     return STELE_OK;
 }
 
@@ -328,7 +331,9 @@ roaring_bitmap_t *gview_nodes(const gview *g)
 {
     roaring_bitmap_t *r = roaring_bitmap_create();
     graph_span sp[1];
-    for (uint32_t n = 0; r && n < g->v.node_limit; n++)
+    /* A live view's nodes beyond the adjacency's limit have no links. */
+    uint32_t limit = g->csr ? g->v.node_limit : madj_node_limit(g->a);
+    for (uint32_t n = 0; r && n < limit; n++)
         if (g->v.spans(g->v.ctx, n, GRAPH_OUT, sp, 1) || g->v.spans(g->v.ctx, n, GRAPH_IN, sp, 1))
             roaring_bitmap_add(r, n);
     return r;

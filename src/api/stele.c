@@ -22,6 +22,7 @@
 #include <roaring/roaring.h>
 #include "util/io.h"
 #include "util/util.h"
+#include "vault/settings.h"
 #include "vault/vault.h"
 #include "store/partition.h"
 #include "store/snapshot.h"
@@ -47,6 +48,9 @@ const char *stele_strerror(stele_status code)
     case STELE_EPROOF: return "proof does not verify";
     case STELE_EVERSION: return "unsupported format version";
     case STELE_ECONFLICT: return "revision conflict";
+    case STELE_EBACKOFF: return "too many wrong passwords; wait before trying again";
+    case STELE_EACCESS: return "no access";
+    case STELE_EUNTRUSTED: return "signed settings refused";
     default: return "unknown error";
     }
 }
@@ -55,12 +59,12 @@ void stele_free(void *p) { free(p); }
 
 const char *stele_errmsg(const stele *db) { return db ? db->err.msg : "out of memory"; }
 
-static void copy_err(const util_err *e, char *errbuf, size_t cap)
+void api_copy_err(const util_err *e, char *errbuf, size_t cap)
 {
     if (errbuf && cap) util_strlcpy(errbuf, e->msg, cap);
 }
 
-static stele_status init_check(void)
+stele_status api_init_check(void)
 {
     return crypto_init() == 0 ? STELE_OK : STELE_EIO;
 }
@@ -94,15 +98,15 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
 {
     util_err e;
     util_err_clear(&e);
-    if (init_check() != STELE_OK) {
+    if (api_init_check() != STELE_OK) {
         util_fail(&e, STELE_EIO, "cannot initialise libsodium");
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return STELE_EIO;
     }
     if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000) {
         util_fail(&e, STELE_EINVAL, "store directory (at most 3000 bytes), user and password "
                                     "are required");
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return STELE_EINVAL;
     }
     int existed = io_exists(o->store_dir);
@@ -120,21 +124,22 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
         rc = util_fail(&e, STELE_EINVAL, "the password must not be empty");
     if (rc == STELE_OK) rc = vault_store_create(o->store_dir, &e);
     if (rc == STELE_EEXIST) {
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
         return rc; /* someone else's store: touch nothing */
     }
     if (rc == STELE_OK)
         rc = vault_user_create(o->store_dir, o->user, o->password, o->password_len,
                                o->kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &dek, &e);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, &k, &e);
+    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, "primary", &k, &e);
+    k.plaintext = o->no_encryption != 0;
     if (rc == STELE_OK) rc = ledger_create(db_dir, &k, o->segment_size, o->checkpoint_every, &e);
     if (rc == STELE_OK) rc = vault_store_finish(o->store_dir, &e);
     vault_dbkeys_release(&k);
     crypto_secure_free(dek);
     if (rc != STELE_OK) {
         init_cleanup(o->store_dir, existed);
-        copy_err(&e, errbuf, errcap);
+        api_copy_err(&e, errbuf, errcap);
     }
     return rc;
 }
@@ -145,7 +150,7 @@ stele_status stele_passwd(const char *store_dir, const char *user, const char *o
 {
     util_err e;
     util_err_clear(&e);
-    stele_status rc = init_check();
+    stele_status rc = api_init_check();
     if (rc != STELE_OK) util_fail(&e, rc, "cannot initialise libsodium");
     if (rc == STELE_OK && (!store_dir || !user || strlen(store_dir) > 3000))
         rc = util_fail(&e, STELE_EINVAL, "store directory (at most 3000 bytes) and user are "
@@ -155,23 +160,11 @@ stele_status stele_passwd(const char *store_dir, const char *user, const char *o
     if (rc == STELE_OK) rc = vault_store_check(store_dir, &e);
     if (rc == STELE_OK)
         rc = vault_user_passwd(store_dir, user, old_password, old_len, new_password, new_len, &e);
-    if (rc != STELE_OK) copy_err(&e, errbuf, errcap);
+    if (rc != STELE_OK) api_copy_err(&e, errbuf, errcap);
     return rc;
 }
 
 /* ------------------------------------------------------------- databases */
-
-static stele_status resolve_db(stele *db, const char *name, uint8_t id[VAULT_ID_BYTES])
-{
-    if (!name || strcmp(name, "primary") == 0) {
-        memcpy(id, db->user.primary_db, VAULT_ID_BYTES);
-        util_strlcpy(db->db_name, "primary", sizeof db->db_name);
-        return STELE_OK;
-    }
-    return util_fail(&db->err, STELE_ENOTFOUND,
-                     "user '%s' has no database '%s' (only 'primary' exists for now)",
-                     db->user.name, name);
-}
 
 /* Makes the index layer's explicit indices those the state defines (create_index /
  * drop_index ops): builds the new ones, drops the dropped ones. */
@@ -474,69 +467,52 @@ static stele_status docs_load(stele *db)
     return docs_replay_from(db, db->snap_lsn);
 }
 
-/* The files of the state's snapshot partitions (each once: partitions that share a
- * file are neighbours) into ids; -1 on out of memory. */
-static int parts_files(stele *db, buf *ids)
-{
-    const uint8_t *ref, *id;
-    size_t len;
-    for (uint32_t i = 0; mstate_part_ref(db->docs, 0, i, &ref, &len); i++)
-        for (uint32_t j = 0; partition_ref_file(ref, len, j, &id); j++) {
-            if (ids->len >= 16 && memcmp(ids->data + ids->len - 16, id, 16) == 0) continue;
-            if (buf_append(ids, id, 16) != 0) return -1;
-        }
-    return 0;
-}
-
-/* Removes fragment files no snapshot refers to: only when the state came from the
- * recorded snapshot (or there is none), since otherwise its partitions are unknown. */
-static void docs_gc(stele *db)
-{
-    ledger_snapinfo si;
-    if (ledger_snapshot_get(db->L, &si) != 0) return;
-    free(si.frags);
-    if (si.lsn != db->snap_lsn) return;
-    buf keep;
-    buf_init(&keep);
-    if (parts_files(db, &keep) == 0)
-        (void)snap_gc(db->L, (const uint8_t(*)[16])keep.data, (uint32_t)(keep.len / 16));
-    buf_release(&keep);
-}
-
 stele_status stele_open(const stele_open_options *o, stele **out)
 {
     stele *db = calloc(1, sizeof *db);
     if (out) *out = db;
     if (!db) return STELE_ENOMEM;
     buf_init(&db->scratch);
-    if (init_check() != STELE_OK) return util_fail(&db->err, STELE_EIO, "cannot init libsodium");
+    if (api_init_check() != STELE_OK) return util_fail(&db->err, STELE_EIO, "cannot init libsodium");
     if (!o || !o->store_dir || !o->user || !o->password || strlen(o->store_dir) > 3000)
         return util_fail(&db->err, STELE_EINVAL,
                          "store directory (at most 3000 bytes), user and password are required");
-    if (o->durability < STELE_DURABLE_FSYNC || o->durability > STELE_DURABLE_NONE)
+    if (o->durability < STELE_DURABLE_FSYNC || o->durability > STELE_DURABLE_STORE)
         return util_fail(&db->err, STELE_EINVAL, "unknown durability policy %d", o->durability);
     util_strlcpy(db->store, o->store_dir, sizeof db->store);
     uint8_t db_id[VAULT_ID_BYTES];
-    char db_dir[VAULT_PATH_MAX], what[300];
+    char db_dir[VAULT_PATH_MAX], what[400];
+    vault_settings set;
+    vault_settings_defaults(&set);
     stele_status rc = vault_store_check(o->store_dir, &db->err);
-    if (rc == STELE_OK) rc = vault_user_load(o->store_dir, o->user, &db->user, &db->err);
-    if (rc == STELE_OK) rc = resolve_db(db, o->db, db_id);
+    if (rc == STELE_OK) rc = vault_settings_load(o->store_dir, &set, &db->err);
+    int durability = (int)o->durability;
+    if (durability == STELE_DURABLE_STORE)
+        durability = set.durability >= 0 ? set.durability : STELE_DURABLE_FSYNC;
     if (rc == STELE_OK)
-        rc = vault_user_unlock(&db->user, o->password, o->password_len, &db->dek, &db->err);
+        rc = vault_user_login(o->store_dir, o->user, o->password, o->password_len, &db->user,
+                              &db->dek, &db->err);
+    if (rc == STELE_OK) rc = api_db_resolve(db->store, &db->user, db->dek, o->db, db_id,
+                                            db->db_name, &db->err);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
     if (rc == STELE_OK) rc = vault_db_unlock(db_dir, &db->user, db->dek, &db->keys, &db->err);
     db->keys_open = rc == STELE_OK;
-    snprintf(what, sizeof what, "database '%s' of user '%s'", db->db_name, db->user.name);
-    ledger_config cfg = {.read_only = o->read_only,
-                         .durability = o->durability,
+    /* A reader's handle is read-only whatever was asked: not even a recovery record
+     * or a closing checkpoint is written with it. */
+    int reader = db->keys_open && db->keys.role == VAULT_ROLE_READER;
+    snprintf(what, sizeof what, "database '%s' of user '%s'%s", db->db_name, db->user.name,
+             reader ? " (a reader: writing needs the writer role, given by the database's "
+                      "owner or an admin with 'stele db share')" : "");
+    ledger_config cfg = {.read_only = o->read_only || reader,
+                         .durability = durability,
                          .group_max_delay_us = o->group_max_delay_us,
-                         .name = what};
+                         .name = what,
+                         .reader = reader};
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
     db->rebuild = o->rebuild;
-    db->read_only = o->read_only;
+    db->read_only = o->read_only || reader;
     db->cache_bytes = o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
     if (rc == STELE_OK) rc = docs_load(db);
-    if (rc == STELE_OK && !o->read_only) docs_gc(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;
     db->no_checkpoint_on_close = o->no_checkpoint_on_close;
@@ -563,22 +539,30 @@ static int snapshot_due(stele *db)
     return db->tail_bytes >= SNAPSHOT_MIN_TAIL && db->tail_bytes >= si.bytes / 4;
 }
 
-/* Where mstate_serialize puts the partitions: packed into fragment files. */
+/* Where mstate_serialize puts the partitions: packed into fragment files, each named
+ * in the write intent before it is created (store/partition.h). */
 static stele_status docs_part_put(void *ctx, const uint8_t *bytes, size_t len, buf *ref,
                                   util_err *e)
 {
     return partition_put(ctx, bytes, len, ref, e);
 }
 
-/* Removes the files of the state's partitions (after a new snapshot replaced them). */
-static void parts_unlink(stele *db)
+/* After a failed snapshot write: unless the manifest already names the new snapshot
+ * (then its files are in force and recovery or the next snapshot deals with the rest),
+ * removes the new partitions' files and ends the write intent that names them; a
+ * failure here leaves the intent for the next writer's recovery. */
+static void snapshot_abandon(stele *db, uint64_t lsn, part_packer *k)
 {
-    buf ids;
-    buf_init(&ids);
-    if (parts_files(db, &ids) == 0)
-        snap_frag_unlink(ledger_dir(db->L), (const uint8_t(*)[16])ids.data,
-                         (uint32_t)(ids.len / 16));
-    buf_release(&ids);
+    ledger_snapinfo si;
+    int got = ledger_snapshot_get(db->L, &si) == 0;
+    int in_force = !got || si.lsn == lsn;
+    if (got) free(si.frags);
+    if (!in_force) {
+        partition_packer_abort(k);
+        util_err ignored;
+        (void)ledger_intent_clear(db->L, &ignored);
+    }
+    mstate_snapshot_abandon(db->docs);
 }
 
 /* Replaces the state and its indices by ones derived from the whole log (a snapshot
@@ -612,7 +596,7 @@ stele_status stele_snapshot(stele *db)
 {
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
-    if (db->read_only) return util_fail(&db->err, STELE_EREADONLY, "the database is open read-only");
+    if (db->read_only) return ledger_refuse_write(db->L, &db->err);
     uint64_t lsn = ledger_head(db->L);
     if (lsn == 0) return STELE_OK;
     rc = snapshot_write(db, lsn);
@@ -645,18 +629,17 @@ static stele_status snapshot_write(stele *db, uint64_t lsn)
                               ix.len, &b, &db->err);
     if (rc == STELE_OK) rc = partition_finish(&k, &db->err);
     buf_release(&ix);
-    if (rc != STELE_OK) partition_packer_abort(&k); /* no superblock names them */
-    else rc = snap_write(db->L, lsn, b.data, b.len, &db->err);
-    /* If snap_write failed, a superblock copy may name the new partitions: snap_gc
-     * removes them at the next open if the old snapshot stays in force. */
+    if (rc == STELE_OK)
+        rc = snap_write(db->L, lsn, b.data, b.len, (const uint8_t(*)[16])k.files.ids.data,
+                        (const uint8_t(*)[32])k.files.hashes.data,
+                        (uint32_t)(k.files.ids.len / 16), &db->err);
     if (rc == STELE_OK) {
-        parts_unlink(db);
-        mstate_snapshot_taken(db->docs);
+        mstate_snapshot_taken(db->docs); /* snap_write removed the old snapshot's files */
         db->snap_lsn = lsn;
         db->tail_bytes = 0;
         db->snap_problem[0] = 0;
     } else {
-        mstate_snapshot_abandon(db->docs);
+        snapshot_abandon(db, lsn, &k);
     }
     partition_packer_release(&k);
     buf_release(&b);
@@ -868,13 +851,9 @@ static stele_status stat_snapshot(stele *db, buf *b)
     ledger_snapinfo si;
     if (ledger_snapshot_get(db->L, &si) != 0) return util_fail(&db->err, STELE_ENOMEM, "oom");
     free(si.frags);
-    uint64_t nfrag = si.nfrag, pbytes = 0;
+    uint64_t nfrag = si.nfrag, pbytes = 0; /* the manifest lists the partition files too */
     const uint8_t *ref;
     size_t len;
-    buf ids;
-    buf_init(&ids);
-    if (si.lsn == db->snap_lsn && parts_files(db, &ids) == 0) nfrag += ids.len / 16;
-    buf_release(&ids);
     for (uint32_t i = 0; mstate_part_ref(db->docs, 0, i, &ref, &len); i++)
         pbytes += len >= PART_REF_FIXED ? get_u64(ref) : 0;
     mstate_cache_stats cs;
@@ -910,9 +889,11 @@ stele_status stele_stat(stele *db, char **json)
     buf_json_str(&b, db->store, strlen(db->store));
     buf_printf(&b,
                ",\"user\":\"%s\",\"user_id\":\"%s\",\"database\":\"%s\","
+               "\"role\":\"%s\",\"key_epoch\":%u,"
                "\"kdf\":{\"algorithm\":\"argon2id\",\"t\":%llu,\"m_kib\":%llu,\"p\":1,"
                "\"profile\":\"%s\",\"insecure\":%s},",
-               db->user.name, uid, db->db_name, (unsigned long long)db->user.kdf.ops,
+               db->user.name, uid, db->db_name, vault_role_name(db->keys.role),
+               db->keys.epoch, (unsigned long long)db->user.kdf.ops,
                (unsigned long long)db->user.kdf.mem_kib,
                db->user.insecure ? "insecure-test" : "default",
                db->user.insecure ? "true" : "false");

@@ -17,10 +17,22 @@
 #define EXIT_LOCKED 4
 #define EXIT_CORRUPT 5
 #define EXIT_STATE 6
+#define EXIT_BACKOFF 7
+#define EXIT_ACCESS 8
+#define EXIT_UNTRUSTED 9
 
 /* main.c: an error line "stele: ..." on stderr; the exit code of a status. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int exit_code(stele_status rc);
+
+/* settings_cmd.c: `stele settings show|verify|sign FILE|trust KEY` (pos[0] "settings"). */
+typedef struct cli_settings_args {
+    const char *store, *user;
+    const char *pos[8];
+    int npos;
+    uint64_t version; /* --settings-version; 0 = next */
+} cli_settings_args;
+int cli_settings(const cli_settings_args *a);
 
 /* format.c: prints `text` (NDJSON, a JSON array or one JSON value, as the library
  * returns it) for --format: NULL or "json" as it is (pretty-printed if `pretty`),
@@ -69,5 +81,23 @@ struct json_t *graph_compact(const char *s, char *why, size_t cap);
  * commands do, no checkpoint record when it closes): 0 or an exit code. */
 typedef int (*cli_open_fn)(void *ctx, int no_close_checkpoint, stele **db);
 int cli_code(const char *sub, const char *path, int npos, cli_open_fn open, void *ctx);
+
+/* main.c: pretty-prints a JSON document made by the library (as is if it does not parse). */
+void cli_print_pretty(const char *json);
+/* main.c: a password from env_name or a prompt on the terminal (asked twice if
+ * confirm). 0 or an exit code (said). */
+int cli_get_password(const char *env_name, const char *what, int confirm, char *out,
+                     size_t cap, size_t *len);
+
+/* user_cmd.c: `stele user ...` and `stele db ...` (pos[0] is the subcommand). */
+typedef struct cli_access_args {
+    const char *store, *user, *kdf, *role;
+    uint64_t segment_size;
+    int yes, reencrypt;
+    const char *pos[8];
+    int npos;
+} cli_access_args;
+int cli_user(const cli_access_args *a);
+int cli_db(const cli_access_args *a);
 
 #endif

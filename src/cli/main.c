@@ -4,7 +4,9 @@
  *
  * Exit codes (also in `stele --help`): 0 ok; 1 error; 2 usage or malformed input;
  * 3 wrong password; 4 database in use by another process; 5 verification failed or
- * data not authentic; 6 not found, already exists, or revision conflict.
+ * data not authentic; 6 not found, already exists, or revision conflict; 7 too many
+ * wrong passwords (wait); 8 no access (not a member, or the role does not allow it);
+ * 9 signed settings refused (tampered, rolled back, or signed by an untrusted key).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,10 +27,12 @@
 typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
     const char *sort, *fields, *format, *output, *kind; /* find / import / export / index */
+    const char *role; /* db share */
+    int yes, reencrypt;
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
-    int payload, consistency, help, json;
+    int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
-    uint64_t depth, max, max_len, min_size, top, cache_mb;
+    uint64_t depth, max, max_len, min_size, top, settings_version, cache_mb;
     int has_cache_mb;
     int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
     const char *pos[8];
@@ -59,6 +63,9 @@ int exit_code(stele_status rc)
     case STELE_ENOTFOUND:
     case STELE_EEXIST:
     case STELE_ECONFLICT: return EXIT_STATE;
+    case STELE_EBACKOFF: return EXIT_BACKOFF;
+    case STELE_EACCESS: return EXIT_ACCESS;
+    case STELE_EUNTRUSTED: return EXIT_UNTRUSTED;
     default: return EXIT_ERR;
     }
 }
@@ -82,6 +89,12 @@ static const char *const HELP_MAIN =
     "  verify-proof FILE    check a proof offline (no store, no password)\n"
     "  stat                 sizes, counts, key profile, durability policy\n"
     "  passwd               change the user's password (re-wraps one key, no data rewrite)\n"
+    "users, databases, sharing:\n"
+    "  user add|list|remove NAME        users of the store (add/remove: an admin only)\n"
+    "  db create|list|drop|rename NAME  the user's databases ('primary' is always there)\n"
+    "  db share DB USER --role reader|writer|admin   give a member access\n"
+    "  db revoke DB USER [--reencrypt]  remove it: the database key rotates\n"
+    "  settings show|verify|sign FILE|trust KEY   the store's admin-signed settings\n"
     "documents (JSON objects in collections, every write a ledger transaction):\n"
     "  collection create|drop|list|rename   manage collections\n"
     "  put COLL [JSON|-]    insert a document (an existing _id is an error); prints _id\n"
@@ -111,7 +124,7 @@ static const char *const HELP_MAIN =
     "  --store DIR    the store directory      STELE_STORE  (default $XDG_DATA_HOME/stele)\n"
     "  --user NAME    the user                 STELE_USER   (default $USER)\n"
     "  --db NAME      the database             (default: the user's primary database)\n"
-    "  --durability fsync|group|none           STELE_DURABILITY (default fsync)\n"
+    "  --durability fsync|group|none           STELE_DURABILITY (default: settings, else fsync)\n"
     "  --cache-mb N   memory for document bodies read from the state snapshot, in MiB;\n"
     "                 least recently used ones are dropped beyond it (0 = no limit)\n"
     "                                         STELE_CACHE_MB (default 256)\n"
@@ -119,7 +132,10 @@ static const char *const HELP_MAIN =
     "\n"
     "exit codes: 0 ok, 1 error, 2 usage or malformed input, 3 wrong password,\n"
     "            4 database in use by another process, 5 verification failed / not authentic,\n"
-    "            6 not found, already exists, or revision conflict\n"
+    "            6 not found, already exists, or revision conflict,\n"
+    "            7 too many wrong passwords: wait (the message says how long),\n"
+    "            8 no access: not a member, or the role does not allow it,\n"
+    "            9 signed settings refused (tampered, rolled back, or an untrusted key)\n"
     "\n"
     "'stele COMMAND --help' describes one command.\n";
 
@@ -130,11 +146,15 @@ typedef struct cmd_help {
 static const cmd_help HELPS[] = {
     {"init",
      "usage: stele init --store DIR --user NAME [--kdf-profile default|insecure-test]\n"
-     "                  [--segment-size BYTES] [--checkpoint-every N]\n"
+     "                  [--segment-size BYTES] [--checkpoint-every N] [--no-encryption]\n"
      "Creates the store and its first user with a primary database. The password comes from\n"
      "STELE_PASSWORD or is asked twice. Keys: Argon2id (m=256 MiB, t=3) derives the key that\n"
      "wraps the user's data key; each database has its own key. 'insecure-test' uses a cheap\n"
-     "KDF for test suites only (reported by 'stele stat'). Segment files are 32 MiB by default.\n"},
+     "KDF for test suites only (reported by 'stele stat'). Segment files are 32 MiB by default.\n"
+     "--no-encryption: WARNING, FOR PUBLIC DATA ONLY (a global database). The database's log\n"
+     "segments and snapshots are stored as PLAINTEXT that anyone with the files can read;\n"
+     "integrity stays (a SHA-256 checksum per box, the hash chain, signed checkpoints), and\n"
+     "'stele stat' says \"not encrypted\". Keys and the superblock stay sealed.\n"},
     {"log",
      "usage: stele log append [--id IDEMPOTENCY_ID] [JSON | -]\n"
      "       stele log get LSN\n"
@@ -177,9 +197,26 @@ static const cmd_help HELPS[] = {
      "Checks a proof bundle made by 'stele prove': signature, Merkle path, and the payload if\n"
      "disclosed. Needs no store and no password. Pass --key with the database public key you\n"
      "trust (from 'stele stat'); without it the bundle is only checked against its own key.\n"},
+    {"settings",
+     "usage: stele settings show | verify | sign FILE|- [--settings-version N] | trust KEY\n"
+     "Store-wide settings in config/settings.json, signed with an admin's Ed25519 settings\n"
+     "key (made on first 'sign', wrapped by that user's data key). FILE is a JSON object:\n"
+     "  {\"kdf_floor\":{\"m_kib\":N,\"t\":N}, \"segment_size\":N, \"checkpoint_every\":N,\n"
+     "   \"durability\":\"fsync\"|\"group\"|\"none\"}   (every member optional)\n"
+     "show     print the settings in effect (checked, nothing written)\n"
+     "verify   check the file and accept it: its key is pinned on first use, and its version\n"
+     "         and counter become the oldest the store accepts\n"
+     "sign     sign FILE as the next version (or --settings-version N; never lower) with the\n"
+     "         user's key; needs the password\n"
+     "trust    provision KEY (64 hex digits) as the only key whose settings are accepted\n"
+     "A changed byte, an older file or another key's file is refused (exit 7) by these\n"
+     "commands and by every open. Effects: the Argon2id floor for new passwords (never below\n"
+     "m=256 MiB, t=3), the durability default (when --durability is not given), the segment\n"
+     "size and checkpoint interval of new databases.\n"},
     {"stat",
      "usage: stele stat\n"
-     "Prints JSON: user, key profile (and whether it is insecure), head LSN, checkpoints,\n"
+     "Prints JSON: user, database, your role in it and its key epoch, key profile (and whether\n"
+     "it is insecure), head LSN, checkpoints,\n"
      "segments and sizes, durability policy, recoveries and the database public key.\n"},
     {"collection",
      "usage: stele collection create NAME | drop NAME | rename OLD NEW\n"
@@ -326,6 +363,41 @@ static const cmd_help HELPS[] = {
      "  stele code def NAME          every symbol called NAME with its file, line, signature\n"
      "A SYMBOL is a function's key, or its plain name when only one function has it. The\n"
      "graph is also documents: stele find code_edges '{\"_to\":\"function/printf\"}'.\n"},
+    {"user",
+     "usage: stele user add NAME [--kdf-profile default|insecure-test] [--segment-size BYTES]\n"
+     "       stele user list\n"
+     "       stele user remove NAME [--yes]\n"
+     "add: a new user with an Argon2id-derived key (never below m=256 MiB, t=3 with the\n"
+     "default profile; the parameters are kept per user so the store opens on any machine)\n"
+     "and a primary database. Its password comes from STELE_NEW_PASSWORD or is asked twice.\n"
+     "Only an admin may add or remove users: --user (STELE_USER) names the admin and\n"
+     "STELE_PASSWORD is the admin's password. The first user of a store is its admin.\n"
+     "list: the public registry (names, ids, public keys, databases owned); no password.\n"
+     "remove: deletes the user's key file and every database they own: their data becomes\n"
+     "unreadable for everyone, members included. Asks for confirmation unless --yes.\n"
+     "Wrong passwords: from the third failure in a row each attempt must wait 2, 4, 8 ...\n"
+     "seconds (at most an hour; exit 7 says how long), counted in the user file.\n"},
+    {"db",
+     "usage: stele db create NAME [--segment-size BYTES]\n"
+     "       stele db list\n"
+     "       stele db drop NAME [--yes]\n"
+     "       stele db rename NAME NEW_NAME\n"
+     "       stele db share DB USER --role reader|writer|admin\n"
+     "       stele db revoke DB USER [--reencrypt]\n"
+     "Each user has a primary database (--db primary, the default) that can never be shared,\n"
+     "dropped or renamed; it also holds the cached global data, and its size is reported\n"
+     "with that data included. Other databases are named per user; a database shared with\n"
+     "you is OWNER/NAME (use it with --db OWNER/NAME). list prints JSON: name, id, owner,\n"
+     "your role, key epoch, bytes on disk, and the members if you are owner or admin.\n"
+     "share: seals the database key to USER's public key and records who shared what with\n"
+     "whom, when, signed by you, in the database's ledger. USER opens it with their own\n"
+     "password. Roles: reader (read only), writer (read and write), admin (also shares and\n"
+     "revokes). Sharing again changes the role.\n"
+     "revoke: rotates the database key to a new epoch, re-sealed for the remaining members;\n"
+     "USER can read nothing written afterwards. --reencrypt also rewrites every older file\n"
+     "under the new key, in the foreground (the command returns when it is done), so the\n"
+     "old key opens nothing. Data USER already read may have been copied and cannot be\n"
+     "recalled.\n"},
     {"passwd",
      "usage: stele passwd\n"
      "Changes the user's password: the old one from STELE_PASSWORD or a prompt, the new one\n"
@@ -373,7 +445,8 @@ static int parse_args(int argc, char **argv, opts *o)
                                          "--rev", "--as-of", "--limit", "--offset", "--sort",
                                          "--fields", "--format", "--output", "--kind",
                                          "--dir", "--label", "--weight", "--depth", "--max",
-                                         "--max-len", "--min-size", "--top", "--cache-mb"};
+                                         "--max-len", "--min-size", "--top", "--role",
+                                         "--settings-version", "--cache-mb"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -381,6 +454,9 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--consistency") == 0) { o->consistency = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
         if (strcmp(a, "--docs") == 0) { o->docs = 1; continue; }
+        if (strcmp(a, "--no-encryption") == 0) { o->no_encryption = 1; continue; }
+        if (strcmp(a, "--yes") == 0) { o->yes = 1; continue; }
+        if (strcmp(a, "--reencrypt") == 0) { o->reencrypt = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
             if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
             o->pos[o->npos++] = a;
@@ -426,7 +502,9 @@ static int parse_args(int argc, char **argv, opts *o)
         case 26: bad = parse_u64(v, &o->max_len); o->has_max_len = 1; break;
         case 27: bad = parse_u64(v, &o->min_size); o->has_min_size = 1; break;
         case 28: bad = parse_u64(v, &o->top); o->has_top = 1; break;
-        case 29: bad = parse_cache_mb(v, o); break;
+        case 29: o->role = v; break;
+        case 30: bad = parse_u64(v, &o->settings_version) || !o->settings_version; break;
+        case 31: bad = parse_cache_mb(v, o); break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -496,8 +574,8 @@ static int prompt_password(const char *prompt, char *out, size_t cap)
 }
 
 /* The password from env_name, or a prompt (asked twice if confirm). 0 or exit code. */
-static int get_password(const char *env_name, const char *what, int confirm, char *out,
-                        size_t cap, size_t *len)
+int cli_get_password(const char *env_name, const char *what, int confirm, char *out,
+                     size_t cap, size_t *len)
 {
     const char *env = getenv(env_name);
     if (env) {
@@ -528,7 +606,8 @@ static int get_password(const char *env_name, const char *what, int confirm, cha
 
 static int durability_of(const char *s, stele_durability *d)
 {
-    if (!s || strcmp(s, "fsync") == 0) *d = STELE_DURABLE_FSYNC;
+    if (!s) *d = STELE_DURABLE_STORE; /* the signed settings' default, else fsync */
+    else if (strcmp(s, "fsync") == 0) *d = STELE_DURABLE_FSYNC;
     else if (strcmp(s, "group") == 0) *d = STELE_DURABLE_GROUP;
     else if (strcmp(s, "none") == 0) *d = STELE_DURABLE_NONE;
     else {
@@ -550,7 +629,7 @@ static int open_db_ex(const opts *o, int read_only, int no_close_ckpt, stele **d
                              .no_checkpoint_on_close = no_close_ckpt};
     if (o->has_cache_mb) oo.cache_bytes = o->cache_mb ? o->cache_mb << 20 : UINT64_MAX;
     int rc = durability_of(o->durability, &oo.durability);
-    if (rc == 0) rc = get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);
+    if (rc == 0) rc = cli_get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);
     if (rc != 0) return rc;
     oo.password = pw;
     oo.password_len = pwlen;
@@ -636,6 +715,7 @@ static const char *kind_name(int kind)
     case STELE_REC_TXN: return "txn";
     case STELE_REC_CHECKPOINT: return "checkpoint";
     case STELE_REC_KEYROT: return "key_rotation";
+    case STELE_REC_ACCESS: return "access";
     case STELE_REC_RECOVERY: return "recovery";
     case STELE_REC_ERASURE: return "erasure";
     case STELE_REC_DOCS: return "docs";
@@ -685,7 +765,7 @@ static void print_record(const stele_record *r)
 }
 
 /* Pretty-prints a JSON document made by the library. */
-static void print_pretty(const char *json)
+void cli_print_pretty(const char *json)
 {
     json_error_t err;
     json_t *j = json_loads(json, 0, &err);
@@ -703,7 +783,8 @@ static int cmd_init(opts *o)
     size_t pwlen;
     stele_init_options io = {.store_dir = o->store, .user = o->user,
                              .segment_size = (uint32_t)o->segment_size,
-                             .checkpoint_every = (uint32_t)o->checkpoint_every};
+                             .checkpoint_every = (uint32_t)o->checkpoint_every,
+                             .no_encryption = o->no_encryption};
     if (o->segment_size > UINT32_MAX || o->checkpoint_every > UINT32_MAX) {
         say("--segment-size and --checkpoint-every must be below 4294967296");
         return EXIT_USAGE;
@@ -713,7 +794,7 @@ static int cmd_init(opts *o)
         say("unknown --kdf-profile '%s' (use default or insecure-test)", o->kdf);
         return EXIT_USAGE;
     }
-    int rc = get_password("STELE_PASSWORD", "new password", 1, pw, sizeof pw, &pwlen);
+    int rc = cli_get_password("STELE_PASSWORD", "new password", 1, pw, sizeof pw, &pwlen);
     if (rc) return rc;
     io.password = pw;
     io.password_len = pwlen;
@@ -723,8 +804,9 @@ static int cmd_init(opts *o)
         say("%s", err);
         return exit_code(st);
     }
-    printf("created store '%s' with user '%s' and its primary database%s\n", o->store, o->user,
-           io.kdf == STELE_KDF_INSECURE_TEST ? " (INSECURE test key profile)" : "");
+    printf("created store '%s' with user '%s' and its primary database%s%s\n", o->store,
+           o->user, io.kdf == STELE_KDF_INSECURE_TEST ? " (INSECURE test key profile)" : "",
+           o->no_encryption ? " (NOT ENCRYPTED: public data only)" : "");
     return 0;
 }
 
@@ -841,7 +923,7 @@ static int cmd_verify(opts *o)
         say("verification failed: %s", stele_errmsg(db));
         return close_db(db, exit_code(st));
     }
-    if (o->json) print_pretty(report);
+    if (o->json) cli_print_pretty(report);
     else {
         json_error_t err;
         json_t *j = json_loads(report, 0, &err);
@@ -927,7 +1009,10 @@ static int cmd_stat(opts *o)
     char *json = NULL;
     stele_status st = stele_stat(db, &json);
     if (st != STELE_OK) return fail_db(db, st);
-    print_pretty(json);
+    cli_print_pretty(json);
+    if (strstr(json, "\"encryption\":\"none"))
+        say("warning: this database is NOT ENCRYPTED (created with --no-encryption): keep only "
+            "public data in it");
     if (strstr(json, "\"insecure\":true"))
         say("warning: user '%s' was created with the INSECURE test key profile; do not keep "
             "real data in this store", o->user);
@@ -939,8 +1024,8 @@ static int cmd_passwd(opts *o)
 {
     char old[PASSWORD_MAX], nw[PASSWORD_MAX], err[1024];
     size_t ol, nl;
-    int rc = get_password("STELE_PASSWORD", "current password", 0, old, sizeof old, &ol);
-    if (!rc) rc = get_password("STELE_NEW_PASSWORD", "new password", 1, nw, sizeof nw, &nl);
+    int rc = cli_get_password("STELE_PASSWORD", "current password", 0, old, sizeof old, &ol);
+    if (!rc) rc = cli_get_password("STELE_NEW_PASSWORD", "new password", 1, nw, sizeof nw, &nl);
     if (rc) return rc;
     stele_status st = stele_passwd(o->store, o->user, old, ol, nw, nl, err, sizeof err);
     memset(old, 0, sizeof old);
@@ -1169,7 +1254,7 @@ static int cmd_query(opts *o, const char *cmd)
     if (st != STELE_OK) return fail_db(db, st);
     int prc = 0;
     if (strcmp(cmd, "count") == 0) printf("%llu\n", (unsigned long long)n);
-    else if (strcmp(cmd, "explain") == 0) print_pretty(out);
+    else if (strcmp(cmd, "explain") == 0) cli_print_pretty(out);
     else prc = cli_print(o->format, out, 0);
     stele_free(out);
     return close_db(db, prc);
@@ -1328,6 +1413,19 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "prove") == 0) return cmd_prove(&o);
     if (strcmp(cmd, "stat") == 0) return cmd_stat(&o);
     if (strcmp(cmd, "passwd") == 0) return cmd_passwd(&o);
+    if (strcmp(cmd, "user") == 0 || strcmp(cmd, "db") == 0) {
+        cli_access_args a = {.store = o.store, .user = o.user, .kdf = o.kdf, .role = o.role,
+                             .segment_size = o.segment_size, .yes = o.yes,
+                             .reencrypt = o.reencrypt, .npos = o.npos - 1};
+        for (int i = 1; i < o.npos; i++) a.pos[i - 1] = o.pos[i];
+        return strcmp(cmd, "user") == 0 ? cli_user(&a) : cli_db(&a);
+    }
+    if (strcmp(cmd, "settings") == 0) {
+        cli_settings_args sa = {.store = o.store, .user = o.user, .npos = o.npos,
+                                .version = o.settings_version};
+        memcpy(sa.pos, o.pos, sizeof sa.pos);
+        return cli_settings(&sa);
+    }
     if (strcmp(cmd, "collection") == 0) return cmd_collection(&o);
     if (strcmp(cmd, "put") == 0 || strcmp(cmd, "replace") == 0 || strcmp(cmd, "patch") == 0 ||
         strcmp(cmd, "delete") == 0 || strcmp(cmd, "restore") == 0)

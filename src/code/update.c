@@ -12,8 +12,10 @@
  *      point at them stay), inserted if new; external nodes for references nobody holds;
  *   2. the file's old edges that are gone: deleted;
  *   3. its edges: inserted or replaced;
- *   4. its nodes that are gone: the edges other files have to them deleted, then the
- *      node deleted with "cascade":true.
+ *   4. its nodes that are gone: the file's own edges to them deleted; a node that
+ *      edges of other files still point at becomes an external node (what a full
+ *      index makes of a symbol referenced but defined nowhere) and keeps them; any
+ *      other is deleted with "cascade":true.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,20 +193,57 @@ static int write_edges(upd *u, cg_batch *b, cg_file *f, char *err, size_t cap)
     return rc;
 }
 
-/* Deletes the edges that point at node `ref` ("coll/key"), then the node. */
-static int delete_node(upd *u, cg_batch *b, int slot, const char *id, char *err, size_t cap)
+/* The external node that stands for `old` once no indexed file defines it: what a full
+ * index writes for a symbol that is referenced but defined nowhere (its "declared_in"
+ * is the declaration a caller saw, which only a parse of the callers knows: the next
+ * full index adds it). */
+static json_t *external_doc(const json_t *old)
+{
+    json_t *o = json_object();
+    static const char *const keep[] = {"_id", "name", "kind", "signature"};
+    int bad = o == NULL;
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0] && !bad; i++) {
+        json_t *v = json_object_get(old, keep[i]);
+        if (v) bad = json_object_set(o, keep[i], v) != 0;
+    }
+    if (!bad) bad = json_object_set_new(o, "external", json_true()) != 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A node the file no longer defines. The file's own edges to it go. If edges of other
+ * files still point at it (a function the file defined and others call), it becomes
+ * an external node and those edges stay, as a full index would leave them; otherwise
+ * it is deleted. */
+static int drop_node(upd *u, cg_batch *b, const cg_doc *o, char *err, size_t cap)
 {
     char ref[CG_KEY_MAX + 32];
-    if (cg_ref_text(slot, id, ref, sizeof ref) != 0) return STELE_EINVAL;
+    if (cg_ref_text(o->slot, o->id, ref, sizeof ref) != 0) return STELE_EINVAL;
     json_t *f = json_pack("{so}", "_to", cg_json_str(ref));
     char *filter = f ? json_dumps(f, JSON_COMPACT) : NULL;
     json_decref(f);
     cg_docset in;
     cg_docset_init(&in);
     int rc = filter ? cg_load_docs(u->db, CG_EDGE_SLOT, filter, &in, err, cap) : STELE_ENOMEM;
-    for (size_t i = 0; i < in.n && rc == 0; i++) rc = delete_edge(u, b, in.v[i].id, err, cap);
-    if (rc == 0) rc = cg_batch_op(b, "delete", slot, id, NULL, 1, err, cap);
-    if (rc == 0 && b->st) b->st->deleted++;
+    size_t others = 0;
+    for (size_t i = 0; i < in.n && rc == 0; i++) {
+        const char *file = json_string_value(json_object_get(in.v[i].doc, "file"));
+        uint32_t v;
+        if (cg_smap_get(&u->gone, in.v[i].id, &v)) continue; /* deleted already */
+        if (file && strcmp(file, u->rel) != 0) others++;
+        else rc = delete_edge(u, b, in.v[i].id, err, cap);
+    }
+    if (rc == 0 && others) {
+        json_t *ext = external_doc(o->doc);
+        rc = ext ? cg_batch_put(b, o->slot, ext, o->doc, 1, err, cap) : STELE_ENOMEM;
+        json_decref(ext);
+    } else if (rc == 0) {
+        rc = cg_batch_op(b, "delete", o->slot, o->id, NULL, 1, err, cap);
+        if (rc == 0 && b->st) b->st->deleted++;
+    }
     free(filter);
     cg_docset_release(&in);
     return rc;
@@ -219,7 +258,7 @@ static int delete_nodes(upd *u, cg_batch *b, char *err, size_t cap)
         if (o->slot == CG_EDGE_SLOT || (cg_ref_text(o->slot, o->id, at, sizeof at) == 0 &&
                                         cg_smap_get(&u->mine, at, &v)))
             continue;
-        int rc = delete_node(u, b, o->slot, o->id, err, cap);
+        int rc = drop_node(u, b, o, err, cap);
         if (rc) return rc;
     }
     return 0;

@@ -186,6 +186,40 @@ static EVP_MD_CTX *sha_ctx(void)
     return ctx;
 }
 
+struct crypto_sha256_ctx {
+    EVP_MD_CTX *md;
+    int failed;
+};
+
+crypto_sha256_ctx *crypto_sha256_begin(void)
+{
+    pthread_once(&sha_once, sha_setup);
+    crypto_sha256_ctx *c = calloc(1, sizeof *c);
+    if (c) c->md = EVP_MD_CTX_new();
+    if (!c || !c->md || EVP_DigestInit_ex2(c->md, sha_md, NULL) != 1) {
+        if (c) EVP_MD_CTX_free(c->md);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void crypto_sha256_update(crypto_sha256_ctx *c, const void *p, size_t len)
+{
+    STELE_ASSERT(c != NULL && (p != NULL || len == 0));
+    if (len && EVP_DigestUpdate(c->md, p, len) != 1) c->failed = 1;
+}
+
+int crypto_sha256_end(crypto_sha256_ctx *c, uint8_t out[CRYPTO_HASH_BYTES])
+{
+    STELE_ASSERT(c != NULL);
+    unsigned int n = 0;
+    int ok = !c->failed && EVP_DigestFinal_ex(c->md, out, &n) == 1 && n == CRYPTO_HASH_BYTES;
+    EVP_MD_CTX_free(c->md);
+    free(c);
+    return ok ? 0 : -1;
+}
+
 /* SHA-256 over up to three buffers as if concatenated, through libcrypto (SHA-NI).
  * Returns 1 on success, 0 if libcrypto failed (only possible when out of memory). */
 static int sha_evp(const void *const *parts, const size_t *lens, int nparts,

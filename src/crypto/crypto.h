@@ -80,6 +80,14 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_HASH_BYTES])
 void crypto_sha256_2(const void *a, size_t alen, const void *b, size_t blen,
                      uint8_t out[CRYPTO_HASH_BYTES]);
 
+/* Incremental SHA-256 (libcrypto) for data read in pieces (whole-file hashes).
+ * crypto_sha256_begin returns NULL out of memory; _end frees the context (also on
+ * failure) and returns 0, or -1 if any update failed. */
+typedef struct crypto_sha256_ctx crypto_sha256_ctx;
+crypto_sha256_ctx *crypto_sha256_begin(void);
+void crypto_sha256_update(crypto_sha256_ctx *c, const void *p, size_t len);
+int crypto_sha256_end(crypto_sha256_ctx *c, uint8_t out[CRYPTO_HASH_BYTES]) CRYPTO_MUST_CHECK;
+
 /* HKDF-SHA256 (RFC 5869) extract-and-expand. salt may be NULL (salt_len 0).
  * 0 on success, -1 on failure. out_len <= 255*32. */
 int crypto_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,

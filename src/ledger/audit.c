@@ -49,8 +49,7 @@ stele_status ledger_checkpoint_payload_locked(ledger *L, buf *out, util_err *e)
 
 stele_status ledger_checkpoint(ledger *L, uint64_t *lsn_out, util_err *e)
 {
-    if (L->cfg.read_only)
-        return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     buf p;
     buf_init(&p);
     uint64_t lsn = 0;
@@ -187,7 +186,7 @@ static void *verify_worker(void *arg)
     buf_init(&env);
     crypto_gcm *g = NULL;
     uint32_t cur = UINT32_MAX;
-    frame_place pl = {j->L->keys->db_id, NULL, 0, 0};
+    frame_place pl = {j->L->keys->db_id, NULL, 0, 0, 0};
     j->rc = w.buf ? STELE_OK : util_fail(&j->e, STELE_ENOMEM, "out of memory");
     for (uint64_t lsn = j->from; j->rc == STELE_OK && lsn <= j->to; lsn++) {
         const recloc *loc = &j->loc[lsn - j->base];
@@ -198,11 +197,12 @@ static void *verify_worker(void *arg)
             pthread_mutex_lock(&j->L->mu);
             lseg s = j->L->segs[cur];
             pthread_mutex_unlock(&j->L->mu);
-            j->rc = ledger_seg_key(j->L->keys, s.file_id, &g, &j->e);
+            j->rc = ledger_seg_key(j->L->keys, s.epoch, s.file_id, &g, &j->e);
             w.fd = s.fd;
             w.file_size = j->L->sb.segment_size;
             w.start = w.len = 0;
             pl.file_id = j->L->segs[cur].file_id;
+            pl.epoch = j->L->segs[cur].epoch;
             pl.seg_seq = cur;
             if (j->rc != STELE_OK) break;
         }
@@ -301,6 +301,9 @@ stele_status ledger_verify(ledger *L, uint64_t from_lsn, buf *report, util_err *
     buf_init(&scratch);
     stele_status rc = STELE_OK;
     if (L->sb_damage[0]) rc = util_fail(e, STELE_ECORRUPT, "%s", L->sb_damage);
+    char files[512];
+    if (rc == STELE_OK && ledger_files_check(L, 1, files, sizeof files) != 0)
+        rc = util_fail(e, STELE_ECORRUPT, "%s", files);
     if (rc == STELE_OK && from_lsn > 1) { /* start at a trusted (verified) checkpoint */
         uint64_t ck = newest_ckpt_at_or_before(L, from_lsn);
         if (ck) {
@@ -488,16 +491,30 @@ stele_status ledger_stat(ledger *L, buf *json, util_err *e)
                          "\"generation\":%u,\"segments\":%u,\"segment_size\":%u,"
                          "\"bytes_on_disk\":%llu,\"log_bytes\":%llu,\"checkpoint_every\":%u,"
                          "\"durability\":\"%s\",\"clean_shutdown_last_time\":%s,"
-                         "\"superblock_warning\":",
+                         "\"encryption\":\"%s\",\"manifest_version\":%llu,\"superblock_warning\":",
                          db, pk, (unsigned long long)L->head, L->nckpt,
                          (unsigned long long)(L->nckpt ? L->ckpts[L->nckpt - 1] : 0),
                          (unsigned long long)L->nrecovery, L->generation, L->nseg,
                          L->sb.segment_size,
                          (unsigned long long)L->nseg * L->sb.segment_size,
                          (unsigned long long)L->log_bytes, L->sb.checkpoint_every,
-                         dur[L->cfg.durability % 3], L->opened_clean ? "true" : "false");
+                         dur[L->cfg.durability % 3], L->opened_clean ? "true" : "false",
+                         L->keys->plaintext ? "none (not encrypted: public data only)"
+                                            : "aes-256-gcm",
+                         (unsigned long long)L->sb.seq);
     bad = bad || (L->sb_damage[0] ? buf_json_str(json, L->sb_damage, strlen(L->sb_damage))
                                   : buf_printf(json, "null"));
+    char m0[33], m1[33];
+    uint8_t id[16];
+    bad = bad || sb_copy_id(L->keys, 0, id) != 0;
+    crypto_hex(id, 16, m0);
+    bad = bad || sb_copy_id(L->keys, 1, id) != 0;
+    crypto_hex(id, 16, m1);
+    bad = bad || buf_printf(json, ",\"manifest_copies\":[\"%s\",\"%s\"],\"manifest_bytes\":%zu",
+                            m0, m1, sb_file_bytes(&L->sb));
+    bad = bad || buf_printf(json, ",\"files_warning\":") ||
+          (L->files_damage[0] ? buf_json_str(json, L->files_damage, strlen(L->files_damage))
+                              : buf_printf(json, "null"));
     pthread_mutex_unlock(&L->mu);
     return bad ? util_fail(e, STELE_ENOMEM, "out of memory") : STELE_OK;
 }

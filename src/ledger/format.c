@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define RECHDR_VERSION 1
-#define SEGHDR_VERSION 1
+#define SEGHDR_VERSION 2
 
 void rechdr_encode(const rechdr *h, uint8_t out[RECHDR_BYTES])
 {
@@ -43,7 +43,7 @@ int rechdr_decode(const uint8_t in[RECHDR_BYTES], rechdr *h)
     memcpy(h->payload_hash, in + 80, 32);
     memcpy(h->prev_hash, in + 112, 32);
     h->durable_lsn = get_u64(in + 144);
-    if (h->lsn == 0 || h->kind < 1 || h->kind > 6) return -1;
+    if (h->lsn == 0 || h->kind < 1 || h->kind > 7) return -1;
     if (h->payload_len > LEDGER_PAYLOAD_MAX) return -1;
     if (h->env_len < ENVELOPE_FIXED + h->payload_len ||
         h->env_len > ENVELOPE_FIXED + LEDGER_IDEM_MAX + h->payload_len)
@@ -56,15 +56,66 @@ void rechdr_hash(const uint8_t enc[RECHDR_BYTES], uint8_t out[CRYPTO_HASH_BYTES]
     crypto_sha256(enc, RECHDR_BYTES, out);
 }
 
+/* ---- boxes: sealed or plaintext (format.h) ---- */
+
+static void plain_tag(const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+                      size_t aad_len, const void *pt, size_t len,
+                      uint8_t tag[CRYPTO_GCM_TAG_BYTES])
+{
+    static const char domain[18] = "stele-plain-box-v1";
+    uint8_t pre[sizeof domain + CRYPTO_GCM_NONCE_BYTES + BOX_AAD_MAX], h[CRYPTO_HASH_BYTES];
+    STELE_ASSERT(aad_len <= BOX_AAD_MAX);
+    memcpy(pre, domain, sizeof domain);
+    memcpy(pre + sizeof domain, nonce, CRYPTO_GCM_NONCE_BYTES);
+    memcpy(pre + sizeof domain + CRYPTO_GCM_NONCE_BYTES, aad, aad_len);
+    crypto_sha256_2(pre, sizeof domain + CRYPTO_GCM_NONCE_BYTES + aad_len, pt, len, h);
+    memcpy(tag, h, CRYPTO_GCM_TAG_BYTES);
+}
+
+int box_seal(crypto_gcm *g, const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+             size_t aad_len, const void *pt, size_t len, uint8_t *ct,
+             uint8_t tag[CRYPTO_GCM_TAG_BYTES])
+{
+    if (g) return crypto_gcm_seal(g, nonce, aad, aad_len, pt, len, ct, tag);
+    if (ct != pt && len) memmove(ct, pt, len);
+    plain_tag(nonce, aad, aad_len, ct, len, tag);
+    return 0;
+}
+
+int box_open(crypto_gcm *g, const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+             size_t aad_len, const uint8_t *ct, size_t len,
+             const uint8_t tag[CRYPTO_GCM_TAG_BYTES], uint8_t *pt)
+{
+    if (g) return crypto_gcm_open(g, nonce, aad, aad_len, ct, len, tag, pt);
+    uint8_t want[CRYPTO_GCM_TAG_BYTES];
+    plain_tag(nonce, aad, aad_len, ct, len, want);
+    if (!crypto_equal(want, tag, CRYPTO_GCM_TAG_BYTES)) {
+        if (len) memset(pt, 0, len);
+        return -1;
+    }
+    if (pt != ct && len) memmove(pt, ct, len);
+    return 0;
+}
+
 #define FRAME_AAD_LEN FRAME_AAD_BYTES
 
-static void frame_aad48(const char tag[4], const frame_place *pl, uint8_t aad[FRAME_AAD_LEN])
+size_t sealed_aad(uint8_t out[SEALED_AAD_BYTES], const char tag[4], const uint8_t *db_id,
+                  const uint8_t *file_id, uint32_t epoch, uint8_t kind)
 {
-    memcpy(aad, tag, 4);
-    memcpy(aad + 4, pl->db_id, 16);
-    memcpy(aad + 20, pl->file_id, 16);
-    put_u32(aad + 36, pl->seg_seq);
-    put_u64(aad + 40, pl->offset);
+    STELE_ASSERT(kind >= FILE_KIND_SEGMENT && kind <= FILE_KIND_MANIFEST);
+    memcpy(out, tag, 4);
+    memcpy(out + 4, db_id, 16);
+    memcpy(out + 20, file_id, 16);
+    put_u32(out + 36, epoch);
+    out[40] = kind;
+    return SEALED_AAD_BYTES;
+}
+
+static void frame_aad(const char tag[4], const frame_place *pl, uint8_t aad[FRAME_AAD_LEN])
+{
+    size_t n = sealed_aad(aad, tag, pl->db_id, pl->file_id, pl->epoch, FILE_KIND_SEGMENT);
+    put_u32(aad + n, pl->seg_seq);
+    put_u64(aad + n + 4, pl->offset);
 }
 
 static void nonce_pair(const uint8_t base[FRAME_NONCE_BYTES], uint8_t nh[FRAME_NONCE_BYTES],
@@ -86,13 +137,13 @@ int frame_seal(crypto_gcm *g, crypto_rng *rng, const frame_place *pl,
     crypto_rng_bytes(rng, out, FRAME_NONCE_BYTES);
     out[11] &= 0xfe;
     nonce_pair(out, nh, np);
-    frame_aad48("FRH1", pl, aad);
+    frame_aad("FRH1", pl, aad);
     uint8_t *p = out + FRAME_NONCE_BYTES;
-    if (crypto_gcm_seal(g, nh, aad, sizeof aad, hdr_enc, RECHDR_BYTES, p, p + RECHDR_BYTES) != 0)
+    if (box_seal(g, nh, aad, sizeof aad, hdr_enc, RECHDR_BYTES, p, p + RECHDR_BYTES) != 0)
         return -1;
     p += RECHDR_BYTES + CRYPTO_GCM_TAG_BYTES;
-    frame_aad48("FRP1", pl, aad);
-    if (crypto_gcm_seal(g, np, aad, sizeof aad, env, env_len, p, p + env_len) != 0) return -1;
+    frame_aad("FRP1", pl, aad);
+    if (box_seal(g, np, aad, sizeof aad, env, env_len, p, p + env_len) != 0) return -1;
     p += env_len + CRYPTO_GCM_TAG_BYTES;
     size_t used = (size_t)(p - out);
     if (total > used) crypto_rng_bytes(rng, p, total - used);
@@ -105,9 +156,9 @@ int frame_open_header(crypto_gcm *g, const frame_place *pl, const uint8_t *in,
     uint8_t aad[FRAME_AAD_LEN], nh[FRAME_NONCE_BYTES], np[FRAME_NONCE_BYTES];
     if (in[11] & 1) return -1; /* header nonces always have bit 0 clear */
     nonce_pair(in, nh, np);
-    frame_aad48("FRH1", pl, aad);
+    frame_aad("FRH1", pl, aad);
     const uint8_t *c = in + FRAME_NONCE_BYTES;
-    return crypto_gcm_open(g, nh, aad, sizeof aad, c, RECHDR_BYTES, c + RECHDR_BYTES, hdr_enc);
+    return box_open(g, nh, aad, sizeof aad, c, RECHDR_BYTES, c + RECHDR_BYTES, hdr_enc);
 }
 
 int frame_open_envelope(crypto_gcm *g, const frame_place *pl, const uint8_t *in, size_t env_len,
@@ -115,9 +166,9 @@ int frame_open_envelope(crypto_gcm *g, const frame_place *pl, const uint8_t *in,
 {
     uint8_t aad[FRAME_AAD_LEN], nh[FRAME_NONCE_BYTES], np[FRAME_NONCE_BYTES];
     nonce_pair(in, nh, np);
-    frame_aad48("FRP1", pl, aad);
+    frame_aad("FRP1", pl, aad);
     const uint8_t *c = in + FRAME_NONCE_BYTES + RECHDR_BYTES + CRYPTO_GCM_TAG_BYTES;
-    return crypto_gcm_open(g, np, aad, sizeof aad, c, env_len, c + env_len, env);
+    return box_open(g, np, aad, sizeof aad, c, env_len, c + env_len, env);
 }
 
 void envelope_build(crypto_rng *rng, const void *idem, size_t idem_len, const void *payload,
@@ -148,16 +199,10 @@ void envelope_payload_hash(const uint8_t *env, const uint8_t *payload, size_t le
     crypto_sha256_2(env, ENVELOPE_SALT_BYTES, payload, len, out);
 }
 
-static void seghdr_aad(const uint8_t *db_id, const uint8_t *file_id, uint8_t aad[36])
-{
-    memcpy(aad, "SEGH", 4);
-    memcpy(aad + 4, db_id, 16);
-    memcpy(aad + 20, file_id, 16);
-}
 
 int seghdr_seal(crypto_gcm *g, const seghdr *h, uint8_t out[SEGHDR_AREA])
 {
-    uint8_t pt[SEGHDR_PLAIN_BYTES], aad[36];
+    uint8_t pt[SEGHDR_PLAIN_BYTES], aad[SEALED_AAD_BYTES];
     memset(pt, 0, sizeof pt);
     memcpy(pt, "STELESEG", 8);
     put_u32(pt + 8, SEGHDR_VERSION);
@@ -167,17 +212,17 @@ int seghdr_seal(crypto_gcm *g, const seghdr *h, uint8_t out[SEGHDR_AREA])
     put_u64(pt + 48, h->first_lsn);
     put_u32(pt + 56, h->key_epoch);
     crypto_random(out, SEGHDR_AREA);
-    seghdr_aad(h->db_id, h->file_id, aad);
-    return crypto_gcm_seal(g, out, aad, sizeof aad, pt, sizeof pt, out + FRAME_NONCE_BYTES,
+    (void)sealed_aad(aad, "SEGH", h->db_id, h->file_id, h->key_epoch, FILE_KIND_SEGMENT);
+    return box_seal(g, out, aad, sizeof aad, pt, sizeof pt, out + FRAME_NONCE_BYTES,
                            out + FRAME_NONCE_BYTES + SEGHDR_PLAIN_BYTES);
 }
 
-int seghdr_open(crypto_gcm *g, const uint8_t *db_id, const uint8_t *file_id,
+int seghdr_open(crypto_gcm *g, const uint8_t *db_id, const uint8_t *file_id, uint32_t epoch,
                 const uint8_t in[SEGHDR_AREA], seghdr *h)
 {
-    uint8_t pt[SEGHDR_PLAIN_BYTES], aad[36];
-    seghdr_aad(db_id, file_id, aad);
-    if (crypto_gcm_open(g, in, aad, sizeof aad, in + FRAME_NONCE_BYTES, SEGHDR_PLAIN_BYTES,
+    uint8_t pt[SEGHDR_PLAIN_BYTES], aad[SEALED_AAD_BYTES];
+    (void)sealed_aad(aad, "SEGH", db_id, file_id, epoch, FILE_KIND_SEGMENT);
+    if (box_open(g, in, aad, sizeof aad, in + FRAME_NONCE_BYTES, SEGHDR_PLAIN_BYTES,
                         in + FRAME_NONCE_BYTES + SEGHDR_PLAIN_BYTES, pt) != 0)
         return -1;
     if (memcmp(pt, "STELESEG", 8) != 0 || get_u32(pt + 8) != SEGHDR_VERSION) return -1;
@@ -186,7 +231,9 @@ int seghdr_open(crypto_gcm *g, const uint8_t *db_id, const uint8_t *file_id,
     memcpy(h->file_id, pt + 32, 16);
     h->first_lsn = get_u64(pt + 48);
     h->key_epoch = get_u32(pt + 56);
-    if (memcmp(h->db_id, db_id, 16) != 0 || memcmp(h->file_id, file_id, 16) != 0) return -1;
+    if (memcmp(h->db_id, db_id, 16) != 0 || memcmp(h->file_id, file_id, 16) != 0 ||
+        h->key_epoch != epoch)
+        return -1;
     return 0;
 }
 

@@ -11,8 +11,9 @@
  *   nonce(12) | GCM(record header, 152) | tag(16) | GCM(envelope, env_len) | tag(16) | pad
  *   The header box uses `nonce` with bit 0 of byte 11 cleared, the envelope box the same
  *   nonce with that bit set, so one random 95-bit value gives two distinct nonces.
- *   AAD of each box: "FRH1" or "FRP1" | db_id(16) | file_id(16) | seg_seq(u32) | offset(u64)
- *   so a frame cannot be moved to another file, segment position or offset.
+ *   AAD of each box: "FRH1" or "FRP1" | db_id(16) | file_id(16) | key_epoch(u32)
+ *   | file kind(u8 = 1) | seg_seq(u32) | offset(u64), so a frame cannot be moved to
+ *   another database, file, key epoch, kind of file, segment position or offset.
  * Envelope (the encrypted payload box): salt(16) | idem_len(u16) | idem id | payload.
  *   payload_hash = SHA-256(salt | payload): commits to the content without revealing it.
  * Record header (152 bytes, little-endian):
@@ -23,7 +24,11 @@
  *   144 u64 durable_lsn (the newest LSN known synced when this record was written)
  *   record hash = SHA-256(header bytes). Genesis prev_hash = SHA-256("stele genesis" | db_id).
  * Segment header (64 bytes): "STELESEG" | u32 version | u32 seq | db_id(16) | file_id(16)
- *   | u64 first_lsn | u32 key_epoch | u32 reserved(0). AAD: "SEGH" | db_id | file_id.
+ *   | u64 first_lsn | u32 key_epoch | u32 reserved(0).
+ *   AAD: "SEGH" | db_id | file_id | key_epoch(u32) | file kind(u8 = 1).
+ * Sealed-box AAD (every box of every file, docs/FORMAT.md "Associated data"): a 4-byte
+ * box tag | db_id(16) | file_id(16) | key_epoch(u32) | file kind(u8), then the box's
+ * own fields. File kinds: 1 segment, 2 snapshot fragment, 3 manifest (superblock copy).
  */
 #ifndef STELE_LEDGER_FORMAT_H
 #define STELE_LEDGER_FORMAT_H
@@ -43,7 +48,11 @@
 #define FRAME_OVERHEAD (FRAME_NONCE_BYTES + RECHDR_BYTES + 2 * CRYPTO_GCM_TAG_BYTES)
 #define ENVELOPE_SALT_BYTES 16
 #define ENVELOPE_FIXED (ENVELOPE_SALT_BYTES + 2)
-#define FRAME_AAD_BYTES 48
+#define SEALED_AAD_BYTES 41
+#define FRAME_AAD_BYTES (SEALED_AAD_BYTES + 12)
+
+/* Kinds of sealed file, bound into every box's associated data. */
+enum { FILE_KIND_SEGMENT = 1, FILE_KIND_FRAGMENT = 2, FILE_KIND_MANIFEST = 3 };
 
 /* Limits (see docs/LIMITS.md): a record's payload is at most 4 MiB (one frame must
  * fit in a segment and in a group-commit batch), an idempotency id at most 256 bytes. */
@@ -78,10 +87,29 @@ void rechdr_encode(const rechdr *h, uint8_t out[RECHDR_BYTES]);
 int rechdr_decode(const uint8_t in[RECHDR_BYTES], rechdr *h);
 void rechdr_hash(const uint8_t enc[RECHDR_BYTES], uint8_t out[CRYPTO_HASH_BYTES]);
 
+/* A box is nonce(12) | body(len) | tag(16): the unit every data file is made of
+ * (segment headers, frame headers, envelopes, fragment headers and bodies).
+ *  - sealed (g != NULL): body = AES-256-GCM(pt), tag = its tag (authenticated);
+ *  - plaintext (g == NULL, a --no-encryption database): body = pt, tag = the first 16
+ *    bytes of SHA-256("stele-plain-box-v1" | nonce | aad | pt): a checksum that detects
+ *    torn and damaged bytes and a box moved to another place (the AAD still binds the
+ *    place), but no secret: anyone can recompute it. Authenticity of the log then comes
+ *    from the hash chain and the signed checkpoints (docs/FORMAT.md).
+ * This is the one branch point between the two modes. box_open returns 0 if the tag
+ * matches (pt gets len bytes; pt may equal ct), -1 otherwise (pt zeroed). */
+#define BOX_AAD_MAX 64
+int box_seal(crypto_gcm *g, const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+             size_t aad_len, const void *pt, size_t len, uint8_t *ct,
+             uint8_t tag[CRYPTO_GCM_TAG_BYTES]) CRYPTO_MUST_CHECK;
+int box_open(crypto_gcm *g, const uint8_t nonce[CRYPTO_GCM_NONCE_BYTES], const void *aad,
+             size_t aad_len, const uint8_t *ct, size_t len,
+             const uint8_t tag[CRYPTO_GCM_TAG_BYTES], uint8_t *pt) CRYPTO_MUST_CHECK;
+
 /* Identifies where a frame lives; bound into the AAD. */
 typedef struct frame_place {
     const uint8_t *db_id;
     const uint8_t *file_id;
+    uint32_t epoch; /* key epoch of the segment */
     uint32_t seg_seq;
     uint64_t offset;
 } frame_place;
@@ -124,10 +152,16 @@ typedef struct seghdr {
     uint32_t key_epoch;
 } seghdr;
 
+/* Writes the common associated data of a sealed box (see the file comment) into out
+ * and returns SEALED_AAD_BYTES; the caller appends the box's own fields. */
+size_t sealed_aad(uint8_t out[SEALED_AAD_BYTES], const char tag[4], const uint8_t *db_id,
+                  const uint8_t *file_id, uint32_t epoch, uint8_t kind);
+
 /* Seals a segment header into out[SEGHDR_AREA] (tail random). */
 int seghdr_seal(crypto_gcm *g, const seghdr *h, uint8_t out[SEGHDR_AREA]) CRYPTO_MUST_CHECK;
-/* Opens and decodes; the AAD uses the expected db_id/file_id. -1 if not authentic. */
-int seghdr_open(crypto_gcm *g, const uint8_t *db_id, const uint8_t *file_id,
+/* Opens and decodes; the AAD uses the expected db_id, file_id and key epoch. -1 if
+ * not authentic. */
+int seghdr_open(crypto_gcm *g, const uint8_t *db_id, const uint8_t *file_id, uint32_t epoch,
                 const uint8_t in[SEGHDR_AREA], seghdr *h) CRYPTO_MUST_CHECK;
 
 /* Genesis previous-hash of a database. */

@@ -56,19 +56,20 @@ void ledger_seg_path(const ledger *L, const uint8_t file_id[16], char *out, size
     snprintf(out, cap, "%s/data/%s", L->dir, hex);
 }
 
-stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16],
-                                crypto_gcm **out, util_err *e)
+stele_status ledger_seg_key(const vault_dbkeys *k, uint32_t epoch, const uint8_t file_id[16],
+                            crypto_gcm **out, util_err *e)
 {
-    return ledger_file_key(k, "file key", file_id, out, e);
+    return ledger_file_key(k, epoch, "file key", file_id, out, e);
 }
 
-stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
+stele_status ledger_file_key(const vault_dbkeys *k, uint32_t epoch, const char *purpose,
                              const uint8_t file_id[16], crypto_gcm **out, util_err *e)
 {
-    uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
     *out = NULL;
+    if (k->plaintext) return STELE_OK; /* no key: boxes are plaintext (format.h) */
+    uint8_t *fk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
     if (!fk) return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
-    int rc = vault_derive(k, purpose, file_id, 16, fk);
+    int rc = vault_derive_epoch(k, epoch, purpose, file_id, 16, fk);
     *out = rc == 0 ? crypto_gcm_new(fk) : NULL;
     crypto_secure_free(fk);
     return *out ? STELE_OK : util_fail(e, STELE_ENOMEM, "cannot set up a file key");
@@ -236,6 +237,7 @@ static stele_status seg_open(ledger *L, uint32_t i, util_err *e)
     lseg *s = &L->segs[i];
     memcpy(s->file_id, L->sb.segs[i].file_id, 16);
     s->seq = i;
+    s->epoch = L->sb.segs[i].epoch;
     char path[4200];
     ledger_seg_path(L, s->file_id, path, sizeof path);
     s->fd = io_open(path, L->cfg.read_only ? O_RDONLY : O_RDWR, 0);
@@ -249,16 +251,20 @@ static stele_status seg_open(ledger *L, uint32_t i, util_err *e)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s') is %lld bytes, not %u: truncated or replaced",
                          i, path, (long long)size, L->sb.segment_size);
-    stele_status rc = ledger_seg_key(L->keys, s->file_id, &s->wr, e);
-    if (rc == STELE_OK) rc = ledger_seg_key(L->keys, s->file_id, &s->rd, e);
-    if (rc != STELE_OK) return rc;
     uint8_t area[SEGHDR_AREA];
     seghdr h;
     ssize_t n = io_pread(s->fd, area, sizeof area, 0);
-    if (n != (ssize_t)sizeof area || seghdr_open(s->rd, L->keys->db_id, s->file_id, area, &h) != 0)
+    /* The manifest names the key epoch each segment was sealed under (the AAD binds it). */
+    stele_status rc = n == (ssize_t)sizeof area && s->epoch >= 1 && s->epoch <= L->keys->epoch
+                          ? ledger_seg_key(L->keys, s->epoch, s->file_id, &s->rd, e)
+                          : STELE_ECORRUPT;
+    if (rc != STELE_OK && rc != STELE_ECORRUPT) return rc;
+    if (rc != STELE_OK || seghdr_open(s->rd, L->keys->db_id, s->file_id, s->epoch, area, &h) != 0)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s'): header not authentic (the file was damaged, "
                          "or swapped with or replaced by another file)", i, path);
+    rc = ledger_seg_key(L->keys, s->epoch, s->file_id, &s->wr, e);
+    if (rc != STELE_OK) return rc;
     if (h.seq != i || h.first_lsn != L->sb.segs[i].first_lsn)
         return util_fail(e, STELE_ECORRUPT,
                          "ledger segment %u ('%s') claims to be segment %u starting at LSN %llu: "
@@ -340,7 +346,7 @@ static stele_status seg_finalize(const char *dir, const vault_dbkeys *k, uint32_
     memcpy(h.file_id, file_id, 16);
     uint8_t area[SEGHDR_AREA];
     crypto_gcm *g = NULL;
-    stele_status rc = ledger_seg_key(k, file_id, &g, e);
+    stele_status rc = ledger_seg_key(k, k->epoch, file_id, &g, e);
     if (rc != STELE_OK) return rc;
     int err = seghdr_seal(g, &h, area) != 0 ? -EIO : 0;
     crypto_gcm_free(g);
@@ -407,6 +413,10 @@ static stele_status next_seg_take(ledger *L, uint8_t file_id[16], util_err *e)
     if (L->next_seg_state == NEXT_SEG_READY) memcpy(file_id, L->next_seg_id, 16);
     else rc = seg_prepare(L->dir, L->sb.segment_size, file_id, NULL, e);
     L->next_seg_state = NEXT_SEG_NONE;
+    /* Write-intent step 1: the new file is named before it can appear in data/. */
+    if (rc == STELE_OK)
+        rc = ledger_intent_set_locked(L, SB_INTENT_ROLL, SB_PHASE_WRITING,
+                                      (const uint8_t(*)[16])file_id, 1, e);
     if (rc == STELE_OK)
         rc = seg_finalize(L->dir, L->keys, L->nseg, L->head + 1, file_id, e);
     return rc;
@@ -438,7 +448,7 @@ stele_status ledger_sb_sync(ledger *L, int clean, util_err *e)
     else ledger_genesis_hash(L->keys->db_id, L->sb.head_hash);
     L->sb.generation = L->generation;
     L->sb.last_checkpoint_lsn = L->nckpt ? L->ckpts[L->nckpt - 1] : 0;
-    stele_status rc = sb_write(L->dir, L->sb_key, &L->sb, e);
+    stele_status rc = sb_write(L->dir, L->keys, L->sb_key, &L->sb, e);
     if (rc == STELE_OK) L->sb_damage[0] = 0; /* both copies rewritten */
     return rc;
 }
@@ -461,13 +471,14 @@ stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t s
     sb.checkpoint_every = checkpoint_every;
     ledger_genesis_hash(k->db_id, sb.head_hash);
     memcpy(sb.sign_pk, k->sign_pk, 32);
+    sb.flags = k->plaintext ? SB_FLAG_PLAINTEXT : 0;
     uint8_t file_id[16], key[32];
     stele_status rc = seg_create(db_dir, k, 0, 1, segment_size, file_id, e);
-    if (rc == STELE_OK && sb_add_segment(&sb, file_id, 1) != 0)
+    if (rc == STELE_OK && sb_add_segment(&sb, file_id, 1, k->epoch) != 0)
         rc = util_fail(e, STELE_ENOMEM, "out of memory");
     if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, key) != 0)
         rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
-    if (rc == STELE_OK) rc = sb_write(db_dir, key, &sb, e);
+    if (rc == STELE_OK) rc = sb_write(db_dir, k, key, &sb, e);
     crypto_wipe(key, sizeof key);
     sb_release(&sb);
     return rc;
@@ -497,7 +508,7 @@ static stele_status scan_segment(ledger *L, uint32_t i, ledger_window *w, scan_s
 {
     int last = (i + 1 == L->nseg);
     lseg *s = &L->segs[i];
-    frame_place pl = {L->keys->db_id, s->file_id, i, 0};
+    frame_place pl = {L->keys->db_id, s->file_id, s->epoch, i, 0};
     uint64_t off = SEGHDR_AREA;
     uint64_t prefix = FRAME_NONCE_BYTES + RECHDR_BYTES + CRYPTO_GCM_TAG_BYTES;
     w->fd = s->fd;
@@ -585,7 +596,7 @@ static stele_status probe_tail(ledger *L, ledger_window *w, scan_state *st, uint
 {
     uint32_t i = L->nseg - 1;
     lseg *s = &L->segs[i];
-    frame_place pl = {L->keys->db_id, s->file_id, i, 0};
+    frame_place pl = {L->keys->db_id, s->file_id, s->epoch, i, 0};
     uint64_t end = st->tail_off + LEDGER_FRAME_MAX;
     uint64_t prefix = FRAME_NONCE_BYTES + RECHDR_BYTES + CRYPTO_GCM_TAG_BYTES;
     if (end > L->sb.segment_size) end = L->sb.segment_size;
@@ -741,7 +752,60 @@ static stele_status open_segments(ledger *L, util_err *e)
     return STELE_OK;
 }
 
-stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_t author[16],
+/* Reads the manifest: its copies under the newest epoch's names and key, or an older
+ * epoch's if a key rotation was interrupted before the manifest was rewritten (the next
+ * write moves it to the newest: L->sb_key is always the newest epoch's). */
+static stele_status sb_read_any_epoch(ledger *L, util_err *e)
+{
+    const vault_dbkeys *k = L->keys;
+    stele_status rc = STELE_ECORRUPT;
+    util_err first;
+    util_err_clear(&first);
+    for (uint32_t ep = k->epoch; ep >= 1 && rc == STELE_ECORRUPT; ep--) {
+        uint8_t key[32];
+        if (vault_derive_epoch(k, ep, "superblock", NULL, 0, key) != 0)
+            return util_fail(e, STELE_EIO, "cannot derive the superblock key");
+        rc = sb_read_at(L->dir, k, ep, key, &L->sb, L->sb_damage, sizeof L->sb_damage,
+                        ep == k->epoch ? &first : e);
+        crypto_wipe(key, sizeof key);
+    }
+    if (rc == STELE_ECORRUPT) *e = first;
+    /* One copy under the newest epoch and the other under an older one is a rotation
+     * interrupted between the two copies, not damage: the next write rewrites both. */
+    for (uint32_t ep = k->epoch - 1; rc == STELE_OK && L->sb_damage[0] && ep >= 1; ep--) {
+        uint8_t key[32];
+        superblock old;
+        char dmg[sizeof L->sb_damage];
+        util_err ignored;
+        if (vault_derive_epoch(k, ep, "superblock", NULL, 0, key) != 0) break;
+        if (sb_read_at(L->dir, k, ep, key, &old, dmg, sizeof dmg, &ignored) == STELE_OK) {
+            if (old.seq < L->sb.seq) L->sb_damage[0] = 0;
+            sb_release(&old);
+        }
+        crypto_wipe(key, sizeof key);
+    }
+    if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, L->sb_key) != 0)
+        return util_fail(e, STELE_EIO, "cannot derive the superblock key");
+    return rc;
+}
+
+stele_status ledger_refuse_write(const ledger *L, util_err *e)
+{
+    if (L->cfg.reader) return util_fail(e, STELE_EACCESS, "no access: %s", L->name);
+    return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+}
+
+stele_status ledger_rekey(ledger *L, util_err *e)
+{
+    pthread_mutex_lock(&L->mu);
+    stele_status rc = STELE_OK;
+    if (vault_derive(L->keys, "superblock", NULL, 0, L->sb_key) != 0)
+        rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
+    pthread_mutex_unlock(&L->mu);
+    return rc;
+}
+
+stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t author[16],
                          const ledger_config *cfg, ledger **out, util_err *e)
 {
     *out = NULL;
@@ -771,16 +835,22 @@ stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_
         rc = lock_acquire(lock, L->name, &L->lock_fd, e);
         if (rc == STELE_OK) remove_stale_tmp(db_dir);
     }
-    if (rc == STELE_OK && vault_derive(k, "superblock", NULL, 0, L->sb_key) != 0)
-        rc = util_fail(e, STELE_EIO, "cannot derive the superblock key");
-    if (rc == STELE_OK)
-        rc = sb_read(db_dir, L->sb_key, k->db_id, &L->sb, L->sb_damage, sizeof L->sb_damage, e);
+    if (rc == STELE_OK) rc = sb_read_any_epoch(L, e);
     if (rc == STELE_OK) L->opened_clean = L->sb.clean;
+    /* Sealed or plaintext data files: the (sealed) superblock decides, for every box. */
+    if (rc == STELE_OK) k->plaintext = (L->sb.flags & SB_FLAG_PLAINTEXT) != 0;
     if (rc == STELE_OK && !crypto_equal(L->sb.sign_pk, k->sign_pk, 32))
         rc = util_fail(e, STELE_ECORRUPT, "the superblock and the keys file disagree on the "
                                           "database's public key");
+    if (rc == STELE_OK && !cfg->read_only) rc = ledger_intent_recover(L, e);
+    /* A copy torn by a crash (it is overwritten in place) is repaired by the writer. */
+    if (rc == STELE_OK && !cfg->read_only && L->sb_damage[0]) {
+        rc = sb_write(db_dir, k, L->sb_key, &L->sb, e);
+        if (rc == STELE_OK) L->sb_damage[0] = 0;
+    }
     if (rc == STELE_OK) rc = open_segments(L, e);
     if (rc == STELE_OK) rc = scan_all(L, e);
+    if (rc == STELE_OK) (void)ledger_files_check(L, 0, L->files_damage, sizeof L->files_damage);
     if (rc == STELE_OK) {
         pthread_mutex_lock(&L->mu);
         publish_locked(L);
@@ -930,9 +1000,14 @@ static stele_status roll_segment(ledger *L, size_t fsize, util_err *e)
     if (!segs) return util_fail(e, STELE_ENOMEM, "out of memory");
     L->segs = segs;
     sb_seg *prev = &L->sb.segs[L->nseg - 1];
+    char path[4200];
+    ledger_seg_path(L, prev->file_id, path, sizeof path);
+    rc = ledger_file_hash_twice(path, prev->file_hash, e); /* closed: never changes again */
+    if (rc != STELE_OK) return ledger_fail_locked(L, rc, e);
     prev->last_lsn = L->head;
     memcpy(prev->last_hash, L->hash[L->head - 1], 32);
-    if (sb_add_segment(&L->sb, file_id, L->head + 1) != 0)
+    if (sb_add_segment(&L->sb, file_id, L->head + 1, L->keys->epoch) != 0 ||
+        sb_set_intent(&L->sb, 0, 0, NULL, 0) != 0) /* step 3 ends the roll's intent */
         return util_fail(e, STELE_ENOMEM, "out of memory");
     memset(&L->segs[L->nseg], 0, sizeof *L->segs);
     L->segs[L->nseg].fd = -1;
@@ -965,6 +1040,14 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
         stele_status rc = ledger_sb_sync(L, 0, e);
         if (rc != STELE_OK) return ledger_fail_locked(L, rc, e);
         L->sb_marked = 1;
+    }
+    /* After a key rotation, nothing more goes into a segment of an older epoch: a
+     * member removed at the rotation holds its key. */
+    for (int tries = 0; L->head > 0 && L->segs[L->nseg - 1].epoch != L->keys->epoch; tries++) {
+        if (tries == 64) return util_fail(e, STELE_EIO, "cannot start a segment of the new key "
+                                          "epoch (writers keep appending); retry");
+        stele_status rc = roll_segment(L, L->sb.segment_size, e);
+        if (rc != STELE_OK) return rc;
     }
     size_t env_len = ENVELOPE_FIXED + idem_len + len;
     size_t fsize = frame_size(env_len);
@@ -1001,7 +1084,8 @@ stele_status ledger_append_locked(ledger *L, int kind, const void *payload, size
     rechdr_encode(&h, enc);
     rechdr_hash(enc, hash);
     uint32_t seg = L->nseg - 1;
-    frame_place pl = {L->keys->db_id, L->segs[seg].file_id, seg, L->wr_off};
+    frame_place pl = {L->keys->db_id, L->segs[seg].file_id, L->segs[seg].epoch, seg,
+                      L->wr_off};
     if (frame_seal(L->segs[seg].wr, L->rng, &pl, enc, L->env.data, env_len,
                    L->pend.data + L->pend.len))
         return util_fail(e, STELE_EIO, "cannot seal a ledger record");
@@ -1214,8 +1298,7 @@ stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
 {
     if (dup) *dup = 0;
     if (ts) *ts = 0;
-    if (L->cfg.read_only)
-        return util_fail(e, STELE_EREADONLY, "%s is open read-only", L->name);
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     if (len > LEDGER_PAYLOAD_MAX)
         return util_fail(e, STELE_ETOOBIG, "record of %zu bytes is larger than the %u-byte limit",
                          len, LEDGER_PAYLOAD_MAX);
@@ -1273,7 +1356,7 @@ static stele_status read_located(ledger *L, uint64_t lsn, recloc loc, const uint
     if (n != (ssize_t)loc.len)
         return util_fail(e, STELE_EIO, "cannot read record LSN %llu from '%s': %s",
                          (unsigned long long)lsn, path, n < 0 ? strerror((int)-n) : "short read");
-    frame_place pl = {L->keys->db_id, s.file_id, loc.seg, loc.off};
+    frame_place pl = {L->keys->db_id, s.file_id, s.epoch, loc.seg, loc.off};
     rechdr h;
     pthread_mutex_lock(&L->rd_mu);
     int bad = frame_open_header(s.rd, &pl, frame, out->header) != 0 ||
@@ -1360,6 +1443,7 @@ int ledger_snapshot_get(ledger *L, ledger_snapinfo *out)
     out->lsn = L->sb.snap_lsn;
     memcpy(out->hash, L->sb.snap_hash, 32);
     out->bytes = L->sb.snap_bytes;
+    out->epoch = L->sb.snap_epoch;
     if (L->sb.nfrag) {
         out->frags = malloc((size_t)L->sb.nfrag * 16);
         if (out->frags) {
@@ -1374,13 +1458,20 @@ int ledger_snapshot_get(ledger *L, ledger_snapinfo *out)
 }
 
 stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
-                                 const uint8_t (*frags)[16], uint32_t nfrag, util_err *e)
+                                 const uint8_t (*frags)[16], const uint8_t (*hashes)[32],
+                                 uint32_t nfrag, util_err *e)
 {
-    if (L->cfg.read_only) return util_fail(e, STELE_EREADONLY, "the database is open read-only");
+    if (L->cfg.read_only) return ledger_refuse_write(L, e);
     STELE_ASSERT(nfrag > 0 && nfrag <= SB_MAX_FRAGS);
     uint8_t (*copy)[16] = malloc((size_t)nfrag * 16);
-    if (!copy) return util_fail(e, STELE_ENOMEM, "out of memory");
+    uint8_t (*hcopy)[32] = malloc((size_t)nfrag * 32);
+    if (!copy || !hcopy) {
+        free(copy);
+        free(hcopy);
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    }
     memcpy(copy, frags, (size_t)nfrag * 16);
+    memcpy(hcopy, hashes, (size_t)nfrag * 32);
     pthread_mutex_lock(&L->mu);
     stele_status rc = STELE_OK;
     if (lsn == 0 || lsn > L->head)
@@ -1392,10 +1483,20 @@ stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
         rc = ledger_commit_wait_locked(L, lsn, e);
         L->cfg.durability = saved;
     }
+    /* Step 3: the new fragments in force; the old ones are listed for removal. */
+    if (rc == STELE_OK &&
+        sb_set_intent(&L->sb, L->sb.nfrag ? SB_INTENT_SNAPSHOT : 0,
+                      L->sb.nfrag ? SB_PHASE_REMOVING : 0, (const uint8_t(*)[16])L->sb.frags,
+                      L->sb.nfrag) != 0)
+        rc = util_fail(e, STELE_ENOMEM, "out of memory");
     if (rc == STELE_OK) {
         free(L->sb.frags);
         L->sb.frags = copy;
         copy = NULL;
+        free(L->sb.frag_hash);
+        L->sb.frag_hash = hcopy;
+        hcopy = NULL;
+        L->sb.snap_epoch = L->keys->epoch;
         L->sb.nfrag = nfrag;
         L->sb.snap_lsn = lsn;
         L->sb.snap_bytes = bytes;
@@ -1404,6 +1505,7 @@ stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
     }
     pthread_mutex_unlock(&L->mu);
     free(copy);
+    free(hcopy);
     return rc;
 }
 

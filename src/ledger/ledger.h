@@ -21,6 +21,8 @@ typedef struct ledger_config {
     int durability;              /* STELE_DURABLE_* */
     uint32_t group_max_delay_us;
     const char *name;            /* for messages: "database 'primary' of user 'alice'" */
+    int reader;                  /* read-only because of the user's role: writes fail
+                                  * with STELE_EACCESS instead of STELE_EREADONLY */
 } ledger_config;
 
 typedef struct ledger_rec {
@@ -41,8 +43,9 @@ typedef struct ledger_rec {
 stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t segment_size,
                            uint32_t checkpoint_every, util_err *e);
 /* Opens, scans and (when writable, after a crash) recovers the ledger. The keys
- * are borrowed and must outlive the ledger. */
-stele_status ledger_open(const char *db_dir, const vault_dbkeys *k, const uint8_t author[16],
+ * are borrowed and must outlive the ledger; k->plaintext is set from the superblock
+ * (a --no-encryption database). ledger_create takes it from k. */
+stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t author[16],
                          const ledger_config *cfg, ledger **out, util_err *e);
 /* Checkpoints if asked and needed, syncs, marks a clean shutdown, frees. */
 stele_status ledger_close(ledger *L, int checkpoint, util_err *e);
@@ -77,16 +80,35 @@ typedef struct ledger_snapinfo {
     uint64_t lsn;                 /* 0 = no snapshot */
     uint8_t hash[32];             /* hash of record `lsn` when the snapshot was taken */
     uint64_t bytes;               /* serialized state bytes */
+    uint32_t epoch;               /* key epoch the fragments were sealed under */
     uint32_t nfrag;
     uint8_t (*frags)[16];         /* malloc'd copy: free() it */
 } ledger_snapinfo;
 /* A copy of the snapshot entry; -1 on out of memory. */
 int ledger_snapshot_get(ledger *L, ledger_snapinfo *out);
 /* Makes record `lsn` durable (it must exist) and records the snapshot taken at it in
- * both superblock copies (its hash is the record's). The caller wrote the fragment
- * files first and removes the previous ones after. Writable handles only. */
+ * the manifest (its hash is the record's; hashes[i] = SHA-256 of fragment file i),
+ * under the current key epoch. Write-intent step 3: the intent becomes phase 2 naming
+ * the previous snapshot's fragments (or is cleared if there were none). The caller
+ * wrote the fragment files first (after ledger_intent_begin), then removes the old
+ * ones and calls ledger_intent_clear. Writable handles only. */
 stele_status ledger_snapshot_set(ledger *L, uint64_t lsn, uint64_t bytes,
-                                 const uint8_t (*frags)[16], uint32_t nfrag, util_err *e);
+                                 const uint8_t (*frags)[16], const uint8_t (*hashes)[32],
+                                 uint32_t nfrag, util_err *e);
+/* Write intents (src/ledger/manifest.c): records in the manifest, synced, that the n
+ * files ids[] are about to be written (step 1); ledger_intent_clear ends an intent
+ * (step 5, or a rollback after a failed write whose files were removed). A crash in
+ * between is finished or rolled back by the next writable open. */
+stele_status ledger_intent_begin(ledger *L, const uint8_t (*ids)[16], uint32_t n, util_err *e);
+/* Like ledger_intent_begin when no intent is pending; otherwise adds ids[] to the
+ * pending snapshot intent (a snapshot names its partition files one by one, each
+ * before it is written). STELE_ETOOBIG beyond SB_MAX_INTENT files. */
+stele_status ledger_intent_add(ledger *L, const uint8_t (*ids)[16], uint32_t n, util_err *e);
+stele_status ledger_intent_clear(ledger *L, util_err *e);
+/* Key epoch the recorded snapshot's files were sealed under. */
+uint32_t ledger_snapshot_epoch(ledger *L);
+/* SHA-256 of a whole file. STELE_ENOTFOUND if it does not exist. */
+stele_status ledger_file_hash(const char *path, uint8_t out[32], util_err *e);
 /* Hash of record lsn (1..head) into out; -1 if there is no such record. */
 int ledger_record_hash(ledger *L, uint64_t lsn, uint8_t out[32]);
 /* Whether file_id (16 bytes) is one of the ledger's segments. */
@@ -96,10 +118,22 @@ uint32_t ledger_file_size(ledger *L);
 /* The database directory and keys the ledger was opened with (borrowed). */
 const char *ledger_dir(const ledger *L);
 const vault_dbkeys *ledger_keys(const ledger *L);
-/* An AES-GCM context under HKDF(GK, purpose | file_id): the per-file key of a data
- * file; each kind of file has its own purpose ("file key" for segments). */
-stele_status ledger_file_key(const vault_dbkeys *k, const char *purpose,
+/* An AES-GCM context under HKDF(GK of `epoch`, purpose | file_id): the per-file key of
+ * a data file; each kind of file has its own purpose ("file key" for segments). In a
+ * --no-encryption database (k->plaintext) *out is NULL: box_seal/box_open then write
+ * and check plaintext boxes (format.h). */
+stele_status ledger_file_key(const vault_dbkeys *k, uint32_t epoch, const char *purpose,
                              const uint8_t file_id[16], crypto_gcm **out, util_err *e);
+/* After the keys gained a new epoch (vault_db_rotate): the superblock is sealed under
+ * it from the next write on, and the next append starts a segment of the new epoch. */
+stele_status ledger_rekey(ledger *L, util_err *e);
+
+/* Rewrites every sealed segment of an older key epoch under the newest (see
+ * reencrypt.c); *rewritten gets their count. Writable handles, after ledger_rekey and
+ * one append. */
+stele_status ledger_reencrypt(ledger *L, uint32_t *rewritten, util_err *e);
+/* The refusal of a write on a read-only ledger (EREADONLY, or EACCESS for a reader). */
+stele_status ledger_refuse_write(const ledger *L, util_err *e);
 
 /* Appends the ledger's part of `stele stat` as JSON members (no braces). */
 stele_status ledger_stat(ledger *L, buf *json, util_err *e);

@@ -22,6 +22,7 @@ _Static_assert(LEDGER_WINDOW >= LEDGER_FRAME_MAX + SEGHDR_AREA, "a frame must fi
 typedef struct lseg {
     uint8_t file_id[16];
     uint32_t seq;
+    uint32_t epoch;  /* key epoch (from the manifest; bound into every box) */
     int fd;
     crypto_gcm *wr;  /* writer's context (under L->mu) */
     crypto_gcm *rd;  /* readers' context (under L->rd_mu) */
@@ -51,6 +52,7 @@ struct ledger {
 
     superblock sb;
     char sb_damage[256];
+    char files_damage[512]; /* the files of data/ against the manifest, found at open */
     int opened_clean;    /* the superblock said "clean" when this handle opened */
     int sb_marked;       /* the superblock says "open" (unclean) for this writer */
     lseg *segs;
@@ -125,7 +127,8 @@ typedef struct ledger_window {
 /* n bytes at off (n <= LEDGER_FRAME_MAX), or NULL past the end or on a read error. */
 const uint8_t *ledger_win_get(ledger_window *w, uint64_t off, size_t n);
 /* AES-GCM context with the file key of a segment. */
-stele_status ledger_seg_key(const vault_dbkeys *k, const uint8_t file_id[16], crypto_gcm **out,
+stele_status ledger_seg_key(const vault_dbkeys *k, uint32_t epoch, const uint8_t file_id[16],
+                            crypto_gcm **out,
                             util_err *e);
 
 /* A checkpoint frame is at most this large (its JSON payload is < 512 bytes). */
@@ -149,6 +152,19 @@ stele_status ledger_read_frame(ledger *L, uint64_t lsn, ledger_rec *out, buf *sc
                                util_err *e);
 /* Writes the superblock from the current state (lock held or single-threaded). */
 stele_status ledger_sb_sync(ledger *L, int clean, util_err *e);
+/* SHA-256 of a whole file read twice (a faulty read must not end up in the signed
+ * manifest as the file's hash): STELE_EIO if the two reads differ. */
+stele_status ledger_file_hash_twice(const char *path, uint8_t out[32], util_err *e);
+/* Sets the manifest's write intent and writes the manifest (lock held). */
+stele_status ledger_intent_set_locked(ledger *L, int op, int phase, const uint8_t (*ids)[16],
+                                      uint32_t n, util_err *e);
+/* Finishes or rolls back the manifest's pending write intent (writable open). */
+stele_status ledger_intent_recover(ledger *L, util_err *e);
+/* Checks the files of data/ against the manifest (a fresh copy of it for read-only
+ * handles): every file named exists with the fixed size, no other file is there, and
+ * with full != 0 every closed segment and fragment has its recorded hash. Returns the
+ * number of problems; msg gets the first (naming the file and what to do). */
+int ledger_files_check(ledger *L, int full, char *msg, size_t cap);
 /* Segment file path. */
 void ledger_seg_path(const ledger *L, const uint8_t file_id[16], char *out, size_t cap);
 

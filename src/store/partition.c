@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "crypto/crypto.h"
+
 #include "store/snapshot.h"
 
 /* Number of pieces of a well-formed reference, or -1. */
@@ -30,7 +32,8 @@ int partition_packer_init(part_packer *p, ledger *L, uint64_t lsn)
     p->L = L;
     p->lsn = lsn;
     p->idx = PART_IDX_BASE;
-    buf_init(&p->written);
+    buf_init(&p->files.ids);
+    buf_init(&p->files.hashes);
     p->file = malloc(ledger_file_size(L));
     return p->file ? 0 : -1;
 }
@@ -38,29 +41,32 @@ int partition_packer_init(part_packer *p, ledger *L, uint64_t lsn)
 void partition_packer_release(part_packer *p)
 {
     free(p->file);
-    buf_release(&p->written);
+    buf_release(&p->files.ids);
+    buf_release(&p->files.hashes);
     memset(p, 0, sizeof *p);
 }
 
 void partition_packer_abort(part_packer *p)
 {
-    snap_frag_unlink(ledger_dir(p->L), (const uint8_t(*)[16])p->written.data,
-                     (uint32_t)(p->written.len / 16));
-    p->written.len = 0;
+    snap_frag_unlink(ledger_dir(p->L), (const uint8_t(*)[16])p->files.ids.data,
+                     (uint32_t)(p->files.ids.len / 16));
+    if (p->open) snap_frag_unlink(ledger_dir(p->L), (const uint8_t(*)[16])p->id, 1);
+    p->files.ids.len = p->files.hashes.len = 0;
+    p->open = 0;
 }
 
 /* Writes the current file (if any) and closes it. */
 static stele_status pack_flush(part_packer *p, util_err *e)
 {
     if (!p->open) return STELE_OK;
-    if (buf_append(&p->written, p->id, 16) != 0)
+    uint8_t hash[32];
+    if (buf_reserve(&p->files.ids, 16) != 0 || buf_reserve(&p->files.hashes, 32) != 0)
         return util_fail(e, STELE_ENOMEM, "out of memory writing a snapshot");
     stele_status rc = snap_pack_write(ledger_dir(p->L), ledger_keys(p->L), ledger_file_size(p->L),
-                                      p->lsn, p->idx, p->used, p->file, p->id, e);
-    if (rc != STELE_OK) {
-        p->written.len -= 16; /* frag_store left nothing behind */
-        return rc;
-    }
+                                      p->lsn, p->idx, p->used, p->file, p->id, hash, e);
+    if (rc != STELE_OK) return rc; /* nothing left behind; still open: abort removes it */
+    STELE_ASSERT(buf_append(&p->files.ids, p->id, 16) == 0 &&
+                 buf_append(&p->files.hashes, hash, 32) == 0); /* reserved above */
     p->open = 0;
     p->idx++;
     return STELE_OK;
@@ -77,7 +83,11 @@ static stele_status pack_room(part_packer *p, size_t *room, util_err *e)
     if (!p->open) {
         if (p->idx == UINT32_MAX)
             return util_fail(e, STELE_ETOOBIG, "a snapshot needs too many fragment files");
-        snap_pack_begin(p->file, ledger_file_size(p->L), p->id);
+        crypto_random(p->id, 16);
+        /* Named in the write intent before it exists: a crash leaves no unknown file. */
+        stele_status rc = ledger_intent_add(p->L, (const uint8_t(*)[16])p->id, 1, e);
+        if (rc != STELE_OK) return rc;
+        snap_pack_begin(p->file, ledger_file_size(p->L));
         p->used = 0;
         p->open = 1;
     }
@@ -150,8 +160,8 @@ stele_status partition_read(ledger *L, uint64_t lsn, const uint8_t *ref, size_t 
             rc = util_fail(e, STELE_ECORRUPT, "a snapshot partition reference is malformed");
         else
             rc = snap_box_read(ledger_dir(L), ledger_keys(L), ledger_file_size(L), pc,
-                               lsn, get_u32(pc + 16), get_u32(pc + 20), get_u32(pc + 24),
-                               &out, e);
+                               ledger_snapshot_epoch(L), lsn, get_u32(pc + 16),
+                               get_u32(pc + 20), get_u32(pc + 24), &out, e);
     }
     if (rc == STELE_OK && out.len != want)
         rc = util_fail(e, STELE_ECORRUPT, "a snapshot partition has %zu bytes, its reference "

@@ -14,6 +14,10 @@
  *
  *   u64 bytes | u32 npieces | npieces x { file id(16) | u32 index | u32 off | u32 n }
  *
+ * Every file is named in the ledger's write intent before it is created
+ * (ledger_intent_add), so a crash leaves no file the manifest does not know; the
+ * packer keeps each written file's id and SHA-256 for the manifest entry (snap_write).
+ *
  * Invariants
  *  1. References name files only once partition_finish has written and synced them;
  *     partition_read returns bytes only if every piece authenticates as the box at its
@@ -37,6 +41,12 @@
  * document whose versions outgrow files makes many (a bound for the reader). */
 #define PART_PIECES_MAX 4096
 
+/* The files a snapshot's partitions were written to, for its manifest entry: ids
+ * (16 bytes each) and the SHA-256 of each whole file (32 bytes each), in order. */
+typedef struct part_files {
+    buf ids, hashes;
+} part_files;
+
 typedef struct part_packer {
     ledger *L;
     uint64_t lsn;
@@ -45,7 +55,7 @@ typedef struct part_packer {
     uint32_t idx;     /* the current file's index */
     size_t used;      /* body bytes of the current file taken by boxes */
     int open;         /* a current file exists */
-    buf written;      /* ids of the files written so far */
+    part_files files; /* the files written so far */
 } part_packer;
 
 /* A packer for the snapshot at `lsn`; -1 on out of memory. */
@@ -56,7 +66,8 @@ stele_status partition_put(part_packer *p, const uint8_t *bytes, size_t len, buf
 /* Writes the last file. Then every reference handed out is valid (after the caller's
  * directory fsync, which snap_write does). */
 stele_status partition_finish(part_packer *p, util_err *e);
-/* Removes every file this packer wrote (a snapshot that will not be recorded). */
+/* Removes every file this packer wrote or started (a snapshot that will not be
+ * recorded; the caller then clears the write intent). */
 void partition_packer_abort(part_packer *p);
 void partition_packer_release(part_packer *p);
 

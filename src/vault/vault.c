@@ -13,12 +13,16 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/io.h"
+#include "vault/settings.h"
+#include "vault/vault_int.h"
 
 #define STORE_FORMAT 1
-#define KV_FILE_MAX (64u << 10)
+#define KV_FILE_MAX (256u << 10)
 
 int vault_name_ok(const char *name)
 {
@@ -35,7 +39,7 @@ int vault_name_ok(const char *name)
 
 /* ---- "key value" files with a checksum line ---- */
 
-static int kv_finish(buf *b)
+int vault_kv_finish(buf *b)
 {
     uint8_t h[32];
     char hex[65];
@@ -47,7 +51,7 @@ static int kv_finish(buf *b)
 /* Verifies the checksum line, which must be the last line and exactly
  * "checksum <64 lower-case hex digits>\n"; on success the text before it stays in
  * data (NUL-terminated there). */
-static stele_status kv_check(const char *path, uint8_t *data, size_t len, util_err *e)
+stele_status vault_kv_check(const char *path, uint8_t *data, size_t len, util_err *e)
 {
     static const char marker[] = "checksum ";
     const size_t line = sizeof marker - 1 + 64 + 1;
@@ -75,7 +79,7 @@ static stele_status kv_check(const char *path, uint8_t *data, size_t len, util_e
 }
 
 /* Finds "key " at the start of a line; copies the value (to end of line). */
-static int kv_get(const char *text, const char *key, char *out, size_t cap)
+int vault_kv_get(const char *text, const char *key, char *out, size_t cap)
 {
     size_t kl = strlen(key);
     const char *p = text;
@@ -95,17 +99,17 @@ static int kv_get(const char *text, const char *key, char *out, size_t cap)
     return -1;
 }
 
-static int kv_get_hex(const char *text, const char *key, uint8_t *out, size_t len)
+int vault_kv_get_hex(const char *text, const char *key, uint8_t *out, size_t len)
 {
     char v[1024];
-    if (len * 2 >= sizeof v || kv_get(text, key, v, sizeof v) != 0) return -1;
+    if (len * 2 >= sizeof v || vault_kv_get(text, key, v, sizeof v) != 0) return -1;
     return crypto_unhex(v, out, len);
 }
 
-static int kv_get_u64(const char *text, const char *key, uint64_t *out)
+int vault_kv_get_u64(const char *text, const char *key, uint64_t *out)
 {
     char v[32], *end;
-    if (kv_get(text, key, v, sizeof v) != 0) return -1;
+    if (vault_kv_get(text, key, v, sizeof v) != 0) return -1;
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     if (errno || *end || end == v) return -1;
@@ -113,7 +117,7 @@ static int kv_get_u64(const char *text, const char *key, uint64_t *out)
     return 0;
 }
 
-static int buf_hex_line(buf *b, const char *key, const uint8_t *p, size_t len)
+int vault_kv_hex_line(buf *b, const char *key, const uint8_t *p, size_t len)
 {
     char hex[1024];
     STELE_ASSERT(len * 2 < sizeof hex);
@@ -121,12 +125,12 @@ static int buf_hex_line(buf *b, const char *key, const uint8_t *p, size_t len)
     return buf_printf(b, "%s %s\n", key, hex);
 }
 
-static stele_status read_kv(const char *path, const char *magic, uint8_t **text, util_err *e)
+stele_status vault_kv_read(const char *path, const char *magic, uint8_t **text, util_err *e)
 {
     size_t len;
     stele_status rc = io_read_file(path, KV_FILE_MAX, text, &len, e);
     if (rc != STELE_OK) return rc;
-    rc = kv_check(path, *text, len, e);
+    rc = vault_kv_check(path, *text, len, e);
     if (rc == STELE_OK && strncmp((char *)*text, magic, strlen(magic)) != 0)
         rc = util_fail(e, STELE_ECORRUPT, "'%s' is not a %s file", path, magic);
     if (rc != STELE_OK) {
@@ -163,9 +167,9 @@ stele_status vault_store_finish(const char *dir, util_err *e)
     crypto_random(id, sizeof id);
     buf b;
     buf_init(&b);
-    int bad = buf_printf(&b, "stele-store %d\n", STORE_FORMAT) || buf_hex_line(&b, "id", id, 16) ||
+    int bad = buf_printf(&b, "stele-store %d\n", STORE_FORMAT) || vault_kv_hex_line(&b, "id", id, 16) ||
               buf_printf(&b, "created %llu\n", (unsigned long long)util_now_ns()) ||
-              kv_finish(&b);
+              vault_kv_finish(&b);
     stele_status st = bad ? util_fail(e, STELE_ENOMEM, "out of memory")
                           : io_write_atomic(dir, "STORE", b.data, b.len, e);
     buf_release(&b);
@@ -177,7 +181,7 @@ stele_status vault_store_check(const char *dir, util_err *e)
     char path[VAULT_PATH_MAX];
     snprintf(path, sizeof path, "%s/STORE", dir);
     uint8_t *text = NULL;
-    stele_status rc = read_kv(path, "stele-store ", &text, e);
+    stele_status rc = vault_kv_read(path, "stele-store ", &text, e);
     if (rc == STELE_ENOTFOUND)
         return util_fail(e, STELE_ENOTFOUND,
                          "no store in '%s' (create one with 'stele init --store %s --user NAME')",
@@ -224,16 +228,25 @@ static stele_status user_write(const char *dir, const vault_user *u, util_err *e
     buf b;
     buf_init(&b);
     int bad = buf_printf(&b, "stele-user 1\nname %s\n", u->name) ||
-              buf_hex_line(&b, "id", u->id, VAULT_ID_BYTES) ||
+              vault_kv_hex_line(&b, "id", u->id, VAULT_ID_BYTES) ||
               buf_printf(&b, "kdf argon2id t=%llu m=%llu p=1\nprofile %s\n",
                          (unsigned long long)u->kdf.ops, (unsigned long long)u->kdf.mem_kib,
                          u->insecure ? "insecure-test" : "default") ||
-              buf_hex_line(&b, "kek_salt", u->kek_salt, CRYPTO_SALT_BYTES) ||
-              buf_hex_line(&b, "wrapped_dek", u->wrapped_dek, VAULT_WRAPPED_KEY_BYTES) ||
-              buf_hex_line(&b, "primary_db", u->primary_db, VAULT_ID_BYTES) ||
-              buf_printf(&b, "verifier %s\ncreated %llu\n", u->verifier,
-                         (unsigned long long)u->created_ns) ||
-              kv_finish(&b);
+              vault_kv_hex_line(&b, "kek_salt", u->kek_salt, CRYPTO_SALT_BYTES) ||
+              vault_kv_hex_line(&b, "wrapped_dek", u->wrapped_dek, VAULT_WRAPPED_KEY_BYTES) ||
+              vault_kv_hex_line(&b, "primary_db", u->primary_db, VAULT_ID_BYTES) ||
+              buf_printf(&b, "verifier %s\ncreated %llu\nrole %s\n", u->verifier,
+                         (unsigned long long)u->created_ns, u->admin ? "admin" : "user") ||
+              vault_kv_hex_line(&b, "box_pk", u->box_pk, sizeof u->box_pk) ||
+              vault_kv_hex_line(&b, "box_sk_wrapped", u->box_sk_wrapped,
+                                sizeof u->box_sk_wrapped) ||
+              vault_kv_hex_line(&b, "sig_pk", u->sig_pk, sizeof u->sig_pk) ||
+              vault_kv_hex_line(&b, "sig_sk_wrapped", u->sig_sk_wrapped,
+                                sizeof u->sig_sk_wrapped) ||
+              buf_printf(&b, "failures %llu\nretry_after %llu\n",
+                         (unsigned long long)u->failures,
+                         (unsigned long long)u->retry_after_ns) ||
+              vault_kv_finish(&b);
     char users[VAULT_PATH_MAX], file[VAULT_NAME_MAX + 8];
     snprintf(users, sizeof users, "%s/users", dir);
     snprintf(file, sizeof file, "%s.user", u->name);
@@ -241,6 +254,82 @@ static stele_status user_write(const char *dir, const vault_user *u, util_err *e
                           : io_write_atomic(users, file, b.data, b.len, e);
     buf_release(&b);
     return st;
+}
+
+stele_status vault_user_save(const char *dir, const vault_user *u, util_err *e)
+{
+    return user_write(dir, u, e);
+}
+
+/* AAD of a user's secret key wrapped by the DEK: "stele/usk/v1\0" | purpose(4) | id. */
+static void usk_aad(const uint8_t id[VAULT_ID_BYTES], const char purpose[4], uint8_t aad[33])
+{
+    memcpy(aad, "stele/usk/v1\0", 13);
+    memcpy(aad + 13, purpose, 4);
+    memcpy(aad + 17, id, VAULT_ID_BYTES);
+}
+
+/* Makes the user's X25519 and Ed25519 key pairs and wraps the secret halves. */
+static stele_status user_keypairs(vault_user *u, const uint8_t *dek, util_err *e)
+{
+    uint8_t *bsk = crypto_secure_alloc(CRYPTO_BOX_SK_BYTES);
+    uint8_t *ssk = crypto_secure_alloc(CRYPTO_SIGN_SK_BYTES);
+    uint8_t baad[33], saad[33];
+    usk_aad(u->id, "box ", baad);
+    usk_aad(u->id, "sign", saad);
+    int bad = !bsk || !ssk || crypto_seal_keypair(u->box_pk, bsk) != 0 ||
+              crypto_sig_keypair(u->sig_pk, ssk) != 0 ||
+              crypto_wrap(dek, baad, sizeof baad, bsk, CRYPTO_BOX_SK_BYTES, u->box_sk_wrapped) ||
+              crypto_wrap(dek, saad, sizeof saad, ssk, CRYPTO_SIGN_SK_BYTES, u->sig_sk_wrapped);
+    crypto_secure_free(bsk);
+    crypto_secure_free(ssk);
+    return bad ? util_fail(e, STELE_ENOMEM, "cannot make the key pairs of user '%s'", u->name)
+               : STELE_OK;
+}
+
+static stele_status user_unwrap_sk(const vault_user *u, const uint8_t *dek, const char *purpose,
+                                   const uint8_t *wrapped, size_t len, uint8_t **sk,
+                                   util_err *e)
+{
+    STELE_ASSERT(len > CRYPTO_WRAP_OVERHEAD);
+    uint8_t aad[33];
+    usk_aad(u->id, purpose, aad);
+    *sk = crypto_secure_alloc(len - CRYPTO_WRAP_OVERHEAD);
+    if (!*sk) return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
+    if (crypto_unwrap(dek, aad, sizeof aad, wrapped, len, *sk) != 0) {
+        crypto_secure_free(*sk);
+        *sk = NULL;
+        return util_fail(e, STELE_ECORRUPT, "the %s key of user '%s' is not authentic",
+                         purpose[0] == 'b' ? "encryption" : "signing", u->name);
+    }
+    return STELE_OK;
+}
+
+stele_status vault_user_box_sk(const vault_user *u, const uint8_t *dek, uint8_t **sk, util_err *e)
+{
+    return user_unwrap_sk(u, dek, "box ", u->box_sk_wrapped, sizeof u->box_sk_wrapped, sk, e);
+}
+
+stele_status vault_user_sig_sk(const vault_user *u, const uint8_t *dek, uint8_t **sk, util_err *e)
+{
+    return user_unwrap_sk(u, dek, "sign", u->sig_sk_wrapped, sizeof u->sig_sk_wrapped, sk, e);
+}
+
+/* 1 if users/ holds no user file yet (the user being created is the first). */
+static int no_users_yet(const char *dir)
+{
+    char users[VAULT_PATH_MAX];
+    snprintf(users, sizeof users, "%s/users", dir);
+    DIR *d = opendir(users);
+    if (!d) return 1;
+    struct dirent *de;
+    int none = 1;
+    while (none && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        none = !(n > 5 && strcmp(de->d_name + n - 5, ".user") == 0);
+    }
+    closedir(d);
+    return none;
 }
 
 static stele_status user_wrap_dek(vault_user *u, const char *pw, size_t pw_len,
@@ -263,6 +352,20 @@ stele_status vault_user_create(const char *dir, const char *name, const char *pw
                                int insecure_profile, const uint8_t primary_db[VAULT_ID_BYTES],
                                vault_user *u, uint8_t **dek, util_err *e)
 {
+    stele_status rc = vault_user_make(dir, name, pw, pw_len, insecure_profile, primary_db, u,
+                                      dek, e);
+    if (rc == STELE_OK) rc = user_write(dir, u, e);
+    if (rc != STELE_OK) {
+        crypto_secure_free(*dek);
+        *dek = NULL;
+    }
+    return rc;
+}
+
+stele_status vault_user_make(const char *dir, const char *name, const char *pw, size_t pw_len,
+                             int insecure_profile, const uint8_t primary_db[VAULT_ID_BYTES],
+                             vault_user *u, uint8_t **dek, util_err *e)
+{
     STELE_ASSERT(dir && name && pw && u && dek);
     if (!vault_name_ok(name))
         return util_fail(e, STELE_EINVAL,
@@ -279,11 +382,12 @@ stele_status vault_user_create(const char *dir, const char *name, const char *pw
     u->kdf.mem_kib = insecure_profile ? VAULT_KDF_TEST_MEM_KIB : VAULT_KDF_MEM_KIB_FLOOR;
     memcpy(u->primary_db, primary_db, VAULT_ID_BYTES);
     u->created_ns = util_now_ns();
+    u->admin = no_users_yet(dir);
     *dek = crypto_secure_alloc(CRYPTO_KEY_BYTES);
     if (!*dek) return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
     crypto_random(*dek, CRYPTO_KEY_BYTES);
     stele_status rc = user_wrap_dek(u, pw, pw_len, *dek, e);
-    if (rc == STELE_OK) rc = user_write(dir, u, e);
+    if (rc == STELE_OK) rc = user_keypairs(u, *dek, e);
     if (rc != STELE_OK) {
         crypto_secure_free(*dek);
         *dek = NULL;
@@ -293,20 +397,31 @@ stele_status vault_user_create(const char *dir, const char *name, const char *pw
 
 static stele_status user_parse(const char *path, const char *text, vault_user *u, util_err *e)
 {
-    char kdf[128], profile[32];
+    char kdf[128], profile[32], role[16];
     unsigned long long t, m;
     memset(u, 0, sizeof *u);
-    int bad = kv_get(text, "name", u->name, sizeof u->name) ||
-              kv_get_hex(text, "id", u->id, VAULT_ID_BYTES) ||
-              kv_get(text, "kdf", kdf, sizeof kdf) ||
+    int bad = vault_kv_get(text, "name", u->name, sizeof u->name) ||
+              vault_kv_get_hex(text, "id", u->id, VAULT_ID_BYTES) ||
+              vault_kv_get(text, "kdf", kdf, sizeof kdf) ||
               sscanf(kdf, "argon2id t=%llu m=%llu p=1", &t, &m) != 2 ||
-              kv_get(text, "profile", profile, sizeof profile) ||
-              kv_get_hex(text, "kek_salt", u->kek_salt, CRYPTO_SALT_BYTES) ||
-              kv_get_hex(text, "wrapped_dek", u->wrapped_dek, VAULT_WRAPPED_KEY_BYTES) ||
-              kv_get_hex(text, "primary_db", u->primary_db, VAULT_ID_BYTES) ||
-              kv_get(text, "verifier", u->verifier, sizeof u->verifier) ||
-              kv_get_u64(text, "created", &u->created_ns);
+              vault_kv_get(text, "profile", profile, sizeof profile) ||
+              vault_kv_get_hex(text, "kek_salt", u->kek_salt, CRYPTO_SALT_BYTES) ||
+              vault_kv_get_hex(text, "wrapped_dek", u->wrapped_dek, VAULT_WRAPPED_KEY_BYTES) ||
+              vault_kv_get_hex(text, "primary_db", u->primary_db, VAULT_ID_BYTES) ||
+              vault_kv_get(text, "verifier", u->verifier, sizeof u->verifier) ||
+              vault_kv_get_u64(text, "created", &u->created_ns) ||
+              vault_kv_get(text, "role", role, sizeof role) ||
+              vault_kv_get_hex(text, "box_pk", u->box_pk, sizeof u->box_pk) ||
+              vault_kv_get_hex(text, "box_sk_wrapped", u->box_sk_wrapped,
+                               sizeof u->box_sk_wrapped) ||
+              vault_kv_get_hex(text, "sig_pk", u->sig_pk, sizeof u->sig_pk) ||
+              vault_kv_get_hex(text, "sig_sk_wrapped", u->sig_sk_wrapped,
+                               sizeof u->sig_sk_wrapped) ||
+              vault_kv_get_u64(text, "failures", &u->failures) ||
+              vault_kv_get_u64(text, "retry_after", &u->retry_after_ns) ||
+              (strcmp(role, "admin") != 0 && strcmp(role, "user") != 0);
     if (bad) return util_fail(e, STELE_ECORRUPT, "'%s' is corrupt: a field is missing", path);
+    u->admin = strcmp(role, "admin") == 0;
     u->kdf.ops = t;
     u->kdf.mem_kib = m;
     u->insecure = strcmp(profile, "insecure-test") == 0;
@@ -324,7 +439,7 @@ stele_status vault_user_load(const char *dir, const char *name, vault_user *u, u
     char path[VAULT_PATH_MAX];
     user_path(dir, name, path, sizeof path);
     uint8_t *text = NULL;
-    stele_status rc = read_kv(path, "stele-user ", &text, e);
+    stele_status rc = vault_kv_read(path, "stele-user ", &text, e);
     if (rc == STELE_ENOTFOUND)
         return util_fail(e, STELE_ENOTFOUND, "no user '%s' in store '%s'", name, dir);
     if (rc != STELE_OK) return rc;
@@ -363,169 +478,151 @@ stele_status vault_user_passwd(const char *dir, const char *name, const char *ol
 {
     vault_user u;
     uint8_t *dek = NULL;
+    vault_settings s;
     stele_status rc = vault_user_load(dir, name, &u, e);
-    if (rc == STELE_OK) rc = vault_user_unlock(&u, old_pw, old_len, &dek, e);
+    if (rc == STELE_OK) rc = vault_user_login(dir, name, old_pw, old_len, &u, &dek, e);
+    /* The new key derivation follows the signed settings' floor (never lower). */
+    if (rc == STELE_OK) rc = vault_settings_load(dir, &s, e);
+    if (rc == STELE_OK && !u.insecure) u.kdf = vault_settings_kdf(&s, u.kdf);
     if (rc == STELE_OK) rc = user_wrap_dek(&u, new_pw, new_len, dek, e);
     if (rc == STELE_OK) rc = user_write(dir, &u, e);
     crypto_secure_free(dek);
     return rc;
 }
 
-/* ---- database keys ---- */
 
-void vault_db_dir(const char *dir, const uint8_t db_id[VAULT_ID_BYTES], char *out, size_t cap)
+uint64_t vault_backoff_s(uint64_t failures)
 {
-    char hex[2 * VAULT_ID_BYTES + 1];
-    crypto_hex(db_id, VAULT_ID_BYTES, hex);
-    snprintf(out, cap, "%s/dbs/%s", dir, hex);
+    if (failures < VAULT_BACKOFF_FREE) return 0;
+    uint64_t shift = failures - VAULT_BACKOFF_FREE + 1;
+    if (shift >= 12) return VAULT_BACKOFF_MAX_S; /* 2^12 s > the cap */
+    uint64_t s = 1ull << shift;
+    return s < VAULT_BACKOFF_MAX_S ? s : VAULT_BACKOFF_MAX_S;
 }
 
-static void gk_aad(const uint8_t *db_id, uint32_t epoch, const uint8_t *user_id, uint8_t aad[48])
+/* Counts a wrong password in the user file (best effort: a read-only store still
+ * answers "wrong password") and rewrites the message to say what follows. */
+static stele_status login_failed(const char *dir, vault_user *u, util_err *e)
 {
-    memcpy(aad, "stele/gk/v1\0", 12);
-    memcpy(aad + 12, db_id, 16);
-    put_u32(aad + 28, epoch);
-    memcpy(aad + 32, user_id, 16);
+    u->failures++;
+    uint64_t wait_s = vault_backoff_s(u->failures);
+    u->retry_after_ns = wait_s ? util_now_ns() + wait_s * 1000000000ull : 0;
+    util_err ignored;
+    (void)user_write(dir, u, &ignored);
+    if (!wait_s)
+        return util_fail(e, STELE_EPASSWORD, "wrong password for user %s (%llu failed "
+                         "attempt%s in a row)", u->name, (unsigned long long)u->failures,
+                         u->failures == 1 ? "" : "s");
+    return util_fail(e, STELE_EPASSWORD,
+                     "wrong password for user %s (%llu failed attempts in a row): the next "
+                     "attempt must wait %llu s, and each further failure doubles the wait",
+                     u->name, (unsigned long long)u->failures, (unsigned long long)wait_s);
 }
 
-int vault_derive(const vault_dbkeys *k, const char *purpose, const uint8_t *id, size_t id_len,
-                 uint8_t out[CRYPTO_KEY_BYTES])
+stele_status vault_user_login(const char *dir, const char *name, const char *pw, size_t pw_len,
+                              vault_user *u, uint8_t **dek, util_err *e)
 {
-    uint8_t info[128];
-    size_t pl = strlen(purpose);
-    STELE_ASSERT(6 + pl + id_len <= sizeof info);
-    memcpy(info, "stele ", 6);
-    memcpy(info + 6, purpose, pl);
-    if (id_len) memcpy(info + 6 + pl, id, id_len);
-    return crypto_hkdf(k->gk, CRYPTO_KEY_BYTES, k->db_id, VAULT_ID_BYTES, info, 6 + pl + id_len,
-                       out, CRYPTO_KEY_BYTES);
-}
-
-static stele_status keys_alloc(vault_dbkeys *k, util_err *e)
-{
-    k->gk = crypto_secure_alloc(CRYPTO_KEY_BYTES);
-    k->sign_sk = crypto_secure_alloc(CRYPTO_SIGN_SK_BYTES);
-    if (!k->gk || !k->sign_sk) {
-        vault_dbkeys_release(k);
-        return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
+    *dek = NULL;
+    stele_status rc = vault_user_load(dir, name, u, e);
+    if (rc != STELE_OK) return rc;
+    uint64_t now = util_now_ns();
+    if (u->retry_after_ns > now) {
+        uint64_t left = (u->retry_after_ns - now + 999999999ull) / 1000000000ull;
+        return util_fail(e, STELE_EBACKOFF,
+                         "too many wrong passwords for user %s (%llu in a row): try again in "
+                         "%llu s", name, (unsigned long long)u->failures,
+                         (unsigned long long)left);
     }
+    rc = vault_user_unlock(u, pw, pw_len, dek, e);
+    if (rc == STELE_EPASSWORD) return login_failed(dir, u, e);
+    if (rc != STELE_OK || (u->failures == 0 && u->retry_after_ns == 0)) return rc;
+    u->failures = 0;
+    u->retry_after_ns = 0;
+    util_err ignored;
+    (void)user_write(dir, u, &ignored); /* a read-only store keeps the old count */
     return STELE_OK;
 }
 
-/* Wraps (or unwraps) the signing key under a key derived from the GK. */
-static int sign_key_wrap(const vault_dbkeys *k, uint8_t *wrapped, int unwrap)
+stele_status vault_user_each(const char *dir, int (*fn)(void *ctx, const vault_user *u),
+                             void *ctx, util_err *e)
 {
-    uint8_t *sk_key = crypto_secure_alloc(CRYPTO_KEY_BYTES);
-    if (!sk_key) return -1;
-    int rc = vault_derive(k, "signing key", NULL, 0, sk_key);
-    uint8_t aad[32];
-    memcpy(aad, "stele/signsk/v1\0", 16);
-    memcpy(aad + 16, k->db_id, 16);
-    if (rc == 0 && !unwrap)
-        rc = crypto_wrap(sk_key, aad, sizeof aad, k->sign_sk, CRYPTO_SIGN_SK_BYTES, wrapped);
-    else if (rc == 0)
-        rc = crypto_unwrap(sk_key, aad, sizeof aad, wrapped,
-                           CRYPTO_SIGN_SK_BYTES + CRYPTO_WRAP_OVERHEAD, k->sign_sk);
-    crypto_secure_free(sk_key);
+    char users[VAULT_PATH_MAX];
+    snprintf(users, sizeof users, "%s/users", dir);
+    DIR *d = opendir(users);
+    if (!d) return util_fail(e, STELE_EIO, "cannot list '%s': %s", users, strerror(errno));
+    struct dirent *de;
+    stele_status rc = STELE_OK;
+    for (uint32_t seen = 0; rc == STELE_OK && seen < VAULT_USERS_MAX && (de = readdir(d));) {
+        size_t n = strlen(de->d_name);
+        if (n <= 5 || n - 5 > VAULT_NAME_MAX || strcmp(de->d_name + n - 5, ".user") != 0)
+            continue;
+        char name[VAULT_NAME_MAX + 1];
+        memcpy(name, de->d_name, n - 5);
+        name[n - 5] = 0;
+        vault_user u;
+        seen++;
+        rc = vault_user_load(dir, name, &u, e);
+        if (rc == STELE_OK && fn(ctx, &u) != 0) break;
+    }
+    closedir(d);
     return rc;
 }
 
-stele_status vault_db_create(const char *db_dir, const vault_user *owner, const uint8_t *dek,
-                             const uint8_t db_id[VAULT_ID_BYTES], vault_dbkeys *k, util_err *e)
+typedef struct by_id_ctx {
+    const uint8_t *id;
+    vault_user *out;
+    int found;
+} by_id_ctx;
+
+static int by_id_cb(void *ctx, const vault_user *u)
 {
-    memset(k, 0, sizeof *k);
-    int mrc = io_mkdirs(db_dir);
-    if (mrc != 0)
-        return util_fail(e, util_errno_status(-mrc), "cannot create '%s': %s", db_dir,
-                         strerror(-mrc));
-    char data[VAULT_PATH_MAX];
-    snprintf(data, sizeof data, "%s/data", db_dir);
-    if (mkdir(data, 0700) != 0 && errno != EEXIST)
-        return util_fail(e, STELE_EIO, "cannot create '%s': %s", data, strerror(errno));
-    stele_status rc = keys_alloc(k, e);
-    if (rc != STELE_OK) return rc;
-    memcpy(k->db_id, db_id, VAULT_ID_BYTES);
-    k->epoch = 1;
-    crypto_random(k->gk, CRYPTO_KEY_BYTES);
-    uint8_t wrapped_gk[VAULT_WRAPPED_KEY_BYTES], aad[48];
-    uint8_t wrapped_sk[CRYPTO_SIGN_SK_BYTES + CRYPTO_WRAP_OVERHEAD];
-    gk_aad(db_id, k->epoch, owner->id, aad);
-    if (crypto_sig_keypair(k->sign_pk, k->sign_sk) != 0 ||
-        crypto_wrap(dek, aad, sizeof aad, k->gk, CRYPTO_KEY_BYTES, wrapped_gk) != 0 ||
-        sign_key_wrap(k, wrapped_sk, 0) != 0) {
-        vault_dbkeys_release(k);
-        return util_fail(e, STELE_EIO, "cannot create the keys of a new database");
-    }
-    char owner_hex[33];
-    crypto_hex(owner->id, VAULT_ID_BYTES, owner_hex);
-    buf b;
-    buf_init(&b);
-    int bad = buf_printf(&b, "stele-keys 1\n") || buf_hex_line(&b, "db", db_id, VAULT_ID_BYTES) ||
-              buf_printf(&b, "owner %s\nepoch %u\n", owner_hex, k->epoch) ||
-              buf_hex_line(&b, "slot", wrapped_gk, sizeof wrapped_gk) ||
-              buf_hex_line(&b, "sign_pk", k->sign_pk, CRYPTO_SIGN_PK_BYTES) ||
-              buf_hex_line(&b, "sign_sk_wrapped", wrapped_sk, sizeof wrapped_sk) ||
-              kv_finish(&b);
-    rc = bad ? util_fail(e, STELE_ENOMEM, "out of memory")
-             : io_write_atomic(db_dir, "keys", b.data, b.len, e);
-    buf_release(&b);
-    if (rc != STELE_OK) vault_dbkeys_release(k);
-    return rc;
+    by_id_ctx *c = ctx;
+    if (memcmp(u->id, c->id, VAULT_ID_BYTES) != 0) return 0;
+    *c->out = *u;
+    c->found = 1;
+    return 1;
 }
 
-stele_status vault_db_unlock(const char *db_dir, const vault_user *u, const uint8_t *dek,
-                             vault_dbkeys *k, util_err *e)
+stele_status vault_user_by_id(const char *dir, const uint8_t id[VAULT_ID_BYTES], vault_user *u,
+                              util_err *e)
 {
-    memset(k, 0, sizeof *k);
-    char path[VAULT_PATH_MAX];
-    snprintf(path, sizeof path, "%s/keys", db_dir);
-    uint8_t *text = NULL;
-    stele_status rc = read_kv(path, "stele-keys ", &text, e);
-    if (rc == STELE_ENOTFOUND)
-        return util_fail(e, STELE_ENOTFOUND, "database keys '%s' are missing", path);
+    by_id_ctx c = {id, u, 0};
+    stele_status rc = vault_user_each(dir, by_id_cb, &c, e);
     if (rc != STELE_OK) return rc;
-    uint8_t wrapped_gk[VAULT_WRAPPED_KEY_BYTES], owner[VAULT_ID_BYTES];
-    uint8_t wrapped_sk[CRYPTO_SIGN_SK_BYTES + CRYPTO_WRAP_OVERHEAD];
-    uint64_t epoch = 0;
-    const char *t = (char *)text;
-    int bad = kv_get_hex(t, "db", k->db_id, VAULT_ID_BYTES) ||
-              kv_get_hex(t, "owner", owner, VAULT_ID_BYTES) || kv_get_u64(t, "epoch", &epoch) ||
-              kv_get_hex(t, "slot", wrapped_gk, sizeof wrapped_gk) ||
-              kv_get_hex(t, "sign_pk", k->sign_pk, CRYPTO_SIGN_PK_BYTES) ||
-              kv_get_hex(t, "sign_sk_wrapped", wrapped_sk, sizeof wrapped_sk) ||
-              epoch == 0 || epoch > UINT32_MAX;
-    free(text);
-    if (bad) return util_fail(e, STELE_ECORRUPT, "'%s' is corrupt: a field is missing", path);
-    if (!crypto_equal(owner, u->id, VAULT_ID_BYTES))
-        return util_fail(e, STELE_ENOTFOUND, "user '%s' has no key for database '%s'", u->name,
-                         db_dir);
-    k->epoch = (uint32_t)epoch;
-    rc = keys_alloc(k, e);
-    if (rc != STELE_OK) return rc;
-    uint8_t aad[48], pk_check[CRYPTO_SIGN_PK_BYTES];
-    gk_aad(k->db_id, k->epoch, u->id, aad);
-    if (crypto_unwrap(dek, aad, sizeof aad, wrapped_gk, sizeof wrapped_gk, k->gk) != 0) {
-        vault_dbkeys_release(k);
-        return util_fail(e, STELE_ECORRUPT, "'%s': database key not authentic", path);
-    }
-    if (sign_key_wrap(k, wrapped_sk, 1) != 0) {
-        vault_dbkeys_release(k);
-        return util_fail(e, STELE_ECORRUPT, "'%s': signing key not authentic", path);
-    }
-    /* The public key in the file must belong to the (authentic) secret key. */
-    memcpy(pk_check, k->sign_sk + 32, CRYPTO_SIGN_PK_BYTES);
-    if (!crypto_equal(pk_check, k->sign_pk, CRYPTO_SIGN_PK_BYTES)) {
-        vault_dbkeys_release(k);
-        return util_fail(e, STELE_ECORRUPT, "'%s': public key does not match the signing key",
-                         path);
-    }
-    return STELE_OK;
+    if (c.found) return STELE_OK;
+    char hex[33];
+    crypto_hex(id, VAULT_ID_BYTES, hex);
+    return util_fail(e, STELE_ENOTFOUND, "no user with id %s in store '%s' (removed?)", hex, dir);
 }
 
-void vault_dbkeys_release(vault_dbkeys *k)
+stele_status vault_user_delete(const char *dir, const char *name, util_err *e)
 {
-    crypto_secure_free(k->gk);
-    crypto_secure_free(k->sign_sk);
-    k->gk = NULL;
-    k->sign_sk = NULL;
+    char path[VAULT_PATH_MAX], users[VAULT_PATH_MAX];
+    if (!vault_name_ok(name)) return util_fail(e, STELE_EINVAL, "invalid user name '%s'", name);
+    user_path(dir, name, path, sizeof path);
+    snprintf(users, sizeof users, "%s/users", dir);
+    if (unlink(path) != 0)
+        return util_fail(e, errno == ENOENT ? STELE_ENOTFOUND : STELE_EIO,
+                         "cannot remove user file '%s': %s", path, strerror(errno));
+    int rc = io_fsync_dir(users);
+    return rc == 0 ? STELE_OK
+                   : util_fail(e, STELE_EIO, "cannot sync '%s': %s", users, strerror(-rc));
+}
+
+const char *vault_role_name(int role)
+{
+    switch (role) {
+    case VAULT_ROLE_READER: return "reader";
+    case VAULT_ROLE_WRITER: return "writer";
+    case VAULT_ROLE_ADMIN: return "admin";
+    case VAULT_ROLE_OWNER: return "owner";
+    default: return "none";
+    }
+}
+
+int vault_role_parse(const char *s)
+{
+    for (int r = VAULT_ROLE_READER; r <= VAULT_ROLE_OWNER; r++)
+        if (strcmp(s, vault_role_name(r)) == 0) return r;
+    return VAULT_ROLE_NONE;
 }

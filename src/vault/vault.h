@@ -1,6 +1,6 @@
 /*
- * vault.h — the store directory, its users and the key hierarchy (the minimal part
- * of DESIGN.md's vault layer; sharing comes later). Layer: vault (uses util, crypto).
+ * vault.h — the store directory, its users, the key hierarchy, databases, sharing and
+ * key rotation (DESIGN.md's vault layer). Layer: vault (uses util, crypto).
  *
  * Keys: KEK = Argon2id(password, kek_salt, params) — never stored; DEK random,
  * wrapped by the KEK (XChaCha20-Poly1305, AAD binds the user id); GK per database and
@@ -8,6 +8,14 @@
  * keys FK = HKDF(GK, db_id, "stele file key" | file_id). The PHC verification hash has
  * its own salt, distinct from kek_salt. Unlocked keys live in secure memory
  * (crypto_secure_alloc) and are wiped on release.
+ *
+ * Users also have an X25519 key pair (database keys are sealed to it when a database
+ * is shared with them) and an Ed25519 key pair (they sign the access changes they make);
+ * the public keys are in the registry, the secret keys wrapped by the DEK with AAD
+ * binding the user id and the purpose. A database's key file holds one GK per key
+ * epoch: the newest wrapped for the owner (DEK) and sealed to every member, the older
+ * ones wrapped under the newest, so that whoever holds the newest reads every file and
+ * a member removed at a rotation reads nothing written under a later epoch.
  *
  * Files are small text files ("key value" lines) ending with a SHA-256 checksum line,
  * so that they can be read with ordinary tools and an accidental or malicious change
@@ -34,6 +42,32 @@
 #define VAULT_KDF_TEST_MEM_KIB (8u * 1024u)
 #define VAULT_KDF_TEST_OPS 1u
 
+/* Wrong-password back-off: from the VAULT_BACKOFF_FREE-th consecutive failure on, the
+ * next attempt must wait 2^(failures - VAULT_BACKOFF_FREE + 1) s, at most
+ * VAULT_BACKOFF_MAX_S. Recorded in the user file, reset by a good password. */
+#define VAULT_BACKOFF_FREE 3u
+#define VAULT_BACKOFF_MAX_S 3600u
+
+/* Bounds on a database's key file: key epochs (one per revocation) and members. */
+#define VAULT_EPOCH_MAX 256u
+#define VAULT_MEMBERS_MAX 64u
+/* A member slot: "SGK1" | db id | epoch u32 | user id | role u8 | GK, sealed. */
+#define VAULT_SLOT_PLAIN (4 + VAULT_ID_BYTES + 4 + VAULT_ID_BYTES + 1 + CRYPTO_KEY_BYTES)
+#define VAULT_SLOT_SEALED (VAULT_SLOT_PLAIN + CRYPTO_SEAL_OVERHEAD)
+/* Database names are sealed padded to this size, so their length does not show. */
+#define VAULT_DBNAME_PAD 64
+
+typedef enum vault_role {
+    VAULT_ROLE_NONE = 0,
+    VAULT_ROLE_READER = 1,
+    VAULT_ROLE_WRITER = 2,
+    VAULT_ROLE_ADMIN = 3,
+    VAULT_ROLE_OWNER = 4,
+} vault_role;
+/* "reader", "writer", "admin", "owner"; parse returns VAULT_ROLE_NONE if unknown. */
+const char *vault_role_name(int role);
+int vault_role_parse(const char *s);
+
 typedef struct vault_user {
     char name[VAULT_NAME_MAX + 1];
     uint8_t id[VAULT_ID_BYTES];
@@ -44,15 +78,41 @@ typedef struct vault_user {
     uint8_t primary_db[VAULT_ID_BYTES];
     char verifier[CRYPTO_PHC_MAX]; /* PHC string, its own salt */
     uint64_t created_ns;
+    int admin;                    /* may add and remove users (the first user) */
+    uint8_t box_pk[CRYPTO_BOX_PK_BYTES];
+    uint8_t box_sk_wrapped[CRYPTO_BOX_SK_BYTES + CRYPTO_WRAP_OVERHEAD];
+    uint8_t sig_pk[CRYPTO_SIGN_PK_BYTES];
+    uint8_t sig_sk_wrapped[CRYPTO_SIGN_SK_BYTES + CRYPTO_WRAP_OVERHEAD];
+    uint64_t failures;            /* consecutive wrong passwords */
+    uint64_t retry_after_ns;      /* no attempt before this time (0 = none) */
 } vault_user;
 
-/* Unlocked keys of one database. gk and sign_sk are in secure memory. */
+/* A member's slot in a database's key file. */
+typedef struct vault_member {
+    uint8_t user[VAULT_ID_BYTES];
+    int role;                     /* VAULT_ROLE_READER..ADMIN */
+    uint8_t sealed[VAULT_SLOT_SEALED];
+} vault_member;
+
+/* Unlocked keys of one database. gks and sign_sk are in secure memory. */
 typedef struct vault_dbkeys {
     uint8_t db_id[VAULT_ID_BYTES];
-    uint32_t epoch;
-    uint8_t *gk;      /* CRYPTO_KEY_BYTES */
+    uint8_t owner[VAULT_ID_BYTES];
+    uint32_t epoch;   /* the newest key epoch: new files use it */
+    uint8_t *gks;     /* epoch * CRYPTO_KEY_BYTES: the GK of epoch e at (e - 1) * 32 */
+    uint8_t *gk;      /* the newest: gks + (epoch - 1) * 32 */
     uint8_t sign_pk[CRYPTO_SIGN_PK_BYTES];
     uint8_t *sign_sk; /* CRYPTO_SIGN_SK_BYTES */
+    int plaintext;    /* a --no-encryption database: data files hold plaintext boxes
+                       * (src/ledger/format.h, box_seal); set from the superblock */
+    int role;         /* the unlocking user's role (VAULT_ROLE_*) */
+    char name[VAULT_NAME_MAX + 1]; /* the owner's name for it ("primary" for a primary) */
+    /* The key file as read, for rewriting it (share, revoke, rename). */
+    uint8_t owner_slot[VAULT_WRAPPED_KEY_BYTES]; /* GK wrapped by the owner's DEK, or */
+    uint8_t owner_sealed[VAULT_SLOT_SEALED];     /* sealed to the owner (has_owner_sealed) */
+    int has_owner_sealed;
+    uint32_t nmembers;
+    vault_member members[VAULT_MEMBERS_MAX];
 } vault_dbkeys;
 
 /* Validates a user or database name: 1..64 of [A-Za-z0-9._-], not starting with '.'. */
@@ -71,7 +131,35 @@ stele_status vault_store_check(const char *dir, util_err *e);
 stele_status vault_user_create(const char *dir, const char *name, const char *pw, size_t pw_len,
                                int insecure_profile, const uint8_t primary_db[VAULT_ID_BYTES],
                                vault_user *u, uint8_t **dek, util_err *e);
+/* The same without writing the user file (the caller saves it with vault_user_save
+ * once the user's primary database exists). */
+stele_status vault_user_make(const char *dir, const char *name, const char *pw, size_t pw_len,
+                             int insecure_profile, const uint8_t primary_db[VAULT_ID_BYTES],
+                             vault_user *u, uint8_t **dek, util_err *e);
 stele_status vault_user_load(const char *dir, const char *name, vault_user *u, util_err *e);
+/* Loads the user whose id is `id` (a scan of users/). STELE_ENOTFOUND if none. */
+stele_status vault_user_by_id(const char *dir, const uint8_t id[VAULT_ID_BYTES], vault_user *u,
+                              util_err *e);
+/* Rewrites a user's file (after a change of fields such as the back-off). */
+stele_status vault_user_save(const char *dir, const vault_user *u, util_err *e);
+/* Load, back-off check, unlock, and the back-off bookkeeping: a wrong password is
+ * counted in the user file (STELE_EPASSWORD says how long to wait if a wait starts);
+ * an attempt during a wait fails with STELE_EBACKOFF before any key derivation; a good
+ * password resets the count. *dek as for vault_user_unlock. */
+stele_status vault_user_login(const char *dir, const char *name, const char *pw, size_t pw_len,
+                              vault_user *u, uint8_t **dek, util_err *e);
+/* The seconds to wait after `failures` consecutive wrong passwords (0 = none). */
+uint64_t vault_backoff_s(uint64_t failures);
+/* Unwraps the user's X25519 (box) or Ed25519 (sig) secret key into secure memory
+ * (free with crypto_secure_free). */
+stele_status vault_user_box_sk(const vault_user *u, const uint8_t *dek, uint8_t **sk, util_err *e);
+stele_status vault_user_sig_sk(const vault_user *u, const uint8_t *dek, uint8_t **sk, util_err *e);
+/* Removes a user's file (the point after which their keys are gone). */
+stele_status vault_user_delete(const char *dir, const char *name, util_err *e);
+/* Calls fn for every user file of the store, in no order, at most VAULT_USERS_MAX. */
+#define VAULT_USERS_MAX 100000u
+stele_status vault_user_each(const char *dir, int (*fn)(void *ctx, const vault_user *u),
+                             void *ctx, util_err *e);
 /* Derives the KEK and unwraps the DEK. STELE_EPASSWORD "wrong password for user NAME". */
 stele_status vault_user_unlock(const vault_user *u, const char *pw, size_t pw_len, uint8_t **dek,
                                util_err *e);
@@ -82,16 +170,43 @@ stele_status vault_user_passwd(const char *dir, const char *name, const char *ol
 
 /* Path of a database directory: <dir>/dbs/<hex id>. */
 void vault_db_dir(const char *dir, const uint8_t db_id[VAULT_ID_BYTES], char *out, size_t cap);
-/* Creates the database directory and its keys file (random GK, Ed25519 key pair),
- * leaving *k unlocked. */
+/* Creates the database directory and its keys file (random GK, Ed25519 key pair,
+ * the sealed name), leaving *k unlocked. */
 stele_status vault_db_create(const char *db_dir, const vault_user *owner, const uint8_t *dek,
-                             const uint8_t db_id[VAULT_ID_BYTES], vault_dbkeys *k, util_err *e);
-/* Reads the keys file and unwraps the GK and the signing key with the user's DEK. */
+                             const uint8_t db_id[VAULT_ID_BYTES], const char *name,
+                             vault_dbkeys *k, util_err *e);
+/* Reads the keys file and unwraps every epoch's GK and the signing key: with the DEK
+ * if u owns the database, else through u's member slot (its X25519 key, unwrapped
+ * with the DEK). STELE_EACCESS "user has no access to database" if u has neither. */
 stele_status vault_db_unlock(const char *db_dir, const vault_user *u, const uint8_t *dek,
                              vault_dbkeys *k, util_err *e);
+/* Reads only the plaintext fields of a keys file: db id and owner id. */
+stele_status vault_db_peek(const char *db_dir, uint8_t db_id[VAULT_ID_BYTES],
+                           uint8_t owner[VAULT_ID_BYTES], util_err *e);
+/* 1 if user id has a member slot in the keys file at db_dir (its role in *role). */
+int vault_db_is_member(const char *db_dir, const uint8_t user[VAULT_ID_BYTES], int *role);
 void vault_dbkeys_release(vault_dbkeys *k);
-/* Derives a purpose key from the GK: HKDF(GK, db_id, "stele " purpose [| id]). */
+/* Derives a purpose key from the newest GK: HKDF(GK, db_id, "stele " purpose [| id]). */
 int vault_derive(const vault_dbkeys *k, const char *purpose, const uint8_t *id, size_t id_len,
                  uint8_t out[CRYPTO_KEY_BYTES]) CRYPTO_MUST_CHECK;
+/* The same from the GK of an epoch (1..k->epoch). */
+int vault_derive_epoch(const vault_dbkeys *k, uint32_t epoch, const char *purpose,
+                       const uint8_t *id, size_t id_len, uint8_t out[CRYPTO_KEY_BYTES])
+    CRYPTO_MUST_CHECK;
+
+/* Sharing and rotation: each rewrites the keys file whole (atomic replace) from *k.
+ * Share gives `member` (public keys from the registry) a slot with `role`, or changes
+ * the role of an existing slot. Rename changes the sealed name (owner only: the API
+ * checks). Rotate makes a new epoch with a fresh GK, drops `revoked`'s slot, re-seals
+ * the remaining members' slots, wraps every older GK under the new one and re-wraps
+ * the signing key and the name; the owner's slot is wrapped with `dek` if the caller
+ * is the owner (dek != NULL), else sealed to the owner's X25519 key (owner_box_pk).
+ * On failure *k and the file are as before. */
+stele_status vault_db_share(const char *db_dir, vault_dbkeys *k, const vault_user *member,
+                            int role, util_err *e);
+stele_status vault_db_rename(const char *db_dir, vault_dbkeys *k, const char *name, util_err *e);
+stele_status vault_db_rotate(const char *store, const char *db_dir, vault_dbkeys *k,
+                             const uint8_t *revoked, const vault_user *owner,
+                             const uint8_t *dek, util_err *e);
 
 #endif

@@ -314,16 +314,22 @@ check_eq "an unchanged update appends nothing" "$h1" "$(head_lsn)"
 run "$S" code update "$P/src/../src/beta.c"
 check_eq "a path with .. is the same file" 0 "$RC"
 
-# a function other files call disappears: it and every edge to it go, none dangles
+# a function other files call disappears: like a full index, the update makes it an
+# external node and keeps the other files' calls; the file's own edges to it go
+check_has "beta.c defines apply before" "$(q defines)" "function/apply"
 sed -i '/^int apply(int v)$/,$d' "$P/src/beta.c"
 run "$S" code update "$P/src/beta.c"
 check_eq "update without apply" 0 "$RC"
-check_eq "apply is gone" "" "$(q nodes | grep '^function apply ')"
-check_eq "no edge to apply is left" "" "$(q edges | grep 'function/apply')"
+check_eq "the still-called apply is external after the update" true "$(prop function apply external)"
+check_eq "... and defined in no file" "function apply -" "$(q nodes | grep '^function apply ')"
+check_has "... with main's call kept" "$(q edges)" "CALLS function/main function/apply 1"
+check_eq "... and no edge from beta.c to it" "" "$(q edges | grep 'function/apply' | grep -v 'function/main')"
+check_eq "... nor the DEFINES edge" "" "$(q defines | grep 'function/apply')"
 check_eq "no dangling edge after removing a called function" "" "$(q check)"
+edges_after_update=$(q edges | LC_ALL=C sort)
 run "$S" code index "$P"
-check_eq "a full index makes the still-called apply external" true "$(prop function apply external)"
-check_has "... with main's call" "$(q edges)" "CALLS function/main function/apply 1"
+check_eq "a full index agrees: apply external" true "$(prop function apply external)"
+check_eq "... and the same edges" "$edges_after_update" "$(q edges | LC_ALL=C sort)"
 
 # a deleted file leaves the graph
 rm "$P/tools/extra.c"

@@ -253,6 +253,33 @@ static void random_edge(int k)
     E[k].label = (int)(test_rand() % 2);
 }
 
+/* A node with no links whose doc number is above every linked node's is still a node:
+ * a traversal from it answers the start itself (a random seed found this). */
+static void test_unlinked_start(void)
+{
+    make_store();
+    stele *db = open_db(0);
+    REQUIRE(db, "open");
+    REQUIRE(txn(db, "{\"ops\":[{\"op\":\"create_collection\",\"coll\":\"n\"},"
+                    "{\"op\":\"create_collection\",\"coll\":\"e\"},"
+                    "{\"op\":\"insert\",\"coll\":\"n\",\"doc\":{\"_id\":\"a\"}},"
+                    "{\"op\":\"insert\",\"coll\":\"n\",\"doc\":{\"_id\":\"b\"}},"
+                    "{\"op\":\"insert\",\"coll\":\"n\",\"doc\":{\"_id\":\"lone\"}}]}") ==
+                STELE_OK, "nodes");
+    REQUIRE(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_from\":"
+                    "\"n/a\",\"_to\":\"n/b\"}}]}") == STELE_OK, "edge");
+    stele_node s = node(db, "n/lone"), *nodes = NULL;
+    uint32_t *d = NULL;
+    size_t n = 0;
+    stele_status rc = stele_graph_traverse(db, &s, 1, STELE_DIR_BOTH, NULL, 2, 0, &nodes, &d,
+                                           &n);
+    CHECK(rc == STELE_OK && n == 1 && nodes && nodes[0] == s && d[0] == 0,
+          "traverse from an unlinked node: %zu nodes", n);
+    stele_free(nodes);
+    stele_free(d);
+    stele_close(db);
+}
+
 static void test_random(void)
 {
     make_store();
@@ -493,6 +520,7 @@ static void test_crash(void)
 int main(void)
 {
     TEST_RUN(test_rules);
+    TEST_RUN(test_unlinked_start);
     TEST_RUN(test_random);
     TEST_RUN(test_queries);
     TEST_RUN(test_crash);

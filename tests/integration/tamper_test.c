@@ -18,7 +18,14 @@
  * Positions are sampled (a stride with a random phase per file, plus the first and
  * last byte) so that the test stays fast under ASan; STELE_TAMPER_STRIDE=1 tests
  * every byte of the small files. The seed (STELE_SEED) replays a run.
+ *
+ * tamper_plain_test.c runs all of this again on a --no-encryption database
+ * (TAMPER_NO_ENCRYPTION): there the checksums of the plaintext boxes, the hash chain
+ * and the sealed superblock must catch the same changes.
  */
+#ifndef TAMPER_NO_ENCRYPTION
+#define TAMPER_NO_ENCRYPTION 0
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +75,8 @@ static struct {
     uint64_t head;
     int nseg;
     seg segs[SEGS_MAX];
+    char manifest[2][64];           /* names of the two manifest copies in data/ */
+    uint64_t manifest_bytes;        /* bytes of a copy its boxes occupy */
     char early_seg0[SEGMENT_BYTES]; /* segment 0 when it held only a few records */
     int have_early_seg0;
     int ready;
@@ -259,6 +268,7 @@ static int list_dir(const char *dir, char names[][64], int max)
 
 static int known_seg(const char *name)
 {
+    if (strcmp(name, fx.manifest[0]) == 0 || strcmp(name, fx.manifest[1]) == 0) return 1;
     for (int i = 0; i < fx.nseg; i++)
         if (strcmp(fx.segs[i].name, name) == 0) return 1;
     return 0;
@@ -281,6 +291,30 @@ static uint64_t json_u64(const char *json, const char *key)
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(json, pat);
     return p ? strtoull(p + strlen(pat), NULL, 10) : UINT64_MAX;
+}
+
+/* The names of the manifest copies and the size of their boxes, from stat. */
+static void load_manifest_info(void)
+{
+    stele *db = NULL;
+    REQUIRE(open_db(fx.store, 1, &db) == STELE_OK, "open: %s", stele_errmsg(db));
+    char *json = NULL;
+    REQUIRE(stele_stat(db, &json) == STELE_OK, "stat: %s", stele_errmsg(db));
+    const char *p = strstr(json, "\"manifest_copies\":[\"");
+    REQUIRE(p && strlen(p) > 90, "stat has no manifest_copies: %s", json);
+    p += strlen("\"manifest_copies\":[\"");
+    memcpy(fx.manifest[0], p, 32);
+    memcpy(fx.manifest[1], p + 35, 32);
+    fx.manifest_bytes = json_u64(json, "manifest_bytes");
+    stele_free(json);
+    stele_close(db);
+}
+
+static void manifest_path(const char *store, int i, char *out, size_t cap)
+{
+    char db[1200];
+    db_dir_of(store, db, sizeof db);
+    snprintf(out, cap, "%s/data/%s", db, fx.manifest[i]);
 }
 
 /* ------------------------------------------------------------------ fixture */
@@ -353,13 +387,15 @@ static void fixture_build(void)
     stele_init_options io = {.store_dir = fx.store, .user = USER_NAME, .password = PASSWORD,
                              .password_len = strlen(PASSWORD), .kdf = STELE_KDF_INSECURE_TEST,
                              .segment_size = SEGMENT_BYTES,
-                             .checkpoint_every = CHECKPOINT_EVERY};
+                             .checkpoint_every = CHECKPOINT_EVERY,
+                             .no_encryption = TAMPER_NO_ENCRYPTION};
     REQUIRE(stele_store_init(&io, err, sizeof err) == STELE_OK, "init: %s", err);
     char dbs[600], names[4][64];
     snprintf(dbs, sizeof dbs, "%s/dbs", fx.store);
     REQUIRE(list_dir(dbs, names, 4) == 1, "expected one database directory in %s", dbs);
     snprintf(fx.dbdir, sizeof fx.dbdir, "%s/%s", dbs, names[0]);
     snprintf(fx.user_file, sizeof fx.user_file, "%s/users/%s.user", fx.store, USER_NAME);
+    load_manifest_info();
     note_new_segments();
     REQUIRE(fx.nseg == 1, "a new database has one segment, not %d", fx.nseg);
 
@@ -466,18 +502,26 @@ static void flip_end(flip_run *fr, const char *what)
 }
 
 /* Every stride-th byte from a random phase, plus the first and the last. */
-static void flip_small_file(const char *path, const char *expect, int must_open,
-                            const char *what)
+/* Flips bytes of [0, limit) (0 = the whole file) except the filler [skip_lo, skip_hi). */
+static void flip_file_part(const char *path, const char *expect, int must_open, uint64_t limit,
+                           uint64_t skip_lo, uint64_t skip_hi, const char *what)
 {
     flip_run fr;
     if (flip_begin(&fr, path, expect, must_open) != 0) return;
     CHECK(fr.len > 0, "%s is empty", what);
+    uint64_t end = limit && limit < fr.len ? limit : fr.len;
     unsigned phase = (unsigned)(test_rand() % stride_small);
     flip_one(&fr, 0, 0);
-    for (uint64_t pos = phase ? phase : stride_small; pos + 1 < fr.len; pos += stride_small)
-        flip_one(&fr, pos, pos % (16 * stride_small) == phase);
-    if (fr.len > 1) flip_one(&fr, fr.len - 1, 0);
+    for (uint64_t pos = phase ? phase : stride_small; pos + 1 < end; pos += stride_small)
+        if (pos < skip_lo || pos >= skip_hi) flip_one(&fr, pos, pos % (16 * stride_small) == phase);
+    if (end > 1) flip_one(&fr, end - 1, 0);
     flip_end(&fr, what);
+}
+
+static void flip_small_file(const char *path, const char *expect, int must_open,
+                            const char *what)
+{
+    flip_file_part(path, expect, must_open, 0, 0, 0, what);
 }
 
 static uint64_t pick(uint64_t lo, uint64_t hi) /* a random offset in [lo, hi) */
@@ -532,14 +576,16 @@ static void test_flip_store_and_user_files(void)
     flip_small_file(p, "keys", 0, "keys");
 }
 
+/* The manifest copies: every byte of their two boxes; the filler after the header box
+ * [104, 128) and after the body box is random by design. */
 static void test_flip_superblocks(void)
 {
     REQUIRE(fx.ready, "no fixture");
-    char p[1200];
-    snprintf(p, sizeof p, "%s/superblock.a", fx.dbdir);
-    flip_small_file(p, "superblock.a", 1, "superblock.a");
-    snprintf(p, sizeof p, "%s/superblock.b", fx.dbdir);
-    flip_small_file(p, "superblock.b", 1, "superblock.b");
+    char p[1400];
+    manifest_path(fx.store, 0, p, sizeof p);
+    flip_file_part(p, fx.manifest[0], 1, fx.manifest_bytes, 104, 128, "manifest copy 0");
+    manifest_path(fx.store, 1, p, sizeof p);
+    flip_file_part(p, fx.manifest[1], 1, fx.manifest_bytes, 104, 128, "manifest copy 1");
 }
 
 static void test_flip_segments(void)
@@ -562,16 +608,22 @@ static void expect_detected(const char *store, const char *expect, const char *w
     fprintf(stderr, "  %s -> %s: %s\n", what, at_open ? "open fails" : "verify fails", msg);
 }
 
+static int swap_files(const char *a, const char *b)
+{
+    char t[1500];
+    snprintf(t, sizeof t, "%s.swap", a);
+    return rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0 ? 0 : -1;
+}
+
 static void test_swapped_segments(void)
 {
     REQUIRE(fx.ready, "no fixture");
     const char *s = copy_store();
     REQUIRE(s, "cannot copy the store");
-    char a[1400], b[1400], t[1500];
+    char a[1400], b[1400];
     seg_path(s, 0, a, sizeof a);
     seg_path(s, 1, b, sizeof b);
-    snprintf(t, sizeof t, "%s.swap", a);
-    REQUIRE(rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0, "rename failed");
+    REQUIRE(swap_files(a, b) == 0, "rename failed");
     expect_detected(s, "segment", "segments 0 and 1 swapped");
 }
 
@@ -649,7 +701,7 @@ static void test_last_segment_rolled_back(void)
     CHECK(head > fx.head, "appends to the copy did not move the head");
     db_dir_of(s, data, sizeof data);
     strcat(data, "/data");
-    CHECK(list_dir(data, names, SEGS_MAX) == fx.nseg, "the appends rolled a new segment");
+    CHECK(list_dir(data, names, SEGS_MAX) == fx.nseg + 2, "the appends rolled a new segment");
     CHECK(write_file(p, old, len) == 0, "restore old copy");
     free(old);
     expect_detected(s, "LSN", "last segment replaced by an older copy");
@@ -672,10 +724,9 @@ static void test_superblocks_rolled_back(void)
     REQUIRE(fx.ready, "no fixture");
     const char *s = copy_store();
     REQUIRE(s, "cannot copy the store");
-    char db[1200], pa[1300], pb[1300];
-    db_dir_of(s, db, sizeof db);
-    snprintf(pa, sizeof pa, "%s/superblock.a", db);
-    snprintf(pb, sizeof pb, "%s/superblock.b", db);
+    char pa[1400], pb[1400];
+    manifest_path(s, 0, pa, sizeof pa);
+    manifest_path(s, 1, pb, sizeof pb);
     uint8_t *a, *b;
     size_t la, lb;
     REQUIRE(read_file(pa, &a, &la) == 0 && read_file(pb, &b, &lb) == 0, "read superblocks");
@@ -694,13 +745,12 @@ static void test_one_superblock_copy_damaged(void)
     REQUIRE(fx.ready, "no fixture");
     const char *s = copy_store();
     REQUIRE(s, "cannot copy the store");
-    char db[1200], p[1300];
-    db_dir_of(s, db, sizeof db);
-    snprintf(p, sizeof p, "%s/superblock.b", db);
+    char p[1400];
+    manifest_path(s, 1, p, sizeof p);
     uint8_t *b;
     size_t len;
-    REQUIRE(read_file(p, &b, &len) == 0 && len > 40, "read %s", p);
-    b[len / 2] ^= 0x10;
+    REQUIRE(read_file(p, &b, &len) == 0 && len > fx.manifest_bytes, "read %s", p);
+    b[fx.manifest_bytes / 2] ^= 0x10;
     REQUIRE(write_file(p, b, len) == 0, "write %s", p);
     free(b);
     probe_result r;
@@ -710,8 +760,61 @@ static void test_one_superblock_copy_damaged(void)
           (unsigned long long)r.head, (unsigned long long)fx.head);
     CHECK(r.at_open || r.head_readable, "the head record cannot be read");
     CHECK(st == STELE_ECORRUPT, "verify returned %d (%s), expected STELE_ECORRUPT", st, r.msg);
-    CHECK(strstr(r.msg, "superblock.b") != NULL, "message does not name superblock.b: '%s'",
-          r.msg);
+    CHECK(strstr(r.msg, fx.manifest[1]) != NULL, "message does not name copy 1: '%s'", r.msg);
+}
+
+/* A closed segment's bytes copied under another segment's name. */
+static void test_segment_moved(void)
+{
+    REQUIRE(fx.ready, "no fixture");
+    const char *s = copy_store();
+    REQUIRE(s, "cannot copy the store");
+    char a[1400], b[1400];
+    seg_path(s, 1, a, sizeof a);
+    seg_path(s, 0, b, sizeof b);
+    uint8_t *d;
+    size_t n;
+    REQUIRE(read_file(a, &d, &n) == 0 && write_file(b, d, n) == 0, "copy segment 1 over 0");
+    free(d);
+    expect_detected(s, fx.segs[0].name, "segment 1 copied under segment 0's name");
+}
+
+/* The two manifest copies swapped: each holds boxes bound to the other's name. */
+static void test_manifest_copies_swapped(void)
+{
+    REQUIRE(fx.ready, "no fixture");
+    const char *s = copy_store();
+    REQUIRE(s, "cannot copy the store");
+    char a[1400], b[1400];
+    manifest_path(s, 0, a, sizeof a);
+    manifest_path(s, 1, b, sizeof b);
+    REQUIRE(swap_files(a, b) == 0, "rename failed");
+    expect_detected(s, "swapped or moved", "manifest copies swapped");
+}
+
+/* One manifest copy replaced by an older version of itself: the newer copy is used,
+ * and the stale one is named. */
+static void test_one_manifest_copy_rolled_back(void)
+{
+    REQUIRE(fx.ready, "no fixture");
+    const char *s = copy_store();
+    REQUIRE(s, "cannot copy the store");
+    char p[1400];
+    manifest_path(s, 1, p, sizeof p);
+    uint8_t *old;
+    size_t len;
+    REQUIRE(read_file(p, &old, &len) == 0, "read %s", p);
+    uint64_t head = append_more(s, 2);
+    CHECK(head > fx.head, "appends to the copy did not move the head");
+    CHECK(write_file(p, old, len) == 0, "restore the old copy");
+    free(old);
+    probe_result r;
+    stele_status st = probe_child(s, &r);
+    CHECK(!r.at_open && r.head >= head, "open: %s (head %llu, expected >= %llu)", r.msg,
+          (unsigned long long)r.head, (unsigned long long)head);
+    CHECK(st == STELE_ECORRUPT && strstr(r.msg, fx.manifest[1]) && strstr(r.msg, "older"),
+          "verify: %d '%s'", st, r.msg);
+    fprintf(stderr, "  one manifest copy rolled back -> %s\n", r.msg);
 }
 
 int main(void)
@@ -731,5 +834,8 @@ int main(void)
     TEST_RUN(test_last_segment_rolled_back);
     TEST_RUN(test_sealed_segment_rolled_back);
     TEST_RUN(test_superblocks_rolled_back);
+    TEST_RUN(test_segment_moved);
+    TEST_RUN(test_manifest_copies_swapped);
+    TEST_RUN(test_one_manifest_copy_rolled_back);
     return test_summary();
 }

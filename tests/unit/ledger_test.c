@@ -29,6 +29,7 @@
 #include "crypto/crypto.h"
 #include "ledger/format.h"
 #include "ledger/ledger.h"
+#include "ledger/superblock.h"
 #include "stele.h"
 #include "testutil.h"
 #include "util/io.h"
@@ -922,12 +923,12 @@ static int walk_file(const char *path, const uint8_t fid[16], uses *u)
         pread(fd, b, (size_t)st.st_size, 0) == st.st_size &&
         vault_derive(&g_keys, "file key", fid, 16, fk) == 0 && (g = crypto_gcm_new(fk))) {
         seghdr h;
-        if (seghdr_open(g, g_keys.db_id, fid, b, &h) == 0) {
+        if (seghdr_open(g, g_keys.db_id, fid, g_keys.epoch, b, &h) == 0) {
             frames = 0;
             add_use(u, fid, b, b + 12, SEGHDR_PLAIN_BYTES + 16, 0, 0);
             size_t prefix = FRAME_NONCE_BYTES + RECHDR_BYTES + CRYPTO_GCM_TAG_BYTES;
             for (uint64_t off = SEGHDR_AREA; off + prefix <= (uint64_t)st.st_size;) {
-                frame_place pl = {g_keys.db_id, fid, h.seq, off};
+                frame_place pl = {g_keys.db_id, fid, g_keys.epoch, h.seq, off};
                 uint8_t enc[RECHDR_BYTES], nh[12], np[12];
                 rechdr rh;
                 if (frame_open_header(g, &pl, b + off, enc) != 0 || rechdr_decode(enc, &rh)) {
@@ -966,6 +967,9 @@ static int walk_db(uses *u)
     while ((de = readdir(d)) != NULL) {
         uint8_t fid[16];
         if (strlen(de->d_name) != 32 || crypto_unhex(de->d_name, fid, 16) != 0) continue;
+        uint8_t m0[16], m1[16]; /* the manifest copies are no segments */
+        if (sb_copy_id(&g_keys, 0, m0) != 0 || sb_copy_id(&g_keys, 1, m1) != 0) return -1;
+        if (memcmp(fid, m0, 16) == 0 || memcmp(fid, m1, 16) == 0) continue;
         char path[VAULT_PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s", data, de->d_name);
         int n = walk_file(path, fid, u);
