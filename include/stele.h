@@ -207,6 +207,11 @@ typedef struct stele_open_options {
                                   * the state snapshot; 0 = STELE_CACHE_DEFAULT,
                                   * UINT64_MAX = no limit. Bodies written since the
                                   * snapshot always stay in memory. */
+    int accept_rollback;         /* 1: open a database whose manifest is older than the
+                                  * newest this user has seen (a directory restored from
+                                  * an older backup, on purpose), and take it as the
+                                  * newest from now on; without it such an open fails
+                                  * with STELE_ECORRUPT */
 } stele_open_options;
 
 #define STELE_CACHE_DEFAULT ((uint64_t)256 << 20)

@@ -22,6 +22,7 @@
 #include <roaring/roaring.h>
 #include "util/io.h"
 #include "util/util.h"
+#include "vault/anchor.h"
 #include "vault/settings.h"
 #include "vault/vault.h"
 #include "store/partition.h"
@@ -467,6 +468,30 @@ static stele_status docs_load(stele *db)
     return docs_replay_from(db, db->snap_lsn);
 }
 
+/* The database's manifest against the newest version this user has seen (vault/
+ * anchor.h): older is a rolled-back or restored directory, refused unless accepted;
+ * newer raises the anchor. Failing to write the anchor (a read-only store) only loses
+ * the protection for this open. */
+static stele_status freshness_check(stele *db, int accept)
+{
+    uint64_t seen = 0, now = ledger_manifest_version(db->L);
+    util_err e;
+    stele_status rc = vault_anchor_get(db->store, &db->user, db->dek, db->keys.db_id, &seen, &e);
+    if (rc == STELE_ECORRUPT && accept) rc = STELE_OK; /* start afresh below */
+    if (rc != STELE_OK) return util_fail(&db->err, rc, "%s", e.msg);
+    if (now < seen && !accept)
+        return util_fail(&db->err, STELE_ECORRUPT,
+                         "database '%s' is older than the newest version user '%s' has seen "
+                         "(manifest version %llu, seen %llu): its directory was restored from "
+                         "an older backup or rolled back; restore the newest copy, or open it "
+                         "with --accept-rollback if the older state is wanted (later changes "
+                         "are then lost)", db->db_name, db->user.name,
+                         (unsigned long long)now, (unsigned long long)seen);
+    if (now != seen) (void)vault_anchor_set(db->store, &db->user, db->dek, db->keys.db_id, now,
+                                            accept, &e);
+    return STELE_OK;
+}
+
 stele_status stele_open(const stele_open_options *o, stele **out)
 {
     stele *db = calloc(1, sizeof *db);
@@ -509,6 +534,7 @@ stele_status stele_open(const stele_open_options *o, stele **out)
                          .name = what,
                          .reader = reader};
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
+    if (rc == STELE_OK) rc = freshness_check(db, o->accept_rollback);
     db->rebuild = o->rebuild;
     db->read_only = o->read_only || reader;
     db->cache_bytes = o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
@@ -651,7 +677,12 @@ stele_status stele_close(stele *db)
     if (!db) return STELE_OK;
     stele_status rc = STELE_OK;
     if (db->L && snapshot_due(db)) (void)stele_snapshot(db); /* best effort: derived data */
-    if (db->L) rc = ledger_close(db->L, !db->no_checkpoint_on_close, &db->err);
+    uint64_t version = 0;
+    if (db->L) rc = ledger_close_v(db->L, !db->no_checkpoint_on_close, &version, &db->err);
+    if (version && db->dek) { /* the newest manifest this user has seen (best effort) */
+        util_err e;
+        (void)vault_anchor_set(db->store, &db->user, db->dek, db->keys.db_id, version, 0, &e);
+    }
     if (db->keys_open) vault_dbkeys_release(&db->keys);
     mstate_free(db->docs);
     dindex_free(db->idx);

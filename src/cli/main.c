@@ -28,7 +28,7 @@ typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
     const char *sort, *fields, *format, *output, *kind; /* find / import / export / index */
     const char *role; /* db share */
-    int yes, reencrypt;
+    int yes, reencrypt, accept_rollback;
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
@@ -128,6 +128,8 @@ static const char *const HELP_MAIN =
     "  --cache-mb N   memory for document bodies read from the state snapshot, in MiB;\n"
     "                 least recently used ones are dropped beyond it (0 = no limit)\n"
     "                                         STELE_CACHE_MB (default 256)\n"
+    "  --accept-rollback  open a database older than the newest version this user has seen\n"
+    "                 (restored from an older backup on purpose); refused without it\n"
     "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
     "\n"
     "exit codes: 0 ok, 1 error, 2 usage or malformed input, 3 wrong password,\n"
@@ -456,6 +458,7 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--docs") == 0) { o->docs = 1; continue; }
         if (strcmp(a, "--no-encryption") == 0) { o->no_encryption = 1; continue; }
         if (strcmp(a, "--yes") == 0) { o->yes = 1; continue; }
+        if (strcmp(a, "--accept-rollback") == 0) { o->accept_rollback = 1; continue; }
         if (strcmp(a, "--reencrypt") == 0) { o->reencrypt = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
             if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
@@ -626,7 +629,8 @@ static int open_db_ex(const opts *o, int read_only, int no_close_ckpt, stele **d
     size_t pwlen = 0;
     stele_open_options oo = {.store_dir = o->store, .user = o->user, .db = o->db,
                              .read_only = read_only,
-                             .no_checkpoint_on_close = no_close_ckpt};
+                             .no_checkpoint_on_close = no_close_ckpt,
+                             .accept_rollback = o->accept_rollback};
     if (o->has_cache_mb) oo.cache_bytes = o->cache_mb ? o->cache_mb << 20 : UINT64_MAX;
     int rc = durability_of(o->durability, &oo.durability);
     if (rc == 0) rc = cli_get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);

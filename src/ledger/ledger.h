@@ -49,6 +49,11 @@ stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t auth
                          const ledger_config *cfg, ledger **out, util_err *e);
 /* Checkpoints if asked and needed, syncs, marks a clean shutdown, frees. */
 stele_status ledger_close(ledger *L, int checkpoint, util_err *e);
+/* The same, giving the manifest version in force at the end (0 on failure). */
+stele_status ledger_close_v(ledger *L, int checkpoint, uint64_t *version, util_err *e);
+/* The version (sequence number) of the manifest in force: it grows with every manifest
+ * write, so an older one is a rolled-back database (vault/anchor.h). */
+uint64_t ledger_manifest_version(ledger *L);
 
 /* Appends a record and waits until it meets the durability policy. *lsn gets its LSN
  * and *ts (if not NULL) its timestamp, the time its header carries, so that a caller
