@@ -440,6 +440,10 @@ static stele_status docs_load_snapshot(stele *db)
         dindex_free(db->idx);
         db->idx = saved;
     }
+    if (extra_len && !saved) /* derived data: rebuilt below, but the snapshot is damaged */
+        snprintf(db->snap_problem, sizeof db->snap_problem, "the index section of the snapshot "
+                 "at LSN %llu is malformed (or memory ran out loading it); the indices were "
+                 "rebuilt from the documents", (unsigned long long)lsn);
     rc = saved ? STELE_OK : docs_index_all(db);
     if (rc == STELE_ECORRUPT) { /* a partition does not authenticate: use the log */
         mstate_free(db->docs);

@@ -174,11 +174,14 @@ static const cmd_help HELPS[] = {
     {"snapshot",
      "usage: stele snapshot\n"
      "Writes the document state into encrypted fragment files (the same size as ledger\n"
-     "segments) and records them in the superblock; the next open loads it and replays only\n"
-     "the records after it. A writer also does this at close once enough was written since\n"
-     "the last one. The snapshot is derived data: if it is damaged, open derives the state\n"
-     "from the log instead and 'stele verify' reports it. Prints the snapshot's LSN, size\n"
-     "and fragment count.\n"},
+     "segments): a directory (ids, versions' metadata, links, indices) and partitions of\n"
+     "document bodies; the next open reads only the directory, loads bodies when first\n"
+     "needed (at most --cache-mb of them stay in memory) and replays only the records after\n"
+     "it. A writer also does this at close once enough was written since the last one. The\n"
+     "snapshot is derived data: a damaged directory makes open derive the state from the\n"
+     "log; a damaged partition makes the command that needs it fail (exit 5) without\n"
+     "serving it; 'stele verify' reports either, and 'stele snapshot' writes a new one from\n"
+     "the log. Prints the snapshot's LSN, size, fragment count and cache figures.\n"},
     {"verify",
      "usage: stele verify [--from LSN] [--json]\n"
      "Reads the whole log back and checks each record's authentication tag, the hash chain,\n"
