@@ -161,7 +161,7 @@ stele_status gview_open(stele *db, const char *labels, uint64_t as_of,
     g->weight = weight;
     stele_status rc = parse_labels(db, labels, g);
     if (rc != STELE_OK) return rc;
-    if (as_of) return build_as_of(db, g);
+    if (as_of) return api_lazy_check(db, build_as_of(db, g)); /* reads edge bodies */
     /* Every doc number is a node of the view, linked or not: a start node with no links
      * above the highest linked one is still itself at distance 0. */
     uint32_t limit = madj_node_limit(g->a), ndoc = mstate_doc_count(db->docs);
@@ -206,7 +206,7 @@ stele_status gapi_ref_lookup(stele *db, const char *ref, size_t len, uint64_t at
         return util_fail(&db->err, STELE_ENOTFOUND, "no edge of this database names '%.*s' "
                                                     "(read it with 'stele ref get')", (int)len,
                          ref);
-    const mversion *v = n == MADJ_NONE ? NULL : mstate_doc_get(db->docs, n, at);
+    const mversion *v = n == MADJ_NONE ? NULL : mstate_doc_meta(db->docs, n, at);
     if (!v || v->deleted)
         return util_fail(&db->err, STELE_ENOTFOUND, "no node '%.*s'%s", (int)len, ref,
                          at != UINT64_MAX ? " at that LSN" : "");

@@ -942,12 +942,14 @@ stele_status stele_export(stele *db, const char *coll, const stele_export_option
     mstate *s = db->docs;
     uint64_t total = 0, done = 0;
     for (uint32_t d = 0; d < mstate_doc_count(s); d++) {
-        const mversion *v = mstate_doc_coll(s, d) == c ? mstate_doc_get(s, d, at) : NULL;
+        const mversion *v = mstate_doc_coll(s, d) == c ? mstate_doc_meta(s, d, at) : NULL;
         total += v && !v->deleted;
     }
     if (o.format == STELE_IO_CSV) csv_columns(&x, c, at, &cols);
     for (uint32_t d = 0; d < mstate_doc_count(s) && x.rc == STELE_OK; d++) {
+        mstate_reads_done(s); /* nothing kept from the document before: the budget holds */
         const mversion *v = mstate_doc_coll(s, d) == c ? mstate_doc_get(s, d, at) : NULL;
+        if (!v && (x.rc = api_lazy_check(db, STELE_OK)) != STELE_OK) break;
         if (!v || v->deleted) continue;
         if (o.format == STELE_IO_CSV) csv_row(&x, v, &cols, &tmp);
         else if (json_write(v->doc, v->doc_len, &x.out) != 0 || buf_append(&x.out, "\n", 1))

@@ -411,7 +411,7 @@ static stele_status docs_load_snapshot(stele *db)
     uint8_t *bytes;
     size_t len, extra_len;
     uint64_t lsn = 0, at = 0;
-    const uint8_t *extra;
+    uint8_t *extra = NULL;
     util_err e;
     util_err_clear(&e);
     stele_status rc = snap_read(db->L, &bytes, &len, &lsn, &e);
@@ -423,6 +423,7 @@ static stele_status docs_load_snapshot(stele *db)
     if (lsn == 0) return STELE_OK;
     db->docs = mstate_load(bytes, len, &at, &extra, &extra_len);
     if (!db->docs || at != lsn) {
+        free(extra);
         mstate_free(db->docs);
         db->docs = NULL;
         snprintf(db->snap_problem, sizeof db->snap_problem,
@@ -433,7 +434,18 @@ static stele_status docs_load_snapshot(stele *db)
     db->snap_lsn = lsn;
     mstate_set_primary(db->docs, db->primary);
     mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
-    rc = docs_index_all(db);
+    dindex *saved = extra_len ? dindex_load(extra, extra_len, mstate_coll_count(db->docs),
+                                            mstate_doc_count(db->docs)) : NULL;
+    free(extra);
+    if (saved) { /* the indices as they were: no document body is read */
+        dindex_free(db->idx);
+        db->idx = saved;
+    }
+    if (extra_len && !saved) /* derived data: rebuilt below, but the snapshot is damaged */
+        snprintf(db->snap_problem, sizeof db->snap_problem, "the index section of the snapshot "
+                 "at LSN %llu is malformed (or memory ran out loading it); the indices were "
+                 "rebuilt from the documents", (unsigned long long)lsn);
+    rc = saved ? STELE_OK : docs_index_all(db);
     if (rc == STELE_ECORRUPT) { /* a partition does not authenticate: use the log */
         mstate_free(db->docs);
         db->docs = NULL;
@@ -564,6 +576,11 @@ stele_status api_open_as(const stele *from, const char *name, stele **out)
     return open_db(db, name, 1, STELE_DURABLE_FSYNC, NULL);
 }
 
+/* Bytes of document versions per snapshot partition (the unit loaded and evicted):
+ * small enough that a cold read decrypts little, large enough that the partition
+ * table and the per-box overhead stay small (docs/DECISIONS.md). */
+#define SNAP_PART_BYTES ((size_t)256 << 10)
+
 /* A writer takes a snapshot at close once the records it would spare the next open
  * outweigh the cost of writing it: at least 1 MiB, and a quarter of the last one. */
 #define SNAPSHOT_MIN_TAIL (1u << 20)
@@ -579,43 +596,58 @@ static int snapshot_due(stele *db)
     return db->tail_bytes >= SNAPSHOT_MIN_TAIL && db->tail_bytes >= si.bytes / 4;
 }
 
-/* Where mstate_serialize puts the partitions: fragment files (store/partition.h). */
-typedef struct part_sink {
-    stele *db;
-    uint64_t lsn;
-    uint32_t next_idx;
-    uint8_t *file;
-    part_files files; /* every partition file written, for the manifest */
-} part_sink;
-
+/* Where mstate_serialize puts the partitions: packed into fragment files, each named
+ * in the write intent before it is created (store/partition.h). */
 static stele_status docs_part_put(void *ctx, const uint8_t *bytes, size_t len, buf *ref,
                                   util_err *e)
 {
-    part_sink *k = ctx;
-    return partition_write(k->db->L, k->lsn, bytes, len, &k->next_idx, k->file, ref, &k->files,
-                           e);
+    return partition_put(ctx, bytes, len, ref, e);
 }
 
 /* After a failed snapshot write: unless the manifest already names the new snapshot
  * (then its files are in force and recovery or the next snapshot deals with the rest),
  * removes the new partitions' files and ends the write intent that names them; a
  * failure here leaves the intent for the next writer's recovery. */
-static void snapshot_abandon(stele *db, uint64_t lsn)
+static void snapshot_abandon(stele *db, uint64_t lsn, part_packer *k)
 {
     ledger_snapinfo si;
     int got = ledger_snapshot_get(db->L, &si) == 0;
     int in_force = !got || si.lsn == lsn;
     if (got) free(si.frags);
     if (!in_force) {
-        const uint8_t *ref;
-        size_t len;
-        for (uint32_t i = 0; mstate_part_ref(db->docs, 1, i, &ref, &len); i++)
-            partition_unlink(db->L, ref, len);
+        partition_packer_abort(k);
         util_err ignored;
         (void)ledger_intent_clear(db->L, &ignored);
     }
     mstate_snapshot_abandon(db->docs);
 }
+
+/* Replaces the state and its indices by ones derived from the whole log (a snapshot
+ * partition could not be read: the log is the truth). Nothing borrowed may be held. */
+static stele_status docs_rederive(stele *db)
+{
+    mstate *old = db->docs;
+    dindex *old_idx = db->idx;
+    db->docs = mstate_new();
+    db->idx = dindex_new();
+    stele_status rc = !db->docs || !db->idx
+                          ? util_fail(&db->err, STELE_ENOMEM, "out of memory")
+                          : docs_replay_from(db, 0);
+    if (rc != STELE_OK) {
+        mstate_free(db->docs);
+        dindex_free(db->idx);
+        db->docs = old;
+        db->idx = old_idx;
+        return rc;
+    }
+    mstate_free(old);
+    dindex_free(old_idx);
+    mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
+    db->snap_lsn = 0;
+    return STELE_OK;
+}
+
+static stele_status snapshot_write(stele *db, uint64_t lsn);
 
 stele_status stele_snapshot(stele *db)
 {
@@ -624,19 +656,36 @@ stele_status stele_snapshot(stele *db)
     if (db->read_only) return ledger_refuse_write(db->L, &db->err);
     uint64_t lsn = ledger_head(db->L);
     if (lsn == 0) return STELE_OK;
+    rc = snapshot_write(db, lsn);
+    if (rc != STELE_ECORRUPT || db->snap_lsn == 0) return rc;
+    /* A partition of the old snapshot is damaged: derive the state from the log and
+     * write the new snapshot from that. The old files go when the new one is in force. */
+    util_err_clear(&db->err);
+    rc = docs_rederive(db);
+    return rc == STELE_OK ? snapshot_write(db, lsn) : rc;
+}
+
+/* Writes the snapshot of the state at head `lsn`: partitions, then the directory and
+ * the superblock entry (snap_write), then removes the old partitions. */
+static stele_status snapshot_write(stele *db, uint64_t lsn)
+{
+    stele_status rc = STELE_OK;
     /* The writer is paying for a snapshot anyway: fold the nodes changed since the
      * last compaction back into the adjacency's compact base (best effort: without
      * memory for it they simply stay in their own arrays). */
     (void)madj_compact(mstate_adj(db->docs));
     buf b;
     buf_init(&b);
-    part_sink k = {db, lsn, PART_IDX_BASE, malloc(ledger_file_size(db->L)), {{0}, {0}}};
-    buf_init(&k.files.ids);
-    buf_init(&k.files.hashes);
-    if (!k.file) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
+    buf ix;
+    buf_init(&ix);
+    part_packer k;
+    if (partition_packer_init(&k, db->L, lsn) != 0 || dindex_serialize(db->idx, &ix) != 0)
+        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
     if (rc == STELE_OK)
-        rc = mstate_serialize(db->docs, lsn, snap_capacity(ledger_file_size(db->L)),
-                              docs_part_put, &k, NULL, 0, &b, &db->err);
+        rc = mstate_serialize(db->docs, lsn, SNAP_PART_BYTES, docs_part_put, &k, ix.data,
+                              ix.len, &b, &db->err);
+    if (rc == STELE_OK) rc = partition_finish(&k, &db->err);
+    buf_release(&ix);
     if (rc == STELE_OK)
         rc = snap_write(db->L, lsn, b.data, b.len, (const uint8_t(*)[16])k.files.ids.data,
                         (const uint8_t(*)[32])k.files.hashes.data,
@@ -647,11 +696,9 @@ stele_status stele_snapshot(stele *db)
         db->tail_bytes = 0;
         db->snap_problem[0] = 0;
     } else {
-        snapshot_abandon(db, lsn);
+        snapshot_abandon(db, lsn, &k);
     }
-    buf_release(&k.files.ids);
-    buf_release(&k.files.hashes);
-    free(k.file);
+    partition_packer_release(&k);
     buf_release(&b);
     return rc;
 }
@@ -749,8 +796,8 @@ stele_status api_lazy_check(stele *db, stele_status rc)
     if (!db->docs || !mstate_lazy_failed(db->docs, &e)) return rc;
     util_strlcpy(db->snap_problem, e.msg, sizeof db->snap_problem);
     return util_fail(&db->err, STELE_ECORRUPT, "cannot read documents of the snapshot at LSN "
-                     "%llu: %s; nothing was served from it. The log is intact: reopen with "
-                     "a rebuild ('--rebuild') and run 'stele snapshot'",
+                     "%llu: %s; nothing was served from it. The log is intact: 'stele snapshot' "
+                     "derives the state from it and writes a new snapshot",
                      (unsigned long long)db->snap_lsn, e.msg);
 }
 
@@ -872,9 +919,8 @@ static stele_status stat_snapshot(stele *db, buf *b)
     uint64_t nfrag = si.nfrag, pbytes = 0; /* the manifest lists the partition files too */
     const uint8_t *ref;
     size_t len;
-    for (uint32_t i = 0; si.lsn == db->snap_lsn && mstate_part_ref(db->docs, 0, i, &ref, &len);
-         i++)
-        pbytes += len >= PART_REF_FIXED ? get_u64(ref + 8) : 0;
+    for (uint32_t i = 0; mstate_part_ref(db->docs, 0, i, &ref, &len); i++)
+        pbytes += len >= PART_REF_FIXED ? get_u64(ref) : 0;
     mstate_cache_stats cs;
     mstate_cache_stats_get(db->docs, &cs);
     int bad = buf_printf(b, ",\"snapshot\":{\"lsn\":%llu,\"bytes\":%llu,\"fragments\":%llu,"
@@ -1114,7 +1160,7 @@ stele_status stele_collections(stele *db, uint64_t as_of, char **json)
     uint64_t *live = calloc(nc ? nc : 1, sizeof *live);
     if (!live) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
     for (uint32_t d = 0; d < nd; d++) {
-        const mversion *v = mstate_doc_get(db->docs, d, at);
+        const mversion *v = mstate_doc_meta(db->docs, d, at);
         if (v && !v->deleted) live[mstate_doc_coll(db->docs, d)]++;
     }
     buf b;
@@ -1282,8 +1328,12 @@ stele_status stele_count(stele *db, const char *coll, const char *filter, size_t
                          uint64_t as_of, uint64_t *count)
 {
     roaring_bitmap_t *set = NULL;
-    stele_status rc = query_set(db, coll, filter, len, as_of, &set, NULL, NULL);
-    if (rc != STELE_OK) return rc;
+    stele_status rc = api_lazy_check(db, query_set(db, coll, filter, len, as_of, &set, NULL,
+                                                   NULL)); /* a filter may read bodies */
+    if (rc != STELE_OK) {
+        if (set) roaring_bitmap_free(set);
+        return rc;
+    }
     *count = roaring_bitmap_get_cardinality(set);
     roaring_bitmap_free(set);
     return STELE_OK;

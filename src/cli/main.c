@@ -32,7 +32,8 @@ typedef struct opts {
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
-    uint64_t depth, max, max_len, min_size, top, settings_version;
+    uint64_t depth, max, max_len, min_size, top, settings_version, cache_mb;
+    int has_cache_mb;
     int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
     const char *pos[8];
     int npos;
@@ -128,6 +129,9 @@ static const char *const HELP_MAIN =
     "  --user NAME    the user                 STELE_USER   (default $USER)\n"
     "  --db NAME      the database             (default: the user's primary database)\n"
     "  --durability fsync|group|none           STELE_DURABILITY (default: settings, else fsync)\n"
+    "  --cache-mb N   memory for document bodies read from the state snapshot, in MiB;\n"
+    "                 least recently used ones are dropped beyond it (0 = no limit)\n"
+    "                                         STELE_CACHE_MB (default 256)\n"
     "  --accept-rollback  open a database older than the newest version this user has seen\n"
     "                 (restored from an older backup on purpose); refused without it\n"
     "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
@@ -174,11 +178,14 @@ static const cmd_help HELPS[] = {
     {"snapshot",
      "usage: stele snapshot\n"
      "Writes the document state into encrypted fragment files (the same size as ledger\n"
-     "segments) and records them in the superblock; the next open loads it and replays only\n"
-     "the records after it. A writer also does this at close once enough was written since\n"
-     "the last one. The snapshot is derived data: if it is damaged, open derives the state\n"
-     "from the log instead and 'stele verify' reports it. Prints the snapshot's LSN, size\n"
-     "and fragment count.\n"},
+     "segments): a directory (ids, versions' metadata, links, indices) and partitions of\n"
+     "document bodies; the next open reads only the directory, loads bodies when first\n"
+     "needed (at most --cache-mb of them stay in memory) and replays only the records after\n"
+     "it. A writer also does this at close once enough was written since the last one. The\n"
+     "snapshot is derived data: a damaged directory makes open derive the state from the\n"
+     "log; a damaged partition makes the command that needs it fail (exit 5) without\n"
+     "serving it; 'stele verify' reports either, and 'stele snapshot' writes a new one from\n"
+     "the log. Prints the snapshot's LSN, size, fragment count and cache figures.\n"},
     {"verify",
      "usage: stele verify [--from LSN] [--json]\n"
      "Reads the whole log back and checks each record's authentication tag, the hash chain,\n"
@@ -454,6 +461,14 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* --cache-mb / STELE_CACHE_MB: 1 or more MiB; 0 = no limit. 0 or -1. */
+static int parse_cache_mb(const char *v, opts *o)
+{
+    if (parse_u64(v, &o->cache_mb) != 0 || o->cache_mb > (UINT64_MAX >> 20)) return -1;
+    o->has_cache_mb = 1;
+    return 0;
+}
+
 /* Parses options anywhere on the line; returns 0 or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, opts *o)
 {
@@ -464,7 +479,7 @@ static int parse_args(int argc, char **argv, opts *o)
                                          "--fields", "--format", "--output", "--kind",
                                          "--dir", "--label", "--weight", "--depth", "--max",
                                          "--max-len", "--min-size", "--top", "--role",
-                                         "--settings-version"};
+                                         "--settings-version", "--cache-mb"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -523,6 +538,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 28: bad = parse_u64(v, &o->top); o->has_top = 1; break;
         case 29: o->role = v; break;
         case 30: bad = parse_u64(v, &o->settings_version) || !o->settings_version; break;
+        case 31: bad = parse_cache_mb(v, o); break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -533,6 +549,7 @@ static int parse_args(int argc, char **argv, opts *o)
 }
 
 static char default_store[4096];
+
 
 static int resolve_globals(opts *o)
 {
@@ -555,6 +572,11 @@ static int resolve_globals(opts *o)
     if (!o->user) o->user = getenv("USER");
     if (!o->user) { say("no user given: use --user NAME or set STELE_USER"); return EXIT_USAGE; }
     if (!o->durability) o->durability = getenv("STELE_DURABILITY");
+    const char *mb = getenv("STELE_CACHE_MB");
+    if (!o->has_cache_mb && mb && parse_cache_mb(mb, o) != 0) {
+        say("STELE_CACHE_MB needs a whole number of MiB, not '%s'", mb);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -640,6 +662,7 @@ static int open_db_ex(const opts *o, int read_only, int no_close_ckpt, stele **d
                              .read_only = read_only,
                              .no_checkpoint_on_close = no_close_ckpt,
                              .accept_rollback = o->accept_rollback};
+    if (o->has_cache_mb) oo.cache_bytes = o->cache_mb ? o->cache_mb << 20 : UINT64_MAX;
     int rc = durability_of(o->durability, &oo.durability);
     if (rc == 0) rc = cli_get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);
     if (rc != 0) return rc;

@@ -68,8 +68,13 @@ void mstate_doc_prefetch(const mstate *s, uint32_t coll, const char *id, size_t 
 int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint64_t lsn,
                    uint64_t ts, const uint8_t author[16], int deleted, const uint8_t *doc,
                    size_t doc_len, uint32_t *docnum);
-/* Newest version with lsn <= as_of (UINT64_MAX = now); NULL if none. */
+/* Newest version with lsn <= as_of (UINT64_MAX = now); NULL if none, or if its bytes
+ * could not be loaded from the snapshot (then mstate_lazy_failed says so). Its bytes
+ * are valid until the next safe point (mstate_reads_done). */
 const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of);
+/* The same version's metadata (lsn, rev, deleted, ...) without loading its bytes: its
+ * doc pointer may be NULL. For walks that need no body (counts, existence). */
+const mversion *mstate_doc_meta(const mstate *s, uint32_t docnum, uint64_t as_of);
 /* All versions, oldest first. */
 const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n);
 uint32_t mstate_doc_count(const mstate *s);
@@ -134,8 +139,9 @@ const uint32_t *mstate_journal(const mstate *s, size_t *n);
  *
  * mstate_load builds a state from directory bytes, taking ownership of `bytes`
  * (malloc'd; freed on failure too), with every partition not resident: version bytes
- * load on first use through the loader (mstate_set_loader). *extra points at the
- * blob inside the bytes (valid as long as the state). NULL if the bytes are malformed
+ * load on first use through the loader (mstate_set_loader). *extra gets the extra
+ * blob (malloc'd, the caller frees it; the rest of the bytes is freed: the state keeps
+ * nothing of them). NULL if the bytes are malformed
  * (every length and count is checked, versions in LSN order and not after the
  * snapshot's LSN, partitions covering the documents in order, links between existing
  * documents) or memory runs out. The caller authenticates the bytes first (AEAD);
@@ -149,7 +155,7 @@ stele_status mstate_serialize(const mstate *s, uint64_t lsn, size_t part_cap,
                               size_t extra_len, buf *dir, util_err *e);
 void mstate_snapshot_taken(mstate *s);
 void mstate_snapshot_abandon(mstate *s);
-mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, const uint8_t **extra,
+mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, uint8_t **extra,
                     size_t *extra_len);
 /* Reference of partition i of the state's snapshot (i < count: 1), or of the pending
  * one when `pending`; 0 past the end. */
