@@ -131,7 +131,9 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
         rc = vault_user_create(o->store_dir, o->user, o->password, o->password_len,
                                o->kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &dek, &e);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, "primary", &k, &e);
+    if (rc == STELE_OK)
+        rc = vault_db_create(db_dir, &u, dek, db_id, "primary", ledger_size_wanted(o->segment_size),
+                             u.box_pk, &k, &e); /* the first user is the store's admin */
     k.plaintext = o->no_encryption != 0;
     if (rc == STELE_OK) rc = ledger_create(db_dir, &k, o->segment_size, o->checkpoint_every, &e);
     if (rc == STELE_OK) rc = vault_store_finish(o->store_dir, &e);
@@ -487,7 +489,9 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (rc == STELE_OK) rc = api_db_resolve(db->store, &db->user, db->dek, o->db, db_id,
                                             db->db_name, &db->err);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK) rc = vault_db_unlock(db_dir, &db->user, db->dek, &db->keys, &db->err);
+    if (rc == STELE_OK)
+        rc = vault_db_unlock(db_dir, db_id, &db->user, db->dek, VAULT_UNLOCK_ANY, &db->keys,
+                             &db->err);
     db->keys_open = rc == STELE_OK;
     /* A reader's handle is read-only whatever was asked: not even a recovery record
      * or a closing checkpoint is written with it. */

@@ -453,10 +453,17 @@ stele_status ledger_sb_sync(ledger *L, int clean, util_err *e)
     return rc;
 }
 
+_Static_assert(LEDGER_SEGMENT_MIN >= VAULT_KEYS_USED, "the smallest file holds the key slots");
+
+uint32_t ledger_size_wanted(uint32_t requested)
+{
+    return requested ? requested : LEDGER_SEGMENT_DEFAULT;
+}
+
 stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t segment_size,
                            uint32_t checkpoint_every, util_err *e)
 {
-    if (segment_size == 0) segment_size = LEDGER_SEGMENT_DEFAULT;
+    segment_size = ledger_size_wanted(segment_size);
     if (checkpoint_every == 0) checkpoint_every = 1000;
     if (segment_size < LEDGER_SEGMENT_MIN || segment_size % FRAME_ALIGN)
         return util_fail(e, STELE_EINVAL,

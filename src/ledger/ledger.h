@@ -39,6 +39,10 @@ typedef struct ledger_rec {
     size_t payload_len;
 } ledger_rec;
 
+/* The database file size a request means (0 = the default), before any check. Every
+ * file of data/ has it: the key slot file (vault_db_create) is written before
+ * ledger_create, which checks the size. */
+uint32_t ledger_size_wanted(uint32_t requested);
 /* Creates an empty ledger (first segment and superblock) in db_dir. */
 stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t segment_size,
                            uint32_t checkpoint_every, util_err *e);
