@@ -444,6 +444,21 @@ static stele_status docs_load_snapshot(stele *db)
 }
 
 /* Derives the document state: the newest valid snapshot, then the records after it. */
+/* The settings pin kept in the manifest (DECISIONS 29): settings older than what this
+ * database recorded are refused, whatever config/settings.pin says; a writable handle
+ * records newer accepted settings (written with the manifest's next write). */
+static stele_status settings_anchor(stele *db, const vault_settings *set)
+{
+    vault_settings_seen seen;
+    ledger_settings_get(db->L, seen.pk, &seen.version, &seen.counter);
+    char what[VAULT_NAME_MAX * 2 + 32];
+    snprintf(what, sizeof what, "database '%s'", db->db_name);
+    stele_status rc = vault_settings_check_seen(set, &seen, what, &db->err);
+    if (rc == STELE_OK && !db->read_only && vault_settings_newer(set, &seen))
+        ledger_settings_note(db->L, set->pk, set->version, set->counter);
+    return rc;
+}
+
 static stele_status docs_load(stele *db)
 {
     db->idx = dindex_new();
@@ -507,6 +522,7 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
     db->rebuild = o->rebuild;
     db->read_only = o->read_only || reader;
+    if (rc == STELE_OK) rc = settings_anchor(db, &set);
     db->cache_bytes = o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
     if (rc == STELE_OK) rc = docs_load(db);
     if (rc == STELE_OK) util_err_clear(&db->err);

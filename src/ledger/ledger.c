@@ -1537,6 +1537,25 @@ int ledger_is_segment(ledger *L, const uint8_t file_id[16])
 
 uint32_t ledger_file_size(ledger *L) { return L->sb.segment_size; }
 
+void ledger_settings_get(ledger *L, uint8_t pk[32], uint64_t *version, uint64_t *counter)
+{
+    pthread_mutex_lock(&L->mu);
+    memcpy(pk, L->sb.set_pk, 32);
+    *version = L->sb.set_version;
+    *counter = L->sb.set_counter;
+    pthread_mutex_unlock(&L->mu);
+}
+
+void ledger_settings_note(ledger *L, const uint8_t pk[32], uint64_t version, uint64_t counter)
+{
+    STELE_ASSERT(!L->cfg.read_only);
+    pthread_mutex_lock(&L->mu);
+    memcpy(L->sb.set_pk, pk, 32);
+    L->sb.set_version = version;
+    L->sb.set_counter = counter;
+    pthread_mutex_unlock(&L->mu);
+}
+
 const char *ledger_dir(const ledger *L) { return L->dir; }
 
 const vault_dbkeys *ledger_keys(const ledger *L) { return L->keys; }
