@@ -850,10 +850,15 @@ stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t auth
         rc = util_fail(e, STELE_ECORRUPT, "the superblock and the keys file disagree on the "
                                           "database's public key");
     if (rc == STELE_OK && !cfg->read_only) rc = ledger_intent_recover(L, e);
-    /* A copy torn by a crash (it is overwritten in place) is repaired by the writer. */
-    if (rc == STELE_OK && !cfg->read_only && L->sb_damage[0]) {
+    /* A copy torn by a crash (it is overwritten in place) is repaired by the writer, and
+     * a key rotation interrupted before the manifest moved to the newest epoch's copies
+     * (or before the older copies were removed) is finished, as an intent would be. */
+    int moved = rc == STELE_OK && !cfg->read_only &&
+                (L->sb.key_epoch != k->epoch || sb_old_copies_exist(db_dir, k));
+    if (rc == STELE_OK && !cfg->read_only && (L->sb_damage[0] || moved)) {
         rc = sb_write(db_dir, k, L->sb_key, &L->sb, e);
         if (rc == STELE_OK) L->sb_damage[0] = 0;
+        if (rc == STELE_OK && moved) sb_remove_old_copies(db_dir, k);
     }
     if (rc == STELE_OK) rc = open_segments(L, e);
     if (rc == STELE_OK) rc = scan_all(L, e);

@@ -320,9 +320,21 @@ static stele_status sign_encode(const vault_dbkeys *k, superblock *sb, uint8_t *
     return STELE_OK;
 }
 
-/* After the manifest moved to a new key epoch: removes the copies of older epochs
- * (best effort; a copy left behind is an unknown file the next open reports). */
-static void remove_old_copies(const char *db_dir, const vault_dbkeys *k)
+int sb_old_copies_exist(const char *db_dir, const vault_dbkeys *k)
+{
+    int found = 0;
+    for (uint32_t ep = 1; ep < k->epoch && !found; ep++)
+        for (int i = 0; i < 2 && !found; i++) {
+            uint8_t id[16];
+            char path[PATH_CAP];
+            if (sb_copy_id_at(k, ep, i, id) != 0) continue;
+            copy_path(db_dir, id, "", path);
+            found = io_exists(path);
+        }
+    return found;
+}
+
+void sb_remove_old_copies(const char *db_dir, const vault_dbkeys *k)
 {
     for (uint32_t ep = 1; ep < k->epoch; ep++)
         for (int i = 0; i < 2; i++) {
@@ -368,7 +380,7 @@ stele_status sb_write(const char *db_dir, const vault_dbkeys *k, const uint8_t k
     }
     free(pt);
     free(box);
-    if (rc == STELE_OK && was && was != k->epoch) remove_old_copies(db_dir, k);
+    if (rc == STELE_OK && was && was != k->epoch) sb_remove_old_copies(db_dir, k);
     return rc;
 }
 

@@ -134,6 +134,12 @@ stele_status sb_read(const char *db_dir, const vault_dbkeys *k, const uint8_t ke
 stele_status sb_read_at(const char *db_dir, const vault_dbkeys *k, uint32_t epoch,
                         const uint8_t key[32], superblock *sb, char *damage, size_t cap,
                         util_err *e);
+/* 1 if a manifest copy of an older key epoch is still in data/ (a rotation interrupted
+ * before or while the manifest moved to the newest epoch's copies). */
+int sb_old_copies_exist(const char *db_dir, const vault_dbkeys *k);
+/* Removes the copies of every older epoch and syncs data/ (best effort: a copy left
+ * behind is removed by the next writable open). */
+void sb_remove_old_copies(const char *db_dir, const vault_dbkeys *k);
 void sb_release(superblock *sb);
 /* Bytes of a copy file that the two boxes of this manifest occupy (the rest is filler). */
 size_t sb_file_bytes(const superblock *sb);
