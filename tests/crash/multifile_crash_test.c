@@ -31,14 +31,11 @@
  * STELE_SEED replays the parent's choices (kill times differ, being real time).
  */
 #include <dirent.h>
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -160,30 +157,27 @@ typedef struct state {
 } state;
 
 typedef struct round_io {
-    int fd;
-    uint8_t carry[sizeof(msg)];
-    size_t have;
+    state *s;
+    test_pipe pipe;
     uint64_t opening_at, opened_at;
     uint64_t begin_at[OP_KINDS];
     uint32_t in_op;  /* the operation begun and not ended, 0 = none */
     unsigned acks;
 } round_io;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void learn(uint64_t *avg, uint64_t d)
 {
     *avg = *avg ? (*avg * 7 + d) / 8 : d;
 }
 
-static void take(state *s, round_io *r, const msg *m)
+/* One whole message from the pipe (test_pipe_pump's callback; ctx is the round). */
+static void take(void *ctx, const uint8_t *bytes)
 {
-    uint64_t t = now_ns();
+    round_io *r = ctx;
+    state *s = r->s;
+    msg mm, *m = &mm;
+    memcpy(m, bytes, sizeof mm);
+    uint64_t t = test_now_ns();
     if (m->mark == MARK_OPENING) r->opening_at = t;
     if (m->mark == MARK_OPENED) {
         r->opened_at = t;
@@ -203,41 +197,13 @@ static void take(state *s, round_io *r, const msg *m)
     }
 }
 
-/* Reads what is available (waiting at most timeout_ms); 0 on EOF. */
-static int pump(state *s, round_io *r, int timeout_ms)
+/* Consumes messages until `delay_ns` after now (mode OP_KINDS), after OPENING (OP_ANY)
+ * or after BEGIN of operation `mode`. */
+static void wait_for_kill(round_io *r, uint32_t mode, uint64_t delay_ns)
 {
-    struct pollfd pfd = {r->fd, POLLIN, 0};
-    if (poll(&pfd, 1, timeout_ms) <= 0) return 1;
-    uint8_t b[sizeof(msg) * 256];
-    ssize_t n = read(r->fd, b, sizeof b);
-    if (n < 0) return errno == EINTR ? 1 : 0;
-    if (n == 0) return 0;
-    for (ssize_t i = 0; i < n; i++) {
-        r->carry[r->have++] = b[i];
-        if (r->have == sizeof(msg)) {
-            msg m;
-            memcpy(&m, r->carry, sizeof m);
-            take(s, r, &m);
-            r->have = 0;
-        }
-    }
-    return 1;
-}
-
-/* Consumes messages until `delay_ns` after the start (mode OP_KINDS), after OPENING
- * (OP_ANY) or after BEGIN of operation `mode`; gives up after 5 s. */
-static void wait_for_kill(state *s, round_io *r, uint32_t mode, uint64_t delay_ns)
-{
-    uint64_t start = now_ns();
-    for (;;) {
-        uint64_t base = mode == OP_KINDS ? start
-                        : mode == OP_ANY ? r->opening_at : r->begin_at[mode];
-        uint64_t now = now_ns();
-        if (base && now >= base + delay_ns) return;
-        if (now - start > 5000000000ull) return;
-        int ms = base ? (int)((base + delay_ns - now) / 1000000u) : 5;
-        if (!pump(s, r, ms)) return;
-    }
+    uint64_t start = test_now_ns();
+    test_pipe_until(&r->pipe, mode == OP_KINDS ? &start
+                              : mode == OP_ANY ? &r->opening_at : &r->begin_at[mode], delay_ns);
 }
 
 static int login_json(const char *dir, char **json)
@@ -439,14 +405,11 @@ static int crash_writer(state *s, unsigned round, uint32_t mode)
                     mode == OP_KINDS || mode == OP_ANY ? OP_ANY : mode);
     }
     close(fds[1]);
-    round_io r = {.fd = fds[0]};
-    wait_for_kill(s, &r, mode, delay_ns);
-    kill(pid, SIGKILL);
-    while (pump(s, &r, 1000)) {}
-    close(fds[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+    round_io r = {.s = s, .pipe = {.fd = fds[0], .msg_bytes = sizeof(msg), .take = take}};
+    r.pipe.ctx = &r;
+    wait_for_kill(&r, mode, delay_ns);
+    int st;
+    if (!test_pipe_kill(&r.pipe, pid, &st)) {
         CHECK(0, "round %u: the writer ended by itself (status %d) before the kill", round,
               WIFEXITED(st) ? WEXITSTATUS(st) : st);
         return -1;
@@ -468,7 +431,7 @@ static void test_kill9_multifile(void)
     for (int i = 0; i < OP_KINDS; i++) s.op_ns[i] = 20000000;
     s.acked = calloc(DOCS_MAX, sizeof *s.acked);
     REQUIRE(s.acked, "out of memory");
-    uint64_t t0 = now_ns();
+    uint64_t t0 = test_now_ns();
     int chained = 0;
     unsigned done = 0;
     for (unsigned i = 0; i < rounds; i++, done++) {
@@ -487,7 +450,7 @@ static void test_kill9_multifile(void)
     }
     fprintf(stderr, "  %u rounds (%u checked) in %.1f s: %zu documents acknowledged in the "
             "last store; kills inside open %u, snapshot %u, rotation %u, re-encryption %u\n",
-            done, s.rounds_checked, (double)(now_ns() - t0) / 1e9, s.nacked,
+            done, s.rounds_checked, (double)(test_now_ns() - t0) / 1e9, s.nacked,
             s.kills_in_op[OP_ANY], s.kills_in_op[OP_SNAPSHOT], s.kills_in_op[OP_ROTATE],
             s.kills_in_op[OP_REENCRYPT]);
     CHECK(done == rounds, "only %u of %u rounds ran", done, rounds);
