@@ -14,9 +14,9 @@
  * Order of writes (crash safety, tests/crash/access_crash_test.c):
  *   create   database built under dbs/.new-<id>, renamed into place, then (for a new
  *            user) the user file: an interruption leaves an unreferenced directory.
- *   share    access record appended (durable) before the key file gains the slot: no
+ *   share    access record appended (durable) before the key slot file gains the slot: no
  *            access is ever given without its record.
- *   revoke   key file rotated first (access removed), then the rotation record in the
+ *   revoke   key slot file rotated first (access removed), then the rotation record in the
  *            new epoch: an interruption leaves the member revoked without its record.
  *   drop     directory renamed to dbs/.drop-<id> (atomic, gone for every reader),
  *            then its files removed.

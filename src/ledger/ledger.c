@@ -847,7 +847,7 @@ stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t auth
     /* Sealed or plaintext data files: the (sealed) superblock decides, for every box. */
     if (rc == STELE_OK) k->plaintext = (L->sb.flags & SB_FLAG_PLAINTEXT) != 0;
     if (rc == STELE_OK && !crypto_equal(L->sb.sign_pk, k->sign_pk, 32))
-        rc = util_fail(e, STELE_ECORRUPT, "the superblock and the keys file disagree on the "
+        rc = util_fail(e, STELE_ECORRUPT, "the manifest and the key slot file disagree on the "
                                           "database's public key");
     if (rc == STELE_OK && !cfg->read_only) rc = ledger_intent_recover(L, e);
     /* A copy torn by a crash (it is overwritten in place) is repaired by the writer, and
