@@ -14,6 +14,8 @@
  *           and stele_find (indices are built lazily: the first query is timed apart)
  *           against SQLite with a compound expression index and without it.
  *   open    open until the first get has answered; process memory (VmRSS, VmHWM).
+ *           STELE_BENCH_CACHE_MB=n sets Stele's budget for document bodies loaded from
+ *           the snapshot (stele_open_options.cache_bytes; 0 = no limit).
  *
  * Every engine runs in child processes (fork), so that memory figures are its own: one
  * child per engine loads its store (the three take turns batch by batch), one child per
@@ -272,6 +274,9 @@ static void *sd_open(const char *dir, int create)
                             .password = SD_PASSWORD,
                             .password_len = strlen(SD_PASSWORD),
                             .durability = STELE_DURABLE_FSYNC};
+    const char *mb = getenv("STELE_BENCH_CACHE_MB"); /* the snapshot cache budget; 0: none */
+    if (mb && *mb) o.cache_bytes = strtoull(mb, NULL, 10) ? strtoull(mb, NULL, 10) << 20
+                                                          : UINT64_MAX;
     stele *db = NULL;
     stele_status rc = stele_open(&o, &db);
     BENCH_CHECK(db != NULL, "stele open: out of memory");

@@ -207,6 +207,11 @@ typedef struct stele_open_options {
                                   * the state snapshot; 0 = STELE_CACHE_DEFAULT,
                                   * UINT64_MAX = no limit. Bodies written since the
                                   * snapshot always stay in memory. */
+    int accept_rollback;         /* 1: open a database whose manifest is older than the
+                                  * newest this user has seen (a directory restored from
+                                  * an older backup, on purpose), and take it as the
+                                  * newest from now on; without it such an open fails
+                                  * with STELE_ECORRUPT */
 } stele_open_options;
 
 #define STELE_CACHE_DEFAULT ((uint64_t)256 << 20)
@@ -410,7 +415,8 @@ stele_status stele_docs_digest(stele *db, char out[65]);
 
 /* ---- Graph (docs/GRAPH.md) -------------------------------------------------------
  * Nodes are documents. An edge is a document with string fields "_from" and "_to",
- * each a reference "collection/key" to a node of this database, and an optional
+ * each a reference "collection/key" to a node of this database (or to another
+ * database's node: "References across databases" below), and an optional
  * "_label" (default: the name of the edge's collection); other fields are its
  * properties. Edges are written with stele_txn like every document; an edge whose
  * _from or _to names a document that does not exist is refused (STELE_ENOTFOUND)
@@ -427,12 +433,34 @@ typedef enum stele_dir {
     STELE_DIR_BOTH = 3,
 } stele_dir;
 
-/* The node named by `ref` ("collection/key"). STELE_ENOTFOUND if there is no such live
- * document now. */
+/* The node named by `ref` ("collection/key"; or a reference to another database's
+ * node that an edge here names: its stand-in, see below). STELE_ENOTFOUND if there is
+ * no such live document (or no edge here names that reference) now. */
 stele_status stele_node_lookup(stele *db, const char *ref, stele_node *node);
-/* Writes the reference "collection/key" of node into buf[0, cap) (NUL-terminated):
- * STELE_ETOOBIG if it does not fit, STELE_ENOTFOUND if node is no document. */
+/* Writes the reference of node into buf[0, cap) (NUL-terminated): "collection/key", or
+ * for a stand-in the whole reference ("db:collection/key"). STELE_ETOOBIG if it does
+ * not fit, STELE_ENOTFOUND if node is no document. */
 stele_status stele_node_ref(stele *db, stele_node node, char *buf, size_t cap);
+
+/* ---- References across databases (docs/GRAPH.md "Across databases") -------------
+ * An edge's "_from"/"_to" may name a node of another database:
+ *   "NAME:collection/key"          database NAME of the owner of this database
+ *   "@OWNER/NAME:collection/key"   a database as its members name it (OWNER/NAME)
+ *   "global:collection/key"        global data (cached in the reader's primary database)
+ * Writing such an edge checks that the writer can open that database (else
+ * STELE_EACCESS, "no access to database ...") and that the node exists there (else
+ * STELE_ENOTFOUND) unless the op says "dangling":true. The edge links to a stand-in
+ * node of this database (traversals reach it; stele_node_ref gives the reference);
+ * its document is read from the other database only when asked for. */
+
+/* The document a reference names, as JSON with its system fields (as stele_doc_get):
+ * the other database is opened read-only with this handle's user and keys (no
+ * password, no writer lock) at the time of the call; as_of is 0 (now) or an LSN of
+ * *that* database. A "collection/key" reference reads this database. STELE_EACCESS
+ * ("no access to database ...") if the user is not, or no longer, its owner or a
+ * member; STELE_ENOTFOUND if the document is not live there; STELE_EINVAL for a
+ * malformed reference. Caller frees *json. */
+stele_status stele_ref_get(stele *db, const char *ref, uint64_t as_of, char **json);
 
 /* Distinct neighbours of `node` now, through live edges whose label is in `labels`
  * (NULL = any label; otherwise one label or several separated by commas), ascending,
@@ -459,6 +487,30 @@ stele_status stele_graph_scc(stele *db, const char *labels, uint64_t as_of,
  * "collection/key" references, and documents are materialized only where the spec
  * asks for them. */
 stele_status stele_graph_query(stele *db, const char *spec, size_t len, char **json);
+
+/* ---- Global data (docs/GRAPH.md "Global data") -----------------------------------
+ * Records of the global database cached in the user's primary database (replication
+ * will bring them; for now they are imported from a file). Each is a document of an
+ * ordinary collection with "_origin":"global" — a field, so the mark is as encrypted as
+ * the rest of the document and nothing on disk tells global from own records — written
+ * by ops with "global":true. Reads show the field, filters can use it
+ * ({"_origin":"global"}, {"_origin":{"$exists":false}}). Rules, on every write: global
+ * documents change only through global ops and own documents never through them
+ * (STELE_EACCESS); a global edge's "_from"/"_to" are global documents ("collection/key"
+ * or "global:collection/key"), never the user's own or another database (STELE_EINVAL:
+ * "global data references only global data"); own data may reference global data. */
+
+/* Imports NDJSON lines {"coll":"C","doc":{"_id":...,...}} (edges are docs with "_from"
+ * and "_to") into the primary database as global data, whole or nothing: every line is
+ * checked first (JSON, shape, names, an "_id" on every document, a (coll, _id) twice,
+ * an "_origin" other than "global"); if any is bad nothing is written, the status is
+ * STELE_EINVAL and *report (if not NULL) gets {"error_count":N,"errors":[{"line",
+ * "message"}...]}. Otherwise missing collections are created, then the nodes and then
+ * the edges inserted as one transaction (several records if large), refused as a whole
+ * if any op is (an existing _id: STELE_EEXIST; the rules above), and *report gets
+ * {"lsn","documents","edges","records","created_collections":[...]}. STELE_EINVAL if db
+ * is not the user's primary database. len at most 1 GiB. Caller frees *report. */
+stele_status stele_global_import(stele *db, const char *data, size_t len, char **report);
 
 /* ---- Import and export ------------------------------------------------------ */
 

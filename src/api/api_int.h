@@ -38,6 +38,9 @@ struct stele {
     uint64_t tail_bytes;  /* document-record bytes applied since that snapshot */
     char snap_problem[UTIL_ERR_MAX]; /* why the recorded snapshot was not used */
     struct graph_scratch *gscratch;  /* graph queries' working memory (api/graph.c) */
+    int primary;          /* the user's primary database (mstate_set_primary) */
+    struct xref_open *xrefs; /* other databases opened during one call (xref.c) */
+    size_t nxrefs;
 };
 
 /* stele.c: libsodium set up (STELE_OK or STELE_EIO); a message into a caller's buffer. */
@@ -48,5 +51,20 @@ void api_copy_err(const util_err *e, char *errbuf, size_t cap);
 stele_status api_db_resolve(const char *store, const vault_user *u, const uint8_t *dek,
                             const char *name, uint8_t id[VAULT_ID_BYTES],
                             char name_out[VAULT_NAME_MAX * 2 + 2], util_err *e);
+
+/* stele.c: opens database `name` (as from's user names it) read-only with from's user
+ * and a copy of its unlocked key: no password, no writer lock. *out is set even on
+ * failure (stele_errmsg explains; stele_close frees). */
+stele_status api_open_as(const stele *from, const char *name, stele **out);
+/* xref.c: the writer's checks of a prepared transaction's references to other
+ * databases (txn_xrefs): the user can open each database (else STELE_EACCESS, "no
+ * access to database ..."), and the node exists there unless the op is "dangling"
+ * (else STELE_ENOTFOUND). */
+stele_status api_xref_check(stele *db, const uint8_t *sdoc, size_t len);
+/* xref.c: appends the document a stand-in node (MREF_XREF_COLL) names, read from its
+ * database now, as JSON; errors as stele_ref_get. */
+stele_status api_xref_json(stele *db, uint32_t node, buf *out);
+/* xref.c: closes the databases opened for references during the last call. */
+void api_xref_release(stele *db);
 
 #endif

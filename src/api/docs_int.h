@@ -42,6 +42,17 @@ stele_status api_docs_stage(stele *db, const api_part *parts, size_t n);
 stele_status api_docs_commit(stele *db, const buf *payloads, size_t n, const char *idem_id,
                              uint64_t *lsn);
 
+/* io.c: closes the open payload texts ("{\"ops\":[..." without the end; the multi-part
+ * fields are added when there are several), then stages and commits them as one
+ * transaction (api_docs_stage, api_docs_commit), reporting progress through fn. */
+stele_status api_parts_commit(stele *db, buf *texts, size_t nparts, const char *idem_id,
+                              stele_progress_fn fn, void *ctx, uint64_t *lsn);
+
+/* io.c: the end of an import: hands the report in out to *report (if asked) when the
+ * import succeeded or found bad lines (STELE_EINVAL with a report), else releases it;
+ * returns rc (or the failure to hand it over). */
+stele_status api_import_report(stele *db, stele_status rc, buf *out, char **report);
+
 typedef struct roaring_bitmap_s roaring_bitmap_t;
 /* The live documents of coll matching filter text (now, or as of an LSN): a new bitmap. */
 stele_status api_filter_set(stele *db, const char *coll, const char *filter, size_t len,

@@ -127,9 +127,7 @@ static stele_status build_as_of(stele *db, gview *g)
         const mversion *v = mstate_doc_get(db->docs, e, g->at);
         medge_doc ed;
         const char *why;
-        if (!v || v->deleted || medge_read(v->doc, v->doc_len, &ed, &why) != 1 || ed.from.db ||
-            ed.to.db)
-            continue;
+        if (!v || v->deleted || medge_read(v->doc, v->doc_len, &ed, &why) != 1) continue;
         uint32_t f = mref_resolve(db->docs, &ed.from, g->at), t = mref_resolve(db->docs, &ed.to,
                                                                                 g->at);
         size_t ll;
@@ -163,7 +161,7 @@ stele_status gview_open(stele *db, const char *labels, uint64_t as_of,
     g->weight = weight;
     stele_status rc = parse_labels(db, labels, g);
     if (rc != STELE_OK) return rc;
-    if (as_of) return build_as_of(db, g);
+    if (as_of) return api_lazy_check(db, build_as_of(db, g)); /* reads edge bodies */
     /* Every doc number is a node of the view, linked or not: a start node with no links
      * above the highest linked one is still itself at distance 0. */
     uint32_t limit = madj_node_limit(g->a), ndoc = mstate_doc_count(db->docs);
@@ -199,11 +197,16 @@ stele_status gapi_ref_lookup(stele *db, const char *ref, size_t len, uint64_t at
     if (mref_parse(ref, len, &r, &why) != 0)
         return util_fail(&db->err, STELE_EINVAL, "bad node reference '%.*s': %s", (int)len, ref,
                          why);
-    if (r.db)
-        return util_fail(&db->err, STELE_EINVAL, "node '%.*s' is in another database: open "
-                                                 "that database to query it", (int)len, ref);
     uint32_t n = mref_resolve(db->docs, &r, at);
-    const mversion *v = n == MADJ_NONE ? NULL : mstate_doc_get(db->docs, n, at);
+    if (gapi_is_xref(db, n) && madj_degree(mstate_adj_c(db->docs), n) > 0) {
+        *node = n; /* another database's node that an edge here names: its stand-in */
+        return STELE_OK;
+    }
+    if (r.db && !(r.global && db->primary))
+        return util_fail(&db->err, STELE_ENOTFOUND, "no edge of this database names '%.*s' "
+                                                    "(read it with 'stele ref get')", (int)len,
+                         ref);
+    const mversion *v = n == MADJ_NONE ? NULL : mstate_doc_meta(db->docs, n, at);
     if (!v || v->deleted)
         return util_fail(&db->err, STELE_ENOTFOUND, "no node '%.*s'%s", (int)len, ref,
                          at != UINT64_MAX ? " at that LSN" : "");
@@ -211,11 +214,21 @@ stele_status gapi_ref_lookup(stele *db, const char *ref, size_t len, uint64_t at
     return STELE_OK;
 }
 
-/* Appends "coll/key" of node n (collection name as of at) as a JSON string. */
+/* 1 if node n is a stand-in for another database's node (edges.h MREF_XREF_COLL). */
+int gapi_is_xref(const stele *db, uint32_t n)
+{
+    if (n == MADJ_NONE || n >= mstate_doc_count(db->docs)) return 0;
+    const char *coll = mstate_coll_name(db->docs, mstate_doc_coll(db->docs, n), UINT64_MAX);
+    return coll && strcmp(coll, MREF_XREF_COLL) == 0;
+}
+
+/* Appends "coll/key" of node n (collection name as of at) as a JSON string; a stand-in's
+ * whole reference "db:coll/key". */
 int gapi_put_ref(const stele *db, uint32_t n, uint64_t at, buf *b)
 {
     size_t id_len;
     const char *id = mstate_doc_id(db->docs, n, &id_len);
+    if (id && gapi_is_xref(db, n)) return buf_json_str(b, id, id_len);
     const char *coll = mstate_coll_name(db->docs, mstate_doc_coll(db->docs, n), at);
     if (!coll) coll = mstate_coll_name(db->docs, mstate_doc_coll(db->docs, n), UINT64_MAX);
     if (!id || !coll) return buf_append(b, "null", 4);
@@ -244,14 +257,17 @@ stele_status stele_node_ref(stele *db, stele_node node, char *out, size_t cap)
     const char *coll = id ? mstate_coll_name(db->docs, mstate_doc_coll(db->docs, node),
                                              UINT64_MAX) : NULL;
     if (!id || !coll) return util_fail(&db->err, STELE_ENOTFOUND, "no node number %u", node);
-    size_t cl = strlen(coll);
-    if (!out || cl + 1 + id_len + 1 > cap)
+    if (gapi_is_xref(db, node)) coll = NULL; /* a stand-in: its key is the whole reference */
+    size_t cl = coll ? strlen(coll) : 0, at = coll ? cl + 1 : 0;
+    if (!out || at + id_len + 1 > cap)
         return util_fail(&db->err, STELE_ETOOBIG, "node reference needs %zu bytes",
-                         cl + id_len + 2);
-    memcpy(out, coll, cl);
-    out[cl] = '/';
-    memcpy(out + cl + 1, id, id_len);
-    out[cl + 1 + id_len] = 0;
+                         at + id_len + 1);
+    if (coll) {
+        memcpy(out, coll, cl);
+        out[cl] = '/';
+    }
+    memcpy(out + at, id, id_len);
+    out[at + id_len] = 0;
     return STELE_OK;
 }
 

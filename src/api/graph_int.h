@@ -38,6 +38,8 @@ stele_status gapi_ref_lookup(stele *db, const char *ref, size_t len, uint64_t at
                              uint32_t *node);
 /* Appends the reference of node n (names as of at) as a JSON string: 0 or -1 (OOM). */
 int gapi_put_ref(const stele *db, uint32_t n, uint64_t at, buf *b);
+/* 1 if node n stands in for another database's node (its key is the whole reference). */
+int gapi_is_xref(const stele *db, uint32_t n);
 /* Nodes within depth hops of start (start included at 0), sorted by node. */
 stele_status gapi_khop(stele *db, gview *g, const roaring_bitmap_t *start, int dir,
                        uint32_t depth, graph_hop **hops, size_t *n);

@@ -34,6 +34,7 @@ typedef struct qctx {
     char labels[GRAPH_LABELS_MAX * (MADJ_LABEL_MAX + 1) + 1]; /* "A,B" */
     uint64_t as_of, at;
     int docs; /* materialize documents */
+    stele_status xfail; /* a stand-in's document could not be read (db->err says why) */
     buf out;
 } qctx;
 
@@ -122,10 +123,22 @@ static stele_status spec_node(qctx *q, const char *key, uint32_t *n)
 
 /* ---- output ---- */
 
+/* A node as its reference, or with "docs" its document (a stand-in's read from its
+ * own database, now: xref.c; null if it is not there, like a dangling local node).
+ * -1 on failure (q->xfail set if it was not memory: no access). */
 static int put_node(qctx *q, uint32_t n)
 {
-    return q->docs ? api_doc_json(q->db, n, q->at, &q->out) : gapi_put_ref(q->db, n, q->at,
-                                                                           &q->out);
+    if (!q->docs) return gapi_put_ref(q->db, n, q->at, &q->out);
+    if (!gapi_is_xref(q->db, n)) return api_doc_json(q->db, n, q->at, &q->out);
+    size_t at = q->out.len;
+    stele_status rc = api_xref_json(q->db, n, &q->out);
+    if (rc == STELE_ENOTFOUND) { /* a dangling reference: null, as a local one */
+        q->out.len = at;
+        util_err_clear(&q->db->err);
+        return buf_append(&q->out, "null", 4);
+    }
+    if (rc != STELE_OK && rc != STELE_ENOMEM) q->xfail = rc;
+    return rc == STELE_OK ? 0 : -1;
 }
 
 static int put_nodes(qctx *q, const uint32_t *v, size_t n)
@@ -136,7 +149,11 @@ static int put_nodes(qctx *q, const uint32_t *v, size_t n)
     return bad || buf_append(&q->out, "]", 1);
 }
 
-static stele_status oom(qctx *q) { return util_fail(&q->db->err, STELE_ENOMEM, "out of memory"); }
+static stele_status oom(qctx *q)
+{
+    if (q->xfail) return q->xfail; /* not memory: a reference could not be read */
+    return util_fail(&q->db->err, STELE_ENOMEM, "out of memory");
+}
 
 /* ---- ops ---- */
 

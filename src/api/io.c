@@ -641,47 +641,56 @@ static void import_csv(importer *im, const char *d, size_t len)
 
 /* Closes every part's payload (with the multi-part fields when there are several) and
  * parses each into its SDOC. */
-static stele_status finish_parts(importer *im, buf *sdocs, api_part *parts)
+static stele_status finish_parts(stele *db, buf *texts, size_t nparts, buf *sdocs,
+                                 api_part *parts)
 {
     char txn[33];
     uint8_t r[16];
     crypto_random(r, sizeof r);
     crypto_hex(r, sizeof r, txn);
-    for (size_t i = 0; i < im->nparts; i++) {
-        buf *p = &im->parts[i];
-        int bad = im->nparts == 1
+    for (size_t i = 0; i < nparts; i++) {
+        buf *p = &texts[i];
+        int bad = nparts == 1
                       ? buf_append(p, "]}", 2)
                       : buf_printf(p, "],\"part\":{\"final\":%s,\"seq\":%zu,\"txn\":\"%s\"}}",
-                                   i + 1 == im->nparts ? "true" : "false", i, txn);
+                                   i + 1 == nparts ? "true" : "false", i, txn);
         STELE_ASSERT(bad || p->len <= LEDGER_PAYLOAD_MAX);
         json_error je;
         buf_init(&sdocs[i]);
         if (bad || json_parse((const char *)p->data, p->len, &sdocs[i], &je) != 0)
-            return util_fail(&im->db->err, bad ? STELE_ENOMEM : STELE_EINVAL,
+            return util_fail(&db->err, bad ? STELE_ENOMEM : STELE_EINVAL,
                              "import: part %zu does not parse (%s)", i, bad ? "" : je.msg);
         parts[i] = (api_part){sdocs[i].data, sdocs[i].len};
     }
     return STELE_OK;
 }
 
-/* Steps 2 and 3: apply the parts tentatively, then write them and keep the changes. */
-static stele_status import_commit(importer *im, uint64_t *lsn)
+stele_status api_parts_commit(stele *db, buf *texts, size_t nparts, const char *idem_id,
+                              stele_progress_fn fn, void *ctx, uint64_t *lsn)
 {
-    buf *sdocs = calloc(im->nparts, sizeof *sdocs);
-    api_part *parts = calloc(im->nparts, sizeof *parts);
-    stele_status rc = sdocs && parts ? finish_parts(im, sdocs, parts)
-                                     : util_fail(&im->db->err, STELE_ENOMEM, "out of memory");
-    progress(im->o.progress, im->o.progress_ctx, "checking", 0, 0);
-    if (rc == STELE_OK) rc = api_docs_stage(im->db, parts, im->nparts);
+    STELE_ASSERT(nparts > 0);
+    buf *sdocs = calloc(nparts, sizeof *sdocs);
+    api_part *parts = calloc(nparts, sizeof *parts);
+    stele_status rc = sdocs && parts ? finish_parts(db, texts, nparts, sdocs, parts)
+                                     : util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    progress(fn, ctx, "checking", 0, 0);
+    if (rc == STELE_OK) rc = api_docs_stage(db, parts, nparts);
     if (rc == STELE_OK) {
-        progress(im->o.progress, im->o.progress_ctx, "writing", 0, im->nparts);
-        rc = api_docs_commit(im->db, im->parts, im->nparts, im->o.idem_id, lsn);
-        progress(im->o.progress, im->o.progress_ctx, "writing", im->nparts, im->nparts);
+        progress(fn, ctx, "writing", 0, nparts);
+        rc = api_docs_commit(db, texts, nparts, idem_id, lsn);
+        progress(fn, ctx, "writing", nparts, nparts);
     }
-    for (size_t i = 0; sdocs && i < im->nparts; i++) buf_release(&sdocs[i]);
+    for (size_t i = 0; sdocs && i < nparts; i++) buf_release(&sdocs[i]);
     free(sdocs);
     free(parts);
     return rc;
+}
+
+/* Steps 2 and 3: apply the parts tentatively, then write them and keep the changes. */
+static stele_status import_commit(importer *im, uint64_t *lsn)
+{
+    return api_parts_commit(im->db, im->parts, im->nparts, im->o.idem_id, im->o.progress,
+                            im->o.progress_ctx, lsn);
 }
 
 static stele_status import_report(importer *im, stele_status rc, uint64_t lsn, buf *out)
@@ -784,12 +793,17 @@ stele_status stele_import(stele *db, const char *coll, const char *data, size_t 
     if (rc == STELE_OK && lsn) (void)madj_compact(mstate_adj(db->docs)); /* bulk: re-pack */
     rc = import_report(&im, rc, lsn, &out);
     importer_release(&im);
-    int keep = rc == STELE_OK || (rc == STELE_EINVAL && out.len);
+    return api_import_report(db, rc, &out, report);
+}
+
+stele_status api_import_report(stele *db, stele_status rc, buf *out, char **report)
+{
+    int keep = rc == STELE_OK || (rc == STELE_EINVAL && out->len);
     if (!report || !keep) {
-        buf_release(&out);
+        buf_release(out);
         return rc;
     }
-    stele_status drc = api_detach(db, &out, STELE_OK, report);
+    stele_status drc = api_detach(db, out, STELE_OK, report);
     return drc != STELE_OK ? drc : rc;
 }
 
@@ -928,12 +942,14 @@ stele_status stele_export(stele *db, const char *coll, const stele_export_option
     mstate *s = db->docs;
     uint64_t total = 0, done = 0;
     for (uint32_t d = 0; d < mstate_doc_count(s); d++) {
-        const mversion *v = mstate_doc_coll(s, d) == c ? mstate_doc_get(s, d, at) : NULL;
+        const mversion *v = mstate_doc_coll(s, d) == c ? mstate_doc_meta(s, d, at) : NULL;
         total += v && !v->deleted;
     }
     if (o.format == STELE_IO_CSV) csv_columns(&x, c, at, &cols);
     for (uint32_t d = 0; d < mstate_doc_count(s) && x.rc == STELE_OK; d++) {
+        mstate_reads_done(s); /* nothing kept from the document before: the budget holds */
         const mversion *v = mstate_doc_coll(s, d) == c ? mstate_doc_get(s, d, at) : NULL;
+        if (!v && (x.rc = api_lazy_check(db, STELE_OK)) != STELE_OK) break;
         if (!v || v->deleted) continue;
         if (o.format == STELE_IO_CSV) csv_row(&x, v, &cols, &tmp);
         else if (json_write(v->doc, v->doc_len, &x.out) != 0 || buf_append(&x.out, "\n", 1))

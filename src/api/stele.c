@@ -22,6 +22,7 @@
 #include <roaring/roaring.h>
 #include "util/io.h"
 #include "util/util.h"
+#include "vault/anchor.h"
 #include "vault/settings.h"
 #include "vault/vault.h"
 #include "store/partition.h"
@@ -412,7 +413,7 @@ static stele_status docs_load_snapshot(stele *db)
     uint8_t *bytes;
     size_t len, extra_len;
     uint64_t lsn = 0, at = 0;
-    const uint8_t *extra;
+    uint8_t *extra = NULL;
     util_err e;
     util_err_clear(&e);
     stele_status rc = snap_read(db->L, &bytes, &len, &lsn, &e);
@@ -424,6 +425,7 @@ static stele_status docs_load_snapshot(stele *db)
     if (lsn == 0) return STELE_OK;
     db->docs = mstate_load(bytes, len, &at, &extra, &extra_len);
     if (!db->docs || at != lsn) {
+        free(extra);
         mstate_free(db->docs);
         db->docs = NULL;
         snprintf(db->snap_problem, sizeof db->snap_problem,
@@ -432,8 +434,20 @@ static stele_status docs_load_snapshot(stele *db)
         return STELE_OK;
     }
     db->snap_lsn = lsn;
+    mstate_set_primary(db->docs, db->primary);
     mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
-    rc = docs_index_all(db);
+    dindex *saved = extra_len ? dindex_load(extra, extra_len, mstate_coll_count(db->docs),
+                                            mstate_doc_count(db->docs)) : NULL;
+    free(extra);
+    if (saved) { /* the indices as they were: no document body is read */
+        dindex_free(db->idx);
+        db->idx = saved;
+    }
+    if (extra_len && !saved) /* derived data: rebuilt below, but the snapshot is damaged */
+        snprintf(db->snap_problem, sizeof db->snap_problem, "the index section of the snapshot "
+                 "at LSN %llu is malformed (or memory ran out loading it); the indices were "
+                 "rebuilt from the documents", (unsigned long long)lsn);
+    rc = saved ? STELE_OK : docs_index_all(db);
     if (rc == STELE_ECORRUPT) { /* a partition does not authenticate: use the log */
         mstate_free(db->docs);
         db->docs = NULL;
@@ -444,7 +458,7 @@ static stele_status docs_load_snapshot(stele *db)
 }
 
 /* Derives the document state: the newest valid snapshot, then the records after it. */
-/* The settings pin kept in the manifest (DECISIONS 29): settings older than what this
+/* The settings pin kept in the manifest (DECISIONS 32): settings older than what this
  * database recorded are refused, whatever config/settings.pin says; a writable handle
  * records newer accepted settings (written with the manifest's next write). */
 static stele_status settings_anchor(stele *db, const vault_settings *set)
@@ -471,9 +485,74 @@ static stele_status docs_load(stele *db)
         db->docs = mstate_new();
         db->snap_lsn = 0;
         if (!db->docs || !db->idx) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+        mstate_set_primary(db->docs, db->primary);
         mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes); /* once written */
     }
     return docs_replay_from(db, db->snap_lsn);
+}
+
+/* The database's manifest against the newest version this user has seen (vault/
+ * anchor.h): older is a rolled-back or restored directory, refused unless accepted;
+ * newer raises the anchor. Failing to write the anchor (a read-only store) only loses
+ * the protection for this open. */
+static stele_status freshness_check(stele *db, int accept)
+{
+    uint64_t seen = 0, now = ledger_manifest_version(db->L);
+    util_err e;
+    stele_status rc = vault_anchor_get(db->store, &db->user, db->dek, db->keys.db_id, &seen, &e);
+    if (rc == STELE_ECORRUPT && accept) rc = STELE_OK; /* start afresh below */
+    if (rc != STELE_OK) return util_fail(&db->err, rc, "%s", e.msg);
+    if (now < seen && !accept)
+        return util_fail(&db->err, STELE_ECORRUPT,
+                         "database '%s' is older than the newest version user '%s' has seen "
+                         "(manifest version %llu, seen %llu): its directory was restored from "
+                         "an older backup or rolled back; restore the newest copy, or open it "
+                         "with --accept-rollback if the older state is wanted (later changes "
+                         "are then lost)", db->db_name, db->user.name,
+                         (unsigned long long)now, (unsigned long long)seen);
+    if (now != seen) (void)vault_anchor_set(db->store, &db->user, db->dek, db->keys.db_id, now,
+                                            accept, &e);
+    return STELE_OK;
+}
+
+/* Opens database `name` as db->user names it, with db->user and db->dek already set
+ * (the rest of stele_open, and api_open_as). set: the store's settings, checked against
+ * the database's record of them (NULL: not checked, for api_open_as's read-only opens). */
+static stele_status open_db(stele *db, const char *name, int read_only, int durability,
+                            const stele_open_options *o, const vault_settings *set)
+{
+    uint8_t db_id[VAULT_ID_BYTES];
+    char db_dir[VAULT_PATH_MAX], what[400];
+    stele_status rc = api_db_resolve(db->store, &db->user, db->dek, name, db_id, db->db_name,
+                                     &db->err);
+    vault_db_dir(db->store, db_id, db_dir, sizeof db_dir);
+    if (rc == STELE_OK)
+        rc = vault_db_unlock(db_dir, db_id, &db->user, db->dek, VAULT_UNLOCK_ANY, &db->keys,
+                             &db->err);
+    db->keys_open = rc == STELE_OK;
+    db->primary = memcmp(db_id, db->user.primary_db, VAULT_ID_BYTES) == 0;
+    /* A reader's handle is read-only whatever was asked: not even a recovery record
+     * or a closing checkpoint is written with it. */
+    int reader = db->keys_open && db->keys.role == VAULT_ROLE_READER;
+    snprintf(what, sizeof what, "database '%s' of user '%s'%s", db->db_name, db->user.name,
+             reader ? " (a reader: writing needs the writer role, given by the database's "
+                      "owner or an admin with 'stele db share')" : "");
+    ledger_config cfg = {.read_only = read_only || reader,
+                         .durability = durability,
+                         .group_max_delay_us = o ? o->group_max_delay_us : 0,
+                         .name = what,
+                         .reader = reader};
+    if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
+    if (rc == STELE_OK) rc = freshness_check(db, o ? o->accept_rollback : 0);
+    db->rebuild = o ? o->rebuild : 0;
+    db->read_only = read_only || reader;
+    if (rc == STELE_OK && set) rc = settings_anchor(db, set);
+    db->cache_bytes = o && o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
+    if (rc == STELE_OK) rc = docs_load(db);
+    if (rc == STELE_OK) util_err_clear(&db->err);
+    db->err.code = rc;
+    db->no_checkpoint_on_close = o ? o->no_checkpoint_on_close : 1;
+    return rc;
 }
 
 stele_status stele_open(const stele_open_options *o, stele **out)
@@ -489,8 +568,6 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (o->durability < STELE_DURABLE_FSYNC || o->durability > STELE_DURABLE_STORE)
         return util_fail(&db->err, STELE_EINVAL, "unknown durability policy %d", o->durability);
     util_strlcpy(db->store, o->store_dir, sizeof db->store);
-    uint8_t db_id[VAULT_ID_BYTES];
-    char db_dir[VAULT_PATH_MAX], what[400];
     vault_settings set;
     vault_settings_defaults(&set);
     stele_status rc = vault_store_check(o->store_dir, &db->err);
@@ -501,35 +578,29 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (rc == STELE_OK)
         rc = vault_user_login(o->store_dir, o->user, o->password, o->password_len, &db->user,
                               &db->dek, &db->err);
-    if (rc == STELE_OK) rc = api_db_resolve(db->store, &db->user, db->dek, o->db, db_id,
-                                            db->db_name, &db->err);
-    vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK)
-        rc = vault_db_unlock(db_dir, db_id, &db->user, db->dek, VAULT_UNLOCK_ANY, &db->keys,
-                             &db->err);
-    db->keys_open = rc == STELE_OK;
-    /* A reader's handle is read-only whatever was asked: not even a recovery record
-     * or a closing checkpoint is written with it. */
-    int reader = db->keys_open && db->keys.role == VAULT_ROLE_READER;
-    snprintf(what, sizeof what, "database '%s' of user '%s'%s", db->db_name, db->user.name,
-             reader ? " (a reader: writing needs the writer role, given by the database's "
-                      "owner or an admin with 'stele db share')" : "");
-    ledger_config cfg = {.read_only = o->read_only || reader,
-                         .durability = durability,
-                         .group_max_delay_us = o->group_max_delay_us,
-                         .name = what,
-                         .reader = reader};
-    if (rc == STELE_OK) rc = ledger_open(db_dir, &db->keys, db->user.id, &cfg, &db->L, &db->err);
-    db->rebuild = o->rebuild;
-    db->read_only = o->read_only || reader;
-    if (rc == STELE_OK) rc = settings_anchor(db, &set);
-    db->cache_bytes = o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
-    if (rc == STELE_OK) rc = docs_load(db);
-    if (rc == STELE_OK) util_err_clear(&db->err);
+    if (rc == STELE_OK) rc = open_db(db, o->db, o->read_only, durability, o, &set);
     db->err.code = rc;
-    db->no_checkpoint_on_close = o->no_checkpoint_on_close;
     return rc;
 }
+
+stele_status api_open_as(const stele *from, const char *name, stele **out)
+{
+    stele *db = calloc(1, sizeof *db);
+    *out = db;
+    if (!db) return STELE_ENOMEM;
+    buf_init(&db->scratch);
+    util_strlcpy(db->store, from->store, sizeof db->store);
+    db->user = from->user;
+    db->dek = crypto_secure_alloc(CRYPTO_KEY_BYTES);
+    if (!db->dek) return util_fail(&db->err, STELE_ENOMEM, "out of secure memory");
+    memcpy(db->dek, from->dek, CRYPTO_KEY_BYTES);
+    return open_db(db, name, 1, STELE_DURABLE_FSYNC, NULL, NULL);
+}
+
+/* Bytes of document versions per snapshot partition (the unit loaded and evicted):
+ * small enough that a cold read decrypts little, large enough that the partition
+ * table and the per-box overhead stay small (docs/DECISIONS.md). */
+#define SNAP_PART_BYTES ((size_t)256 << 10)
 
 /* A writer takes a snapshot at close once the records it would spare the next open
  * outweigh the cost of writing it: at least 1 MiB, and a quarter of the last one. */
@@ -546,43 +617,58 @@ static int snapshot_due(stele *db)
     return db->tail_bytes >= SNAPSHOT_MIN_TAIL && db->tail_bytes >= si.bytes / 4;
 }
 
-/* Where mstate_serialize puts the partitions: fragment files (store/partition.h). */
-typedef struct part_sink {
-    stele *db;
-    uint64_t lsn;
-    uint32_t next_idx;
-    uint8_t *file;
-    part_files files; /* every partition file written, for the manifest */
-} part_sink;
-
+/* Where mstate_serialize puts the partitions: packed into fragment files, each named
+ * in the write intent before it is created (store/partition.h). */
 static stele_status docs_part_put(void *ctx, const uint8_t *bytes, size_t len, buf *ref,
                                   util_err *e)
 {
-    part_sink *k = ctx;
-    return partition_write(k->db->L, k->lsn, bytes, len, &k->next_idx, k->file, ref, &k->files,
-                           e);
+    return partition_put(ctx, bytes, len, ref, e);
 }
 
 /* After a failed snapshot write: unless the manifest already names the new snapshot
  * (then its files are in force and recovery or the next snapshot deals with the rest),
  * removes the new partitions' files and ends the write intent that names them; a
  * failure here leaves the intent for the next writer's recovery. */
-static void snapshot_abandon(stele *db, uint64_t lsn)
+static void snapshot_abandon(stele *db, uint64_t lsn, part_packer *k)
 {
     ledger_snapinfo si;
     int got = ledger_snapshot_get(db->L, &si) == 0;
     int in_force = !got || si.lsn == lsn;
     if (got) free(si.frags);
     if (!in_force) {
-        const uint8_t *ref;
-        size_t len;
-        for (uint32_t i = 0; mstate_part_ref(db->docs, 1, i, &ref, &len); i++)
-            partition_unlink(db->L, ref, len);
+        partition_packer_abort(k);
         util_err ignored;
         (void)ledger_intent_clear(db->L, &ignored);
     }
     mstate_snapshot_abandon(db->docs);
 }
+
+/* Replaces the state and its indices by ones derived from the whole log (a snapshot
+ * partition could not be read: the log is the truth). Nothing borrowed may be held. */
+static stele_status docs_rederive(stele *db)
+{
+    mstate *old = db->docs;
+    dindex *old_idx = db->idx;
+    db->docs = mstate_new();
+    db->idx = dindex_new();
+    stele_status rc = !db->docs || !db->idx
+                          ? util_fail(&db->err, STELE_ENOMEM, "out of memory")
+                          : docs_replay_from(db, 0);
+    if (rc != STELE_OK) {
+        mstate_free(db->docs);
+        dindex_free(db->idx);
+        db->docs = old;
+        db->idx = old_idx;
+        return rc;
+    }
+    mstate_free(old);
+    dindex_free(old_idx);
+    mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes);
+    db->snap_lsn = 0;
+    return STELE_OK;
+}
+
+static stele_status snapshot_write(stele *db, uint64_t lsn);
 
 stele_status stele_snapshot(stele *db)
 {
@@ -591,19 +677,36 @@ stele_status stele_snapshot(stele *db)
     if (db->read_only) return ledger_refuse_write(db->L, &db->err);
     uint64_t lsn = ledger_head(db->L);
     if (lsn == 0) return STELE_OK;
+    rc = snapshot_write(db, lsn);
+    if (rc != STELE_ECORRUPT || db->snap_lsn == 0) return rc;
+    /* A partition of the old snapshot is damaged: derive the state from the log and
+     * write the new snapshot from that. The old files go when the new one is in force. */
+    util_err_clear(&db->err);
+    rc = docs_rederive(db);
+    return rc == STELE_OK ? snapshot_write(db, lsn) : rc;
+}
+
+/* Writes the snapshot of the state at head `lsn`: partitions, then the directory and
+ * the superblock entry (snap_write), then removes the old partitions. */
+static stele_status snapshot_write(stele *db, uint64_t lsn)
+{
+    stele_status rc = STELE_OK;
     /* The writer is paying for a snapshot anyway: fold the nodes changed since the
      * last compaction back into the adjacency's compact base (best effort: without
      * memory for it they simply stay in their own arrays). */
     (void)madj_compact(mstate_adj(db->docs));
     buf b;
     buf_init(&b);
-    part_sink k = {db, lsn, PART_IDX_BASE, malloc(ledger_file_size(db->L)), {{0}, {0}}};
-    buf_init(&k.files.ids);
-    buf_init(&k.files.hashes);
-    if (!k.file) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
+    buf ix;
+    buf_init(&ix);
+    part_packer k;
+    if (partition_packer_init(&k, db->L, lsn) != 0 || dindex_serialize(db->idx, &ix) != 0)
+        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory writing a snapshot");
     if (rc == STELE_OK)
-        rc = mstate_serialize(db->docs, lsn, snap_capacity(ledger_file_size(db->L)),
-                              docs_part_put, &k, NULL, 0, &b, &db->err);
+        rc = mstate_serialize(db->docs, lsn, SNAP_PART_BYTES, docs_part_put, &k, ix.data,
+                              ix.len, &b, &db->err);
+    if (rc == STELE_OK) rc = partition_finish(&k, &db->err);
+    buf_release(&ix);
     if (rc == STELE_OK)
         rc = snap_write(db->L, lsn, b.data, b.len, (const uint8_t(*)[16])k.files.ids.data,
                         (const uint8_t(*)[32])k.files.hashes.data,
@@ -614,11 +717,9 @@ stele_status stele_snapshot(stele *db)
         db->tail_bytes = 0;
         db->snap_problem[0] = 0;
     } else {
-        snapshot_abandon(db, lsn);
+        snapshot_abandon(db, lsn, &k);
     }
-    buf_release(&k.files.ids);
-    buf_release(&k.files.hashes);
-    free(k.file);
+    partition_packer_release(&k);
     buf_release(&b);
     return rc;
 }
@@ -627,8 +728,14 @@ stele_status stele_close(stele *db)
 {
     if (!db) return STELE_OK;
     stele_status rc = STELE_OK;
+    api_xref_release(db);
     if (db->L && snapshot_due(db)) (void)stele_snapshot(db); /* best effort: derived data */
-    if (db->L) rc = ledger_close(db->L, !db->no_checkpoint_on_close, &db->err);
+    uint64_t version = 0;
+    if (db->L) rc = ledger_close_v(db->L, !db->no_checkpoint_on_close, &version, &db->err);
+    if (version && db->dek) { /* the newest manifest this user has seen (best effort) */
+        util_err e;
+        (void)vault_anchor_set(db->store, &db->user, db->dek, db->keys.db_id, version, 0, &e);
+    }
     if (db->keys_open) vault_dbkeys_release(&db->keys);
     mstate_free(db->docs);
     dindex_free(db->idx);
@@ -651,6 +758,7 @@ static stele_status need_open(stele *db)
         return util_fail(&db->err, STELE_EINVAL, "the database is not open: %s",
                          db->err.msg[0] ? db->err.msg : "stele_open failed");
     util_err_clear(&db->err);
+    api_xref_release(db); /* other databases opened by the last call */
     if (db->docs) mstate_reads_done(db->docs); /* bytes lent by the last call may go */
     return STELE_OK;
 }
@@ -709,8 +817,8 @@ stele_status api_lazy_check(stele *db, stele_status rc)
     if (!db->docs || !mstate_lazy_failed(db->docs, &e)) return rc;
     util_strlcpy(db->snap_problem, e.msg, sizeof db->snap_problem);
     return util_fail(&db->err, STELE_ECORRUPT, "cannot read documents of the snapshot at LSN "
-                     "%llu: %s; nothing was served from it. The log is intact: reopen with "
-                     "a rebuild ('--rebuild') and run 'stele snapshot'",
+                     "%llu: %s; nothing was served from it. The log is intact: 'stele snapshot' "
+                     "derives the state from it and writes a new snapshot",
                      (unsigned long long)db->snap_lsn, e.msg);
 }
 
@@ -752,6 +860,7 @@ static stele_status verify_state(stele *db)
     db->docs = mstate_new();
     db->idx = dindex_new();
     if (!db->docs || !db->idx) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) mstate_set_primary(db->docs, db->primary); /* as when it was written */
     if (rc == STELE_OK) rc = docs_replay_from(db, 0);
     uint8_t a[32], b[32];
     int bad_live = rc == STELE_OK ? mstate_digest(live, a) : 0;
@@ -831,9 +940,8 @@ static stele_status stat_snapshot(stele *db, buf *b)
     uint64_t nfrag = si.nfrag, pbytes = 0; /* the manifest lists the partition files too */
     const uint8_t *ref;
     size_t len;
-    for (uint32_t i = 0; si.lsn == db->snap_lsn && mstate_part_ref(db->docs, 0, i, &ref, &len);
-         i++)
-        pbytes += len >= PART_REF_FIXED ? get_u64(ref + 8) : 0;
+    for (uint32_t i = 0; mstate_part_ref(db->docs, 0, i, &ref, &len); i++)
+        pbytes += len >= PART_REF_FIXED ? get_u64(ref) : 0;
     mstate_cache_stats cs;
     mstate_cache_stats_get(db->docs, &cs);
     int bad = buf_printf(b, ",\"snapshot\":{\"lsn\":%llu,\"bytes\":%llu,\"fragments\":%llu,"
@@ -887,9 +995,14 @@ stele_status stele_stat(stele *db, char **json)
 /* Stages a prepared transaction (its parts in order) before its record exists: this is
  * the check that keeps the log free of transactions apply would refuse. The record's
  * author is the handle's user (the ledger was opened with it). */
+/* The writer's check and tentative apply: references to other databases first
+ * (xref.c: access and existence, which replay cannot check), then the ops. */
 static stele_status docs_stage_tentative(stele *db, const api_part *parts, size_t n)
 {
-    return docs_stage(db, parts, n, MSTATE_LSN_TENTATIVE, 0, db->user.id);
+    stele_status rc = STELE_OK;
+    for (size_t i = 0; i < n && rc == STELE_OK; i++)
+        rc = api_xref_check(db, parts[i].sdoc, parts[i].len);
+    return rc == STELE_OK ? docs_stage(db, parts, n, MSTATE_LSN_TENTATIVE, 0, db->user.id) : rc;
 }
 
 /* After the append of a staged transaction: keeps it, stamped with its record's LSN and
@@ -1068,7 +1181,7 @@ stele_status stele_collections(stele *db, uint64_t as_of, char **json)
     uint64_t *live = calloc(nc ? nc : 1, sizeof *live);
     if (!live) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
     for (uint32_t d = 0; d < nd; d++) {
-        const mversion *v = mstate_doc_get(db->docs, d, at);
+        const mversion *v = mstate_doc_meta(db->docs, d, at);
         if (v && !v->deleted) live[mstate_doc_coll(db->docs, d)]++;
     }
     buf b;
@@ -1077,7 +1190,7 @@ stele_status stele_collections(stele *db, uint64_t as_of, char **json)
     int first = 1;
     for (uint32_t c = 0; c < nc; c++) {
         const char *name = mstate_coll_name(db->docs, c, at);
-        if (!name) continue;
+        if (!name || name[0] == '.') continue; /* internal (MREF_XREF_COLL) */
         buf_printf(&b, "%s{\"name\":\"%s\",\"documents\":%llu}", first ? "" : ",", name,
                    (unsigned long long)live[c]);
         first = 0;
@@ -1236,8 +1349,12 @@ stele_status stele_count(stele *db, const char *coll, const char *filter, size_t
                          uint64_t as_of, uint64_t *count)
 {
     roaring_bitmap_t *set = NULL;
-    stele_status rc = query_set(db, coll, filter, len, as_of, &set, NULL, NULL);
-    if (rc != STELE_OK) return rc;
+    stele_status rc = api_lazy_check(db, query_set(db, coll, filter, len, as_of, &set, NULL,
+                                                   NULL)); /* a filter may read bodies */
+    if (rc != STELE_OK) {
+        if (set) roaring_bitmap_free(set);
+        return rc;
+    }
     *count = roaring_bitmap_get_cardinality(set);
     roaring_bitmap_free(set);
     return STELE_OK;

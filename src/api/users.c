@@ -220,6 +220,18 @@ static int own_name_taken(const char *store, const vault_user *u, const uint8_t 
            (db_each(store, find_cb, &c, &e) == STELE_OK && c.found);
 }
 
+/* A new database name: valid, and not a reserved word of references. */
+static stele_status db_name_check(const char *name, util_err *e)
+{
+    if (!name || !vault_name_ok(name))
+        return util_fail(e, STELE_EINVAL, "invalid database name '%s': use 1-64 letters, "
+                         "digits, '.', '_' or '-'", name ? name : "");
+    if (strcmp(name, "global") == 0)
+        return util_fail(e, STELE_EINVAL, "'global' is reserved: references name global data "
+                         "with it (\"global:collection/key\"); choose another name");
+    return STELE_OK;
+}
+
 stele_status stele_db_create(const stele_login *who, const char *name, uint32_t segment_size,
                              char *errbuf, size_t errcap)
 {
@@ -228,9 +240,7 @@ stele_status stele_db_create(const stele_login *who, const char *name, uint32_t 
     vault_user u;
     uint8_t *dek, id[VAULT_ID_BYTES];
     stele_status rc = login(who, &u, &dek, &e);
-    if (rc == STELE_OK && (!name || !vault_name_ok(name)))
-        rc = util_fail(&e, STELE_EINVAL, "invalid database name '%s': use 1-64 letters, "
-                       "digits, '.', '_' or '-'", name ? name : "");
+    if (rc == STELE_OK) rc = db_name_check(name, &e);
     if (rc == STELE_OK && own_name_taken(who->store_dir, &u, dek, name))
         rc = util_fail(&e, STELE_EEXIST, "user '%s' already has a database '%s'", u.name, name);
     crypto_random(id, sizeof id);
@@ -508,9 +518,7 @@ stele_status stele_db_rename(const stele_login *who, const char *name, const cha
     int fd = -1;
     stele_status rc = login(who, &u, &dek, &e);
     if (rc == STELE_OK) rc = own_db(who, &u, dek, name, "renamed", dir, id, &e);
-    if (rc == STELE_OK && (!new_name || !vault_name_ok(new_name)))
-        rc = util_fail(&e, STELE_EINVAL, "invalid database name '%s': use 1-64 letters, "
-                       "digits, '.', '_' or '-'", new_name ? new_name : "");
+    if (rc == STELE_OK) rc = db_name_check(new_name, &e);
     if (rc == STELE_OK && own_name_taken(who->store_dir, &u, dek, new_name))
         rc = util_fail(&e, STELE_EEXIST, "user '%s' already has a database '%s'", u.name,
                        new_name);

@@ -220,6 +220,26 @@ int cli_import_buf(stele *db, const char *coll, const char *name, char *data, si
     return rc;
 }
 
+int cli_global_import(stele *db, const char *path)
+{
+    char *data, *report = NULL;
+    size_t len;
+    int rc = cli_read_all(path, &data, &len);
+    if (rc) return rc;
+    stele_status st = stele_global_import(db, data, len, &report);
+    free(data);
+    if (st == STELE_EINVAL && report) rc = print_bad_lines(strcmp(path, "-") ? path : "stdin",
+                                                           report);
+    else if (st != STELE_OK) {
+        say("%s; nothing was imported", stele_errmsg(db));
+        rc = exit_code(st);
+    } else {
+        puts(report);
+    }
+    stele_free(report);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ export */
 
 static int write_file(void *ctx, const char *data, size_t len)

@@ -28,11 +28,12 @@ typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
     const char *sort, *fields, *format, *output, *kind; /* find / import / export / index */
     const char *role; /* db share */
-    int yes, reencrypt;
+    int yes, reencrypt, accept_rollback;
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
-    uint64_t depth, max, max_len, min_size, top, settings_version;
+    uint64_t depth, max, max_len, min_size, top, settings_version, cache_mb;
+    int has_cache_mb;
     int has_depth, has_max, has_max_len, has_min_size, has_top, docs;
     const char *pos[8];
     int npos;
@@ -113,6 +114,10 @@ static const char *const HELP_MAIN =
     "  graph scc|cycles|topo|degrees      whole-graph algorithms (--label, --as-of)\n"
     "  graph query SPEC     set algebra: out(where(fn,{\"name\":\"main\"}),CALLS,2)\n"
     "  graph import FILE    bulk nodes and edges (TSV, NDJSON, triples); graph triples\n"
+    "  global import FILE|- cached global data into the primary database (NDJSON lines\n"
+    "                       {\"coll\":C,\"doc\":{...}}), all or nothing\n"
+    "  ref get REF          the document a reference names, in this or another database\n"
+    "                       (\"NAME:coll/key\", \"@OWNER/NAME:coll/key\", \"global:coll/key\")\n"
     "code intelligence (a graph of C code, parsed with libclang):\n"
     "  code index DIR       index the *.c and *.h files under DIR (again: only changes written)\n"
     "  code update FILE     re-index one file of the indexed tree in one transaction\n"
@@ -124,6 +129,11 @@ static const char *const HELP_MAIN =
     "  --user NAME    the user                 STELE_USER   (default $USER)\n"
     "  --db NAME      the database             (default: the user's primary database)\n"
     "  --durability fsync|group|none           STELE_DURABILITY (default: settings, else fsync)\n"
+    "  --cache-mb N   memory for document bodies read from the state snapshot, in MiB;\n"
+    "                 least recently used ones are dropped beyond it (0 = no limit)\n"
+    "                                         STELE_CACHE_MB (default 256)\n"
+    "  --accept-rollback  open a database older than the newest version this user has seen\n"
+    "                 (restored from an older backup on purpose); refused without it\n"
     "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
     "\n"
     "exit codes: 0 ok, 1 error, 2 usage or malformed input, 3 wrong password,\n"
@@ -168,11 +178,14 @@ static const cmd_help HELPS[] = {
     {"snapshot",
      "usage: stele snapshot\n"
      "Writes the document state into encrypted fragment files (the same size as ledger\n"
-     "segments) and records them in the superblock; the next open loads it and replays only\n"
-     "the records after it. A writer also does this at close once enough was written since\n"
-     "the last one. The snapshot is derived data: if it is damaged, open derives the state\n"
-     "from the log instead and 'stele verify' reports it. Prints the snapshot's LSN, size\n"
-     "and fragment count.\n"},
+     "segments): a directory (ids, versions' metadata, links, indices) and partitions of\n"
+     "document bodies; the next open reads only the directory, loads bodies when first\n"
+     "needed (at most --cache-mb of them stay in memory) and replays only the records after\n"
+     "it. A writer also does this at close once enough was written since the last one. The\n"
+     "snapshot is derived data: a damaged directory makes open derive the state from the\n"
+     "log; a damaged partition makes the command that needs it fail (exit 5) without\n"
+     "serving it; 'stele verify' reports either, and 'stele snapshot' writes a new one from\n"
+     "the log. Prints the snapshot's LSN, size, fragment count and cache figures.\n"},
     {"verify",
      "usage: stele verify [--from LSN] [--json]\n"
      "Reads the whole log back and checks each record's authentication tag, the hash chain,\n"
@@ -239,6 +252,28 @@ static const cmd_help HELPS[] = {
      "usage: stele delete COLL ID [--rev N]\n"
      "Soft-deletes: hidden from get, kept in history, restorable with 'stele restore'.\n"},
     {"restore", "usage: stele restore COLL ID\nBrings back a soft-deleted document.\n"},
+    {"ref",
+     "usage: stele ref get REF [--as-of LSN] [--format json|table]\n"
+     "Prints the document a reference names, as 'stele get' does. REF is \"coll/key\" (this\n"
+     "database), \"NAME:coll/key\" (database NAME of the owner of the database given with\n"
+     "--db), \"@OWNER/NAME:coll/key\" (a database shared with you) or \"global:coll/key\"\n"
+     "(global data, in your primary database). The other database is read with your own\n"
+     "keys: exit 8 (\"no access\") if you are not, or no longer, its owner or a member; exit 6\n"
+     "if the document is not there. --as-of is an LSN of the referenced database.\n"
+     "Edges may name such references in \"_from\"/\"_to\" (docs/GRAPH.md, \"Across\n"
+     "databases\"); 'stele graph ... --docs' reads their documents the same way.\n"},
+    {"global",
+     "usage: stele global import FILE|-\n"
+     "Imports global data (records of the global database, cached in your primary database)\n"
+     "from NDJSON lines {\"coll\":\"C\",\"doc\":{\"_id\":\"K\",...}}; a doc with \"_from\" and\n"
+     "\"_to\" is an edge. All or nothing: a bad line is reported as FILE:LINE (exit 2) and\n"
+     "nothing is written; missing collections are created, nodes go in before edges. Each\n"
+     "document gets \"_origin\":\"global\" (inside the encryption, like every field: nothing\n"
+     "on disk tells global from your own records); find them with '{\"_origin\":\"global\"}'.\n"
+     "Rules: global data references only global data (a global edge to your own document or\n"
+     "another database is refused, exit 2); global documents change only by import (exit 8).\n"
+     "Your own edges may reference global nodes as \"coll/key\" or \"global:coll/key\" (the\n"
+     "latter also from your other databases).\n"},
     {"history",
      "usage: stele history COLL ID [--format json|table]\n"
      "Every revision of the document, oldest first, one JSON per line, with _rev, _lsn, _ts,\n"
@@ -281,7 +316,9 @@ static const cmd_help HELPS[] = {
      "usage: stele graph SUB [arguments] [--dir out|in|both] [--label L[,L2]] [--as-of LSN|TIME]\n"
      "                       [--docs] [--format json|table]\n"
      "Graph queries over edges (documents with \"_from\", \"_to\": \"collection/key\" and an\n"
-     "optional \"_label\", default the edge's collection). A REF is \"collection/key\".\n"
+     "optional \"_label\", default the edge's collection). A REF is \"collection/key\"; an\n"
+     "edge may also name another database's node (\"NAME:coll/key\", \"@OWNER/NAME:coll/key\",\n"
+     "\"global:coll/key\"; see 'stele ref --help'): it is a node here, --docs reads it there.\n"
      "  neighbors REF                 distinct neighbours (--dir, default out; --label)\n"
      "  traverse REF... [--depth K]   every node within K hops (default 1) with its distance\n"
      "  reachable A B [--depth K]     whether B can be reached from A (K 0 = any)\n"
@@ -424,6 +461,14 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* --cache-mb / STELE_CACHE_MB: 1 or more MiB; 0 = no limit. 0 or -1. */
+static int parse_cache_mb(const char *v, opts *o)
+{
+    if (parse_u64(v, &o->cache_mb) != 0 || o->cache_mb > (UINT64_MAX >> 20)) return -1;
+    o->has_cache_mb = 1;
+    return 0;
+}
+
 /* Parses options anywhere on the line; returns 0 or EXIT_USAGE. */
 static int parse_args(int argc, char **argv, opts *o)
 {
@@ -434,7 +479,7 @@ static int parse_args(int argc, char **argv, opts *o)
                                          "--fields", "--format", "--output", "--kind",
                                          "--dir", "--label", "--weight", "--depth", "--max",
                                          "--max-len", "--min-size", "--top", "--role",
-                                         "--settings-version"};
+                                         "--settings-version", "--cache-mb"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -444,6 +489,7 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--docs") == 0) { o->docs = 1; continue; }
         if (strcmp(a, "--no-encryption") == 0) { o->no_encryption = 1; continue; }
         if (strcmp(a, "--yes") == 0) { o->yes = 1; continue; }
+        if (strcmp(a, "--accept-rollback") == 0) { o->accept_rollback = 1; continue; }
         if (strcmp(a, "--reencrypt") == 0) { o->reencrypt = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
             if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
@@ -492,6 +538,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 28: bad = parse_u64(v, &o->top); o->has_top = 1; break;
         case 29: o->role = v; break;
         case 30: bad = parse_u64(v, &o->settings_version) || !o->settings_version; break;
+        case 31: bad = parse_cache_mb(v, o); break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -502,6 +549,7 @@ static int parse_args(int argc, char **argv, opts *o)
 }
 
 static char default_store[4096];
+
 
 static int resolve_globals(opts *o)
 {
@@ -524,6 +572,11 @@ static int resolve_globals(opts *o)
     if (!o->user) o->user = getenv("USER");
     if (!o->user) { say("no user given: use --user NAME or set STELE_USER"); return EXIT_USAGE; }
     if (!o->durability) o->durability = getenv("STELE_DURABILITY");
+    const char *mb = getenv("STELE_CACHE_MB");
+    if (!o->has_cache_mb && mb && parse_cache_mb(mb, o) != 0) {
+        say("STELE_CACHE_MB needs a whole number of MiB, not '%s'", mb);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -607,7 +660,9 @@ static int open_db_ex(const opts *o, int read_only, int no_close_ckpt, stele **d
     size_t pwlen = 0;
     stele_open_options oo = {.store_dir = o->store, .user = o->user, .db = o->db,
                              .read_only = read_only,
-                             .no_checkpoint_on_close = no_close_ckpt};
+                             .no_checkpoint_on_close = no_close_ckpt,
+                             .accept_rollback = o->accept_rollback};
+    if (o->has_cache_mb) oo.cache_bytes = o->cache_mb ? o->cache_mb << 20 : UINT64_MAX;
     int rc = durability_of(o->durability, &oo.durability);
     if (rc == 0) rc = cli_get_password("STELE_PASSWORD", "password", 0, pw, sizeof pw, &pwlen);
     if (rc != 0) return rc;
@@ -1209,6 +1264,31 @@ static int cmd_doc_read(opts *o, const char *cmd)
     return close_db(db, rc);
 }
 
+/* `stele ref get REF [--as-of LSN]`: the document a reference names, read from its
+ * database with this user's keys (stele_ref_get). */
+static int cmd_ref(opts *o)
+{
+    if (o->npos != 3 || strcmp(o->pos[1], "get") != 0) {
+        say("usage: stele ref get REF [--as-of LSN] (see 'stele ref --help')");
+        return EXIT_USAGE;
+    }
+    uint64_t at = 0;
+    if (o->as_of_text && (parse_u64(o->as_of_text, &at) != 0 || at == 0)) {
+        say("--as-of of 'stele ref get' is an LSN of the referenced database (a positive "
+            "number), not '%s'", o->as_of_text);
+        return EXIT_USAGE;
+    }
+    stele *db;
+    int rc = open_db(o, 1, &db);
+    if (rc) return rc;
+    char *out = NULL;
+    stele_status st = stele_ref_get(db, o->pos[2], at, &out);
+    if (st != STELE_OK) return fail_db(db, st);
+    rc = cli_print(o->format, out, 0);
+    stele_free(out);
+    return close_db(db, rc);
+}
+
 static int cmd_query(opts *o, const char *cmd)
 {
     if (o->npos != 3) {
@@ -1301,6 +1381,22 @@ static int cmd_import(opts *o)
     stele *db;
     if (!rc) rc = open_db(o, 0, &db);
     return rc ? rc : close_db(db, cli_import(db, o->pos[1], o->pos[2], fmt, o->id));
+}
+
+static int cmd_global(opts *o)
+{
+    if (o->npos != 3 || strcmp(o->pos[1], "import") != 0) {
+        say("usage: stele global import FILE|- (see 'stele global --help')");
+        return EXIT_USAGE;
+    }
+    if (o->db && strcmp(o->db, "primary") != 0) {
+        say("global data is cached in your primary database: 'stele global import' takes no "
+            "--db (given: '%s')", o->db);
+        return EXIT_USAGE;
+    }
+    stele *db;
+    int rc = open_db(o, 0, &db);
+    return rc ? rc : close_db(db, cli_global_import(db, o->pos[2]));
 }
 
 static int cmd_export(opts *o)
@@ -1412,6 +1508,8 @@ int main(int argc, char **argv)
         return cmd_doc_write(&o, cmd);
     if (strcmp(cmd, "get") == 0 || strcmp(cmd, "history") == 0) return cmd_doc_read(&o, cmd);
     if (strcmp(cmd, "txn") == 0) return cmd_txn(&o);
+    if (strcmp(cmd, "ref") == 0) return cmd_ref(&o);
+    if (strcmp(cmd, "global") == 0) return cmd_global(&o);
     if (strcmp(cmd, "import") == 0) return cmd_import(&o);
     if (strcmp(cmd, "export") == 0) return cmd_export(&o);
     if (strcmp(cmd, "find") == 0 || strcmp(cmd, "count") == 0 || strcmp(cmd, "explain") == 0)

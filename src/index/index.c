@@ -522,3 +522,124 @@ void dindex_at(const dindex *x, size_t i, uint32_t *coll, const char **path, int
     *path = x->idx[i].path;
     *is_explicit = x->idx[i].is_explicit;
 }
+
+/* ---- snapshots (docs/FORMAT.md "Index section") ---- */
+
+/* u32 len | CRoaring portable bytes (len 0: no bitmap). */
+static int put_bitmap(buf *out, const roaring_bitmap_t *bm)
+{
+    size_t n = bm ? roaring_bitmap_portable_size_in_bytes(bm) : 0;
+    uint8_t h[4];
+    if (n > UINT32_MAX) return -1;
+    put_u32(h, (uint32_t)n);
+    if (buf_append(out, h, 4) != 0 || buf_reserve(out, n) != 0) return -1;
+    if (n && roaring_bitmap_portable_serialize(bm, (char *)out->data + out->len) != n) return -1;
+    out->len += n;
+    return 0;
+}
+
+int dindex_serialize(const dindex *x, buf *out)
+{
+    uint8_t h[8];
+    put_u32(h, x->nmembers);
+    int bad = buf_append(out, "SIDX1", 5) || buf_append(out, h, 4);
+    for (uint32_t c = 0; c < x->nmembers && !bad; c++)
+        bad = put_bitmap(out, x->members[c]) || put_bitmap(out, x->ever[c]);
+    put_u32(h, (uint32_t)x->nidx);
+    bad = bad || buf_append(out, h, 4);
+    for (size_t i = 0; i < x->nidx && !bad; i++) {
+        const eq_index *ix = &x->idx[i];
+        uint8_t ne[4];
+        put_u32(h, ix->coll);
+        h[4] = (uint8_t)ix->is_explicit;
+        put_u16(h + 5, (uint16_t)strlen(ix->path));
+        put_u32(ne, (uint32_t)ix->ne);
+        bad = buf_append(out, h, 7) || buf_append(out, ix->path, strlen(ix->path)) ||
+              buf_append(out, ne, 4) || put_bitmap(out, ix->present) ||
+              put_bitmap(out, ix->arrays);
+        for (size_t j = 0; j < ix->ne && !bad; j++) {
+            put_u32(h, ix->e[j].klen);
+            bad = buf_append(out, h, 4) || buf_append(out, ix->e[j].key, ix->e[j].klen) ||
+                  put_bitmap(out, ix->e[j].bm);
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+/* A bounds-checked reader over authenticated snapshot bytes. */
+typedef struct xrd {
+    util_rd r;
+    uint32_t ndoc; /* every doc number in a bitmap is below it */
+} xrd;
+
+/* A bitmap of put_bitmap into *bm (NULL for length 0 unless `need`): 0 or -1. The bytes
+ * were authenticated (AEAD) before: CRoaring's checks are bounds checks only. */
+static int take_bitmap(xrd *r, int need, roaring_bitmap_t **bm)
+{
+    uint32_t n = util_rd_u32(&r->r);
+    const uint8_t *p = util_rd_take(&r->r, n);
+    *bm = NULL;
+    if (!p || (n == 0 && need)) return -1;
+    if (n == 0) return 0;
+    *bm = roaring_bitmap_portable_deserialize_safe((const char *)p, n);
+    if (!*bm || roaring_bitmap_portable_size_in_bytes(*bm) != n) return -1;
+    return roaring_bitmap_is_empty(*bm) || roaring_bitmap_maximum(*bm) < r->ndoc ? 0 : -1;
+}
+
+static int load_members(dindex *x, xrd *r, uint32_t ncoll)
+{
+    uint32_t n = util_rd_u32(&r->r);
+    if (r->r.bad || n > ncoll || (n && coll_slots(x, n - 1) != 0)) return -1;
+    for (uint32_t c = 0; c < n; c++)
+        if (take_bitmap(r, 0, &x->members[c]) != 0 || take_bitmap(r, 0, &x->ever[c]) != 0)
+            return -1;
+    return 0;
+}
+
+static int load_value_index(dindex *x, xrd *r, uint32_t ncoll)
+{
+    const uint8_t *h = util_rd_take(&r->r, 7);
+    const uint8_t *path =
+        h && get_u16(h + 5) <= DINDEX_PATH_MAX ? util_rd_take(&r->r, get_u16(h + 5)) : NULL;
+    uint32_t ne = util_rd_u32(&r->r);
+    if (!path || r->r.bad || get_u16(h + 5) == 0 || get_u32(h) >= ncoll || h[4] > 1 ||
+        ne > (size_t)(r->r.end - r->r.p) / 8 ||
+        util_grow((void **)&x->idx, &x->capidx, x->nidx + 1, sizeof *x->idx) != 0)
+        return -1;
+    eq_index *ix = &x->idx[x->nidx++]; /* released by dindex_free on failure */
+    memset(ix, 0, sizeof *ix);
+    ix->coll = get_u32(h);
+    ix->is_explicit = h[4];
+    memcpy(ix->path, path, get_u16(h + 5));
+    if (index_find(x, ix->coll, ix->path) != ix || take_bitmap(r, 1, &ix->present) != 0 ||
+        take_bitmap(r, 1, &ix->arrays) != 0)
+        return -1;
+    for (uint32_t j = 0; j < ne; j++) {
+        uint32_t klen = util_rd_u32(&r->r);
+        const uint8_t *key = util_rd_take(&r->r, klen);
+        if (!key || doc_validate(key, klen) != 0 || entry_find(ix, key, klen)) return -1;
+        eq_entry *e = entry_add(ix, key, klen);
+        if (!e) return -1;
+        roaring_bitmap_free(e->bm);
+        if (take_bitmap(r, 1, &e->bm) != 0) {
+            e->bm = roaring_bitmap_create(); /* so that release frees something valid */
+            return -1;
+        }
+    }
+    return 0;
+}
+
+dindex *dindex_load(const uint8_t *bytes, size_t len, uint32_t ncoll, uint32_t ndoc)
+{
+    dindex *x = dindex_new();
+    xrd r = {{bytes, bytes + len, 0}, ndoc};
+    const uint8_t *magic = util_rd_take(&r.r, 5);
+    int bad = !x || !magic || memcmp(magic, "SIDX1", 5) != 0 || load_members(x, &r, ncoll) != 0;
+    uint32_t nidx = bad ? 0 : util_rd_u32(&r.r);
+    for (uint32_t i = 0; i < nidx && !bad; i++) bad = load_value_index(x, &r, ncoll) != 0;
+    if (bad || r.r.bad || r.r.p != r.r.end) {
+        dindex_free(x);
+        return NULL;
+    }
+    return x;
+}

@@ -1,8 +1,9 @@
 /*
  * index.h — Roaring-bitmap indices over doc numbers (CRoaring): per collection the
  * set of live documents (and of every document it ever had), and value indices on
- * dotted paths. Layer: index (uses model, util). Derived state: rebuilt from the
- * document state at open, maintained on every applied transaction, never on disk yet.
+ * dotted paths. Layer: index (uses model, util). Derived state: saved in the state
+ * snapshot's directory and loaded with it (or rebuilt from the documents when there is
+ * none), maintained on every applied transaction.
  *
  * A value index on (coll, path) holds, for the newest version of each live document:
  *  - key → bitmap: keys are value.h keys (normalised scalars); each element of an
@@ -114,5 +115,14 @@ typedef struct dindex_info {
 void dindex_describe(const dindex *x, size_t i, dindex_info *out);
 /* The same without the sizes, in O(1). */
 void dindex_at(const dindex *x, size_t i, uint32_t *coll, const char **path, int *is_explicit);
+
+/* Snapshots (docs/FORMAT.md "Index section"): dindex_serialize appends the membership
+ * bitmaps and every value index (keys and CRoaring portable bitmaps; not the text
+ * indices, which the first $text query rebuilds) to out; -1 on OOM. dindex_load
+ * builds indices from such bytes — AEAD-authenticated before, since CRoaring only
+ * checks bounds — with every collection number below ncoll and doc number below ndoc;
+ * NULL if malformed or out of memory. The bitmaps are the live ones of the state the snapshot holds. */
+int dindex_serialize(const dindex *x, buf *out);
+dindex *dindex_load(const uint8_t *bytes, size_t len, uint32_t ncoll, uint32_t ndoc);
 
 #endif

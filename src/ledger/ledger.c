@@ -881,6 +881,20 @@ stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t auth
 
 stele_status ledger_close(ledger *L, int checkpoint, util_err *e)
 {
+    return ledger_close_v(L, checkpoint, NULL, e);
+}
+
+uint64_t ledger_manifest_version(ledger *L)
+{
+    pthread_mutex_lock(&L->mu);
+    uint64_t v = L->sb.seq;
+    pthread_mutex_unlock(&L->mu);
+    return v;
+}
+
+stele_status ledger_close_v(ledger *L, int checkpoint, uint64_t *version, util_err *e)
+{
+    if (version) *version = 0;
     if (!L) return STELE_OK;
     stele_status rc = STELE_OK;
     if (!L->cfg.read_only && !L->failed && L->sb_marked) {
@@ -899,6 +913,8 @@ stele_status ledger_close(ledger *L, int checkpoint, util_err *e)
             if (err) rc = util_fail(e, util_errno_status(-err), "sync failed: %s", strerror(-err));
         }
         if (rc == STELE_OK) rc = ledger_sb_sync(L, 1, e);
+        /* only a manifest this close wrote and synced is known to be on disk */
+        if (version && rc == STELE_OK) *version = L->sb.seq;
         pthread_mutex_unlock(&L->mu);
     }
     ledger_free(L);

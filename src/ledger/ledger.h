@@ -53,6 +53,11 @@ stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t auth
                          const ledger_config *cfg, ledger **out, util_err *e);
 /* Checkpoints if asked and needed, syncs, marks a clean shutdown, frees. */
 stele_status ledger_close(ledger *L, int checkpoint, util_err *e);
+/* The same, giving the manifest version in force at the end (0 on failure). */
+stele_status ledger_close_v(ledger *L, int checkpoint, uint64_t *version, util_err *e);
+/* The version (sequence number) of the manifest in force: it grows with every manifest
+ * write, so an older one is a rolled-back database (vault/anchor.h). */
+uint64_t ledger_manifest_version(ledger *L);
 
 /* Appends a record and waits until it meets the durability policy. *lsn gets its LSN
  * and *ts (if not NULL) its timestamp, the time its header carries, so that a caller
@@ -118,7 +123,7 @@ int ledger_record_hash(ledger *L, uint64_t lsn, uint8_t out[32]);
 /* Whether file_id (16 bytes) is one of the ledger's segments. */
 int ledger_is_segment(ledger *L, const uint8_t file_id[16]);
 /* The signed settings this database's manifest records as accepted (pk all zero: none):
- * the store's settings pin kept where only key holders can change it (DECISIONS 29). */
+ * the store's settings pin kept where only key holders can change it (DECISIONS 32). */
 void ledger_settings_get(ledger *L, uint8_t pk[32], uint64_t *version, uint64_t *counter);
 /* Records newer accepted settings; written with the manifest's next write (a writable
  * handle's first append at the latest: opening alone writes nothing). */

@@ -623,17 +623,41 @@ int madj_compact(madj *a)
 #include "model/doc.h"
 #include "model/state.h"
 
+/* The database part "@OWNER/NAME" of a reference s[0, n) (s[0] is '@'): 0 and *colon, or
+ * -1 with *why. */
+static int ref_owner_db(const char *s, size_t n, mref *r, const char **colon,
+                        const char **why)
+{
+    *colon = memchr(s, ':', n);
+    const char *slash = *colon ? memchr(s, '/', (size_t)(*colon - s)) : NULL;
+    if (!slash || !mstate_name_ok(s + 1, (size_t)(slash - s - 1)) ||
+        !mstate_name_ok(slash + 1, (size_t)(*colon - slash - 1))) {
+        *why = "a reference to a shared database is \"@OWNER/NAME:collection/key\"";
+        return -1;
+    }
+    r->db = s + 1;
+    r->db_len = (size_t)(*colon - s - 1);
+    r->owner = 1;
+    return 0;
+}
+
 int mref_parse(const char *s, size_t n, mref *r, const char **why)
 {
     memset(r, 0, sizeof *r);
-    const char *slash = memchr(s, '/', n);
+    r->text = s;
+    r->text_len = n;
+    const char *c = s, *colon = NULL;
+    if (n > 0 && s[0] == '@') {
+        if (ref_owner_db(s, n, r, &colon, why) != 0) return -1;
+        c = colon + 1;
+    }
+    const char *slash = memchr(c, '/', n - (size_t)(c - s));
     if (!slash) {
         *why = "a reference is \"collection/key\"";
         return -1;
     }
-    const char *colon = memchr(s, ':', (size_t)(slash - s));
-    const char *c = s;
-    if (colon) {
+    if (!r->owner) colon = memchr(s, ':', (size_t)(slash - s));
+    if (colon && !r->owner) {
         r->db = s;
         r->db_len = (size_t)(colon - s);
         c = colon + 1;
@@ -641,6 +665,7 @@ int mref_parse(const char *s, size_t n, mref *r, const char **why)
             *why = "the database of a reference \"db:collection/key\" is not a valid name";
             return -1;
         }
+        r->global = r->db_len == strlen(MREF_GLOBAL) && memcmp(r->db, MREF_GLOBAL, r->db_len) == 0;
     }
     r->coll = c;
     r->coll_len = (size_t)(slash - c);
@@ -654,6 +679,7 @@ int mref_parse(const char *s, size_t n, mref *r, const char **why)
         *why = "the key of a reference must be 1 to 256 bytes";
         return -1;
     }
+    STELE_ASSERT(!r->db || n <= MREF_TEXT_MAX);
     return 0;
 }
 
@@ -702,7 +728,11 @@ int medge_read(const uint8_t *doc, size_t len, medge_doc *out, const char **why)
 uint32_t mref_resolve(const mstate *s, const mref *r, uint64_t as_of)
 {
     char name[MSTATE_NAME_MAX + 1];
-    if (r->db || r->coll_len > MSTATE_NAME_MAX) return MADJ_NONE;
+    if (r->db && !(r->global && mstate_primary(s))) { /* another database: its stand-in */
+        uint32_t x = mstate_coll_find(s, MREF_XREF_COLL, as_of);
+        return x == MSTATE_NONE ? MADJ_NONE : mstate_doc_find(s, x, r->text, r->text_len);
+    }
+    if (r->coll_len > MSTATE_NAME_MAX) return MADJ_NONE;
     memcpy(name, r->coll, r->coll_len);
     name[r->coll_len] = 0;
     uint32_t c = mstate_coll_find(s, name, as_of);
@@ -737,7 +767,6 @@ int madj_relink_all(mstate *s)
         medge_doc ed;
         const char *why;
         if (!v || v->deleted || medge_read(v->doc, v->doc_len, &ed, &why) != 1) continue;
-        if (ed.from.db || ed.to.db) continue;
         uint32_t from = mref_resolve(s, &ed.from, UINT64_MAX);
         uint32_t to = mref_resolve(s, &ed.to, UINT64_MAX);
         if (from == MADJ_NONE || to == MADJ_NONE) continue; /* not linked when written */

@@ -3,8 +3,9 @@
  * direction, its links grouped by label, kept in memory and maintained by apply.
  * Layer: model. Derived state: rebuilt from the edge documents at load.
  *
- * An edge is a document with string fields "_from" and "_to" ("collection/key") and an
- * optional "_label" (default: the edge's collection name). txn.c resolves the
+ * An edge is a document with string fields "_from" and "_to" ("collection/key", or a
+ * reference to another database's node: its stand-in is linked) and an optional
+ * "_label" (default: the edge's collection name). txn.c resolves the
  * references to doc numbers and calls madj_link / madj_unlink; this file only keeps
  * the links.
  *
@@ -97,11 +98,23 @@ void madj_commit(madj *a);
 uint64_t madj_bytes(const madj *a);
 
 /* ---- Edge documents ----------------------------------------------------------------
- * A reference is "collection/key" (a node of this database) or "db:collection/key" (a
- * node of another database: kept in the document, not linked here). */
+ * A reference is "collection/key" (a node of this database), "NAME:collection/key" (a
+ * node of the database NAME of the owner of this database), "@OWNER/NAME:collection/key"
+ * (a database as its members name it) or "global:collection/key" (a node of the global
+ * database, cached in each user's primary database). Other databases' nodes are linked
+ * to a stand-in: a reserved doc number of the internal collection MREF_XREF_COLL whose
+ * key is the whole reference (docs/GRAPH.md "Across databases"). */
+#define MREF_XREF_COLL ".xref" /* a name no caller can give: it starts with '.' */
+#define MREF_GLOBAL "global"   /* the database part of a reference to global data */
+#define MREF_TEXT_MAX (1 + 64 + 1 + 64 + 1 + 64 + 1 + 256) /* "@O/N:c/k" at most */
+
 typedef struct mref {
     const char *db, *coll, *key; /* borrowed from the document; db NULL if local */
     size_t db_len, coll_len, key_len;
+    const char *text; /* the whole reference (text_len bytes) */
+    size_t text_len;
+    int owner;  /* db is "OWNER/NAME" (the '@' form) */
+    int global; /* db is "global" */
 } mref;
 
 typedef struct medge_doc {
@@ -112,13 +125,16 @@ typedef struct medge_doc {
 
 struct mstate;
 
-/* Splits "[db:]collection/key" (names checked, key 1-256 bytes): 0, or -1 with *why. */
+/* Splits "[[@OWNER/]db:]collection/key" (names checked, key 1-256 bytes): 0, or -1 with
+ * *why (a static reason). */
 int mref_parse(const char *s, size_t n, mref *r, const char **why);
 /* Reads the edge fields of SDOC doc[0, len): 1 if it is an edge (*out filled), 0 if it
  * has neither "_from" nor "_to", -1 if they are malformed (*why: a static reason). */
 int medge_read(const uint8_t *doc, size_t len, medge_doc *out, const char **why);
-/* Doc number of a local reference as of LSN as_of (collection name as then), or
- * MADJ_NONE if the collection or the document is unknown (reserved numbers count). */
+/* Doc number of a reference as of LSN as_of (collection name as then): a local node,
+ * the stand-in of another database's node, or — in a primary database — the local
+ * node of a "global:" reference; MADJ_NONE if the collection or the document is
+ * unknown (reserved numbers count). */
 uint32_t mref_resolve(const struct mstate *s, const mref *r, uint64_t as_of);
 /* The label of edge document `edge` read as *ed: its "_label", or the name of its
  * collection as of at (*len bytes); NULL if that collection has no name then. */

@@ -66,6 +66,8 @@ mstate *mstate_new(void)
 }
 
 madj *mstate_adj(mstate *s) { return s->adj; }
+void mstate_set_primary(mstate *s, int primary) { s->primary = primary != 0; }
+int mstate_primary(const mstate *s) { return s->primary; }
 const madj *mstate_adj_c(const mstate *s) { return s->adj; }
 
 void mstate_free(mstate *s)
@@ -82,7 +84,6 @@ void mstate_free(mstate *s)
     free(s->tab);
     free(s->journal);
     free(s->mark_nev);
-    free(s->arena);
     madj_free(s->adj);
     for (size_t i = 0; i < s->nchunk; i++) free(s->chunk[i]);
     free(s->chunk);
@@ -332,7 +333,7 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
 int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
                        uint32_t *docnum)
 {
-    STELE_ASSERT(coll < s->ncoll && id_len > 0 && id_len <= MSTATE_ID_MAX);
+    STELE_ASSERT(coll < s->ncoll && id_len > 0 && id_len <= MSTATE_KEY_MAX);
     STELE_ASSERT(mstate_doc_find(s, coll, id, id_len) == MSTATE_NONE);
     return doc_new(s, coll, id, id_len, docnum);
 }
@@ -381,20 +382,35 @@ int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     return 0;
 }
 
-const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
+/* Position + 1 of the newest version of d with lsn <= as_of, or 0. */
+static size_t version_at(const mdoc *d, uint64_t as_of)
 {
-    if (docnum >= s->ndoc) return NULL;
-    const mdoc *d = &s->docs[docnum];
     size_t lo = 0, hi = d->nv; /* first version with lsn > as_of */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (d->v[mid].lsn <= as_of) lo = mid + 1;
         else hi = mid;
     }
+    return lo;
+}
+
+const mversion *mstate_doc_meta(const mstate *s, uint32_t docnum, uint64_t as_of)
+{
+    if (docnum >= s->ndoc) return NULL;
+    size_t at = version_at(&s->docs[docnum], as_of);
+    return at ? &s->docs[docnum].v[at - 1] : NULL;
+}
+
+const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
+{
+    if (docnum >= s->ndoc) return NULL;
+    const mdoc *d = &s->docs[docnum];
+    size_t lo = version_at(d, as_of);
     if (lo == 0) return NULL;
     if (d->part != MSTATE_NONE) { /* a snapshot partition's: mark it used, load it */
         s->cache->part[d->part].used = ++s->cache->tick;
-        if (!d->v[lo - 1].doc && mst_doc_resident(s, d) != 0) return NULL;
+        if (!(d->pnv & MDOC_CHECKED) && lo - 1 < mdoc_pnv(d) && mst_doc_resident(s, d) != 0)
+            return NULL; /* versions after the snapshot's are always resident */
     }
     return &d->v[lo - 1];
 }

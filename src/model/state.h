@@ -24,6 +24,8 @@
 
 #define MSTATE_NAME_MAX 64
 #define MSTATE_ID_MAX 256 /* bytes of a document _id */
+#define MSTATE_KEY_MAX 512 /* bytes of any key the state holds: a document's _id, or the
+                            * reference a stand-in names (edges.h, MREF_TEXT_MAX) */
 #define MSTATE_PATH_MAX 256 /* bytes of an indexed dotted path */
 #define MSTATE_NONE UINT32_MAX
 
@@ -66,14 +68,20 @@ void mstate_doc_prefetch(const mstate *s, uint32_t coll, const char *id, size_t 
 int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint64_t lsn,
                    uint64_t ts, const uint8_t author[16], int deleted, const uint8_t *doc,
                    size_t doc_len, uint32_t *docnum);
-/* Newest version with lsn <= as_of (UINT64_MAX = now); NULL if none. */
+/* Newest version with lsn <= as_of (UINT64_MAX = now); NULL if none, or if its bytes
+ * could not be loaded from the snapshot (then mstate_lazy_failed says so). Its bytes
+ * are valid until the next safe point (mstate_reads_done). */
 const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of);
+/* The same version's metadata (lsn, rev, deleted, ...) without loading its bytes: its
+ * doc pointer may be NULL. For walks that need no body (counts, existence). */
+const mversion *mstate_doc_meta(const mstate *s, uint32_t docnum, uint64_t as_of);
 /* All versions, oldest first. */
 const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n);
 uint32_t mstate_doc_count(const mstate *s);
-/* Gives (coll, id) a doc number without a version (a dangling edge's target), so that
- * a later insert of that document links up with the edges waiting for it. The number
- * is found by mstate_doc_find; mstate_doc_get gives NULL until a version is put. */
+/* Gives (coll, id) a doc number without a version (a dangling edge's target, or the
+ * stand-in of another database's node: id up to MSTATE_KEY_MAX bytes), so that a later
+ * insert of that document links up with the edges waiting for it. The number is found
+ * by mstate_doc_find; mstate_doc_get gives NULL until a version is put. */
 int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
                        uint32_t *docnum);
 /* The graph adjacency derived from the edge documents (edges.h): maintained by txn.c,
@@ -82,6 +90,13 @@ madj *mstate_adj(mstate *s);
 const madj *mstate_adj_c(const mstate *s);
 uint32_t mstate_doc_coll(const mstate *s, uint32_t docnum);
 const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len);
+
+/* Whether this is a user's primary database, set by the opener before anything is
+ * applied (not stored: a database is primary or not for its whole life). In a primary,
+ * "global:" references name its own global-origin documents and global ops apply
+ * (txn.h); elsewhere a "global:" reference links to a stand-in. */
+void mstate_set_primary(mstate *s, int primary);
+int mstate_primary(const mstate *s);
 
 /* Explicit index definitions (create_index / drop_index ops): an event log per
  * database, rolled back with the rest of a tentative change and covered by the
@@ -124,8 +139,9 @@ const uint32_t *mstate_journal(const mstate *s, size_t *n);
  *
  * mstate_load builds a state from directory bytes, taking ownership of `bytes`
  * (malloc'd; freed on failure too), with every partition not resident: version bytes
- * load on first use through the loader (mstate_set_loader). *extra points at the
- * blob inside the bytes (valid as long as the state). NULL if the bytes are malformed
+ * load on first use through the loader (mstate_set_loader). *extra gets the extra
+ * blob (malloc'd, the caller frees it; the rest of the bytes is freed: the state keeps
+ * nothing of them). NULL if the bytes are malformed
  * (every length and count is checked, versions in LSN order and not after the
  * snapshot's LSN, partitions covering the documents in order, links between existing
  * documents) or memory runs out. The caller authenticates the bytes first (AEAD);
@@ -139,7 +155,7 @@ stele_status mstate_serialize(const mstate *s, uint64_t lsn, size_t part_cap,
                               size_t extra_len, buf *dir, util_err *e);
 void mstate_snapshot_taken(mstate *s);
 void mstate_snapshot_abandon(mstate *s);
-mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, const uint8_t **extra,
+mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, uint8_t **extra,
                     size_t *extra_len);
 /* Reference of partition i of the state's snapshot (i < count: 1), or of the pending
  * one when `pending`; 0 past the end. */

@@ -48,7 +48,14 @@ void mstate_set_loader(mstate *s, mstate_loader load, void *ctx, uint64_t budget
     s->cache->budget = budget_bytes;
 }
 
-void mstate_reads_done(const mstate *s) { s->cache->safe_tick = ++s->cache->tick; }
+static void make_room(const mstate *s, uint64_t need);
+
+void mstate_reads_done(const mstate *s)
+{
+    mcache *c = s->cache;
+    c->safe_tick = ++c->tick;
+    if (c->resident > c->budget) make_room(s, 0); /* what the last call left beyond it */
+}
 
 void mst_walk_point(const mstate *s) { mstate_reads_done(s); }
 
@@ -91,6 +98,7 @@ static void part_point(const mstate *s, const mpart *p, const uint8_t *body)
     for (uint32_t n = p->first; n < p->first + p->ndoc; n++) {
         mdoc *d = &s->docs[n];
         STELE_ASSERT(d->part == (uint32_t)(p - s->cache->part));
+        d->pnv = mdoc_pnv(d); /* not checked against these bytes yet */
         for (uint32_t j = 0; j < d->pnv; j++) {
             d->v[j].doc = body ? body + off : NULL;
             off += d->v[j].doc_len;
@@ -125,20 +133,6 @@ static void make_room(const mstate *s, uint64_t need)
     }
 }
 
-/* Checks that every version of p's documents in body is canonical SDOC. */
-static int part_check(const mstate *s, const mpart *p, const uint8_t *body)
-{
-    size_t off = 0;
-    for (uint32_t n = p->first; n < p->first + p->ndoc; n++) {
-        const mdoc *d = &s->docs[n];
-        for (uint32_t j = 0; j < d->pnv; j++) {
-            if (doc_validate(body + off, d->v[j].doc_len) != 0) return -1;
-            off += d->v[j].doc_len;
-        }
-    }
-    return 0;
-}
-
 static int part_fail(mcache *c, stele_status code, const char *msg)
 {
     util_fail(&c->why, code, "%s", msg);
@@ -159,10 +153,10 @@ static int part_load(const mstate *s, mpart *p)
     util_err_clear(&e);
     stele_status rc = c->load(c->ctx, c->refs + p->ref_off, p->ref_len, &bytes, &len, &e);
     if (rc != STELE_OK) return part_fail(c, rc, e.msg);
-    if (len != p->bytes || part_check(s, p, bytes) != 0) {
+    if (len != p->bytes) {
         free(bytes);
         return part_fail(c, STELE_ECORRUPT, "a snapshot partition does not match its directory "
-                         "(reopen with a rebuild and run 'stele snapshot')");
+                         "('stele snapshot' derives the state from the log)");
     }
     p->body = bytes;
     part_point(s, p, bytes);
@@ -176,5 +170,13 @@ int mst_doc_resident(const mstate *s, const mdoc *d)
     STELE_ASSERT(d->part != MSTATE_NONE && d->part < s->cache->npart);
     mpart *p = &s->cache->part[d->part];
     p->used = ++s->cache->tick;
-    return p->body ? 0 : part_load(s, p);
+    if (!p->body && part_load(s, p) != 0) return -1;
+    mdoc *m = &s->docs[d - s->docs]; /* the state's own, behind the const view */
+    if (m->pnv & MDOC_CHECKED) return 0;
+    for (uint32_t j = 0; j < m->pnv; j++) /* every version stored is canonical SDOC */
+        if (doc_validate(m->v[j].doc, m->v[j].doc_len) != 0)
+            return part_fail(s->cache, STELE_ECORRUPT, "a document of a snapshot partition is "
+                             "malformed ('stele snapshot' derives the state from the log)");
+    m->pnv |= MDOC_CHECKED;
+    return 0;
 }

@@ -14,6 +14,9 @@
  *     resident partitions' bytes.
  *  2. A partition used since the last safe point (used >= safe_tick) is never evicted:
  *     pointers handed out since then stay valid.
+ *  3. MDOC_CHECKED in pnv: the partition is resident and the document's versions in it
+ *     passed doc_validate (checked one document at a time, when first read: a cold
+ *     read then pays for its document, not for the whole partition).
  */
 #ifndef STELE_MODEL_STATE_INT_H
 #define STELE_MODEL_STATE_INT_H
@@ -34,12 +37,15 @@ typedef struct mcoll {
 typedef struct mdoc {
     uint32_t coll;
     uint32_t part; /* snapshot partition of versions [0, pnv), or MSTATE_NONE */
-    char *id;      /* NUL-terminated (in the chunks or the snapshot directory) */
+    char *id;      /* NUL-terminated, in the chunks */
     mversion *v;
     size_t nv, cap; /* cap 0 with v != NULL: v borrowed from the loaded directory's slab */
     uint32_t id_len;
-    uint32_t pnv;
+    uint32_t pnv; /* versions in the partition; | MDOC_CHECKED once resident and validated */
 } mdoc;
+
+#define MDOC_CHECKED 0x80000000u
+static inline uint32_t mdoc_pnv(const mdoc *d) { return d->pnv & ~MDOC_CHECKED; }
 
 typedef struct index_event {
     uint64_t lsn;
@@ -89,11 +95,9 @@ struct mstate {
     size_t njournal, capjournal;
     uint32_t mark_ndoc, mark_ncoll;
     size_t *mark_nev; /* per collection existing at the mark */
-    /* The directory of a loaded snapshot (ids point into it) and its versions. */
-    uint8_t *arena;
-    size_t arena_len;
-    mversion *vslab;
+    mversion *vslab; /* the versions of a loaded snapshot's directory */
     madj *adj; /* graph adjacency (edges.h) */
+    int primary; /* mstate_set_primary */
     mcache *cache; /* lazy version bytes (state_cache.c); mutable behind a const state */
     /* Every other version's bytes: copied one after the other into large chunks, never
      * freed one by one (a version lives as long as the state), so a rollback only moves
@@ -113,7 +117,8 @@ int mst_tab_insert_unique(mstate *s, uint32_t n);
 /* state_cache.c */
 mcache *mst_cache_new(void);
 void mst_cache_free(mcache *c);
-/* Makes the versions of doc d resident (0), or -1 after recording why in the cache. */
+/* Makes the versions of doc d resident and checked (0), or -1 after recording why in
+ * the cache. */
 int mst_doc_resident(const mstate *s, const mdoc *d);
 /* A safe point inside a walk over all documents that keeps no borrowed bytes. */
 void mst_walk_point(const mstate *s);

@@ -245,37 +245,14 @@ void mstate_snapshot_taken(mstate *s)
 
 /* ---- loading ---- */
 
-/* A bounds-checked reader over the directory bytes. */
-typedef struct rd {
-    const uint8_t *p, *end;
-    int bad;
-} rd;
-
-static const uint8_t *rd_take(rd *r, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *q = r->p;
-    r->p += n;
-    return q;
-}
-
-static uint32_t rd_u32(rd *r)
-{
-    const uint8_t *q = rd_take(r, 4);
-    return q ? get_u32(q) : 0;
-}
-
-static int load_colls(mstate *s, rd *r, uint32_t ncoll, uint64_t lsn)
+static int load_colls(mstate *s, util_rd *r, uint32_t ncoll, uint64_t lsn)
 {
     for (uint32_t i = 0; i < ncoll && !r->bad; i++) {
-        uint32_t id, nev = rd_u32(r);
+        uint32_t id, nev = util_rd_u32(r);
         const uint8_t *eh = NULL;
-        for (uint32_t j = 0; j < nev && !r->bad && (eh = rd_take(r, 10)); j++) {
+        for (uint32_t j = 0; j < nev && !r->bad && (eh = util_rd_take(r, 10)); j++) {
             char name[MSTATE_NAME_MAX + 1];
-            const uint8_t *nm = eh[9] <= MSTATE_NAME_MAX ? rd_take(r, eh[9]) : NULL;
+            const uint8_t *nm = eh[9] <= MSTATE_NAME_MAX ? util_rd_take(r, eh[9]) : NULL;
             uint64_t at = get_u64(eh);
             if (!nm || eh[9] == 0 || eh[8] > 1 || at > lsn ||
                 (j > 0 && at < s->colls[i].ev[j - 1].lsn))
@@ -291,13 +268,13 @@ static int load_colls(mstate *s, rd *r, uint32_t ncoll, uint64_t lsn)
     return r->bad ? -1 : 0;
 }
 
-static int load_index_events(mstate *s, rd *r, uint64_t lsn)
+static int load_index_events(mstate *s, util_rd *r, uint64_t lsn)
 {
-    uint32_t n = rd_u32(r);
+    uint32_t n = util_rd_u32(r);
     for (uint32_t i = 0; i < n && !r->bad; i++) {
-        const uint8_t *eh = rd_take(r, 15);
+        const uint8_t *eh = util_rd_take(r, 15);
         size_t plen = eh ? get_u16(eh + 13) : 0;
-        const uint8_t *p = eh && plen <= MSTATE_PATH_MAX ? rd_take(r, plen) : NULL;
+        const uint8_t *p = eh && plen <= MSTATE_PATH_MAX ? util_rd_take(r, plen) : NULL;
         if (!p || plen == 0 || eh[12] > 1 || get_u32(eh + 8) >= s->ncoll ||
             get_u64(eh) > lsn || (s->nixev && get_u64(eh) < s->ixev[s->nixev - 1].lsn))
             return -1;
@@ -310,7 +287,7 @@ static int load_index_events(mstate *s, rd *r, uint64_t lsn)
 }
 
 /* The partition table: documents in order, every one in exactly one partition. */
-static int load_parts(mstate *s, rd *r, uint32_t npart)
+static int load_parts(mstate *s, util_rd *r, uint32_t npart)
 {
     mcache *c = s->cache;
     if (npart > s->capdoc || (npart == 0) != (s->capdoc == 0)) return -1;
@@ -320,8 +297,8 @@ static int load_parts(mstate *s, rd *r, uint32_t npart)
     buf_init(&refs);
     uint32_t first = 0;
     for (uint32_t i = 0; i < npart; i++) {
-        const uint8_t *ph = rd_take(r, 14);
-        const uint8_t *ref = ph ? rd_take(r, get_u16(ph + 12)) : NULL;
+        const uint8_t *ph = util_rd_take(r, 14);
+        const uint8_t *ref = ph ? util_rd_take(r, get_u16(ph + 12)) : NULL;
         if (!ref || get_u32(ph) == 0 || get_u32(ph) > s->capdoc - first) break;
         mpart *p = &c->part[c->npart++];
         p->first = first;
@@ -337,10 +314,10 @@ static int load_parts(mstate *s, rd *r, uint32_t npart)
 }
 
 /* The versions of doc d (metadata only: bytes are in its partition) into the slab. */
-static int load_versions(rd *r, mdoc *d, mversion *v, uint64_t lsn, uint64_t *bytes)
+static int load_versions(util_rd *r, mdoc *d, mversion *v, uint64_t lsn, uint64_t *bytes)
 {
-    for (uint32_t j = 0; j < d->pnv; j++) {
-        const uint8_t *h = rd_take(r, SNAP_VERSION_FIXED);
+    for (uint32_t j = 0; j < d->pnv; j++) { /* pnv 0: a reserved doc number */
+        const uint8_t *h = util_rd_take(r, SNAP_VERSION_FIXED);
         if (!h || h[36] > 1 || get_u32(h + 37) == 0) return -1; /* SDOC has >= 1 byte */
         v[j].lsn = get_u64(h);
         v[j].ts = get_u64(h + 8);
@@ -359,7 +336,7 @@ static int load_versions(rd *r, mdoc *d, mversion *v, uint64_t lsn, uint64_t *by
     return 0;
 }
 
-static int load_docs(mstate *s, rd *r, uint64_t nversions, uint64_t lsn)
+static int load_docs(mstate *s, util_rd *r, uint64_t nversions, uint64_t lsn)
 {
     mcache *c = s->cache;
     if (nversions > (uint64_t)(r->end - r->p) / SNAP_VERSION_FIXED) return -1;
@@ -369,17 +346,19 @@ static int load_docs(mstate *s, rd *r, uint64_t nversions, uint64_t lsn)
     for (uint32_t p = 0; p < c->npart; p++) {
         uint64_t bytes = 0;
         for (uint32_t n = c->part[p].first; n < c->part[p].first + c->part[p].ndoc; n++) {
-            const uint8_t *dh = rd_take(r, 6);
+            const uint8_t *dh = util_rd_take(r, 6);
             size_t id_len = dh ? get_u16(dh + 4) : 0;
-            const uint8_t *id = dh ? rd_take(r, id_len + 1) : NULL;
-            uint32_t nv = rd_u32(r);
-            if (!id || get_u32(dh) >= s->ncoll || id_len == 0 || id_len > MSTATE_ID_MAX ||
-                id[id_len] != 0 || nv > nversions - used) /* nv 0: a reserved number */
+            const uint8_t *id = dh ? util_rd_take(r, id_len + 1) : NULL;
+            uint32_t nv = util_rd_u32(r);
+            if (!id || get_u32(dh) >= s->ncoll || id_len == 0 || id_len > MSTATE_KEY_MAX ||
+                id[id_len] != 0 || nv > nversions - used || nv >= MDOC_CHECKED) /* nv 0: a reserved number */
                 return -1;
             mdoc *d = &s->docs[s->ndoc++];
             d->coll = get_u32(dh);
             d->part = p;
-            d->id = (char *)id; /* NUL-terminated in the directory, which the state keeps */
+            d->id = (char *)mst_bytes_alloc(s, id_len + 1); /* the directory is freed */
+            if (!d->id) return -1;
+            memcpy(d->id, id, id_len + 1);
             d->id_len = (uint32_t)id_len;
             d->pnv = nv;
             if (load_versions(r, d, s->vslab + used, lsn, &bytes) != 0) return -1;
@@ -408,21 +387,21 @@ static int load_table(mstate *s)
     return 0;
 }
 
-static int load_adjacency(mstate *s, rd *r)
+static int load_adjacency(mstate *s, util_rd *r)
 {
     madj *a = s->adj;
-    uint32_t nlabel = rd_u32(r);
+    uint32_t nlabel = util_rd_u32(r);
     for (uint32_t i = 0; i < nlabel && !r->bad; i++) {
-        const uint8_t *l = rd_take(r, 1);
-        const uint8_t *name = l && *l && *l <= MADJ_LABEL_MAX ? rd_take(r, *l) : NULL;
+        const uint8_t *l = util_rd_take(r, 1);
+        const uint8_t *name = l && *l && *l <= MADJ_LABEL_MAX ? util_rd_take(r, *l) : NULL;
         uint32_t id;
         if (!name || madj_label_intern(a, (const char *)name, *l, &id) != 0 || id != i)
             return -1; /* a repeated name gets its first id back */
     }
-    uint32_t nlink = rd_u32(r);
+    uint32_t nlink = util_rd_u32(r);
     int64_t last = -1;
     for (uint32_t i = 0; i < nlink && !r->bad; i++) {
-        const uint8_t *h = rd_take(r, 16);
+        const uint8_t *h = util_rd_take(r, 16);
         if (!h) return -1;
         uint32_t e = get_u32(h), from = get_u32(h + 4), to = get_u32(h + 8);
         if ((int64_t)e <= last || e >= s->ndoc || from >= s->ndoc || to >= s->ndoc ||
@@ -433,18 +412,17 @@ static int load_adjacency(mstate *s, rd *r)
     return r->bad || madj_compact(a) != 0 ? -1 : 0;
 }
 
-mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, const uint8_t **extra,
+mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, uint8_t **extra,
                     size_t *extra_len)
 {
     mstate *s = mstate_new();
+    *extra = NULL;
     if (!s) {
         free(bytes);
         return NULL;
     }
-    s->arena = bytes;
-    s->arena_len = len;
-    rd r = {bytes, bytes + len, 0};
-    const uint8_t *h = rd_take(&r, SNAP_HDR);
+    util_rd r = {bytes, bytes + len, 0};
+    const uint8_t *h = util_rd_take(&r, SNAP_HDR);
     int bad = !h || memcmp(h, SNAP_MAGIC, 8) != 0 || get_u32(h + 20) >= UINT32_MAX - 1;
     if (!bad) {
         *lsn = get_u64(h + 8);
@@ -457,14 +435,17 @@ mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, const uint8_t **e
               load_adjacency(s, &r) != 0;
         s->capdoc = ndoc ? ndoc : 1;
     }
-    const uint8_t *xl = bad ? NULL : rd_take(&r, 8);
-    const uint8_t *x = xl && get_u64(xl) <= (uint64_t)(r.end - r.p) ? rd_take(&r, get_u64(xl))
+    const uint8_t *xl = bad ? NULL : util_rd_take(&r, 8);
+    const uint8_t *x = xl && get_u64(xl) <= (uint64_t)(r.end - r.p) ? util_rd_take(&r, get_u64(xl))
                                                                     : NULL;
     if (!x || r.p != r.end) {
+        free(bytes);
         mstate_free(s);
         return NULL;
     }
-    *extra = x;
-    *extra_len = get_u64(xl);
+    *extra_len = get_u64(xl); /* the directory's bytes become the extra blob's */
+    memmove(bytes, x, *extra_len);
+    uint8_t *small = realloc(bytes, *extra_len ? *extra_len : 1);
+    *extra = small ? small : bytes;
     return s;
 }

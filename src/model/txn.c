@@ -458,6 +458,7 @@ typedef struct op_view {
     int has_doc;
     int dangling; /* "dangling":true: an edge may name documents that do not exist */
     int cascade;  /* "cascade":true: deleting a node deletes its edges too */
+    int global;   /* "global":true: the op writes global data (a primary database only) */
 } op_view;
 
 static int view_str(const uint8_t *o, size_t len, const char *key, char *out, size_t cap)
@@ -517,9 +518,10 @@ static stele_status read_op(doc_view opv, size_t i, op_view *op, util_err *e)
         return util_fail(e, STELE_EINVAL, "op %zu: no \"doc\"", i);
     op->dangling = view_flag(opv, "dangling");
     op->cascade = view_flag(opv, "cascade");
-    if (op->dangling < 0 || op->cascade < 0)
-        return util_fail(e, STELE_EINVAL, "op %zu: \"dangling\" and \"cascade\" must be "
-                                          "true or false", i);
+    op->global = view_flag(opv, "global");
+    if (op->dangling < 0 || op->cascade < 0 || op->global < 0)
+        return util_fail(e, STELE_EINVAL, "op %zu: \"dangling\", \"cascade\" and \"global\" "
+                                          "must be true or false", i);
     return STELE_OK;
 }
 
@@ -584,34 +586,81 @@ static stele_status merge_patch(const mversion *cur, doc_view patch, buf *out, u
 
 /* ---- edges (edges.h): links follow the edge documents ---- */
 
-/* Doc number of an edge endpoint: a live document, or with "dangling":true any
- * (coll, key) of an existing collection (a reserved number if it is unknown). */
+/* 1 if version v is global data: its body has "_origin":"global" (txn.h). */
+static int version_global(const mversion *v)
+{
+    doc_view o;
+    const char *str;
+    size_t n;
+    return v && doc_get(v->doc, v->doc_len, "_origin", 7, &o) == 1 &&
+           doc_string(o, &str, &n) == 0 && n == 6 && memcmp(str, "global", 6) == 0;
+}
+
+/* Doc number of a local edge endpoint (or, in a primary, of a "global:" one): a live
+ * document, or with "dangling":true any (coll, key) of an existing collection (a
+ * reserved number if it is unknown). A global edge, and a "global:" reference, must
+ * name global data: a live document of the user's own is refused. */
 static stele_status edge_end(mstate *s, const op_view *op, const mref *r, const char *which,
                              size_t i, uint32_t *out, util_err *e)
 {
     char name[MSTATE_NAME_MAX + 1];
-    STELE_ASSERT(r->coll_len <= MSTATE_NAME_MAX && !r->db);
+    STELE_ASSERT(r->coll_len <= MSTATE_NAME_MAX && (!r->db || r->global));
     memcpy(name, r->coll, r->coll_len);
     name[r->coll_len] = 0;
     uint32_t c = mstate_coll_find(s, name, UINT64_MAX);
     if (c == MSTATE_NONE)
-        return util_fail(e, STELE_ENOTFOUND, "op %zu: edge %s '%s/%.*s': no collection '%s'", i,
-                         which, name, (int)r->key_len, r->key, name);
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: edge %s '%.*s': no collection '%s'", i,
+                         which, (int)r->text_len, r->text, name);
     uint32_t n = mstate_doc_find(s, c, r->key, r->key_len);
     const mversion *v = n == MSTATE_NONE ? NULL : mstate_doc_get(s, n, UINT64_MAX);
-    if (!(v && !v->deleted) && !op->dangling)
-        return util_fail(e, STELE_ENOTFOUND, "op %zu: edge %s '%s/%.*s' names no document "
+    int live = v && !v->deleted;
+    if (!live && !op->dangling)
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: edge %s '%.*s' names no document "
                                              "(insert it first, or set \"dangling\":true on "
-                                             "the op)", i, which, name, (int)r->key_len, r->key);
+                                             "the op)", i, which, (int)r->text_len, r->text);
+    if (live && (op->global || r->global) && !version_global(v))
+        return util_fail(e, STELE_EINVAL, "op %zu: edge %s '%.*s' is not global data (%s)", i,
+                         which, (int)r->text_len, r->text,
+                         op->global ? "global data references only global data"
+                                    : "a \"global:\" reference names global data");
     if (n == MSTATE_NONE && mstate_doc_reserve(s, c, r->key, r->key_len, &n) != 0)
         return util_fail(e, STELE_ENOMEM, "out of memory");
     *out = n;
     return STELE_OK;
 }
 
-/* Links doc n of collection c if its version `now` is an edge with local endpoints. */
+/* Doc number of the stand-in of another database's node: a reserved number of the
+ * internal collection MREF_XREF_COLL (created at its first use) keyed by the whole
+ * reference. Whether the node exists there, and whether the writer may read that
+ * database, is checked above the model when the edge is written (not at replay). */
+static stele_status xref_end(mstate *s, const op_view *op, const mref *r, const char *which,
+                             uint64_t lsn, size_t i, uint32_t *out, util_err *e)
+{
+    if (op->global)
+        return util_fail(e, STELE_EINVAL, "op %zu: edge %s '%.*s': global data references "
+                                          "only global data (use \"global:collection/key\" "
+                                          "or \"collection/key\" of global documents)", i,
+                         which, (int)r->text_len, r->text);
+    uint32_t x = mstate_coll_find(s, MREF_XREF_COLL, UINT64_MAX);
+    if (x == MSTATE_NONE && mstate_coll_create(s, MREF_XREF_COLL, lsn, &x) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    uint32_t n = mstate_doc_find(s, x, r->text, r->text_len);
+    if (n == MSTATE_NONE && mstate_doc_reserve(s, x, r->text, r->text_len, &n) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    *out = n;
+    return STELE_OK;
+}
+
+static stele_status end_of(mstate *s, const op_view *op, const mref *r, const char *which,
+                           uint64_t lsn, size_t i, uint32_t *out, util_err *e)
+{
+    if (r->db && !(r->global && mstate_primary(s))) return xref_end(s, op, r, which, lsn, i, out, e);
+    return edge_end(s, op, r, which, i, out, e);
+}
+
+/* Links doc n of collection c if its version `now` is an edge. */
 static stele_status link_edge(mstate *s, const op_view *op, uint32_t c, uint32_t n,
-                              const mversion *now, size_t i, util_err *e)
+                              const mversion *now, uint64_t lsn, size_t i, util_err *e)
 {
     medge_doc ed;
     const char *why = "";
@@ -619,10 +668,10 @@ static stele_status link_edge(mstate *s, const op_view *op, uint32_t c, uint32_t
     if (k < 0)
         return util_fail(e, STELE_EINVAL, "op %zu: document '%.*s': %s", i, (int)op->id_len,
                          op->id, why);
-    if (k == 0 || ed.from.db || ed.to.db) return STELE_OK; /* other databases: not linked */
+    if (k == 0) return STELE_OK;
     uint32_t from, to, label;
-    stele_status rc = edge_end(s, op, &ed.from, "_from", i, &from, e);
-    if (rc == STELE_OK) rc = edge_end(s, op, &ed.to, "_to", i, &to, e);
+    stele_status rc = end_of(s, op, &ed.from, "_from", lsn, i, &from, e);
+    if (rc == STELE_OK) rc = end_of(s, op, &ed.to, "_to", lsn, i, &to, e);
     if (rc != STELE_OK) return rc;
     size_t ll;
     const char *ln = medge_label(s, &ed, n, UINT64_MAX, &ll);
@@ -630,6 +679,55 @@ static stele_status link_edge(mstate *s, const op_view *op, uint32_t c, uint32_t
     madj *a = mstate_adj(s);
     if (madj_label_intern(a, ln, ll, &label) != 0 || madj_link(a, n, from, to, label) != 0)
         return util_fail(e, STELE_ENOMEM, "out of memory");
+    return STELE_OK;
+}
+
+/* A global edge linked at node n (which global edges wait for), or MADJ_NONE: the
+ * user's own data may not take a key that global data references. */
+static uint32_t global_link(const mstate *s, uint32_t n)
+{
+    const madj *a = mstate_adj_c(s);
+    mgroup_view g[64];
+    for (int dir = MADJ_OUT; dir <= MADJ_IN; dir++) {
+        size_t k = madj_groups(a, n, dir, g, 64);
+        for (size_t j = 0; j < k && j < 64; j++)
+            for (uint32_t l = 0; l < g[j].n; l++)
+                if (version_global(mstate_doc_get(s, g[j].links[l].edge, UINT64_MAX)))
+                    return g[j].links[l].edge;
+    }
+    return MADJ_NONE;
+}
+
+/* The origin rules of one document op (txn.h "global"): global ops only in a primary,
+ * only on global documents, with "_origin":"global" in the body; own ops never change
+ * global documents nor take a key global edges point at. body: the new version's. */
+static stele_status origin_check(const mstate *s, const op_view *op, uint32_t n,
+                                 const mversion *cur, const uint8_t *body, size_t body_len,
+                                 size_t i, util_err *e)
+{
+    mversion next = {.doc = body, .doc_len = body_len};
+    if (op->global && !mstate_primary(s))
+        return util_fail(e, STELE_EINVAL, "op %zu: global data lives in the user's primary "
+                                          "database only", i);
+    if (cur && version_global(cur) != op->global)
+        return util_fail(e, STELE_EACCESS, "op %zu: document '%.*s' in '%s' is %s", i,
+                         (int)op->id_len, op->id, op->coll,
+                         op->global ? "the user's own data: global data cannot change it"
+                                    : "global data (cached from the global database): it "
+                                      "changes only through 'stele global import'");
+    if (body && version_global(&next) != op->global)
+        return util_fail(e, STELE_EINVAL, "op %zu: %s", i,
+                         op->global ? "a global op's document has \"_origin\":\"global\""
+                                    : "\"_origin\":\"global\" marks global data, written "
+                                      "only by global ops ('stele global import')");
+    uint32_t ge = !op->global && !cur && n != MSTATE_NONE ? global_link(s, n) : MADJ_NONE;
+    size_t gl = 0;
+    const char *gid = ge == MADJ_NONE ? NULL : mstate_doc_id(s, ge, &gl);
+    if (gid)
+        return util_fail(e, STELE_EINVAL, "op %zu: '%s/%.*s' is referenced by global edge "
+                                          "'%.*s': global data references only global data, "
+                                          "so this key is global data's", i, op->coll,
+                         (int)op->id_len, op->id, (int)gl, gid);
     return STELE_OK;
 }
 
@@ -758,6 +856,7 @@ static stele_status apply_doc_op(mstate *s, const op_view *op, uint64_t lsn, uin
         body = merged.data;
         body_len = merged.len;
     }
+    if (rc == STELE_OK) rc = origin_check(s, op, n, cur, body, body_len, i, e);
     if (rc == STELE_OK && mstate_doc_put(s, c, op->id, op->id_len, lsn, ts, author,
                                          op->kind == OP_DELETE, body, body_len, &n) != 0)
         rc = util_fail(e, STELE_ENOMEM, "out of memory");
@@ -768,7 +867,7 @@ static stele_status apply_doc_op(mstate *s, const op_view *op, uint64_t lsn, uin
     if (rc == STELE_OK && op->kind == OP_DELETE)
         rc = delete_links(s, op, n, lsn, ts, author, i, e);
     else if (rc == STELE_OK)
-        rc = link_edge(s, op, c, n, mstate_doc_get(s, n, UINT64_MAX), i, e);
+        rc = link_edge(s, op, c, n, mstate_doc_get(s, n, UINT64_MAX), lsn, i, e);
     return rc;
 }
 
@@ -854,4 +953,40 @@ stele_status txn_apply(mstate *s, const uint8_t *sdoc, size_t len, uint64_t lsn,
     }
     if (madj_settle(mstate_adj(s)) != 0) return util_fail(e, STELE_ENOMEM, "out of memory");
     return STELE_OK;
+}
+
+/* ---- references to other databases, for the writer's checks ---- */
+
+/* The endpoint `key` of an op's body, if it is a reference with a database part. */
+static stele_status xref_member(doc_view body, const char *key, int dangling, size_t i,
+                                txn_xref_fn fn, void *ctx, util_err *e)
+{
+    doc_view v;
+    const char *str, *why;
+    size_t n;
+    mref r;
+    if (doc_get(body.p, body.len, key, strlen(key), &v) != 1 || doc_string(v, &str, &n) != 0 ||
+        mref_parse(str, n, &r, &why) != 0 || !r.db)
+        return STELE_OK; /* none, or malformed: apply says why */
+    return fn(ctx, &r, dangling, i, e);
+}
+
+stele_status txn_xrefs(const uint8_t *sdoc, size_t len, txn_xref_fn fn, void *ctx,
+                       util_err *e)
+{
+    doc_view ops, op, body;
+    uint32_t n;
+    if (doc_get(sdoc, len, "ops", 3, &ops) != 1 || doc_type(ops) != SDOC_ARRAY ||
+        doc_count(ops, &n) != 0)
+        return STELE_OK; /* apply refuses it */
+    stele_status rc = STELE_OK;
+    for (uint32_t i = 0; i < n && i < TXN_OPS_MAX && rc == STELE_OK; i++) {
+        if (doc_index(ops.p, ops.len, i, &op) != 1 ||
+            doc_get(op.p, op.len, "doc", 3, &body) != 1 || doc_type(body) != SDOC_OBJECT)
+            continue;
+        int dangling = view_flag(op, "dangling") == 1;
+        rc = xref_member(body, "_from", dangling, i, fn, ctx, e);
+        if (rc == STELE_OK) rc = xref_member(body, "_to", dangling, i, fn, ctx, e);
+    }
+    return rc;
 }

@@ -16,6 +16,16 @@
  * becomes the expected revision), and checks shapes. txn_apply checks each op against
  * the state as left by the ops before it and applies it; on error the state may hold
  * a prefix of the transaction, which the caller removes with mstate_truncate.
+ *
+ * Global data (issue 5): an op with "global":true writes global data — records of the
+ * global database cached in a user's primary database. Its document carries
+ * "_origin":"global" (inside the encrypted payload like every field: nothing outside
+ * the encryption tells global records from the user's own). Apply enforces: global
+ * ops only in a primary (mstate_primary); a document's origin never changes (an own op
+ * on a global document, or the reverse, is STELE_EACCESS); "_origin":"global" only in
+ * global ops; a global edge's endpoints are global documents ("collection/key" or
+ * "global:collection/key"; never another database); an own document may not take a key
+ * that a global edge references. Own data may reference global data.
  */
 #ifndef STELE_MODEL_TXN_H
 #define STELE_MODEL_TXN_H
@@ -23,6 +33,7 @@
 #include <stdint.h>
 
 #include "model/doc.h"
+#include "model/edges.h"
 #include "model/state.h"
 #include "util/util.h"
 
@@ -44,6 +55,15 @@ void txn_scratch_release(txn_scratch *sc);
  * scratch (one caller at a time). */
 stele_status txn_prepare(const char *json, size_t len, txn_scratch *sc, buf *payload, buf *sdoc,
                          buf *ids, util_err *e);
+/* The references to other databases ("db:coll/key", "@OWNER/NAME:coll/key",
+ * "global:coll/key") that the edge bodies of a prepared transaction's insert, replace
+ * and patch ops set, each passed to fn with its op's "dangling" flag and index: the
+ * writer checks them (access, existence) before applying, since apply — which also
+ * replays the log — cannot. The first status other than STELE_OK stops the walk. */
+typedef stele_status (*txn_xref_fn)(void *ctx, const mref *r, int dangling, size_t op,
+                                    util_err *e);
+stele_status txn_xrefs(const uint8_t *sdoc, size_t len, txn_xref_fn fn, void *ctx,
+                       util_err *e);
 /* Applies a prepared transaction as of record lsn/ts/author. sdoc is canonical SDOC
  * made by this process — txn_prepare's, or json_parse of a record's payload — so its
  * bytes are not validated again (the shapes of the ops are: it replays the log). */

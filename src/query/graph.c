@@ -747,22 +747,22 @@ int graph_paths(const graph_view *v, uint32_t a, uint32_t b, int dir, uint32_t m
  * number: one spans() call per node of the set, membership tested in a bitset of
  * node_limit bits (small enough for the CPU cache, unlike a node -> index table), and
  * then no calls through the view in the inner loops. */
+/* The subgraph induced by a node set, renumbered densely: vertex i (0 <= i < k) is
+ * node[i], in ascending node order, so "smaller vertex" means "smaller node" and the
+ * algorithms below keep their tie-breaking; their arrays are k long, not node_limit
+ * long (a database's doc numbers also count edges and other documents). */
 typedef struct sub {
-    uint32_t nl;    /* node_limit: the arrays below are indexed by node number */
+    uint32_t nl;    /* = k: the arrays below are indexed by vertex */
     uint32_t k;     /* nodes in the set */
-    uint32_t *node; /* the set, ascending (k entries) */
-    uint64_t *in;   /* membership: bit v of in[v / 64] */
-    uint32_t *off;  /* nl + 1: the links of v are adj[off[v], off[v + 1]); none outside */
-    uint32_t *adj;
+    uint32_t *node; /* vertex -> node number, ascending (k entries) */
+    uint32_t *off;  /* k + 1: the links of vertex i are adj[off[i], off[i + 1]) */
+    uint32_t *adj;  /* vertices */
     size_t adj_cap;
 } sub;
-
-static inline int sub_has(const sub *g, uint32_t v) { return (int)(g->in[v >> 6] >> (v & 63) & 1); }
 
 static void sub_free(sub *g)
 {
     free(g->node);
-    free(g->in);
     free(g->off);
     free(g->adj);
     memset(g, 0, sizeof *g);
@@ -782,8 +782,10 @@ static uint32_t *set_nodes(const roaring_bitmap_t *nodes, uint32_t node_limit, u
     return a;
 }
 
-/* Appends the in-set OUT links of u to g->adj[*m...]. 0, or -1 on OOM. */
-static int sub_links(const graph_view *v, spanbuf *sb, sub *g, uint32_t u, size_t *m)
+/* Appends the in-set OUT links of node u, as vertices (rank: node -> vertex or NONE),
+ * to g->adj[*m...]. 0, or -1 on OOM. */
+static int sub_links(const graph_view *v, spanbuf *sb, sub *g, const uint32_t *rank,
+                     uint32_t u, size_t *m)
 {
     size_t ns;
     if (node_spans(v, sb, u, GRAPH_OUT, &ns)) return -1;
@@ -793,8 +795,9 @@ static int sub_links(const graph_view *v, spanbuf *sb, sub *g, uint32_t u, size_
     for (size_t s = 0; s < ns; s++) {
         const graph_link *l = sb->span[s].links;
         for (uint32_t j = 0; j < sb->span[s].n; j++) {
-            STELE_ASSERT(l[j].node < g->nl);
-            if (sub_has(g, l[j].node)) g->adj[(*m)++] = l[j].node;
+            STELE_ASSERT(l[j].node < v->node_limit);
+            uint32_t w = rank[l[j].node];
+            if (w != NONE) g->adj[(*m)++] = w;
         }
     }
     STELE_ASSERT(*m <= need);
@@ -806,21 +809,20 @@ static int sub_build(const graph_view *v, const roaring_bitmap_t *nodes, sub *g)
     STELE_ASSERT(v && nodes);
     memset(g, 0, sizeof *g);
     spanbuf sb = {0};
-    g->nl = v->node_limit;
-    g->node = set_nodes(nodes, g->nl, &g->k);
-    g->in = calloc((size_t)g->nl / 64 + 1, sizeof *g->in);
-    g->off = big_alloc(((size_t)g->nl + 1) * sizeof *g->off);
-    int rc = g->node && g->in && g->off ? spanbuf_reserve(&sb, SPANS_INIT) : -1;
+    g->node = set_nodes(nodes, v->node_limit, &g->k);
+    g->nl = g->k;
+    uint32_t *rank = big_alloc(((size_t)v->node_limit + 1) * sizeof *rank);
+    g->off = big_alloc(((size_t)g->k + 1) * sizeof *g->off);
+    int rc = g->node && rank && g->off ? spanbuf_reserve(&sb, SPANS_INIT) : -1;
+    if (rc == 0) memset(rank, 0xff, ((size_t)v->node_limit + 1) * sizeof *rank);
+    for (uint32_t i = 0; rc == 0 && i < g->k; i++) rank[g->node[i]] = i;
+    size_t m = 0;
     for (uint32_t i = 0; rc == 0 && i < g->k; i++) {
-        g->in[g->node[i] >> 6] |= 1ull << (g->node[i] & 63);
+        g->off[i] = (uint32_t)m;
+        rc = sub_links(v, &sb, g, rank, g->node[i], &m);
     }
-    size_t m = 0, next = 0; /* off[next..] not yet written */
-    for (uint32_t i = 0; rc == 0 && i < g->k; i++) {
-        uint32_t u = g->node[i];
-        while (next <= u) g->off[next++] = (uint32_t)m;
-        rc = sub_links(v, &sb, g, u, &m);
-    }
-    while (rc == 0 && next <= g->nl) g->off[next++] = (uint32_t)m;
+    if (rc == 0) g->off[g->k] = (uint32_t)m;
+    free(rank);
     spanbuf_release(&sb);
     if (rc != 0) sub_free(g);
     return rc;
@@ -905,8 +907,8 @@ static void pearce_dfs(pearce *p, const sub *g, uint32_t r)
     }
 }
 
-/* comp[v] (nl entries) gets the component of v, numbered in completion order, or NONE
- * outside the set. 0, or -1 on OOM. */
+/* comp[v] (k entries, one per vertex) gets the component of v, numbered in completion
+ * order. 0, or -1 on OOM. */
 static int scc_run(const sub *g, uint32_t *comp, uint32_t *ncomp)
 {
     size_t k1 = (size_t)g->k + 1;
@@ -918,13 +920,11 @@ static int scc_run(const sub *g, uint32_t *comp, uint32_t *ncomp)
     int rc = p.nd && p.root && p.stk && p.call ? 0 : -1;
     for (size_t v = 0; rc == 0 && v <= g->nl; v++) p.nd[v] = (pnode){g->off[v], 0};
     for (uint32_t i = 0; rc == 0 && i < g->k; i++) {
-        if (p.nd[g->node[i]].rindex == 0) pearce_dfs(&p, g, g->node[i]);
+        if (p.nd[i].rindex == 0) pearce_dfs(&p, g, i);
     }
     if (rc == 0) {
         STELE_ASSERT(p.sp == 0 && p.index == 1);
-        for (uint32_t v = 0; v < g->nl; v++) {
-            comp[v] = sub_has(g, v) ? g->k - 1 - p.nd[v].rindex : NONE;
-        }
+        for (uint32_t v = 0; v < g->nl; v++) comp[v] = g->k - 1 - p.nd[v].rindex;
         *ncomp = g->k - 1 - p.c; /* wraps back to 0 for an empty set */
         STELE_ASSERT(*ncomp <= g->k);
     }
@@ -944,12 +944,16 @@ int graph_scc(const graph_view *v, const roaring_bitmap_t *nodes, uint32_t **com
     sub g;
     if (sub_build(v, nodes, &g)) return -1;
     uint32_t *out = malloc(((size_t)v->node_limit + 1) * sizeof *out);
-    int rc = out ? scc_run(&g, out, ncomp) : -1;
-    if (rc == 0) {
+    uint32_t *dense = malloc(((size_t)g.k + 1) * sizeof *dense);
+    int rc = out && dense ? scc_run(&g, dense, ncomp) : -1;
+    if (rc == 0) { /* back to node numbers: NONE outside the set */
+        memset(out, 0xff, ((size_t)v->node_limit + 1) * sizeof *out);
+        for (uint32_t i = 0; i < g.k; i++) out[g.node[i]] = dense[i];
         *comp = out;
         out = NULL;
     }
     free(out);
+    free(dense);
     sub_free(&g);
     return rc;
 }
@@ -973,15 +977,13 @@ static int cyc_reverse(cyc *c)
     c->roff = calloc((size_t)g->nl + 2, sizeof *c->roff);
     c->radj = malloc(((size_t)g->off[g->nl] + 1) * sizeof *c->radj);
     if (!c->roff || !c->radj) return -1;
-    for (uint32_t i = 0; i < g->k; i++) {
-        uint32_t u = g->node[i];
+    for (uint32_t u = 0; u < g->k; u++) {
         for (uint32_t j = g->off[u]; j < g->off[u + 1]; j++) {
             if (c->comp[g->adj[j]] == c->comp[u]) c->roff[g->adj[j] + 2]++;
         }
     }
     for (size_t v = 0; v < g->nl; v++) c->roff[v + 2] += c->roff[v + 1];
-    for (uint32_t i = 0; i < g->k; i++) { /* roff[w + 1] is the fill position of w */
-        uint32_t u = g->node[i];
+    for (uint32_t u = 0; u < g->k; u++) { /* roff[w + 1] is the fill position of w */
         for (uint32_t j = g->off[u]; j < g->off[u + 1]; j++) {
             uint32_t w = g->adj[j];
             if (c->comp[w] == c->comp[u]) c->radj[c->roff[w + 1]++] = u;
@@ -1068,16 +1070,16 @@ int graph_cycles(const graph_view *v, const roaring_bitmap_t *nodes, size_t max_
         memset(c.dist, 0xff, nl1 * sizeof *c.dist);
         memset(first, 0xff, ((size_t)c.ncomp + 1) * sizeof *first);
         for (uint32_t i = 0; i < c.g.k; i++) { /* ascending: the smallest node of each */
-            if (first[c.comp[c.g.node[i]]] == NONE) first[c.comp[c.g.node[i]]] = c.g.node[i];
+            if (first[c.comp[i]] == NONE) first[c.comp[i]] = i;
         }
     }
     size_t given = 0;
-    for (uint32_t i = 0; rc == 0 && i < c.g.k && given < max_cycles; i++) {
-        uint32_t s = c.g.node[i];
+    for (uint32_t s = 0; rc == 0 && s < c.g.k && given < max_cycles; s++) {
         if (first[c.comp[s]] != s) continue;
         uint32_t len = cyc_through(&c, s);
         if (len == 0) continue;
         given++;
+        for (uint32_t j = 0; j < len; j++) c.out[j] = c.g.node[c.out[j]]; /* node numbers */
         if (fn(c.out, len, ctx)) break;
     }
     STELE_ASSERT(given <= max_cycles);
@@ -1130,7 +1132,7 @@ int graph_topo(const graph_view *v, const roaring_bitmap_t *nodes, uint32_t **or
     int rc = indeg && heap && out ? 0 : -1;
     for (uint32_t j = 0; rc == 0 && j < g.off[g.nl]; j++) indeg[g.adj[j]]++;
     for (uint32_t i = 0; rc == 0 && i < g.k; i++) {
-        if (indeg[g.node[i]] == 0) u32heap_push(heap, &nheap, g.node[i]);
+        if (indeg[i] == 0) u32heap_push(heap, &nheap, i);
     }
     while (rc == 0 && nheap > 0) { /* each node is pushed once, when its indegree hits 0 */
         uint32_t u = u32heap_pop(heap, &nheap);
@@ -1143,6 +1145,7 @@ int graph_topo(const graph_view *v, const roaring_bitmap_t *nodes, uint32_t **or
     }
     if (rc == 0 && done < g.k) rc = 1; /* the rest waits on a cycle */
     if (rc == 0) {
+        for (size_t i = 0; i < done; i++) out[i] = g.node[out[i]]; /* node numbers */
         *order = out;
         *n = done;
         out = NULL;

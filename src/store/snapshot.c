@@ -18,7 +18,7 @@
 
 #define FRAG_VERSION 2
 #define PATH_CAP 4200
-#define FRAG_AAD_MAX (SEALED_AAD_BYTES + 12)
+#define FRAG_AAD_MAX (SEALED_AAD_BYTES + 16)
 
 size_t snap_capacity(uint32_t file_size)
 {
@@ -57,10 +57,21 @@ static size_t body_aad(const vault_dbkeys *k, const uint8_t id[16], uint32_t epo
     return n + 12;
 }
 
-/* Seals fragment `idx` of the snapshot at `lsn` into file (file_size bytes, already
- * random). 0 or -1. */
-static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, uint32_t idx,
-                     const uint8_t *body, size_t n, uint8_t *file)
+/* The AAD of the box at body offset `off` of a packed fragment (snap_box_seal). */
+static size_t box_aad(const vault_dbkeys *k, const uint8_t id[16], uint32_t epoch, uint64_t lsn,
+                      uint32_t idx, uint32_t off, uint8_t aad[FRAG_AAD_MAX])
+{
+    size_t n = sealed_aad(aad, "FRGP", k->db_id, id, epoch, FILE_KIND_FRAGMENT);
+    put_u64(aad + n, lsn);
+    put_u32(aad + n + 8, idx);
+    put_u32(aad + n + 12, off);
+    return n + 16;
+}
+
+/* Seals the header box of fragment `idx` (n bytes of body after the header area) into
+ * file[0, FRAG_HDR_AREA) under key g (epoch k->epoch). 0 or -1. */
+static int frag_seal_header(crypto_gcm *g, const vault_dbkeys *k, const uint8_t id[16],
+                            uint64_t lsn, uint32_t idx, size_t n, uint8_t *file)
 {
     uint8_t hdr[FRAG_HDR_PLAIN] = {0}, aad[FRAG_AAD_MAX];
     memcpy(hdr, "STELEFRG", 8);
@@ -71,18 +82,30 @@ static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, 
     put_u64(hdr + 48, lsn);
     put_u32(hdr + 56, (uint32_t)n);
     put_u32(hdr + 60, k->epoch);
-    crypto_gcm *g;
-    if (frag_key(k, k->epoch, id, &g) != 0) return -1;
     crypto_random(file, 12);
     size_t an = hdr_aad(k, id, k->epoch, aad);
-    int rc = box_seal(g, file, aad, an, hdr, sizeof hdr, file + 12, file + 12 + 64);
+    return box_seal(g, file, aad, an, hdr, sizeof hdr, file + 12, file + 12 + 64);
+}
+
+/* Seals fragment `idx` of the snapshot at `lsn` into file (file_size bytes, already
+ * random). 0 or -1. */
+static int frag_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, uint32_t idx,
+                     const uint8_t *body, size_t n, uint8_t *file)
+{
+    uint8_t aad[FRAG_AAD_MAX];
+    crypto_gcm *g;
+    if (frag_key(k, k->epoch, id, &g) != 0) return -1;
+    int rc = frag_seal_header(g, k, id, lsn, idx, n, file);
     uint8_t *b = file + FRAG_HDR_AREA;
     crypto_random(b, 12);
-    an = body_aad(k, id, k->epoch, lsn, idx, aad);
+    size_t an = body_aad(k, id, k->epoch, lsn, idx, aad);
     if (rc == 0) rc = box_seal(g, b, aad, an, body, n, b + 12, b + 12 + n);
     crypto_gcm_free(g);
     return rc;
 }
+
+static stele_status frag_store(const char *db_dir, const uint8_t id[16], const uint8_t *file,
+                               uint32_t file_size, uint8_t hash[32], util_err *e);
 
 stele_status snap_frag_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
                                uint64_t lsn, uint32_t idx, const uint8_t *body, size_t n,
@@ -90,12 +113,51 @@ stele_status snap_frag_write(const char *db_dir, const vault_dbkeys *k, uint32_t
                                util_err *e)
 {
     STELE_ASSERT(n <= snap_capacity(file_size));
-    char tmp[PATH_CAP], path[PATH_CAP];
-    frag_path(db_dir, id, ".tmp", tmp);
-    frag_path(db_dir, id, "", path);
     crypto_random_fill(file, file_size);
     if (frag_seal(k, id, lsn, idx, body, n, file) != 0)
         return util_fail(e, STELE_EIO, "cannot seal a snapshot fragment");
+    return frag_store(db_dir, id, file, file_size, hash, e);
+}
+
+void snap_pack_begin(uint8_t *file, uint32_t file_size) { crypto_random_fill(file, file_size); }
+
+int snap_box_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, uint32_t idx,
+                  uint8_t *file, uint32_t file_size, uint32_t off, const uint8_t *body, size_t n)
+{
+    STELE_ASSERT((size_t)off + n + FRAG_BODY_OVERHEAD <= (size_t)file_size - FRAG_HDR_AREA);
+    uint8_t aad[FRAG_AAD_MAX], *b = file + FRAG_HDR_AREA + off;
+    crypto_gcm *g;
+    if (frag_key(k, k->epoch, id, &g) != 0) return -1;
+    crypto_random(b, 12);
+    size_t an = box_aad(k, id, k->epoch, lsn, idx, off, aad);
+    int rc = box_seal(g, b, aad, an, body, n, b + 12, b + 12 + n);
+    crypto_gcm_free(g);
+    return rc;
+}
+
+stele_status snap_pack_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                             uint64_t lsn, uint32_t idx, size_t used, uint8_t *file,
+                             const uint8_t id[16], uint8_t hash[32], util_err *e)
+{
+    STELE_ASSERT(used <= (size_t)file_size - FRAG_HDR_AREA);
+    crypto_gcm *g;
+    int rc = frag_key(k, k->epoch, id, &g);
+    if (rc == 0) {
+        rc = frag_seal_header(g, k, id, lsn, idx, used, file);
+        crypto_gcm_free(g);
+    }
+    if (rc != 0) return util_fail(e, STELE_EIO, "cannot seal a snapshot fragment");
+    return frag_store(db_dir, id, file, file_size, hash, e);
+}
+
+/* Writes the sealed file[0, file_size) durably as data/<id> and its SHA-256 (for the
+ * manifest) into hash; the dir fsync is the caller's. */
+static stele_status frag_store(const char *db_dir, const uint8_t id[16], const uint8_t *file,
+                               uint32_t file_size, uint8_t hash[32], util_err *e)
+{
+    char tmp[PATH_CAP], path[PATH_CAP];
+    frag_path(db_dir, id, ".tmp", tmp);
+    frag_path(db_dir, id, "", path);
     crypto_sha256(file, file_size, hash); /* the manifest's hash of the whole file */
     int fd = io_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = fd < 0 ? fd : io_pwrite(fd, file, file_size, 0);
@@ -217,9 +279,14 @@ static int frag_open_header(crypto_gcm *g, const vault_dbkeys *k, const uint8_t 
     return 0;
 }
 
-stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
-                            const uint8_t id[16], uint32_t epoch, uint64_t lsn, uint32_t idx,
-                            buf *out, util_err *e)
+/* Reads one box of fragment `idx` of the snapshot at `lsn` (file id, key epoch `epoch`)
+ * and appends its plaintext to out: the body box of a directory fragment (packed 0: its
+ * length comes from the header), or the box of n bytes at body offset off of a packed
+ * one. */
+static stele_status frag_read_box(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                                  const uint8_t id[16], uint32_t epoch, uint64_t lsn,
+                                  uint32_t idx, int packed, uint32_t off, size_t n, buf *out,
+                                  util_err *e)
 {
     char path[PATH_CAP];
     frag_path(db_dir, id, "", path);
@@ -236,25 +303,43 @@ stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t 
                        "%u (an outdated key slot file, or a damaged manifest)", idx, path, epoch);
     else if (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size ||
              frag_open_header(g, k, id, epoch, fd, &h) != 0 || h.idx != idx || h.lsn != lsn ||
-             h.body_len > snap_capacity(file_size))
+             (packed ? (uint64_t)off + FRAG_BODY_OVERHEAD + n > h.body_len ||
+                           h.body_len > (size_t)file_size - FRAG_HDR_AREA
+                     : h.body_len > snap_capacity(file_size)))
         rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic", idx,
                        path);
-    size_t n = rc == STELE_OK ? FRAG_BODY_OVERHEAD + (size_t)h.body_len : 0;
-    if (rc == STELE_OK && buf_reserve(out, n) != 0)
+    if (rc == STELE_OK && !packed) n = h.body_len;
+    size_t box = FRAG_BODY_OVERHEAD + n;
+    if (rc == STELE_OK && buf_reserve(out, box) != 0)
         rc = util_fail(e, STELE_ENOMEM, "out of memory reading a snapshot");
     if (rc == STELE_OK) {
         uint8_t *b = out->data + out->len, aad[FRAG_AAD_MAX];
-        size_t an = body_aad(k, id, epoch, lsn, idx, aad);
-        if (io_pread(fd, b, n, FRAG_HDR_AREA) != (ssize_t)n ||
-            box_open(g, b, aad, an, b + 12, h.body_len, b + 12 + h.body_len, b) != 0)
+        size_t an = packed ? box_aad(k, id, epoch, lsn, idx, off, aad)
+                           : body_aad(k, id, epoch, lsn, idx, aad);
+        if (io_pread(fd, b, box, (off_t)FRAG_HDR_AREA + off) != (ssize_t)box ||
+            box_open(g, b, aad, an, b + 12, n, b + 12 + n, b) != 0)
             rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s' is not authentic",
                            idx, path);
         else
-            out->len += h.body_len; /* opened in place at the start of the box */
+            out->len += n; /* opened in place at the start of the box */
     }
     crypto_gcm_free(g);
     io_close(fd);
     return rc;
+}
+
+stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                            const uint8_t id[16], uint32_t epoch, uint64_t lsn, uint32_t idx,
+                            buf *out, util_err *e)
+{
+    return frag_read_box(db_dir, k, file_size, id, epoch, lsn, idx, 0, 0, 0, out, e);
+}
+
+stele_status snap_box_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                           const uint8_t id[16], uint32_t epoch, uint64_t lsn, uint32_t idx,
+                           uint32_t off, size_t n, buf *out, util_err *e)
+{
+    return frag_read_box(db_dir, k, file_size, id, epoch, lsn, idx, 1, off, n, out, e);
 }
 
 stele_status snap_read(ledger *L, uint8_t **state, size_t *len, uint64_t *lsn, util_err *e)

@@ -73,4 +73,28 @@ stele_status snap_frag_read(const char *db_dir, const vault_dbkeys *k, uint32_t 
                             buf *out, util_err *e);
 void snap_frag_unlink(const char *db_dir, const uint8_t (*ids)[16], uint32_t n);
 
+/* A packed fragment (partition.h): the same header box (body_len = bytes of boxes
+ * used), then boxes that open one at a time, the box at body offset off:
+ *   nonce(12) | AES-GCM(bytes, n) | tag(16),  AAD "FRGP" prefix | snapshot LSN | u32 index
+ *   | u32 off
+ * so a reader decrypts only the box it needs, and a box cannot move to another file,
+ * snapshot, index or offset. snap_pack_begin fills file (file_size bytes) with random
+ * bytes (the caller picks the id and names it in the write intent); snap_box_seal
+ * seals body[0, n) at body offset off (the box takes n + FRAG_BODY_OVERHEAD bytes,
+ * within the file); snap_pack_write seals the header (used = end of the last box),
+ * writes the file durably and gives its SHA-256 (dir fsync left to the caller).
+ * snap_box_read appends the n bytes of the box at off to out after authenticating the
+ * header (index, LSN, box within body_len, key epoch) and the box: STELE_ECORRUPT
+ * naming the file otherwise. */
+void snap_pack_begin(uint8_t *file, uint32_t file_size);
+int snap_box_seal(const vault_dbkeys *k, const uint8_t id[16], uint64_t lsn, uint32_t idx,
+                  uint8_t *file, uint32_t file_size, uint32_t off, const uint8_t *body,
+                  size_t n);
+stele_status snap_pack_write(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                             uint64_t lsn, uint32_t idx, size_t used, uint8_t *file,
+                             const uint8_t id[16], uint8_t hash[32], util_err *e);
+stele_status snap_box_read(const char *db_dir, const vault_dbkeys *k, uint32_t file_size,
+                           const uint8_t id[16], uint32_t epoch, uint64_t lsn, uint32_t idx,
+                           uint32_t off, size_t n, buf *out, util_err *e);
+
 #endif

@@ -93,6 +93,28 @@ static inline uint64_t get_u64(const uint8_t *p)
     return UTIL_LE64(v);
 }
 
+/* A bounds-checked reader over bytes (decoders of formats read from disk): a take past
+ * the end sets bad, returns NULL (or 0) and every later take fails too. */
+typedef struct util_rd {
+    const uint8_t *p, *end;
+    int bad;
+} util_rd;
+static inline const uint8_t *util_rd_take(util_rd *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *q = r->p;
+    r->p += n;
+    return q;
+}
+static inline uint32_t util_rd_u32(util_rd *r)
+{
+    const uint8_t *q = util_rd_take(r, 4);
+    return q ? get_u32(q) : 0;
+}
+
 /* Wall clock in nanoseconds since the Unix epoch. */
 uint64_t util_now_ns(void);
 /* A time in nanoseconds since the epoch as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (UTC,

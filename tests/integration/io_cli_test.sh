@@ -121,6 +121,11 @@ expect_has "$OUT" '"fragments":2' "two fragments: the directory and one partitio
 run "$S" stat;                                 expect_rc 0 "stat after a snapshot"
 expect_has "$OUT" '"problem": null' "the snapshot loads"
 run "$S" verify;                               expect_rc 0 "verify with a snapshot"
+run "$S" stat --cache-mb 1;                    expect_rc 0 "stat with a cache budget"
+expect_has "$OUT" '"budget_bytes": 1048576' "--cache-mb sets the budget"
+STELE_CACHE_MB=3 run "$S" stat;                expect_rc 0 "stat with STELE_CACHE_MB"
+expect_has "$OUT" '"budget_bytes": 3145728' "STELE_CACHE_MB sets the budget"
+run "$S" stat --cache-mb x;                    expect_rc 2 "a budget that is not a number"
 
 echo "io_cli_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

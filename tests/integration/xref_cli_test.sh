@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# References across databases and cached global data through the `stele` CLI:
+# an edge into another database, 'stele ref get' for the owner and a member, exit 8
+# ("no access") for a user who is not or no longer a member, exit 6 for a missing
+# target (unless "dangling"), graph neighbors --docs materializing the other database's
+# node, 'stele global import' whole or nothing and the rule that global data references
+# only global data. Env: STELE_BIN (set by CTest).
+HARNESS_USER=ada
+. "$(dirname "$0")/lib/harness.sh"
+
+SEG="--segment-size 65536"
+"$S" init --kdf-profile insecure-test $SEG >/dev/null || { echo "init failed"; exit 1; }
+asb() { STELE_USER=bob STELE_PASSWORD=bpw "$@"; }
+run env STELE_NEW_PASSWORD=bpw "$S" user add bob --kdf-profile insecure-test $SEG
+expect_rc 0 "user add bob"
+
+# ---- an edge into another database ----------------------------------------------
+run "$S" db create notes $SEG
+run "$S" db create research $SEG
+run "$S" db create global $SEG
+expect_rc 2 "'global' is reserved as a database name"
+expect_has "$ERR" "reserved" "message of the reserved name"
+"$S" --db notes collection create n >/dev/null
+"$S" --db research collection create fn >/dev/null
+"$S" --db research collection create e >/dev/null
+"$S" collection create fn >/dev/null
+"$S" collection create e >/dev/null
+run "$S" --db notes put n '{"_id":"n1","text":"hello from notes"}'
+expect_rc 0 "put into notes"
+run "$S" --db research put fn '{"_id":"a"}'
+run "$S" --db research put e '{"_from":"fn/a","_to":"notes:n/n1","_label":"CITES"}'
+expect_rc 0 "edge into notes"
+run "$S" --db research put e '{"_from":"fn/a","_to":"notes:n/missing"}'
+expect_rc 6 "edge to a missing node of another database"
+expect_has "$ERR" "dangling" "the message offers dangling"
+run "$S" --db research txn '{"ops":[{"op":"insert","coll":"e","dangling":true,"doc":{"_from":"fn/a","_to":"notes:n/later"}}]}'
+expect_rc 0 "a dangling edge into notes"
+run "$S" --db research graph neighbors fn/a
+expect_has "$OUT" '"notes:n/n1"' "the neighbour is named by its reference"
+run "$S" --db research graph neighbors fn/a --docs
+expect_has "$OUT" "hello from notes" "--docs reads the other database's document"
+run "$S" --db research ref get notes:n/n1
+expect_rc 0 "ref get"
+expect_has "$OUT" "hello from notes" "ref get prints the document"
+run "$S" ref get @ada/notes:n/n1
+expect_rc 0 "ref get @OWNER/NAME from the primary"
+
+# ---- members and others -----------------------------------------------------------
+run "$S" --db research db share research bob --role reader
+expect_rc 0 "share research with bob"
+run asb "$S" --db ada/research ref get notes:n/n1
+expect_rc 8 "bob is no member of notes"
+expect_has "$ERR" "no access to database 'ada/notes'" "message of no access"
+run asb "$S" --db ada/research graph neighbors fn/a --docs
+expect_rc 8 "bob's --docs cannot read notes"
+run asb "$S" --db ada/research graph neighbors fn/a
+expect_rc 0 "bob still sees the reference"
+"$S" --db notes db share notes bob --role reader >/dev/null 2>&1
+run asb "$S" --db ada/research ref get notes:n/n1
+expect_rc 0 "bob, now a member of notes"
+"$S" --db notes db revoke notes bob >/dev/null 2>&1
+run asb "$S" --db ada/research ref get notes:n/n1
+expect_rc 8 "bob, revoked"
+
+# ---- global data ----------------------------------------------------------------------
+printf '%s\n' '{"coll":"country","doc":{"_id":"fr","name":"France"}}' \
+    '{"coll":"country","doc":{"_id":"de","name":"Germany"}}' \
+    '{"coll":"borders","doc":{"_from":"country/fr","_to":"country/de","_id":"fr-de"}}' \
+    >"$T/global.ndjson"
+run "$S" --db research global import "$T/global.ndjson"
+expect_rc 2 "global import takes no --db"
+run "$S" global import "$T/global.ndjson"
+expect_rc 0 "global import"
+expect_has "$OUT" '"edges":1' "the report counts edges"
+run "$S" get country fr
+expect_has "$OUT" '"_origin":"global"' "a global document says so"
+run "$S" count country '{"_origin":"global"}'
+expect_has "$OUT" "2" "a filter finds global data"
+printf '%s\n' '{"coll":"country","doc":{"_id":"it"}}' 'not json' >"$T/bad.ndjson"
+before=$(snap)
+run "$S" global import "$T/bad.ndjson"
+expect_rc 2 "a bad line"
+expect_has "$ERR" "bad.ndjson:2" "the bad line is named"
+[ "$before" = "$(snap)" ] && ok || no "a refused global import changed the store"
+run "$S" put fn '{"_id":"mine"}'
+printf '%s\n' '{"coll":"borders","doc":{"_from":"country/fr","_to":"fn/mine","_id":"x"}}' \
+    >"$T/rule.ndjson"
+run "$S" global import "$T/rule.ndjson"
+expect_rc 2 "a global edge to own data"
+expect_has "$ERR" "global data references only global data" "message of the global rule"
+run "$S" patch country fr '{"name":"X"}'
+expect_rc 8 "own ops do not change global data"
+run "$S" put e '{"_from":"fn/mine","_to":"global:country/fr"}'
+expect_rc 0 "own data references global data"
+run "$S" --db research put e '{"_from":"fn/a","_to":"global:country/de"}'
+expect_rc 0 "another database references global data"
+run "$S" --db research ref get global:country/de
+expect_has "$OUT" "Germany" "ref get of global data"
+run "$S" verify
+expect_rc 0 "verify the primary"
+run "$S" --db research verify
+expect_rc 0 "verify research"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,345 @@
+/*
+ * xref_test.c — references across databases and cached global data through the public
+ * API (docs/GRAPH.md "Across databases", "Global data").
+ *
+ * Store: ada (admin, from test_store_new), bob and carol. Ada owns "notes" (n/n1) and
+ * "research" (fn/a with an edge to "notes:n/n1"); research is shared with bob (writer)
+ * and carol (reader), notes with bob only (reader), then revoked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define SEG 65536u
+
+static char err[1024];
+
+static stele_login as(const char *store, const char *user, const char *pw)
+{
+    return (stele_login){store, user, pw, strlen(pw)};
+}
+
+static stele *open_as(const char *store, const char *user, const char *pw, const char *dbname,
+                      int rebuild)
+{
+    stele_open_options o = {.store_dir = store, .user = user, .password = pw,
+                            .password_len = strlen(pw), .db = dbname, .rebuild = rebuild,
+                            .no_checkpoint_on_close = 1};
+    stele *db = NULL;
+    if (stele_open(&o, &db) != STELE_OK) {
+        fprintf(stderr, "open %s as %s: %s\n", dbname ? dbname : "primary", user,
+                stele_errmsg(db));
+        stele_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static stele_status txn(stele *db, const char *json)
+{
+    return stele_txn(db, json, strlen(json), NULL, NULL);
+}
+
+static void must(stele *db, const char *json)
+{
+    if (txn(db, json) != STELE_OK) {
+        fprintf(stderr, "setup txn %s: %s\n", json, stele_errmsg(db));
+        abort();
+    }
+}
+
+static void setup_user(const char *store, const char *name, const char *pw)
+{
+    stele_login a = as(store, "ada", "pw");
+    if (stele_user_add(&a, name, pw, strlen(pw), STELE_KDF_INSECURE_TEST, SEG, err,
+                       sizeof err) != STELE_OK) {
+        fprintf(stderr, "user add %s: %s\n", name, err);
+        abort();
+    }
+}
+
+static void share(const char *store, const char *dbname, const char *user, const char *role)
+{
+    stele *db = open_as(store, "ada", "pw", dbname, 0);
+    if (!db || stele_db_share(db, user, role) != STELE_OK) {
+        fprintf(stderr, "share %s %s: %s\n", dbname, user, db ? stele_errmsg(db) : "");
+        abort();
+    }
+    stele_close(db);
+}
+
+/* ada: notes (n/n1), research (fn/a, fn/b); bob: writer of research, reader of notes;
+ * carol: reader of research. */
+static void setup(char *store, size_t cap)
+{
+    test_store_new(store, cap, SEG, 0);
+    setup_user(store, "bob", "bpw");
+    setup_user(store, "carol", "cpw");
+    stele_login a = as(store, "ada", "pw");
+    if (stele_db_create(&a, "notes", SEG, err, sizeof err) != STELE_OK ||
+        stele_db_create(&a, "research", SEG, err, sizeof err) != STELE_OK) {
+        fprintf(stderr, "db create: %s\n", err);
+        abort();
+    }
+    stele *db = open_as(store, "ada", "pw", "notes", 0);
+    if (!db) abort();
+    must(db, "{\"ops\":[{\"op\":\"create_collection\",\"coll\":\"n\"},{\"op\":\"insert\","
+             "\"coll\":\"n\",\"doc\":{\"_id\":\"n1\",\"text\":\"hello from notes\"}}]}");
+    stele_close(db);
+    db = open_as(store, "ada", "pw", "research", 0);
+    if (!db) abort();
+    must(db, "{\"ops\":[{\"op\":\"create_collection\",\"coll\":\"fn\"},"
+             "{\"op\":\"create_collection\",\"coll\":\"e\"},"
+             "{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"a\"}},"
+             "{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"b\"}}]}");
+    stele_close(db);
+    share(store, "research", "bob", "writer");
+    share(store, "research", "carol", "reader");
+    share(store, "notes", "bob", "reader");
+}
+
+static const char *EDGE_N1 =
+    "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_id\":\"e1\",\"_from\":\"fn/a\","
+    "\"_to\":\"notes:n/n1\",\"_label\":\"CITES\"}}]}";
+
+static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle); }
+
+static void test_write_checks(void)
+{
+    char store[512];
+    setup(store, sizeof store);
+    stele *db = open_as(store, "ada", "pw", "research", 0);
+    REQUIRE(db, "open research");
+    CHECK(txn(db, EDGE_N1) == STELE_OK, "edge to notes:n/n1: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_from\":\"fn/a\","
+                  "\"_to\":\"notes:n/zz\"}}]}") == STELE_ENOTFOUND &&
+              has(stele_errmsg(db), "dangling"),
+          "an edge to a missing node of another database: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"dangling\":true,\"doc\":{"
+                  "\"_id\":\"e2\",\"_from\":\"fn/b\",\"_to\":\"notes:n/zz\"}}]}") == STELE_OK,
+          "a dangling edge to another database: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"dangling\":true,\"doc\":{"
+                  "\"_from\":\"fn/b\",\"_to\":\"@carol/primary:n/zz\"}}]}") == STELE_EACCESS &&
+              has(stele_errmsg(db), "no access to database"),
+          "an edge into a database ada cannot open, even dangling: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_from\":\"fn/b\","
+                  "\"_to\":\"ada/notes:n/n1\"}}]}") == STELE_ENOTFOUND &&
+              has(stele_errmsg(db), "no collection 'ada'"),
+          "OWNER/NAME without '@' is a local reference (collection 'ada'): %s",
+          stele_errmsg(db));
+    stele_node a, x;
+    char ref[256];
+    size_t n = 0;
+    CHECK(stele_node_lookup(db, "fn/a", &a) == STELE_OK, "lookup fn/a");
+    CHECK(stele_graph_neighbors(db, a, STELE_DIR_OUT, NULL, &x, 1, &n) == STELE_OK && n == 1,
+          "fn/a has one neighbour: %zu", n);
+    CHECK(stele_node_ref(db, x, ref, sizeof ref) == STELE_OK && strcmp(ref, "notes:n/n1") == 0,
+          "the neighbour is the stand-in 'notes:n/n1': %s", ref);
+    stele_node y;
+    CHECK(stele_node_lookup(db, "notes:n/n1", &y) == STELE_OK && y == x,
+          "a reference looks up its stand-in");
+    stele_close(db);
+    /* bob, a writer of research: his unqualified names mean ada's databases */
+    db = open_as(store, "bob", "bpw", "ada/research", 0);
+    REQUIRE(db, "bob opens ada/research");
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_from\":\"fn/b\","
+                  "\"_to\":\"@ada/notes:n/n1\"}}]}") == STELE_OK,
+          "bob links to @ada/notes: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_from\":\"fn/b\","
+                  "\"_to\":\"primary:n/n1\"}}]}") == STELE_EACCESS,
+          "'primary' in ada's database is ada's primary, never shared: %s", stele_errmsg(db));
+    stele_close(db);
+}
+
+/* The status of graph query spec on db; 1 in *found if its answer holds needle. */
+static stele_status query_has(stele *db, const char *spec, const char *needle, int *found)
+{
+    char *json = NULL;
+    stele_status rc = stele_graph_query(db, spec, strlen(spec), &json);
+    *found = has(json, needle) != 0;
+    stele_free(json);
+    return rc;
+}
+
+static void test_resolve_and_access(void)
+{
+    char store[512];
+    setup(store, sizeof store);
+    stele *db = open_as(store, "ada", "pw", "research", 0);
+    REQUIRE(db, "open research");
+    REQUIRE(txn(db, EDGE_N1) == STELE_OK, "edge: %s", stele_errmsg(db));
+    stele_close(db);
+
+    db = open_as(store, "bob", "bpw", "ada/research", 0);
+    REQUIRE(db, "bob opens research");
+    char *json = NULL;
+    int found = 0;
+    CHECK(stele_ref_get(db, "notes:n/n1", 0, &json) == STELE_OK &&
+              has(json, "hello from notes"), "bob reads notes:n/n1: %s", stele_errmsg(db));
+    stele_free(json);
+    json = NULL;
+    const char *docs = "{\"op\":\"neighbors\",\"node\":\"fn/a\",\"docs\":true}";
+    const char *refs = "{\"op\":\"neighbors\",\"node\":\"fn/a\"}";
+    const char *trav = "{\"op\":\"traverse\",\"from\":\"fn/a\",\"depth\":2}";
+    CHECK(query_has(db, docs, "hello from notes", &found) == STELE_OK && found,
+          "bob's neighbors --docs: %s", stele_errmsg(db));
+    CHECK(query_has(db, trav, "notes:n/n1", &found) == STELE_OK && found,
+          "traverse reaches the stand-in: %s", stele_errmsg(db));
+    stele_close(db);
+
+    db = open_as(store, "carol", "cpw", "ada/research", 0);
+    REQUIRE(db, "carol opens research");
+    CHECK(stele_ref_get(db, "notes:n/n1", 0, &json) == STELE_EACCESS &&
+              has(stele_errmsg(db), "no access"), "carol is no member of notes: %s",
+          stele_errmsg(db));
+    stele_free(json);
+    json = NULL;
+    CHECK(query_has(db, docs, "", &found) == STELE_EACCESS, "carol's neighbors --docs: %s",
+          stele_errmsg(db));
+    CHECK(query_has(db, refs, "notes:n/n1", &found) == STELE_OK && found,
+          "carol still sees the reference: %s", stele_errmsg(db));
+    stele_close(db);
+
+    db = open_as(store, "ada", "pw", "notes", 0);
+    REQUIRE(db && stele_db_revoke(db, "bob", 0) == STELE_OK, "revoke: %s",
+            db ? stele_errmsg(db) : "");
+    stele_close(db);
+    db = open_as(store, "bob", "bpw", "ada/research", 0);
+    REQUIRE(db, "bob opens research again");
+    CHECK(stele_ref_get(db, "notes:n/n1", 0, &json) == STELE_EACCESS &&
+              has(stele_errmsg(db), "no access"), "revoked bob: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_from\":\"fn/b\","
+                  "\"_to\":\"notes:n/n1\"}}]}") == STELE_EACCESS,
+          "revoked bob cannot link into notes: %s", stele_errmsg(db));
+    stele_free(json);
+    stele_close(db);
+}
+
+/* The digest of `name` as ada sees it: after a snapshot load and after a full replay. */
+static void digests_equal(const char *store, const char *name, const char *what)
+{
+    char live[65], snap[65], full[65];
+    stele *db = open_as(store, "ada", "pw", name, 0);
+    REQUIRE(db, "open %s", what);
+    CHECK(stele_docs_digest(db, live) == STELE_OK, "digest");
+    CHECK(stele_snapshot(db) == STELE_OK, "snapshot: %s", stele_errmsg(db));
+    stele_close(db);
+    db = open_as(store, "ada", "pw", name, 0);
+    REQUIRE(db, "reopen %s", what);
+    CHECK(stele_docs_digest(db, snap) == STELE_OK && strcmp(live, snap) == 0,
+          "%s: digest after snapshot load differs", what);
+    stele_node n;
+    CHECK(stele_node_lookup(db, "notes:n/n1", &n) == STELE_OK || strcmp(name, "research"),
+          "%s: the stand-in survives the snapshot", what);
+    stele_close(db);
+    db = open_as(store, "ada", "pw", name, 1);
+    REQUIRE(db, "rebuild %s", what);
+    CHECK(stele_docs_digest(db, full) == STELE_OK && strcmp(live, full) == 0,
+          "%s: digest after full replay differs", what);
+    stele_close(db);
+}
+
+static const char *GLOBAL_OK =
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"fr\",\"name\":\"France\"}}\n"
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"de\",\"name\":\"Germany\"}}\n"
+    "\n"
+    "{\"coll\":\"borders\",\"doc\":{\"_id\":\"fr-de\",\"_from\":\"country/fr\","
+    "\"_to\":\"global:country/de\"}}\n";
+
+static void test_global(void)
+{
+    char store[512];
+    setup(store, sizeof store);
+    stele *db = open_as(store, "ada", "pw", NULL, 0);
+    REQUIRE(db, "open primary");
+    must(db, "{\"ops\":[{\"op\":\"create_collection\",\"coll\":\"fn\"},{\"op\":\"insert\","
+             "\"coll\":\"fn\",\"doc\":{\"_id\":\"mine\"}}]}");
+    char *rep = NULL, *json = NULL;
+    CHECK(stele_global_import(db, GLOBAL_OK, strlen(GLOBAL_OK), &rep) == STELE_OK &&
+              has(rep, "\"documents\":2") && has(rep, "\"edges\":1"),
+          "global import: %s %s", stele_errmsg(db), rep ? rep : "");
+    stele_free(rep);
+    rep = NULL;
+    CHECK(stele_doc_get(db, "country", "fr", 0, &json) == STELE_OK &&
+              has(json, "\"_origin\":\"global\""), "a global document reads as global: %s",
+          json ? json : "");
+    stele_free(json);
+    json = NULL;
+    uint64_t count = 0;
+    const char *f = "{\"_origin\":\"global\"}";
+    CHECK(stele_count(db, "country", f, strlen(f), 0, &count) == STELE_OK && count == 2,
+          "a filter tells global data: %llu", (unsigned long long)count);
+    /* whole or nothing: a bad line, then a rule broken by one op */
+    const char *bad = "{\"coll\":\"country\",\"doc\":{\"_id\":\"it\"}}\n[1]\n";
+    CHECK(stele_global_import(db, bad, strlen(bad), &rep) == STELE_EINVAL &&
+              has(rep, "\"line\":2"), "a bad line: %s", rep ? rep : "");
+    stele_free(rep);
+    rep = NULL;
+    const char *rule = "{\"coll\":\"country\",\"doc\":{\"_id\":\"it\"}}\n"
+                       "{\"coll\":\"borders\",\"doc\":{\"_from\":\"country/it\","
+                       "\"_to\":\"fn/mine\",\"_id\":\"it-mine\"}}\n";
+    CHECK(stele_global_import(db, rule, strlen(rule), &rep) == STELE_EINVAL &&
+              has(stele_errmsg(db), "global data references only global data"),
+          "a global edge to own data: %s", stele_errmsg(db));
+    stele_free(rep);
+    rep = NULL;
+    CHECK(stele_doc_get(db, "country", "it", 0, &json) == STELE_ENOTFOUND,
+          "nothing of a refused import was written");
+    stele_free(json);
+    json = NULL;
+    /* own data references global data; own ops never change global data */
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"e1\","
+                  "\"_from\":\"fn/mine\",\"_to\":\"global:country/fr\"}}]}") == STELE_OK,
+          "own edge to global data: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"patch\",\"coll\":\"country\",\"id\":\"fr\","
+                  "\"doc\":{\"name\":\"X\"}}]}") == STELE_EACCESS,
+          "an own patch of a global document: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"fake\","
+                  "\"_origin\":\"global\"}}]}") == STELE_EINVAL,
+          "own data marked global: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"e2\","
+                  "\"_from\":\"fn/mine\",\"_to\":\"global:fn/mine\"}}]}") == STELE_EINVAL,
+          "a global: reference to own data: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"borders\",\"global\":true,"
+                  "\"dangling\":true,\"doc\":{\"_id\":\"fr-xx\",\"_origin\":\"global\","
+                  "\"_from\":\"country/fr\",\"_to\":\"country/xx\"}}]}") == STELE_OK,
+          "a global op with a dangling global target: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"country\",\"doc\":{\"_id\":"
+                  "\"xx\"}}]}") == STELE_EINVAL && has(stele_errmsg(db), "global edge"),
+          "own data taking a key a global edge waits for: %s", stele_errmsg(db));
+    CHECK(stele_ref_get(db, "global:country/de", 0, &json) == STELE_OK && has(json, "Germany"),
+          "global ref in the primary: %s", stele_errmsg(db));
+    stele_free(json);
+    json = NULL;
+    stele_close(db);
+
+    db = open_as(store, "ada", "pw", "research", 0);
+    REQUIRE(db, "open research");
+    CHECK(stele_global_import(db, GLOBAL_OK, strlen(GLOBAL_OK), &rep) == STELE_EINVAL,
+          "global import outside the primary: %s", stele_errmsg(db));
+    stele_free(rep);
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_from\":\"fn/a\","
+                  "\"_to\":\"global:country/fr\"}}]}") == STELE_OK,
+          "research links to global data: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"e\",\"doc\":{\"_from\":\"fn/a\","
+                  "\"_to\":\"global:country/zz\"}}]}") == STELE_ENOTFOUND,
+          "a missing global node: %s", stele_errmsg(db));
+    CHECK(stele_ref_get(db, "global:country/fr", 0, &json) == STELE_OK && has(json, "France"),
+          "global ref from research: %s", stele_errmsg(db));
+    stele_free(json);
+    json = NULL;
+    CHECK(txn(db, EDGE_N1) == STELE_OK, "edge: %s", stele_errmsg(db));
+    stele_close(db);
+    digests_equal(store, "research", "research");
+    digests_equal(store, "primary", "primary");
+}
+
+int main(void)
+{
+    TEST_RUN(test_write_checks);
+    TEST_RUN(test_resolve_and_access);
+    TEST_RUN(test_global);
+    return test_summary();
+}
