@@ -4,7 +4,7 @@
 #   make test        build and run the whole test suite (CTest)
 #   make test-asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench       side-by-side benchmarks against the peers (never in CI)
-#   make crash-long  the crash test with many more rounds (local, slow)
+#   make crash-long  the crash tests with many more rounds (local, slow)
 #   make fuzz        libFuzzer targets for a while (local)
 JOBS ?= 2
 BUILD ?= build
@@ -39,6 +39,7 @@ bench: bootstrap
 
 crash-long: build
 	@STELE_CRASH_ROUNDS=2000 $(BUILD)/tests/crash_test
+	@STELE_MULTIFILE_ROUNDS=600 $(BUILD)/tests/multifile_crash_test
 
 fuzz: bootstrap
 	@scripts/fuzz.sh

@@ -126,8 +126,9 @@ stele_status stele_user_add(const stele_login *admin, const char *name, const ch
                             size_t password_len, stele_kdf_profile kdf, uint32_t segment_size,
                             char *errbuf, size_t errcap);
 /* The public registry as a JSON array: name, id, admin, created (ns), key profile,
- * public keys, owned databases (count), failed password attempts. No password needed:
- * it holds nothing secret. Caller frees *json. */
+ * public keys, failed password attempts. No password needed: it holds nothing secret
+ * (which databases a user owns is not public: only the admin's registry slots tell).
+ * Caller frees *json. */
 stele_status stele_user_list(const char *store_dir, char **json, char *errbuf, size_t errcap);
 /* Removes user `name` (admin only; an admin cannot remove itself): their user file,
  * holding the only wrap of their keys, then every database they own. Those databases

@@ -1,10 +1,14 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int test_checks_failed;
@@ -153,4 +157,52 @@ int test_fork_piped(void (*child)(int write_fd, void *arg), void *arg, int *read
     close(p[1]);
     *read_fd = p[0];
     return (int)pid;
+}
+
+uint64_t test_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int test_pipe_pump(test_pipe *p, int timeout_ms)
+{
+    struct pollfd pfd = {p->fd, POLLIN, 0};
+    if (p->msg_bytes == 0 || p->msg_bytes > sizeof p->carry) abort();
+    if (poll(&pfd, 1, timeout_ms) <= 0) return 1;
+    uint8_t b[256 * 64];
+    ssize_t n = read(p->fd, b, sizeof b);
+    if (n < 0) return errno == EINTR ? 1 : 0;
+    if (n == 0) return 0;
+    for (ssize_t i = 0; i < n; i++) {
+        p->carry[p->have++] = b[i];
+        if (p->have == p->msg_bytes) {
+            p->take(p->ctx, p->carry);
+            p->have = 0;
+        }
+    }
+    return 1;
+}
+
+void test_pipe_until(test_pipe *p, const uint64_t *base_ns, uint64_t delay_ns)
+{
+    uint64_t start = test_now_ns();
+    for (;;) {
+        uint64_t base = *base_ns, now = test_now_ns();
+        if (base && now >= base + delay_ns) return;
+        if (now - start > 5000000000ull) return; /* the child never got there: stop anyway */
+        int ms = base ? (int)((base + delay_ns - now) / 1000000u) : 5;
+        if (!test_pipe_pump(p, ms)) return;
+    }
+}
+
+int test_pipe_kill(test_pipe *p, int pid, int *status)
+{
+    kill(pid, SIGKILL);
+    while (test_pipe_pump(p, 1000)) {}
+    close(p->fd);
+    *status = 0;
+    waitpid(pid, status, 0);
+    return WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL;
 }

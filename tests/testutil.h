@@ -47,6 +47,26 @@ stele *test_store_open(const char *path, const stele_open_options *extra);
 /* Forks a child running child(write_fd, arg) (it must not return: _exit or be killed);
  * the parent gets the pipe's read end in *read_fd. Returns the pid; aborts on failure. */
 int test_fork_piped(void (*child)(int write_fd, void *arg), void *arg, int *read_fd);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t test_now_ns(void);
+/* The parent's end of a kill -9 test's pipe: the child reports with one write() of
+ * msg_bytes (<= 256) per message, so a kill never leaves half a message. */
+typedef struct test_pipe {
+    int fd;
+    size_t msg_bytes;
+    void (*take)(void *ctx, const uint8_t *msg); /* called for every whole message */
+    void *ctx;
+    uint8_t carry[256];
+    size_t have;
+} test_pipe;
+/* Reads what the pipe has, waiting at most timeout_ms. 0 at end of file, else 1. */
+int test_pipe_pump(test_pipe *p, int timeout_ms);
+/* Pumps until *base_ns + delay_ns (*base_ns is read again after every message: 0 = not
+ * known yet, e.g. set by a message), the end of the pipe, or 5 s. */
+void test_pipe_until(test_pipe *p, const uint64_t *base_ns, uint64_t delay_ns);
+/* SIGKILLs pid, reads the pipe to its end, closes it and reaps pid. 1 if SIGKILL ended
+ * it; its wait status in *status. */
+int test_pipe_kill(test_pipe *p, int pid, int *status);
 /* Deterministic per-run seed: $STELE_SEED or time-based; printed once. */
 uint64_t test_seed(void);
 uint64_t test_rand(void); /* xorshift from test_seed() */

@@ -132,7 +132,9 @@ stele_status stele_store_init(const stele_init_options *o, char *errbuf, size_t 
         rc = vault_user_create(o->store_dir, o->user, o->password, o->password_len,
                                o->kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &dek, &e);
     vault_db_dir(o->store_dir, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK) rc = vault_db_create(db_dir, &u, dek, db_id, "primary", &k, &e);
+    if (rc == STELE_OK)
+        rc = vault_db_create(db_dir, &u, dek, db_id, "primary", ledger_size_wanted(o->segment_size),
+                             u.box_pk, &k, &e); /* the first user is the store's admin */
     k.plaintext = o->no_encryption != 0;
     if (rc == STELE_OK) rc = ledger_create(db_dir, &k, o->segment_size, o->checkpoint_every, &e);
     if (rc == STELE_OK) rc = vault_store_finish(o->store_dir, &e);
@@ -456,6 +458,21 @@ static stele_status docs_load_snapshot(stele *db)
 }
 
 /* Derives the document state: the newest valid snapshot, then the records after it. */
+/* The settings pin kept in the manifest (DECISIONS 32): settings older than what this
+ * database recorded are refused, whatever config/settings.pin says; a writable handle
+ * records newer accepted settings (written with the manifest's next write). */
+static stele_status settings_anchor(stele *db, const vault_settings *set)
+{
+    vault_settings_seen seen;
+    ledger_settings_get(db->L, seen.pk, &seen.version, &seen.counter);
+    char what[VAULT_NAME_MAX * 2 + 32];
+    snprintf(what, sizeof what, "database '%s'", db->db_name);
+    stele_status rc = vault_settings_check_seen(set, &seen, what, &db->err);
+    if (rc == STELE_OK && !db->read_only && vault_settings_newer(set, &seen))
+        ledger_settings_note(db->L, set->pk, set->version, set->counter);
+    return rc;
+}
+
 static stele_status docs_load(stele *db)
 {
     db->idx = dindex_new();
@@ -499,16 +516,19 @@ static stele_status freshness_check(stele *db, int accept)
 }
 
 /* Opens database `name` as db->user names it, with db->user and db->dek already set
- * (the rest of stele_open, and api_open_as). */
+ * (the rest of stele_open, and api_open_as). set: the store's settings, checked against
+ * the database's record of them (NULL: not checked, for api_open_as's read-only opens). */
 static stele_status open_db(stele *db, const char *name, int read_only, int durability,
-                            const stele_open_options *o)
+                            const stele_open_options *o, const vault_settings *set)
 {
     uint8_t db_id[VAULT_ID_BYTES];
     char db_dir[VAULT_PATH_MAX], what[400];
     stele_status rc = api_db_resolve(db->store, &db->user, db->dek, name, db_id, db->db_name,
                                      &db->err);
     vault_db_dir(db->store, db_id, db_dir, sizeof db_dir);
-    if (rc == STELE_OK) rc = vault_db_unlock(db_dir, &db->user, db->dek, &db->keys, &db->err);
+    if (rc == STELE_OK)
+        rc = vault_db_unlock(db_dir, db_id, &db->user, db->dek, VAULT_UNLOCK_ANY, &db->keys,
+                             &db->err);
     db->keys_open = rc == STELE_OK;
     db->primary = memcmp(db_id, db->user.primary_db, VAULT_ID_BYTES) == 0;
     /* A reader's handle is read-only whatever was asked: not even a recovery record
@@ -526,6 +546,7 @@ static stele_status open_db(stele *db, const char *name, int read_only, int dura
     if (rc == STELE_OK) rc = freshness_check(db, o ? o->accept_rollback : 0);
     db->rebuild = o ? o->rebuild : 0;
     db->read_only = read_only || reader;
+    if (rc == STELE_OK && set) rc = settings_anchor(db, set);
     db->cache_bytes = o && o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
     if (rc == STELE_OK) rc = docs_load(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
@@ -557,7 +578,7 @@ stele_status stele_open(const stele_open_options *o, stele **out)
     if (rc == STELE_OK)
         rc = vault_user_login(o->store_dir, o->user, o->password, o->password_len, &db->user,
                               &db->dek, &db->err);
-    if (rc == STELE_OK) rc = open_db(db, o->db, o->read_only, durability, o);
+    if (rc == STELE_OK) rc = open_db(db, o->db, o->read_only, durability, o, &set);
     db->err.code = rc;
     return rc;
 }
@@ -573,7 +594,7 @@ stele_status api_open_as(const stele *from, const char *name, stele **out)
     db->dek = crypto_secure_alloc(CRYPTO_KEY_BYTES);
     if (!db->dek) return util_fail(&db->err, STELE_ENOMEM, "out of secure memory");
     memcpy(db->dek, from->dek, CRYPTO_KEY_BYTES);
-    return open_db(db, name, 1, STELE_DURABLE_FSYNC, NULL);
+    return open_db(db, name, 1, STELE_DURABLE_FSYNC, NULL, NULL);
 }
 
 /* Bytes of document versions per snapshot partition (the unit loaded and evicted):

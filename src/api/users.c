@@ -3,18 +3,20 @@
  * of include/stele.h "Users, databases, sharing" and stele_db_share/stele_db_revoke.
  * Layer: api (over vault and ledger).
  *
- * A user's databases are not listed anywhere in the clear: each database's key file
- * names its owner (an id) and holds its name sealed under its own key, and member
- * slots name their user. So a user's list is a scan of dbs/ that opens the name of
- * each database the user owns or is a member of (cheap: no password derivation).
- * Names are unique per owner; a member sees "OWNER/NAME".
+ * A user's databases are not listed anywhere in the clear: each database's key slot
+ * file (vault/dbkeys.c) holds owner, members and name sealed, and a user finds their
+ * slot by trying each one. So a user's list is a scan of dbs/ that tries to open every
+ * database (no password derivation: one DEK unwrap, then at most 65 sealed-box trials
+ * per database). Names are unique per owner; a member sees "OWNER/NAME". Only the
+ * store's admin learns who owns a database (the registry slot), to remove a user's
+ * databases with the user.
  *
  * Order of writes (crash safety, tests/crash/access_crash_test.c):
  *   create   database built under dbs/.new-<id>, renamed into place, then (for a new
  *            user) the user file: an interruption leaves an unreferenced directory.
- *   share    access record appended (durable) before the key file gains the slot: no
+ *   share    access record appended (durable) before the key slot file gains the slot: no
  *            access is ever given without its record.
- *   revoke   key file rotated first (access removed), then the rotation record in the
+ *   revoke   key slot file rotated first (access removed), then the rotation record in the
  *            new epoch: an interruption leaves the member revoked without its record.
  *   drop     directory renamed to dbs/.drop-<id> (atomic, gone for every reader),
  *            then its files removed.
@@ -39,10 +41,10 @@
 
 /* ----------------------------------------------------------- db directory scan */
 
-typedef int (*db_fn)(void *ctx, const char *db_dir, const uint8_t id[VAULT_ID_BYTES],
-                     const uint8_t owner[VAULT_ID_BYTES]);
+typedef int (*db_fn)(void *ctx, const char *db_dir, const uint8_t id[VAULT_ID_BYTES]);
 
-/* Calls fn for every database directory (dbs/<32 hex>) with its id and owner. */
+/* Calls fn for every database directory (dbs/<32 hex>) with its id, until fn returns
+ * nonzero. */
 static stele_status db_each(const char *store, db_fn fn, void *ctx, util_err *e)
 {
     char dbs[VAULT_PATH_MAX];
@@ -52,14 +54,12 @@ static stele_status db_each(const char *store, db_fn fn, void *ctx, util_err *e)
     struct dirent *de;
     stele_status rc = STELE_OK;
     for (uint32_t n = 0; rc == STELE_OK && n < DBS_MAX && (de = readdir(d)); n++) {
-        uint8_t id[VAULT_ID_BYTES], owner[VAULT_ID_BYTES];
+        uint8_t id[VAULT_ID_BYTES];
         if (strlen(de->d_name) != 32 || crypto_unhex(de->d_name, id, VAULT_ID_BYTES) != 0)
             continue;
         char dir[VAULT_PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", dbs, de->d_name);
-        util_err ignored;
-        if (vault_db_peek(dir, id, owner, &ignored) != STELE_OK) continue; /* not one */
-        if (fn(ctx, dir, id, owner) != 0) break;
+        if (fn(ctx, dir, id) != 0) break;
     }
     closedir(d);
     return rc;
@@ -74,26 +74,24 @@ typedef struct find_ctx {
     const char *name;
     uint8_t id[VAULT_ID_BYTES];
     int found;
-    int denied;             /* a database with that name exists, the user has no slot */
 } find_ctx;
 
-static int find_cb(void *ctx, const char *dir, const uint8_t id[VAULT_ID_BYTES],
-                   const uint8_t owner[VAULT_ID_BYTES])
+/* A database the user can open, owned by c->owner and named c->name. Databases the
+ * user cannot open stay unknown, names included. */
+static int find_cb(void *ctx, const char *dir, const uint8_t id[VAULT_ID_BYTES])
 {
     find_ctx *c = ctx;
-    if (memcmp(owner, c->owner, VAULT_ID_BYTES) != 0) return 0;
+    int own = memcmp(c->owner, c->u->id, VAULT_ID_BYTES) == 0;
     vault_dbkeys *k = malloc(sizeof *k);
     util_err e;
     if (!k) return 0;
-    stele_status rc = vault_db_unlock(dir, c->u, c->dek, k, &e);
-    if (rc == STELE_OK) {
-        if (strcmp(k->name, c->name) == 0) {
+    if (vault_db_unlock(dir, id, c->u, c->dek, own ? VAULT_UNLOCK_OWNER : VAULT_UNLOCK_ANY, k,
+                        &e) == STELE_OK) {
+        if (memcmp(k->owner, c->owner, VAULT_ID_BYTES) == 0 && strcmp(k->name, c->name) == 0) {
             memcpy(c->id, id, VAULT_ID_BYTES);
             c->found = 1;
         }
         vault_dbkeys_release(k);
-    } else if (rc == STELE_EACCESS) {
-        c->denied = 1; /* names of databases we cannot open stay unknown */
     }
     free(k);
     return c->found;
@@ -190,7 +188,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
  * into place. Nothing half-made is left under its real name. */
 static stele_status db_make(const char *store, const vault_user *u, const uint8_t *dek,
                             const uint8_t id[VAULT_ID_BYTES], const char *name,
-                            uint32_t segment_size, util_err *e)
+                            uint32_t segment_size, const uint8_t *admin_pk, util_err *e)
 {
     char hex[33], tmp[VAULT_PATH_MAX], dir[VAULT_PATH_MAX], dbs[VAULT_PATH_MAX];
     crypto_hex(id, VAULT_ID_BYTES, hex);
@@ -198,7 +196,8 @@ static stele_status db_make(const char *store, const vault_user *u, const uint8_
     snprintf(tmp, sizeof tmp, "%s/.new-%s", dbs, hex);
     vault_db_dir(store, id, dir, sizeof dir);
     vault_dbkeys k;
-    stele_status rc = vault_db_create(tmp, u, dek, id, name, &k, e);
+    stele_status rc = vault_db_create(tmp, u, dek, id, name, ledger_size_wanted(segment_size),
+                                      admin_pk, &k, e);
     if (rc == STELE_OK) {
         rc = ledger_create(tmp, &k, segment_size, 0, e);
         vault_dbkeys_release(&k);
@@ -245,7 +244,10 @@ stele_status stele_db_create(const stele_login *who, const char *name, uint32_t 
     if (rc == STELE_OK && own_name_taken(who->store_dir, &u, dek, name))
         rc = util_fail(&e, STELE_EEXIST, "user '%s' already has a database '%s'", u.name, name);
     crypto_random(id, sizeof id);
-    if (rc == STELE_OK) rc = db_make(who->store_dir, &u, dek, id, name, segment_size, &e);
+    vault_user admin = u;
+    if (rc == STELE_OK && !u.admin) rc = vault_admin_find(who->store_dir, &admin, &e);
+    if (rc == STELE_OK)
+        rc = db_make(who->store_dir, &u, dek, id, name, segment_size, admin.box_pk, &e);
     return finish(rc, &e, dek, errbuf, errcap);
 }
 
@@ -266,25 +268,11 @@ stele_status stele_user_add(const stele_login *admin, const char *name, const ch
     if (rc == STELE_OK)
         rc = vault_user_make(admin->store_dir, name, password, password_len,
                              kdf == STELE_KDF_INSECURE_TEST, db_id, &u, &ndek, &e);
-    if (rc == STELE_OK) rc = db_make(admin->store_dir, &u, ndek, db_id, PRIMARY, segment_size, &e);
+    if (rc == STELE_OK)
+        rc = db_make(admin->store_dir, &u, ndek, db_id, PRIMARY, segment_size, a.box_pk, &e);
     if (rc == STELE_OK) rc = vault_user_save(admin->store_dir, &u, &e);
     crypto_secure_free(ndek);
     return finish(rc, &e, dek, errbuf, errcap);
-}
-
-typedef struct count_ctx {
-    const uint8_t *owner;
-    uint32_t n;
-} count_ctx;
-
-static int count_cb(void *ctx, const char *dir, const uint8_t id[VAULT_ID_BYTES],
-                    const uint8_t owner[VAULT_ID_BYTES])
-{
-    (void)dir;
-    (void)id;
-    count_ctx *c = ctx;
-    c->n += memcmp(owner, c->owner, VAULT_ID_BYTES) == 0;
-    return 0;
 }
 
 typedef struct list_ctx {
@@ -300,16 +288,12 @@ static int user_json_cb(void *ctx, const vault_user *u)
     crypto_hex(u->id, VAULT_ID_BYTES, id);
     crypto_hex(u->box_pk, sizeof u->box_pk, box);
     crypto_hex(u->sig_pk, sizeof u->sig_pk, sig);
-    count_ctx cc = {u->id, 0};
-    util_err e;
-    (void)db_each(c->store, count_cb, &cc, &e);
     c->bad |= buf_printf(c->b, "%s{\"name\":\"%s\",\"id\":\"%s\",\"admin\":%s,\"created_ns\":%llu,"
                                "\"profile\":\"%s\",\"x25519_public_key\":\"%s\","
-                               "\"ed25519_public_key\":\"%s\",\"databases_owned\":%u,"
-                               "\"failed_logins\":%llu}",
+                               "\"ed25519_public_key\":\"%s\",\"failed_logins\":%llu}",
                          c->n++ ? "," : "", u->name, id, u->admin ? "true" : "false",
                          (unsigned long long)u->created_ns,
-                         u->insecure ? "insecure-test" : "default", box, sig, cc.n,
+                         u->insecure ? "insecure-test" : "default", box, sig,
                          (unsigned long long)u->failures);
     return 0;
 }
@@ -352,17 +336,21 @@ static stele_status db_remove(const char *store, const char *dir, util_err *e)
 
 typedef struct owned_ctx {
     const char *store;
+    const vault_user *admin;
+    const uint8_t *dek;     /* the admin's */
     const uint8_t *owner;
     stele_status rc;
     util_err *e;
 } owned_ctx;
 
-static int remove_owned_cb(void *ctx, const char *dir, const uint8_t id[VAULT_ID_BYTES],
-                           const uint8_t owner[VAULT_ID_BYTES])
+/* Removes the database if its registry slot (only the admin opens it) names c->owner. */
+static int remove_owned_cb(void *ctx, const char *dir, const uint8_t id[VAULT_ID_BYTES])
 {
-    (void)id;
     owned_ctx *c = ctx;
-    if (memcmp(owner, c->owner, VAULT_ID_BYTES) == 0 && c->rc == STELE_OK)
+    uint8_t owner[VAULT_ID_BYTES];
+    util_err e;
+    if (c->rc == STELE_OK && vault_db_owner(dir, id, c->admin, c->dek, owner, &e) == STELE_OK &&
+        memcmp(owner, c->owner, VAULT_ID_BYTES) == 0)
         c->rc = db_remove(c->store, dir, c->e);
     return 0;
 }
@@ -379,7 +367,7 @@ stele_status stele_user_remove(const stele_login *admin, const char *name, char 
         rc = util_fail(&e, STELE_EINVAL, "an admin cannot remove itself (user '%s')", a.name);
     if (rc == STELE_OK) rc = vault_user_load(admin->store_dir, name, &u, &e);
     if (rc == STELE_OK) rc = vault_user_delete(admin->store_dir, name, &e);
-    owned_ctx c = {admin->store_dir, u.id, STELE_OK, &e};
+    owned_ctx c = {admin->store_dir, &a, dek, u.id, STELE_OK, &e};
     if (rc == STELE_OK) rc = db_each(admin->store_dir, remove_owned_cb, &c, &e);
     if (rc == STELE_OK) rc = c.rc;
     return finish(rc, &e, dek, errbuf, errcap);
@@ -391,12 +379,6 @@ static uint64_t dir_bytes(const char *dir)
 {
     char data[VAULT_PATH_MAX];
     uint64_t total = 0;
-    const char *top[] = {"keys", "superblock.a", "superblock.b"};
-    for (int i = 0; i < 3; i++) {
-        struct stat st;
-        snprintf(data, sizeof data, "%s/%s", dir, top[i]);
-        if (stat(data, &st) == 0) total += (uint64_t)st.st_size;
-    }
     snprintf(data, sizeof data, "%s/data", dir);
     DIR *d = opendir(data);
     struct dirent *de;
@@ -433,18 +415,17 @@ static int members_json(buf *b, const char *store, const vault_dbkeys *k)
     return bad | buf_printf(b, "]");
 }
 
-static int dblist_cb(void *ctx, const char *dir, const uint8_t id[VAULT_ID_BYTES],
-                     const uint8_t owner[VAULT_ID_BYTES])
+static int dblist_cb(void *ctx, const char *dir, const uint8_t id[VAULT_ID_BYTES])
 {
     dblist_ctx *c = ctx;
-    int role = 0, mine = memcmp(owner, c->u->id, VAULT_ID_BYTES) == 0;
-    if (!mine && !vault_db_is_member(dir, c->u->id, &role)) return 0;
     vault_dbkeys *k = malloc(sizeof *k);
     util_err e;
-    if (!k || vault_db_unlock(dir, c->u, c->dek, k, &e) != STELE_OK) {
+    if (!k || vault_db_unlock(dir, id, c->u, c->dek, VAULT_UNLOCK_ANY, k, &e) != STELE_OK) {
         free(k);
-        return 0; /* a slot that does not open is not listed */
+        return 0; /* no slot of the user's opens: not listed */
     }
+    const uint8_t *owner = k->owner;
+    int mine = memcmp(owner, c->u->id, VAULT_ID_BYTES) == 0;
     vault_user o;
     int primary = mine && memcmp(id, c->u->primary_db, VAULT_ID_BYTES) == 0;
     char hex[33], name[VAULT_NAME_MAX * 2 + 2], oname[VAULT_NAME_MAX + 1];
@@ -491,14 +472,13 @@ stele_status stele_db_list(const stele_login *who, char **json, char *errbuf, si
 /* Resolves one of the user's own databases (never the primary) for drop/rename. */
 static stele_status own_db(const stele_login *who, const vault_user *u, const uint8_t *dek,
                            const char *name, const char *what, char dir[VAULT_PATH_MAX],
-                           util_err *e)
+                           uint8_t id[VAULT_ID_BYTES], util_err *e)
 {
     if (name && strcmp(name, PRIMARY) == 0)
         return util_fail(e, STELE_EINVAL, "the primary database cannot be %s", what);
     if (name && strchr(name, '/'))
         return util_fail(e, STELE_EACCESS, "no access: only the owner of '%s' can have it %s",
                          name, what);
-    uint8_t id[VAULT_ID_BYTES];
     char shown[VAULT_NAME_MAX * 2 + 2];
     stele_status rc = name ? api_db_resolve(who->store_dir, u, dek, name, id, shown, e)
                            : util_fail(e, STELE_EINVAL, "a database name is required");
@@ -514,9 +494,10 @@ stele_status stele_db_drop(const stele_login *who, const char *name, char *errbu
     vault_user u;
     uint8_t *dek;
     char dir[VAULT_PATH_MAX], lock[VAULT_PATH_MAX + 8];
+    uint8_t id[VAULT_ID_BYTES];
     int fd = -1;
     stele_status rc = login(who, &u, &dek, &e);
-    if (rc == STELE_OK) rc = own_db(who, &u, dek, name, "dropped", dir, &e);
+    if (rc == STELE_OK) rc = own_db(who, &u, dek, name, "dropped", dir, id, &e);
     snprintf(lock, sizeof lock, "%s/lock", dir);
     if (rc == STELE_OK) rc = lock_acquire(lock, "database being dropped", &fd, &e);
     if (rc == STELE_OK) rc = db_remove(who->store_dir, dir, &e);
@@ -531,18 +512,24 @@ stele_status stele_db_rename(const stele_login *who, const char *name, const cha
     util_err_clear(&e);
     vault_user u;
     uint8_t *dek;
-    char dir[VAULT_PATH_MAX];
+    char dir[VAULT_PATH_MAX], lock[VAULT_PATH_MAX + 8];
+    uint8_t id[VAULT_ID_BYTES];
     vault_dbkeys k;
+    int fd = -1;
     stele_status rc = login(who, &u, &dek, &e);
-    if (rc == STELE_OK) rc = own_db(who, &u, dek, name, "renamed", dir, &e);
+    if (rc == STELE_OK) rc = own_db(who, &u, dek, name, "renamed", dir, id, &e);
     if (rc == STELE_OK) rc = db_name_check(new_name, &e);
     if (rc == STELE_OK && own_name_taken(who->store_dir, &u, dek, new_name))
         rc = util_fail(&e, STELE_EEXIST, "user '%s' already has a database '%s'", u.name,
                        new_name);
-    if (rc == STELE_OK) rc = vault_db_unlock(dir, &u, dek, &k, &e);
+    /* the writer lock: the key slot file is rewritten only by its holder */
+    snprintf(lock, sizeof lock, "%s/lock", dir);
+    if (rc == STELE_OK) rc = lock_acquire(lock, "database being renamed", &fd, &e);
+    if (rc == STELE_OK) rc = vault_db_unlock(dir, id, &u, dek, VAULT_UNLOCK_OWNER, &k, &e);
     if (rc == STELE_OK) {
         rc = vault_db_rename(dir, &k, new_name, &e);
         vault_dbkeys_release(&k);
     }
+    if (fd >= 0) lock_release(fd);
     return finish(rc, &e, dek, errbuf, errcap);
 }

@@ -90,20 +90,20 @@ static int user_add(const cli_access_args *a)
     return done(&lp, st, err);
 }
 
-/* How many databases user `name` owns, from the public registry (-1 if unknown). */
-static int owned_count(const char *store, const char *name)
+/* 1 if user `name` is in the public registry. Which databases they own is not public
+ * (only the admin's registry slots tell, after login). */
+static int user_known(const char *store, const char *name)
 {
     char *json = NULL, err[ERR_MAX];
     if (stele_user_list(store, &json, err, sizeof err) != STELE_OK) return -1;
     json_error_t je;
     json_t *j = json_loads(json, 0, &je);
     stele_free(json);
-    int n = -1;
+    int n = 0;
     size_t i;
     json_t *u;
     json_array_foreach(j, i, u) {
-        if (strcmp(json_string_value(json_object_get(u, "name")) ?: "", name) == 0)
-            n = (int)json_integer_value(json_object_get(u, "databases_owned"));
+        if (strcmp(json_string_value(json_object_get(u, "name")) ?: "", name) == 0) n = 1;
     }
     json_decref(j);
     return n;
@@ -112,16 +112,15 @@ static int owned_count(const char *store, const char *name)
 static int user_remove(const cli_access_args *a)
 {
     const char *name = a->pos[1];
-    int n = owned_count(a->store, name);
-    if (n < 0) {
+    if (!user_known(a->store, name)) {
         say("no user '%s' in store '%s' (see 'stele user list')", name, a->store);
         return EXIT_STATE;
     }
     char q[512];
-    snprintf(q, sizeof q, "removing user '%s' deletes their keys and the %d database%s they "
+    snprintf(q, sizeof q, "removing user '%s' deletes their keys and every database they "
              "own (their primary included): that data becomes unreadable for everyone, members "
              "of databases they shared included, and cannot be recovered. Remove '%s'?", name,
-             n, n == 1 ? "" : "s", name);
+             name);
     fprintf(stderr, "%s\n", q);
     if (!confirm("remove?", a->yes)) return EXIT_USAGE;
     login_pw lp;
@@ -129,7 +128,7 @@ static int user_remove(const cli_access_args *a)
     int rc = get_login(a, &lp);
     if (rc) return rc;
     stele_status st = stele_user_remove(&lp.l, name, err, sizeof err);
-    if (st == STELE_OK) printf("removed user '%s' and %d database%s\n", name, n, n == 1 ? "" : "s");
+    if (st == STELE_OK) printf("removed user '%s' and the databases they owned\n", name);
     return done(&lp, st, err);
 }
 

@@ -453,10 +453,17 @@ stele_status ledger_sb_sync(ledger *L, int clean, util_err *e)
     return rc;
 }
 
+_Static_assert(LEDGER_SEGMENT_MIN >= VAULT_KEYS_USED, "the smallest file holds the key slots");
+
+uint32_t ledger_size_wanted(uint32_t requested)
+{
+    return requested ? requested : LEDGER_SEGMENT_DEFAULT;
+}
+
 stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t segment_size,
                            uint32_t checkpoint_every, util_err *e)
 {
-    if (segment_size == 0) segment_size = LEDGER_SEGMENT_DEFAULT;
+    segment_size = ledger_size_wanted(segment_size);
     if (checkpoint_every == 0) checkpoint_every = 1000;
     if (segment_size < LEDGER_SEGMENT_MIN || segment_size % FRAME_ALIGN)
         return util_fail(e, STELE_EINVAL,
@@ -840,13 +847,18 @@ stele_status ledger_open(const char *db_dir, vault_dbkeys *k, const uint8_t auth
     /* Sealed or plaintext data files: the (sealed) superblock decides, for every box. */
     if (rc == STELE_OK) k->plaintext = (L->sb.flags & SB_FLAG_PLAINTEXT) != 0;
     if (rc == STELE_OK && !crypto_equal(L->sb.sign_pk, k->sign_pk, 32))
-        rc = util_fail(e, STELE_ECORRUPT, "the superblock and the keys file disagree on the "
+        rc = util_fail(e, STELE_ECORRUPT, "the manifest and the key slot file disagree on the "
                                           "database's public key");
     if (rc == STELE_OK && !cfg->read_only) rc = ledger_intent_recover(L, e);
-    /* A copy torn by a crash (it is overwritten in place) is repaired by the writer. */
-    if (rc == STELE_OK && !cfg->read_only && L->sb_damage[0]) {
+    /* A copy torn by a crash (it is overwritten in place) is repaired by the writer, and
+     * a key rotation interrupted before the manifest moved to the newest epoch's copies
+     * (or before the older copies were removed) is finished, as an intent would be. */
+    int moved = rc == STELE_OK && !cfg->read_only &&
+                (L->sb.key_epoch != k->epoch || sb_old_copies_exist(db_dir, k));
+    if (rc == STELE_OK && !cfg->read_only && (L->sb_damage[0] || moved)) {
         rc = sb_write(db_dir, k, L->sb_key, &L->sb, e);
         if (rc == STELE_OK) L->sb_damage[0] = 0;
+        if (rc == STELE_OK && moved) sb_remove_old_copies(db_dir, k);
     }
     if (rc == STELE_OK) rc = open_segments(L, e);
     if (rc == STELE_OK) rc = scan_all(L, e);
@@ -1545,6 +1557,25 @@ int ledger_is_segment(ledger *L, const uint8_t file_id[16])
 }
 
 uint32_t ledger_file_size(ledger *L) { return L->sb.segment_size; }
+
+void ledger_settings_get(ledger *L, uint8_t pk[32], uint64_t *version, uint64_t *counter)
+{
+    pthread_mutex_lock(&L->mu);
+    memcpy(pk, L->sb.set_pk, 32);
+    *version = L->sb.set_version;
+    *counter = L->sb.set_counter;
+    pthread_mutex_unlock(&L->mu);
+}
+
+void ledger_settings_note(ledger *L, const uint8_t pk[32], uint64_t version, uint64_t counter)
+{
+    STELE_ASSERT(!L->cfg.read_only);
+    pthread_mutex_lock(&L->mu);
+    memcpy(L->sb.set_pk, pk, 32);
+    L->sb.set_version = version;
+    L->sb.set_counter = counter;
+    pthread_mutex_unlock(&L->mu);
+}
 
 const char *ledger_dir(const ledger *L) { return L->dir; }
 

@@ -39,6 +39,10 @@ typedef struct ledger_rec {
     size_t payload_len;
 } ledger_rec;
 
+/* The database file size a request means (0 = the default), before any check. Every
+ * file of data/ has it: the key slot file (vault_db_create) is written before
+ * ledger_create, which checks the size. */
+uint32_t ledger_size_wanted(uint32_t requested);
 /* Creates an empty ledger (first segment and superblock) in db_dir. */
 stele_status ledger_create(const char *db_dir, const vault_dbkeys *k, uint32_t segment_size,
                            uint32_t checkpoint_every, util_err *e);
@@ -118,6 +122,12 @@ stele_status ledger_file_hash(const char *path, uint8_t out[32], util_err *e);
 int ledger_record_hash(ledger *L, uint64_t lsn, uint8_t out[32]);
 /* Whether file_id (16 bytes) is one of the ledger's segments. */
 int ledger_is_segment(ledger *L, const uint8_t file_id[16]);
+/* The signed settings this database's manifest records as accepted (pk all zero: none):
+ * the store's settings pin kept where only key holders can change it (DECISIONS 32). */
+void ledger_settings_get(ledger *L, uint8_t pk[32], uint64_t *version, uint64_t *counter);
+/* Records newer accepted settings; written with the manifest's next write (a writable
+ * handle's first append at the latest: opening alone writes nothing). */
+void ledger_settings_note(ledger *L, const uint8_t pk[32], uint64_t version, uint64_t counter);
 /* The fixed file size of this database's data files (segments and fragments). */
 uint32_t ledger_file_size(ledger *L);
 /* The database directory and keys the ledger was opened with (borrowed). */

@@ -201,7 +201,7 @@ static void mlist_add(mlist *m, const uint8_t id[16], const char *kind, uint32_t
 static int mlist_build(const ledger *L, const superblock *sb, mlist *m)
 {
     static const uint8_t zero[32];
-    m->f = malloc(((size_t)sb->nseg + sb->nfrag + sb->nintent + 2 * (size_t)L->keys->epoch) *
+    m->f = malloc(((size_t)sb->nseg + sb->nfrag + sb->nintent + 2 * (size_t)L->keys->epoch + 1) *
                   sizeof *m->f);
     if (!m->f) return -1;
     m->n = 0;
@@ -224,6 +224,11 @@ static int mlist_build(const ledger *L, const superblock *sb, mlist *m)
         }
     for (uint32_t i = 0; i < sb->nintent; i++)
         mlist_add(m, sb->intent[i], "file of an interrupted write", i, 0, NULL);
+    /* The key slot file: not in the manifest (it changes under share and rename, and
+     * its body, sealed under the newest key, authenticates it), but one of data/. */
+    uint8_t kid[16];
+    if (vault_slots_id(L->keys->db_id, kid) != 0) return -1;
+    mlist_add(m, kid, "key slot file", 0, 1, NULL);
     return 0;
 }
 

@@ -17,7 +17,8 @@
 #include "ledger/merkle.h"
 #include "util/io.h"
 
-#define SB_VERSION 3
+#define SB_VERSION 4     /* 4 added the settings record; 3 (without it) is still read */
+#define SB_VERSION_OLD 3
 #define MF_VERSION 1
 #define SIG_CONTEXT "stele-manifest-v1"
 #define PATH_CAP 4300
@@ -28,7 +29,7 @@ static size_t sb_plain_len(const superblock *sb)
 {
     return SB_FIXED_BYTES + (size_t)sb->nseg * SB_SEG_BYTES + SB_SNAP_FIXED +
            (size_t)sb->nfrag * SB_FRAG_BYTES + SB_INTENT_FIXED + (size_t)sb->nintent * 16 +
-           SB_TRAILER;
+           SB_SETTINGS_BYTES + SB_TRAILER;
 }
 
 static void seg_encode(const sb_seg *s, uint8_t q[SB_SEG_BYTES])
@@ -94,7 +95,10 @@ static uint8_t *sb_encode_body(const superblock *sb, uint8_t *p)
     put_u32(q + 4, sb->nintent);
     q += SB_INTENT_FIXED;
     for (uint32_t i = 0; i < sb->nintent; i++, q += 16) memcpy(q, sb->intent[i], 16);
-    return q;
+    memcpy(q, sb->set_pk, 32);
+    put_u64(q + 32, sb->set_version);
+    put_u64(q + 40, sb->set_counter);
+    return q + SB_SETTINGS_BYTES;
 }
 
 /* The Merkle root over the files the manifest names (superblock.h). */
@@ -128,10 +132,12 @@ static void sig_message(const uint8_t *p, size_t signed_len, uint8_t msg[17 + 32
 
 /* ------------------------------------------------------------ decoding */
 
+/* The fixed head; returns the format version (3 or 4) or -1. */
 static int decode_head(const uint8_t *p, size_t len, superblock *sb)
 {
     if (len < SB_FIXED_BYTES + SB_SNAP_FIXED + SB_INTENT_FIXED + SB_TRAILER ||
-        memcmp(p, "STELESB1", 8) != 0 || get_u32(p + 8) != SB_VERSION)
+        memcmp(p, "STELESB1", 8) != 0 ||
+        (get_u32(p + 8) != SB_VERSION && get_u32(p + 8) != SB_VERSION_OLD))
         return -1;
     sb->seq = get_u64(p + 12);
     memcpy(sb->db_id, p + 20, 16);
@@ -147,7 +153,7 @@ static int decode_head(const uint8_t *p, size_t len, superblock *sb)
     sb->key_epoch = get_u32(p + 136);
     sb->flags = get_u32(p + 140);
     if (sb->flags & ~SB_FLAGS_KNOWN) return -1;
-    return sb->nseg == 0 || sb->nseg > SB_MAX_SEGMENTS ? -1 : 0;
+    return sb->nseg == 0 || sb->nseg > SB_MAX_SEGMENTS ? -1 : (int)get_u32(p + 8);
 }
 
 /* Decodes the snapshot part and the intent at q (end = end of the intent list). */
@@ -187,12 +193,19 @@ static int decode_tail(const uint8_t *q, const uint8_t *end, superblock *sb)
 int sb_decode(const uint8_t *p, size_t len, superblock *sb)
 {
     memset(sb, 0, sizeof *sb);
-    if (decode_head(p, len, sb) != 0) return -1;
+    int version = decode_head(p, len, sb);
+    if (version < 0) return -1;
     size_t seg_end = SB_FIXED_BYTES + (size_t)sb->nseg * SB_SEG_BYTES;
-    const uint8_t *end = p + len - SB_TRAILER;
-    if (seg_end > len - SB_TRAILER) return -1;
+    size_t set_bytes = version == SB_VERSION ? SB_SETTINGS_BYTES : 0;
+    const uint8_t *end = p + len - SB_TRAILER, *tail_end = end - set_bytes;
+    if (seg_end + set_bytes > len - SB_TRAILER) return -1;
     sb->segs = calloc(sb->nseg, sizeof *sb->segs);
-    int bad = !sb->segs || decode_tail(p + seg_end, end, sb) != 0;
+    int bad = !sb->segs || decode_tail(p + seg_end, tail_end, sb) != 0;
+    if (!bad && set_bytes) {
+        memcpy(sb->set_pk, tail_end, 32);
+        sb->set_version = get_u64(tail_end + 32);
+        sb->set_counter = get_u64(tail_end + 40);
+    }
     for (uint32_t i = 0; !bad && i < sb->nseg; i++)
         seg_decode(p + SB_FIXED_BYTES + (size_t)i * SB_SEG_BYTES, &sb->segs[i]);
     uint8_t root[32];
@@ -307,9 +320,21 @@ static stele_status sign_encode(const vault_dbkeys *k, superblock *sb, uint8_t *
     return STELE_OK;
 }
 
-/* After the manifest moved to a new key epoch: removes the copies of older epochs
- * (best effort; a copy left behind is an unknown file the next open reports). */
-static void remove_old_copies(const char *db_dir, const vault_dbkeys *k)
+int sb_old_copies_exist(const char *db_dir, const vault_dbkeys *k)
+{
+    int found = 0;
+    for (uint32_t ep = 1; ep < k->epoch && !found; ep++)
+        for (int i = 0; i < 2 && !found; i++) {
+            uint8_t id[16];
+            char path[PATH_CAP];
+            if (sb_copy_id_at(k, ep, i, id) != 0) continue;
+            copy_path(db_dir, id, "", path);
+            found = io_exists(path);
+        }
+    return found;
+}
+
+void sb_remove_old_copies(const char *db_dir, const vault_dbkeys *k)
 {
     for (uint32_t ep = 1; ep < k->epoch; ep++)
         for (int i = 0; i < 2; i++) {
@@ -355,7 +380,7 @@ stele_status sb_write(const char *db_dir, const vault_dbkeys *k, const uint8_t k
     }
     free(pt);
     free(box);
-    if (rc == STELE_OK && was && was != k->epoch) remove_old_copies(db_dir, k);
+    if (rc == STELE_OK && was && was != k->epoch) sb_remove_old_copies(db_dir, k);
     return rc;
 }
 

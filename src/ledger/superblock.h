@@ -21,7 +21,7 @@
  * superblock update would cost more than the log's own writes (DECISIONS.md).
  *
  * Manifest plaintext (little-endian):
- *   "STELESB1" | u32 version(3) | u64 seq | db_id(16) | u32 generation | u8 clean | u8[3] 0
+ *   "STELESB1" | u32 version(4; 3 is read: no settings record) | u64 seq | db_id(16) | u32 generation | u8 clean | u8[3] 0
  *   | u32 segment_size | u32 checkpoint_every | u64 head_lsn | head_hash(32)
  *   | u64 last_checkpoint_lsn | sign_pk(32) | u32 nseg | u32 key_epoch
  *   | u32 flags (bit 0: plaintext data files, --no-encryption) | u8[4] 0
@@ -32,6 +32,8 @@
  *   | nfrag x { file_id(16) | file_hash(32) }
  *   | u8 intent_op (0 none, 1 snapshot, 2 segment roll) | u8 intent_phase | u16 0
  *   | u32 nintent | nintent x file_id(16)
+ *   | settings record (version 4): settings public key(32) | u64 version | u64 counter —
+ *     the newest signed settings a writer of this database accepted (zeros: none)
  *   | root(32): RFC 6962 Merkle root over one leaf per file, segments then fragments,
  *     leaf data = SHA-256(kind | the file's entry bytes as above)
  *   | signature(64): Ed25519 (the database's key) over "stele-manifest-v1"
@@ -59,6 +61,7 @@
 #define SB_FLAGS_KNOWN SB_FLAG_PLAINTEXT
 #define SB_INTENT_FIXED 8
 #define SB_MAX_INTENT SB_MAX_FRAGS
+#define SB_SETTINGS_BYTES 48
 #define SB_TRAILER (32 + 64)
 #define SB_HDR_AREA 128
 #define SB_HDR_PLAIN 64
@@ -102,6 +105,9 @@ typedef struct superblock {
     uint8_t intent_op, intent_phase;
     uint32_t nintent;
     uint8_t (*intent)[16]; /* malloc'd */
+    /* The newest signed settings accepted by a writer (set_pk zero: none recorded). */
+    uint8_t set_pk[32];
+    uint64_t set_version, set_counter;
     uint8_t root[32];      /* filled by sb_write and sb_decode */
 } superblock;
 
@@ -128,6 +134,12 @@ stele_status sb_read(const char *db_dir, const vault_dbkeys *k, const uint8_t ke
 stele_status sb_read_at(const char *db_dir, const vault_dbkeys *k, uint32_t epoch,
                         const uint8_t key[32], superblock *sb, char *damage, size_t cap,
                         util_err *e);
+/* 1 if a manifest copy of an older key epoch is still in data/ (a rotation interrupted
+ * before or while the manifest moved to the newest epoch's copies). */
+int sb_old_copies_exist(const char *db_dir, const vault_dbkeys *k);
+/* Removes the copies of every older epoch and syncs data/ (best effort: a copy left
+ * behind is removed by the next writable open). */
+void sb_remove_old_copies(const char *db_dir, const vault_dbkeys *k);
 void sb_release(superblock *sb);
 /* Bytes of a copy file that the two boxes of this manifest occupy (the rest is filler). */
 size_t sb_file_bytes(const superblock *sb);

@@ -300,7 +300,7 @@ static stele_status frag_read_box(const char *db_dir, const vault_dbkeys *k, uin
     stele_status rc = STELE_OK;
     if (epoch < 1 || epoch > k->epoch || frag_key(k, epoch, id, &g) != 0)
         rc = util_fail(e, STELE_ECORRUPT, "snapshot fragment %u '%s': no key for its epoch "
-                       "%u (an outdated key file, or a damaged manifest)", idx, path, epoch);
+                       "%u (an outdated key slot file, or a damaged manifest)", idx, path, epoch);
     else if (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size ||
              frag_open_header(g, k, id, epoch, fd, &h) != 0 || h.idx != idx || h.lsn != lsn ||
              (packed ? (uint64_t)off + FRAG_BODY_OVERHEAD + n > h.body_len ||

@@ -1,8 +1,8 @@
 /*
- * lock.h — the writer lock of a database: an flock() on a lock file that also
- * records who holds it, so that a second process gets an error naming the holder.
- * The kernel drops the lock when the holder dies, so a crash never leaves a stale
- * lock. Layer: util.
+ * lock.h — the writer lock of a database: an flock() on an empty lock file; a second
+ * process gets an error naming the holder (its pid and program, from the kernel's lock
+ * table: nothing about the holder is written to disk). The kernel drops the lock when
+ * the holder dies, so a crash never leaves a stale lock. Layer: util.
  */
 #ifndef STELE_LOCK_H
 #define STELE_LOCK_H

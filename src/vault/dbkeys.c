@@ -1,26 +1,59 @@
 /*
- * dbkeys.c — a database's key file: key epochs, the owner's slot, member slots, the
- * sealed name and the signing key; sharing, renaming and key rotation. Layer: vault.
- * Bytes: docs/FORMAT.md, "dbs/<id>/keys".
+ * dbkeys.c — a database's key slot file: key epochs, the owner's slot, member slots,
+ * the registry slot, the sealed name and signing key; sharing, renaming and key
+ * rotation. Layer: vault. Bytes: docs/FORMAT.md, "Key slots".
+ *
+ * The file is data/<vault_slots_id(db id)>, of the database's fixed file size:
+ *   [0, 8448)        66 slots of 128 bytes: 0 the owner's, 1..64 members', 65 the
+ *                    registry slot; every unused byte random
+ *   [8448, 17980)    body: XChaCha20-Poly1305 under HKDF(GK_E, "key slots")
+ *   [17980, size)    random
+ * Nothing is in the clear: a user finds their slot by trying to open each one (at most
+ * VAULT_SLOT_COUNT trials), so membership cannot be read from the file.
  *
  * Invariants:
  *  1. The file holds exactly one GK per epoch 1..epoch: the newest in the owner's slot
- *     and every member slot, each older one wrapped under the newest. Whoever opens
- *     the newest can derive every file key; a slot of an older file copy gives no
- *     epoch after it.
+ *     and every member slot, each older one inside the body sealed under the newest.
+ *     Whoever opens the newest can derive every file key; a slot of an older file copy
+ *     gives no epoch after it.
  *  2. Every slot's plaintext names the database, the epoch, the user and the role, and
- *     is checked against the line it came from: a slot moved to another database,
- *     epoch, user or role does not open.
- *  3. The file is replaced whole (io_write_atomic): a reader sees the old or the new
+ *     is checked against the body (owner, member list, epoch): a slot moved to another
+ *     database, epoch, position, user or role does not open.
+ *  3. The body holds the SHA-256 of the whole slot table, so a change of any slot byte
+ *     (used or not) is caught by every opener.
+ *  4. The file is replaced whole (io_write_atomic): a reader sees the old or the new
  *     file, never a mix; the in-memory keys change only after the file is durable.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/io.h"
 #include "vault/vault_int.h"
+
+_Static_assert(VAULT_SLOT_SEALED <= VAULT_SLOT_BYTES, "a sealed slot fits a slot");
+_Static_assert(VAULT_SLOT_PLAIN + CRYPTO_WRAP_OVERHEAD <= VAULT_SLOT_BYTES, "a wrap fits");
+_Static_assert(VAULT_BODY_PLAIN == 9492, "body layout (docs/FORMAT.md) changed");
+_Static_assert(VAULT_KEYS_USED == 17980, "key slot file layout (docs/FORMAT.md) changed");
+
+/* Body plaintext offsets. */
+#define B_MAGIC 0
+#define B_VERSION 8
+#define B_DB 12
+#define B_OWNER 28
+#define B_EPOCH 44
+#define B_NMEMBERS 48
+#define B_NAME 52
+#define B_SIGN_PK (B_NAME + VAULT_DBNAME_PAD)
+#define B_SIGN_SK (B_SIGN_PK + CRYPTO_SIGN_PK_BYTES)
+#define B_MEMBERS (B_SIGN_SK + CRYPTO_SIGN_SK_BYTES)
+#define B_OLD_GKS (B_MEMBERS + VAULT_MEMBERS_MAX * (VAULT_ID_BYTES + 1))
+#define B_SLOTS_HASH (B_OLD_GKS + (VAULT_EPOCH_MAX - 1) * CRYPTO_KEY_BYTES)
+_Static_assert(B_SLOTS_HASH + CRYPTO_HASH_BYTES == VAULT_BODY_PLAIN, "body offsets");
+#define REGISTRY_PLAIN (4 + 2 * VAULT_ID_BYTES)
 
 void vault_db_dir(const char *dir, const uint8_t db_id[VAULT_ID_BYTES], char *out, size_t cap)
 {
@@ -29,20 +62,21 @@ void vault_db_dir(const char *dir, const uint8_t db_id[VAULT_ID_BYTES], char *ou
     snprintf(out, cap, "%s/dbs/%s", dir, hex);
 }
 
-static void gk_aad(const uint8_t *db_id, uint32_t epoch, const uint8_t *user_id, uint8_t aad[48])
+int vault_slots_id(const uint8_t db_id[VAULT_ID_BYTES], uint8_t id[VAULT_ID_BYTES])
 {
-    memcpy(aad, "stele/gk/v1\0", 12);
-    memcpy(aad + 12, db_id, 16);
-    put_u32(aad + 28, epoch);
-    memcpy(aad + 32, user_id, 16);
+    static const char info[] = "stele key slots v1";
+    return crypto_hkdf(db_id, VAULT_ID_BYTES, NULL, 0, (const uint8_t *)info, sizeof info - 1,
+                       id, VAULT_ID_BYTES);
 }
 
-static void oldgk_aad(const uint8_t *db_id, uint32_t epoch, uint32_t newest, uint8_t aad[39])
+void vault_slots_path(const char *db_dir, const uint8_t db_id[VAULT_ID_BYTES], char *out,
+                      size_t cap)
 {
-    memcpy(aad, "stele/oldgk/v1\0", 15);
-    memcpy(aad + 15, db_id, 16);
-    put_u32(aad + 31, epoch);
-    put_u32(aad + 35, newest);
+    uint8_t id[VAULT_ID_BYTES];
+    char hex[2 * VAULT_ID_BYTES + 1];
+    if (vault_slots_id(db_id, id) != 0) memset(id, 0, sizeof id); /* HKDF cannot fail here */
+    crypto_hex(id, VAULT_ID_BYTES, hex);
+    snprintf(out, cap, "%s/data/%s", db_dir, hex);
 }
 
 static int derive_with(const uint8_t *gk, const uint8_t *db_id, const char *purpose,
@@ -96,45 +130,14 @@ static stele_status keys_alloc(vault_dbkeys *k, uint32_t epochs, util_err *e)
     return STELE_OK;
 }
 
-/* Wraps (or unwraps) the signing key under a key derived from the newest GK. */
-static int sign_key_wrap(const vault_dbkeys *k, uint8_t *wrapped, int unwrap)
-{
-    uint8_t *sk_key = crypto_secure_alloc(CRYPTO_KEY_BYTES);
-    if (!sk_key) return -1;
-    int rc = vault_derive(k, "signing key", NULL, 0, sk_key);
-    uint8_t aad[32];
-    memcpy(aad, "stele/signsk/v1\0", 16);
-    memcpy(aad + 16, k->db_id, 16);
-    if (rc == 0 && !unwrap)
-        rc = crypto_wrap(sk_key, aad, sizeof aad, k->sign_sk, CRYPTO_SIGN_SK_BYTES, wrapped);
-    else if (rc == 0)
-        rc = crypto_unwrap(sk_key, aad, sizeof aad, wrapped,
-                           CRYPTO_SIGN_SK_BYTES + CRYPTO_WRAP_OVERHEAD, k->sign_sk);
-    crypto_secure_free(sk_key);
-    return rc;
-}
+/* ---- slots ---- */
 
-#define NAME_WRAPPED (VAULT_DBNAME_PAD + CRYPTO_WRAP_OVERHEAD)
-
-/* Seals (or opens) the database name, padded with zeros to VAULT_DBNAME_PAD bytes. */
-static int name_wrap(vault_dbkeys *k, uint8_t wrapped[NAME_WRAPPED], int unwrap)
+/* AAD of the owner's DEK-wrapped slot: binds database and owner. */
+static void owner_aad(const uint8_t *db_id, const uint8_t *user_id, uint8_t aad[44])
 {
-    uint8_t key[CRYPTO_KEY_BYTES], pad[VAULT_DBNAME_PAD + 1], aad[32];
-    memcpy(aad, "stele/dbname/v1\0", 16);
-    memcpy(aad + 16, k->db_id, 16);
-    int rc = vault_derive(k, "db name", NULL, 0, key);
-    memset(pad, 0, sizeof pad);
-    if (rc == 0 && !unwrap) {
-        memcpy(pad, k->name, strlen(k->name));
-        rc = crypto_wrap(key, aad, sizeof aad, pad, VAULT_DBNAME_PAD, wrapped);
-    } else if (rc == 0) {
-        rc = crypto_unwrap(key, aad, sizeof aad, wrapped, NAME_WRAPPED, pad);
-        pad[VAULT_DBNAME_PAD] = 0;
-        if (rc == 0 && !vault_name_ok((char *)pad)) rc = -1;
-        if (rc == 0) util_strlcpy(k->name, (char *)pad, sizeof k->name);
-    }
-    crypto_wipe(key, sizeof key);
-    return rc;
+    memcpy(aad, "stele/gk/v2\0", 12);
+    memcpy(aad + 12, db_id, 16);
+    memcpy(aad + 28, user_id, 16);
 }
 
 /* The plaintext of a slot: "SGK1" | db | epoch | user | role | GK (the newest). */
@@ -149,120 +152,200 @@ static void slot_plain(const vault_dbkeys *k, const uint8_t user[VAULT_ID_BYTES]
     memcpy(p + 41, k->gk, CRYPTO_KEY_BYTES);
 }
 
-static int slot_seal(const vault_dbkeys *k, const uint8_t user[VAULT_ID_BYTES], int role,
-                     const uint8_t box_pk[CRYPTO_BOX_PK_BYTES], uint8_t out[VAULT_SLOT_SEALED])
+/* A slot sealed to box_pk (dek == NULL) or wrapped by the owner's DEK; random tail. */
+static int slot_make(const vault_dbkeys *k, const uint8_t user[VAULT_ID_BYTES], int role,
+                     const uint8_t *box_pk, const uint8_t *dek, uint8_t out[VAULT_SLOT_BYTES])
 {
-    uint8_t *p = crypto_secure_alloc(VAULT_SLOT_PLAIN);
+    uint8_t *p = crypto_secure_alloc(VAULT_SLOT_PLAIN), aad[44];
     if (!p) return -1;
+    crypto_random(out, VAULT_SLOT_BYTES);
     slot_plain(k, user, role, p);
-    int rc = crypto_seal(box_pk, p, VAULT_SLOT_PLAIN, out);
+    owner_aad(k->db_id, user, aad);
+    int rc = dek ? crypto_wrap(dek, aad, sizeof aad, p, VAULT_SLOT_PLAIN, out)
+                 : crypto_seal(box_pk, p, VAULT_SLOT_PLAIN, out);
     crypto_secure_free(p);
     return rc;
 }
 
-/* Opens a sealed slot with the user's X25519 key and checks what it names; the GK goes
- * to k->gk (already allocated for k->epoch epochs). 0 or -1. */
-static int slot_open(vault_dbkeys *k, const vault_user *u, const uint8_t *box_sk, int role,
-                     const uint8_t sealed[VAULT_SLOT_SEALED])
+/* Opens slot s for u: with the DEK (dek != NULL) or u's X25519 key; checks the magic,
+ * the database and the user. 0 and the plaintext in p, or -1. */
+static int slot_open(const uint8_t *db_id, const vault_user *u, const uint8_t *dek,
+                     const uint8_t *box_sk, const uint8_t s[VAULT_SLOT_BYTES],
+                     uint8_t p[VAULT_SLOT_PLAIN])
 {
-    uint8_t *p = crypto_secure_alloc(VAULT_SLOT_PLAIN);
-    if (!p) return -1;
-    int rc = crypto_seal_open(u->box_pk, box_sk, sealed, VAULT_SLOT_SEALED, p);
-    if (rc == 0 && (memcmp(p, "SGK1", 4) != 0 || memcmp(p + 4, k->db_id, 16) != 0 ||
-                    get_u32(p + 20) != k->epoch || memcmp(p + 24, u->id, 16) != 0 ||
-                    p[40] != role))
+    uint8_t aad[44];
+    owner_aad(db_id, u->id, aad);
+    int rc = dek ? crypto_unwrap(dek, aad, sizeof aad, s, VAULT_SLOT_PLAIN + CRYPTO_WRAP_OVERHEAD,
+                                 p)
+                 : crypto_seal_open(u->box_pk, box_sk, s, VAULT_SLOT_SEALED, p);
+    if (rc == 0 && (memcmp(p, "SGK1", 4) != 0 || memcmp(p + 4, db_id, VAULT_ID_BYTES) != 0 ||
+                    memcmp(p + 24, u->id, VAULT_ID_BYTES) != 0))
         rc = -1;
-    if (rc == 0) memcpy(k->gk, p + 41, CRYPTO_KEY_BYTES);
-    crypto_secure_free(p);
     return rc;
+}
+
+/* ---- the body ---- */
+
+static void body_aad(const uint8_t *db_id, const uint8_t *file_id, uint32_t epoch,
+                     uint8_t aad[50])
+{
+    memcpy(aad, "stele/keys/v1\0", 14);
+    memcpy(aad + 14, db_id, 16);
+    memcpy(aad + 30, file_id, 16);
+    put_u32(aad + 46, epoch);
+}
+
+static void body_encode(const vault_dbkeys *k, const uint8_t *table, uint8_t *b)
+{
+    memset(b, 0, VAULT_BODY_PLAIN);
+    memcpy(b + B_MAGIC, "STELEKS1", 8);
+    put_u32(b + B_VERSION, 1);
+    memcpy(b + B_DB, k->db_id, VAULT_ID_BYTES);
+    memcpy(b + B_OWNER, k->owner, VAULT_ID_BYTES);
+    put_u32(b + B_EPOCH, k->epoch);
+    put_u32(b + B_NMEMBERS, k->nmembers);
+    memcpy(b + B_NAME, k->name, strlen(k->name));
+    memcpy(b + B_SIGN_PK, k->sign_pk, CRYPTO_SIGN_PK_BYTES);
+    memcpy(b + B_SIGN_SK, k->sign_sk, CRYPTO_SIGN_SK_BYTES);
+    for (uint32_t i = 0; i < k->nmembers; i++) {
+        uint8_t *m = b + B_MEMBERS + (size_t)i * (VAULT_ID_BYTES + 1);
+        memcpy(m, k->members[i].user, VAULT_ID_BYTES);
+        m[VAULT_ID_BYTES] = (uint8_t)k->members[i].role;
+    }
+    memcpy(b + B_OLD_GKS, k->gks, (size_t)(k->epoch - 1) * CRYPTO_KEY_BYTES);
+    crypto_sha256(table, VAULT_SLOT_TABLE, b + B_SLOTS_HASH);
+}
+
+/* The fields of an opened body into k (GK of the newest epoch already in k->gk). */
+static int body_decode(vault_dbkeys *k, const uint8_t *b, const uint8_t *table)
+{
+    uint8_t h[CRYPTO_HASH_BYTES];
+    crypto_sha256(table, VAULT_SLOT_TABLE, h);
+    uint32_t n = get_u32(b + B_NMEMBERS);
+    if (memcmp(b + B_MAGIC, "STELEKS1", 8) != 0 || get_u32(b + B_VERSION) != 1 ||
+        memcmp(b + B_DB, k->db_id, VAULT_ID_BYTES) != 0 || get_u32(b + B_EPOCH) != k->epoch ||
+        n > VAULT_MEMBERS_MAX || !crypto_equal(h, b + B_SLOTS_HASH, sizeof h))
+        return -1;
+    char name[VAULT_DBNAME_PAD + 1];
+    memcpy(name, b + B_NAME, VAULT_DBNAME_PAD);
+    name[VAULT_DBNAME_PAD] = 0;
+    if (!vault_name_ok(name)) return -1;
+    util_strlcpy(k->name, name, sizeof k->name);
+    memcpy(k->owner, b + B_OWNER, VAULT_ID_BYTES);
+    memcpy(k->sign_pk, b + B_SIGN_PK, CRYPTO_SIGN_PK_BYTES);
+    memcpy(k->sign_sk, b + B_SIGN_SK, CRYPTO_SIGN_SK_BYTES);
+    k->nmembers = n;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *m = b + B_MEMBERS + (size_t)i * (VAULT_ID_BYTES + 1);
+        vault_member *vm = &k->members[i];
+        memcpy(vm->user, m, VAULT_ID_BYTES);
+        vm->role = m[VAULT_ID_BYTES];
+        memcpy(vm->slot, table + (size_t)(1 + i) * VAULT_SLOT_BYTES, VAULT_SLOT_BYTES);
+        if (vm->role < VAULT_ROLE_READER || vm->role > VAULT_ROLE_ADMIN) return -1;
+    }
+    memcpy(k->owner_slot, table, VAULT_SLOT_BYTES);
+    memcpy(k->registry_slot, table + (size_t)VAULT_SLOT_REGISTRY * VAULT_SLOT_BYTES,
+           VAULT_SLOT_BYTES);
+    memcpy(k->gks, b + B_OLD_GKS, (size_t)(k->epoch - 1) * CRYPTO_KEY_BYTES);
+    /* the public key must belong to the secret key (libsodium keeps pk in sk[32..64]) */
+    return crypto_equal(k->sign_sk + 32, k->sign_pk, CRYPTO_SIGN_PK_BYTES) ? 0 : -1;
 }
 
 /* ---- the file ---- */
 
-static int member_line(buf *b, uint32_t i, const vault_member *m)
-{
-    char uh[33], sh[2 * VAULT_SLOT_SEALED + 1];
-    crypto_hex(m->user, VAULT_ID_BYTES, uh);
-    crypto_hex(m->sealed, VAULT_SLOT_SEALED, sh);
-    return buf_printf(b, "member.%u %s %s %s\n", i, uh, vault_role_name(m->role), sh);
-}
-
-/* Older GKs, each wrapped under the newest. */
-static int old_gk_lines(buf *b, const vault_dbkeys *k)
-{
-    for (uint32_t ep = 1; ep < k->epoch; ep++) {
-        uint8_t w[VAULT_WRAPPED_KEY_BYTES], aad[39];
-        char key[32];
-        oldgk_aad(k->db_id, ep, k->epoch, aad);
-        if (crypto_wrap(k->gk, aad, sizeof aad, k->gks + (size_t)(ep - 1) * CRYPTO_KEY_BYTES,
-                        CRYPTO_KEY_BYTES, w) != 0)
-            return -1;
-        snprintf(key, sizeof key, "gk.%u", ep);
-        if (vault_kv_hex_line(b, key, w, sizeof w) != 0) return -1;
-    }
-    return 0;
-}
-
-/* Writes the whole keys file from k (all wraps made fresh from the secrets in k). */
+/* Writes the whole file from k: slots as kept in k, a fresh body, random elsewhere. */
 static stele_status keys_write(const char *db_dir, vault_dbkeys *k, util_err *e)
 {
-    uint8_t wrapped_sk[CRYPTO_SIGN_SK_BYTES + CRYPTO_WRAP_OVERHEAD], name[NAME_WRAPPED];
-    char owner_hex[33];
-    crypto_hex(k->owner, VAULT_ID_BYTES, owner_hex);
-    buf b;
-    buf_init(&b);
-    int bad = sign_key_wrap(k, wrapped_sk, 0) != 0 || name_wrap(k, name, 0) != 0 ||
-              buf_printf(&b, "stele-keys 1\n") ||
-              vault_kv_hex_line(&b, "db", k->db_id, VAULT_ID_BYTES) ||
-              buf_printf(&b, "owner %s\nepoch %u\n", owner_hex, k->epoch) ||
-              (k->has_owner_sealed
-                   ? vault_kv_hex_line(&b, "slot_sealed", k->owner_sealed, VAULT_SLOT_SEALED)
-                   : vault_kv_hex_line(&b, "slot", k->owner_slot, sizeof k->owner_slot)) ||
-              old_gk_lines(&b, k) != 0 || vault_kv_hex_line(&b, "name", name, sizeof name) ||
-              buf_printf(&b, "members %u\n", k->nmembers);
-    for (uint32_t i = 0; !bad && i < k->nmembers; i++) bad = member_line(&b, i, &k->members[i]);
-    bad = bad || vault_kv_hex_line(&b, "sign_pk", k->sign_pk, CRYPTO_SIGN_PK_BYTES) ||
-          vault_kv_hex_line(&b, "sign_sk_wrapped", wrapped_sk, sizeof wrapped_sk) ||
-          vault_kv_finish(&b);
-    stele_status rc = bad ? util_fail(e, STELE_ENOMEM, "cannot seal the keys of a database")
-                          : io_write_atomic(db_dir, "keys", b.data, b.len, e);
-    buf_release(&b);
+    STELE_ASSERT(k->file_size >= VAULT_KEYS_USED && k->nmembers <= VAULT_MEMBERS_MAX);
+    uint8_t id[VAULT_ID_BYTES], key[CRYPTO_KEY_BYTES], aad[50];
+    uint8_t *f = malloc(k->file_size), *b = crypto_secure_alloc(VAULT_BODY_PLAIN);
+    char data[VAULT_PATH_MAX], hex[2 * VAULT_ID_BYTES + 1];
+    int bad = !f || !b || vault_slots_id(k->db_id, id) != 0 ||
+              vault_derive(k, "key slots", NULL, 0, key) != 0;
+    if (!bad) {
+        crypto_random_fill(f, k->file_size);
+        memcpy(f, k->owner_slot, VAULT_SLOT_BYTES);
+        for (uint32_t i = 0; i < k->nmembers; i++)
+            memcpy(f + (size_t)(1 + i) * VAULT_SLOT_BYTES, k->members[i].slot, VAULT_SLOT_BYTES);
+        memcpy(f + (size_t)VAULT_SLOT_REGISTRY * VAULT_SLOT_BYTES, k->registry_slot,
+               VAULT_SLOT_BYTES);
+        body_encode(k, f, b);
+        body_aad(k->db_id, id, k->epoch, aad);
+        bad = crypto_wrap(key, aad, sizeof aad, b, VAULT_BODY_PLAIN, f + VAULT_SLOT_TABLE) != 0;
+    }
+    crypto_wipe(key, sizeof key);
+    crypto_secure_free(b);
+    stele_status rc = STELE_OK;
+    if (bad) {
+        rc = util_fail(e, STELE_ENOMEM, "cannot seal the key slots of a database");
+    } else {
+        snprintf(data, sizeof data, "%s/data", db_dir);
+        crypto_hex(id, VAULT_ID_BYTES, hex);
+        rc = io_write_atomic(data, hex, f, k->file_size, e);
+    }
+    free(f);
     return rc;
+}
+
+/* The registry slot: "SRG1" | db id | owner id, sealed to the store admin's key. */
+static int registry_make(vault_dbkeys *k, const uint8_t admin_box_pk[CRYPTO_BOX_PK_BYTES])
+{
+    uint8_t p[REGISTRY_PLAIN];
+    memcpy(p, "SRG1", 4);
+    memcpy(p + 4, k->db_id, VAULT_ID_BYTES);
+    memcpy(p + 20, k->owner, VAULT_ID_BYTES);
+    crypto_random(k->registry_slot, VAULT_SLOT_BYTES);
+    return crypto_seal(admin_box_pk, p, sizeof p, k->registry_slot);
 }
 
 static stele_status owner_wrap(vault_dbkeys *k, const uint8_t *dek, util_err *e)
 {
-    uint8_t aad[48];
-    gk_aad(k->db_id, k->epoch, k->owner, aad);
-    k->has_owner_sealed = 0;
-    if (crypto_wrap(dek, aad, sizeof aad, k->gk, CRYPTO_KEY_BYTES, k->owner_slot) != 0)
+    if (slot_make(k, k->owner, VAULT_ROLE_OWNER, NULL, dek, k->owner_slot) != 0)
         return util_fail(e, STELE_EIO, "cannot wrap a database key");
+    return STELE_OK;
+}
+
+/* data/ and an empty lock file (created here so that every database has one and its
+ * presence tells nothing about use). */
+static stele_status db_dirs(const char *db_dir, util_err *e)
+{
+    int mrc = io_mkdirs(db_dir);
+    if (mrc != 0)
+        return util_fail(e, util_errno_status(-mrc), "cannot create '%s': %s", db_dir,
+                         strerror(-mrc));
+    char p[VAULT_PATH_MAX];
+    snprintf(p, sizeof p, "%s/data", db_dir);
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        return util_fail(e, STELE_EIO, "cannot create '%s': %s", p, strerror(errno));
+    snprintf(p, sizeof p, "%s/lock", db_dir);
+    int fd = io_open(p, O_WRONLY | O_CREAT, 0600);
+    if (fd < 0)
+        return util_fail(e, util_errno_status(-fd), "cannot create '%s': %s", p, strerror(-fd));
+    io_close(fd);
     return STELE_OK;
 }
 
 stele_status vault_db_create(const char *db_dir, const vault_user *owner, const uint8_t *dek,
                              const uint8_t db_id[VAULT_ID_BYTES], const char *name,
+                             uint32_t file_size, const uint8_t admin_box_pk[CRYPTO_BOX_PK_BYTES],
                              vault_dbkeys *k, util_err *e)
 {
     memset(k, 0, sizeof *k);
     STELE_ASSERT(name && vault_name_ok(name));
-    int mrc = io_mkdirs(db_dir);
-    if (mrc != 0)
-        return util_fail(e, util_errno_status(-mrc), "cannot create '%s': %s", db_dir,
-                         strerror(-mrc));
-    char data[VAULT_PATH_MAX];
-    snprintf(data, sizeof data, "%s/data", db_dir);
-    if (mkdir(data, 0700) != 0 && errno != EEXIST)
-        return util_fail(e, STELE_EIO, "cannot create '%s': %s", data, strerror(errno));
-    stele_status rc = keys_alloc(k, 1, e);
+    if (file_size < VAULT_KEYS_USED)
+        return util_fail(e, STELE_EINVAL, "file size %u cannot hold the key slots (%u bytes)",
+                         file_size, (unsigned)VAULT_KEYS_USED);
+    stele_status rc = db_dirs(db_dir, e);
+    if (rc == STELE_OK) rc = keys_alloc(k, 1, e);
     if (rc != STELE_OK) return rc;
     memcpy(k->db_id, db_id, VAULT_ID_BYTES);
     memcpy(k->owner, owner->id, VAULT_ID_BYTES);
     util_strlcpy(k->name, name, sizeof k->name);
     k->role = VAULT_ROLE_OWNER;
+    k->file_size = file_size;
     crypto_random(k->gk, CRYPTO_KEY_BYTES);
-    if (crypto_sig_keypair(k->sign_pk, k->sign_sk) != 0)
-        rc = util_fail(e, STELE_EIO, "cannot make the signing key of a new database");
+    if (crypto_sig_keypair(k->sign_pk, k->sign_sk) != 0 || registry_make(k, admin_box_pk) != 0)
+        rc = util_fail(e, STELE_EIO, "cannot make the keys of a new database");
     if (rc == STELE_OK) rc = owner_wrap(k, dek, e);
     if (rc == STELE_OK) rc = keys_write(db_dir, k, e);
     if (rc != STELE_OK) vault_dbkeys_release(k);
@@ -271,170 +354,155 @@ stele_status vault_db_create(const char *db_dir, const vault_user *owner, const 
 
 /* ---- reading ---- */
 
-static int parse_members(const char *t, vault_dbkeys *k)
+/* Reads the slot table and the body box (VAULT_KEYS_USED bytes) into img; the file's
+ * size into *size. */
+static stele_status keys_read(const char *path, uint8_t *img, uint32_t *size, util_err *e)
 {
-    uint64_t n;
-    if (vault_kv_get_u64(t, "members", &n) != 0 || n > VAULT_MEMBERS_MAX) return -1;
-    k->nmembers = (uint32_t)n;
-    for (uint32_t i = 0; i < k->nmembers; i++) {
-        char key[32], v[1024], uh[40], role[16], sh[256]; /* widths below: size - 1 */
-        _Static_assert(2 * VAULT_SLOT_SEALED < sizeof sh, "a sealed slot fits in hex");
-        snprintf(key, sizeof key, "member.%u", i);
-        if (vault_kv_get(t, key, v, sizeof v) != 0 ||
-            sscanf(v, "%39s %15s %255s", uh, role, sh) != 3)
-            return -1;
-        vault_member *m = &k->members[i];
-        m->role = vault_role_parse(role);
-        if (crypto_unhex(uh, m->user, VAULT_ID_BYTES) != 0 ||
-            crypto_unhex(sh, m->sealed, VAULT_SLOT_SEALED) != 0 || m->role < VAULT_ROLE_READER ||
-            m->role > VAULT_ROLE_ADMIN)
-            return -1;
-    }
-    return 0;
-}
-
-/* The plaintext fields of a keys file into k (no secrets). */
-static stele_status keys_parse(const char *path, const char *t, vault_dbkeys *k, util_err *e)
-{
-    uint64_t epoch = 0;
-    int bad = vault_kv_get_hex(t, "db", k->db_id, VAULT_ID_BYTES) ||
-              vault_kv_get_hex(t, "owner", k->owner, VAULT_ID_BYTES) ||
-              vault_kv_get_u64(t, "epoch", &epoch) || epoch == 0 || epoch > VAULT_EPOCH_MAX ||
-              vault_kv_get_hex(t, "sign_pk", k->sign_pk, CRYPTO_SIGN_PK_BYTES) ||
-              parse_members(t, k) != 0;
-    if (!bad) {
-        k->has_owner_sealed =
-            vault_kv_get_hex(t, "slot_sealed", k->owner_sealed, VAULT_SLOT_SEALED) == 0;
-        bad = !k->has_owner_sealed &&
-              vault_kv_get_hex(t, "slot", k->owner_slot, sizeof k->owner_slot) != 0;
-    }
-    if (bad) return util_fail(e, STELE_ECORRUPT, "'%s' is corrupt: a field is missing", path);
-    k->epoch = (uint32_t)epoch;
+    int fd = io_open(path, O_RDONLY, 0);
+    if (fd == -ENOENT)
+        return util_fail(e, STELE_ENOTFOUND, "the key slots of the database ('%s') are missing",
+                         path);
+    if (fd < 0) return util_fail(e, util_errno_status(-fd), "cannot open '%s': %s", path,
+                                 strerror(-fd));
+    struct stat st;
+    ssize_t n = fstat(fd, &st) == 0 ? io_pread(fd, img, VAULT_KEYS_USED, 0) : -errno;
+    io_close(fd);
+    if (n < 0) return util_fail(e, STELE_EIO, "cannot read '%s': %s", path, strerror((int)-n));
+    if (n != VAULT_KEYS_USED || st.st_size > (off_t)UINT32_MAX)
+        return util_fail(e, STELE_ECORRUPT, "'%s' is %lld bytes: truncated or replaced "
+                         "(restore it from a backup)", path, (long long)st.st_size);
+    *size = (uint32_t)st.st_size;
     return STELE_OK;
 }
 
-static stele_status keys_read(const char *db_dir, char **text, char *path, size_t cap,
-                              util_err *e)
+/* Finds and opens u's slot; GK, epoch and role into k (keys allocated here). Returns the
+ * slot's index in *at. */
+static stele_status unlock_slot(const char *path, const uint8_t *table, vault_dbkeys *k,
+                                const vault_user *u, const uint8_t *dek, int which,
+                                uint32_t *at, util_err *e)
 {
-    snprintf(path, cap, "%s/keys", db_dir);
-    uint8_t *t = NULL;
-    stele_status rc = vault_kv_read(path, "stele-keys ", &t, e);
-    if (rc == STELE_ENOTFOUND)
-        return util_fail(e, STELE_ENOTFOUND, "database keys '%s' are missing", path);
-    *text = (char *)t;
-    return rc;
-}
-
-stele_status vault_db_peek(const char *db_dir, uint8_t db_id[VAULT_ID_BYTES],
-                           uint8_t owner[VAULT_ID_BYTES], util_err *e)
-{
-    char path[VAULT_PATH_MAX], *t = NULL;
-    stele_status rc = keys_read(db_dir, &t, path, sizeof path, e);
-    if (rc != STELE_OK) return rc;
-    int bad = vault_kv_get_hex(t, "db", db_id, VAULT_ID_BYTES) ||
-              vault_kv_get_hex(t, "owner", owner, VAULT_ID_BYTES);
-    free(t);
-    return bad ? util_fail(e, STELE_ECORRUPT, "'%s' is corrupt: a field is missing", path)
-               : STELE_OK;
-}
-
-int vault_db_is_member(const char *db_dir, const uint8_t user[VAULT_ID_BYTES], int *role)
-{
-    char path[VAULT_PATH_MAX], *t = NULL;
-    util_err e;
-    vault_dbkeys *k = calloc(1, sizeof *k);
-    int found = 0;
-    if (k && keys_read(db_dir, &t, path, sizeof path, &e) == STELE_OK &&
-        keys_parse(path, t, k, &e) == STELE_OK)
-        for (uint32_t i = 0; i < k->nmembers && !found; i++)
-            if (memcmp(k->members[i].user, user, VAULT_ID_BYTES) == 0) {
-                found = 1;
-                *role = k->members[i].role;
-            }
-    free(t);
-    free(k);
-    return found;
-}
-
-/* The newest GK into k->gk through u's slot (owner or member); sets k->role. */
-static stele_status unlock_slot(const char *path, vault_dbkeys *k, const vault_user *u,
-                                const uint8_t *dek, util_err *e)
-{
-    int owner = crypto_equal(k->owner, u->id, VAULT_ID_BYTES);
-    if (owner && !k->has_owner_sealed) {
-        uint8_t aad[48];
-        gk_aad(k->db_id, k->epoch, u->id, aad);
-        k->role = VAULT_ROLE_OWNER;
-        if (crypto_unwrap(dek, aad, sizeof aad, k->owner_slot, sizeof k->owner_slot, k->gk))
-            return util_fail(e, STELE_ECORRUPT, "'%s': database key not authentic", path);
-        return STELE_OK;
+    uint8_t *p = crypto_secure_alloc(VAULT_SLOT_PLAIN), *box_sk = NULL;
+    if (!p) return util_fail(e, STELE_ENOMEM, "cannot allocate secure memory");
+    int found = slot_open(k->db_id, u, dek, NULL, table, p) == 0;
+    *at = 0;
+    stele_status rc = found ? STELE_OK : vault_user_box_sk(u, dek, &box_sk, e);
+    uint32_t n = which == VAULT_UNLOCK_OWNER ? 1 : VAULT_SLOT_REGISTRY;
+    for (uint32_t i = 0; rc == STELE_OK && !found && i < n; i++) {
+        found = slot_open(k->db_id, u, NULL, box_sk, table + (size_t)i * VAULT_SLOT_BYTES, p) == 0;
+        if (found) *at = i;
     }
-    const uint8_t *sealed = owner ? k->owner_sealed : NULL;
-    k->role = owner ? VAULT_ROLE_OWNER : VAULT_ROLE_NONE;
-    for (uint32_t i = 0; !owner && i < k->nmembers && !sealed; i++)
-        if (crypto_equal(k->members[i].user, u->id, VAULT_ID_BYTES)) {
-            sealed = k->members[i].sealed;
-            k->role = k->members[i].role;
-        }
-    if (!sealed)
-        return util_fail(e, STELE_EACCESS, "no access: user '%s' is neither the owner nor a "
-                         "member of database '%s' (ask its owner or an admin to share it)",
-                         u->name, path);
-    uint8_t *box_sk = NULL;
-    stele_status rc = vault_user_box_sk(u, dek, &box_sk, e);
-    if (rc == STELE_OK && slot_open(k, u, box_sk, k->role, sealed) != 0)
+    crypto_secure_free(box_sk);
+    uint32_t epoch = found ? get_u32(p + 20) : 0;
+    int role = found ? p[40] : VAULT_ROLE_NONE;
+    if (rc == STELE_OK && !found)
+        rc = util_fail(e, STELE_EACCESS, "no access: user '%s' has no key slot in database "
+                       "'%s' (ask its owner or an admin to share it; a damaged key slot "
+                       "file looks the same)", u->name, path);
+    if (rc == STELE_OK && (epoch == 0 || epoch > VAULT_EPOCH_MAX ||
+                           (*at == 0) != (role == VAULT_ROLE_OWNER)))
         rc = util_fail(e, STELE_ECORRUPT, "'%s': the key slot of user '%s' is not authentic",
                        path, u->name);
-    crypto_secure_free(box_sk);
+    if (rc == STELE_OK) rc = keys_alloc(k, epoch, e);
+    if (rc == STELE_OK) {
+        memcpy(k->gk, p + 41, CRYPTO_KEY_BYTES);
+        k->role = role;
+    }
+    crypto_secure_free(p);
     return rc;
 }
 
-/* Every older GK from its wrap under the newest. */
-static stele_status unlock_old(const char *path, const char *t, vault_dbkeys *k, util_err *e)
+/* Opens the body with the newest GK and checks it against the slot u opened. */
+static stele_status unlock_body(const char *path, const uint8_t *img, vault_dbkeys *k,
+                                const vault_user *u, uint32_t at, util_err *e)
 {
-    for (uint32_t ep = 1; ep < k->epoch; ep++) {
-        uint8_t w[VAULT_WRAPPED_KEY_BYTES], aad[39];
-        char key[32];
-        snprintf(key, sizeof key, "gk.%u", ep);
-        oldgk_aad(k->db_id, ep, k->epoch, aad);
-        if (vault_kv_get_hex(t, key, w, sizeof w) != 0 ||
-            crypto_unwrap(k->gk, aad, sizeof aad, w, sizeof w,
-                          k->gks + (size_t)(ep - 1) * CRYPTO_KEY_BYTES) != 0)
-            return util_fail(e, STELE_ECORRUPT, "'%s': the key of epoch %u is missing or not "
-                             "authentic", path, ep);
-    }
+    uint8_t id[VAULT_ID_BYTES], key[CRYPTO_KEY_BYTES], aad[50];
+    uint8_t *b = crypto_secure_alloc(VAULT_BODY_PLAIN);
+    int bad = !b || vault_slots_id(k->db_id, id) != 0 ||
+              vault_derive(k, "key slots", NULL, 0, key) != 0;
+    body_aad(k->db_id, id, k->epoch, aad);
+    bad = bad || crypto_unwrap(key, aad, sizeof aad, img + VAULT_SLOT_TABLE,
+                               VAULT_BODY_PLAIN + CRYPTO_WRAP_OVERHEAD, b) != 0 ||
+          body_decode(k, b, img) != 0;
+    crypto_wipe(key, sizeof key);
+    crypto_secure_free(b);
+    if (!bad && at == 0) bad = !crypto_equal(k->owner, u->id, VAULT_ID_BYTES);
+    if (!bad && at > 0)
+        bad = at > k->nmembers ||
+              !crypto_equal(k->members[at - 1].user, u->id, VAULT_ID_BYTES) ||
+              k->members[at - 1].role != k->role;
+    if (bad) return util_fail(e, STELE_ECORRUPT, "'%s': the keys of the database are not "
+                              "authentic (damaged or changed; restore the file from a backup)",
+                              path);
     return STELE_OK;
 }
 
-/* The signing key and the name; checks that sign_pk belongs to the secret key. */
-static stele_status unlock_rest(const char *path, const char *t, vault_dbkeys *k, util_err *e)
-{
-    uint8_t wrapped_sk[CRYPTO_SIGN_SK_BYTES + CRYPTO_WRAP_OVERHEAD], name[NAME_WRAPPED];
-    if (vault_kv_get_hex(t, "sign_sk_wrapped", wrapped_sk, sizeof wrapped_sk) != 0 ||
-        sign_key_wrap(k, wrapped_sk, 1) != 0)
-        return util_fail(e, STELE_ECORRUPT, "'%s': signing key not authentic", path);
-    if (!crypto_equal(k->sign_sk + 32, k->sign_pk, CRYPTO_SIGN_PK_BYTES))
-        return util_fail(e, STELE_ECORRUPT, "'%s': public key does not match the signing key",
-                         path);
-    if (vault_kv_get_hex(t, "name", name, sizeof name) != 0 || name_wrap(k, name, 1) != 0)
-        return util_fail(e, STELE_ECORRUPT, "'%s': the database name is not authentic", path);
-    return STELE_OK;
-}
-
-stele_status vault_db_unlock(const char *db_dir, const vault_user *u, const uint8_t *dek,
+stele_status vault_db_unlock(const char *db_dir, const uint8_t db_id[VAULT_ID_BYTES],
+                             const vault_user *u, const uint8_t *dek, int which,
                              vault_dbkeys *k, util_err *e)
 {
     memset(k, 0, sizeof *k);
-    char path[VAULT_PATH_MAX], *t = NULL;
-    stele_status rc = keys_read(db_dir, &t, path, sizeof path, e);
-    if (rc == STELE_OK) rc = keys_parse(path, t, k, e);
-    uint32_t epochs = k->epoch;
-    if (rc == STELE_OK) rc = keys_alloc(k, epochs, e);
-    if (rc == STELE_OK) rc = unlock_slot(path, k, u, dek, e);
-    if (rc == STELE_OK) rc = unlock_old(path, t, k, e);
-    if (rc == STELE_OK) rc = unlock_rest(path, t, k, e);
-    free(t);
-    if (rc != STELE_OK) vault_dbkeys_release(k);
+    memcpy(k->db_id, db_id, VAULT_ID_BYTES);
+    char path[VAULT_PATH_MAX];
+    vault_slots_path(db_dir, db_id, path, sizeof path);
+    uint8_t *img = malloc(VAULT_KEYS_USED);
+    uint32_t at = 0;
+    stele_status rc = img ? keys_read(path, img, &k->file_size, e)
+                          : util_fail(e, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) rc = unlock_slot(path, img, k, u, dek, which, &at, e);
+    if (rc == STELE_OK) rc = unlock_body(path, img, k, u, at, e);
+    free(img);
+    if (rc != STELE_OK) {
+        vault_dbkeys_release(k);
+        k->role = VAULT_ROLE_NONE;
+    }
+    return rc;
+}
+
+stele_status vault_db_owner(const char *db_dir, const uint8_t db_id[VAULT_ID_BYTES],
+                            const vault_user *admin, const uint8_t *dek,
+                            uint8_t owner[VAULT_ID_BYTES], util_err *e)
+{
+    char path[VAULT_PATH_MAX];
+    vault_slots_path(db_dir, db_id, path, sizeof path);
+    uint8_t *img = malloc(VAULT_KEYS_USED), *box_sk = NULL, p[REGISTRY_PLAIN];
+    uint32_t size;
+    stele_status rc = img ? keys_read(path, img, &size, e)
+                          : util_fail(e, STELE_ENOMEM, "out of memory");
+    if (rc == STELE_OK) rc = vault_user_box_sk(admin, dek, &box_sk, e);
+    if (rc == STELE_OK &&
+        (crypto_seal_open(admin->box_pk, box_sk,
+                          img + (size_t)VAULT_SLOT_REGISTRY * VAULT_SLOT_BYTES,
+                          REGISTRY_PLAIN + CRYPTO_SEAL_OVERHEAD, p) != 0 ||
+         memcmp(p, "SRG1", 4) != 0 || memcmp(p + 4, db_id, VAULT_ID_BYTES) != 0))
+        rc = util_fail(e, STELE_EACCESS, "no access: the registry slot of '%s' does not open "
+                       "for user '%s' (only the store's admin reads it)", path, admin->name);
+    if (rc == STELE_OK) memcpy(owner, p + 20, VAULT_ID_BYTES);
+    crypto_secure_free(box_sk);
+    free(img);
+    return rc;
+}
+
+typedef struct admin_ctx {
+    vault_user *out;
+    int found;
+} admin_ctx;
+
+static int admin_cb(void *ctx, const vault_user *u)
+{
+    admin_ctx *c = ctx;
+    if (!u->admin) return 0;
+    *c->out = *u;
+    c->found = 1;
+    return 1;
+}
+
+stele_status vault_admin_find(const char *dir, vault_user *admin, util_err *e)
+{
+    admin_ctx c = {admin, 0};
+    stele_status rc = vault_user_each(dir, admin_cb, &c, e);
+    if (rc == STELE_OK && !c.found)
+        rc = util_fail(e, STELE_ENOTFOUND, "store '%s' has no admin user (users/ damaged?)",
+                       dir);
     return rc;
 }
 
@@ -457,8 +525,10 @@ stele_status vault_db_share(const char *db_dir, vault_dbkeys *k, const vault_use
     vault_member *m = &k->members[i];
     memcpy(m->user, member->id, VAULT_ID_BYTES);
     m->role = role;
-    if (slot_seal(k, member->id, role, member->box_pk, m->sealed) != 0)
+    if (slot_make(k, member->id, role, member->box_pk, NULL, m->slot) != 0) {
+        *m = saved;
         return util_fail(e, STELE_EIO, "cannot seal the database key for '%s'", member->name);
+    }
     if (i == k->nmembers) k->nmembers++;
     stele_status rc = keys_write(db_dir, k, e);
     if (rc != STELE_OK) {
@@ -491,7 +561,7 @@ static stele_status reseal_members(const char *store, vault_dbkeys *k, util_err 
         if (rc == STELE_ENOTFOUND) continue;
         if (rc != STELE_OK) return util_fail(e, rc, "%s", ue.msg);
         vault_member m = k->members[i];
-        if (slot_seal(k, m.user, m.role, mu.box_pk, m.sealed) != 0)
+        if (slot_make(k, m.user, m.role, mu.box_pk, NULL, m.slot) != 0)
             return util_fail(e, STELE_EIO, "cannot seal the database key for '%s'", mu.name);
         k->members[kept++] = m;
     }
@@ -504,8 +574,7 @@ static stele_status reslot_owner(vault_dbkeys *k, const vault_user *owner, const
                                  util_err *e)
 {
     if (dek) return owner_wrap(k, dek, e);
-    k->has_owner_sealed = 1;
-    if (slot_seal(k, owner->id, VAULT_ROLE_OWNER, owner->box_pk, k->owner_sealed) != 0)
+    if (slot_make(k, owner->id, VAULT_ROLE_OWNER, owner->box_pk, NULL, k->owner_slot) != 0)
         return util_fail(e, STELE_EIO, "cannot seal the database key for its owner");
     return STELE_OK;
 }

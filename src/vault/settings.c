@@ -315,6 +315,44 @@ static stele_status load_with_pin(const char *dir, vault_settings *s, vault_sett
     return rc;
 }
 
+static int seen_none(const vault_settings_seen *seen)
+{
+    static const uint8_t zero[CRYPTO_SIGN_PK_BYTES];
+    return crypto_equal(seen->pk, zero, sizeof zero);
+}
+
+stele_status vault_settings_check_seen(const vault_settings *s, const vault_settings_seen *seen,
+                                       const char *db, util_err *e)
+{
+    if (seen_none(seen)) return STELE_OK;
+    char pk[65];
+    crypto_hex(seen->pk, 32, pk);
+    unsigned long long v = seen->version, c = seen->counter;
+    if (!s->is_signed)
+        return util_fail(e, STELE_EUNTRUSTED, "settings refused: config/%s is missing, but %s "
+                         "accepted settings version %llu (counter %llu, key %.16s...): the "
+                         "settings were deleted together with their pin? (restore config/ from "
+                         "a backup, or sign settings with a version above %llu)", SETTINGS_FILE,
+                         db, v, c, pk, v);
+    int same = crypto_equal(s->pk, seen->pk, 32);
+    int older = same ? s->version < v || (s->version == v && s->counter < c) : s->version <= v;
+    if (older)
+        return util_fail(e, STELE_EUNTRUSTED, "settings refused: config/%s is version %llu "
+                         "(counter %llu%s), older than version %llu (counter %llu, key %.16s...) "
+                         "that %s accepted: rolled back together with its pin? (restore the "
+                         "newest signed file, or sign settings with a version above %llu)",
+                         SETTINGS_FILE, (unsigned long long)s->version,
+                         (unsigned long long)s->counter, same ? "" : ", another key", v, c, pk,
+                         db, v);
+    return STELE_OK;
+}
+
+int vault_settings_newer(const vault_settings *s, const vault_settings_seen *seen)
+{
+    return s->is_signed && !(crypto_equal(s->pk, seen->pk, 32) && s->version == seen->version &&
+                             s->counter == seen->counter);
+}
+
 stele_status vault_settings_load(const char *dir, vault_settings *s, util_err *e)
 {
     vault_settings_pin p;

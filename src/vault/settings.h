@@ -98,6 +98,22 @@ stele_status vault_settings_trust(const char *dir, const uint8_t pk[CRYPTO_SIGN_
 /* Reads the pin (present = 0 if there is none). */
 stele_status vault_settings_pin_read(const char *dir, vault_settings_pin *p, util_err *e);
 
+/* Accepted settings as recorded outside config/ (in each database's signed manifest,
+ * where only key holders can change them): key, version, counter; pk all zero = none. */
+typedef struct vault_settings_seen {
+    uint8_t pk[CRYPTO_SIGN_PK_BYTES];
+    uint64_t version, counter;
+} vault_settings_seen;
+
+/* Checks the loaded settings s against a record kept by database `db` (named in the
+ * message). STELE_EUNTRUSTED when s is older than the record: no settings file though
+ * settings were accepted, the same key with a lower (version, counter), or another key
+ * with a version not above the recorded one. Otherwise STELE_OK. */
+stele_status vault_settings_check_seen(const vault_settings *s, const vault_settings_seen *seen,
+                                       const char *db, util_err *e);
+/* 1 if s is signed and not what the record holds (it is then recorded). */
+int vault_settings_newer(const vault_settings *s, const vault_settings_seen *seen);
+
 /* The settings as JSON members (no braces): "signed", "version", "counter", ...,
  * "settings":{effective values}. 0 or -1 on out of memory. */
 int vault_settings_json(const vault_settings *s, buf *out);

@@ -12,15 +12,18 @@
  * Users also have an X25519 key pair (database keys are sealed to it when a database
  * is shared with them) and an Ed25519 key pair (they sign the access changes they make);
  * the public keys are in the registry, the secret keys wrapped by the DEK with AAD
- * binding the user id and the purpose. A database's key file holds one GK per key
- * epoch: the newest wrapped for the owner (DEK) and sealed to every member, the older
- * ones wrapped under the newest, so that whoever holds the newest reads every file and
- * a member removed at a rotation reads nothing written under a later epoch.
+ * binding the user id and the purpose. A database's key slot file (dbkeys.c) holds one
+ * GK per key epoch: the newest in the owner's slot (DEK-wrapped) and in every member's
+ * slot (sealed to their X25519 key), the older ones inside the body sealed under the
+ * newest, so that whoever holds the newest reads every file and a member removed at a
+ * rotation reads nothing written under a later epoch. That file lives in data/ with
+ * the database's fixed size and a derived, random-looking name; nothing in it is in
+ * the clear, so who owns or shares a database is known only to those with a slot.
  *
- * Files are small text files ("key value" lines) ending with a SHA-256 checksum line,
- * so that they can be read with ordinary tools and an accidental or malicious change
- * is reported as "corrupt" rather than misread. Authenticity of secrets comes from the
- * AEAD wraps, not from the checksum.
+ * The registry (users/) and the store marker are small text files ("key value" lines)
+ * ending with a SHA-256 checksum line, so that they can be read with ordinary tools and
+ * an accidental change is reported as "corrupt" rather than misread. Authenticity of
+ * secrets comes from the AEAD wraps, not from the checksum.
  */
 #ifndef STELE_VAULT_H
 #define STELE_VAULT_H
@@ -48,14 +51,30 @@
 #define VAULT_BACKOFF_FREE 3u
 #define VAULT_BACKOFF_MAX_S 3600u
 
-/* Bounds on a database's key file: key epochs (one per revocation) and members. */
+/* Bounds on a database's key slot file: key epochs (one per revocation) and members. */
 #define VAULT_EPOCH_MAX 256u
 #define VAULT_MEMBERS_MAX 64u
-/* A member slot: "SGK1" | db id | epoch u32 | user id | role u8 | GK, sealed. */
+/* A slot's plaintext: "SGK1" | db id | epoch u32 | user id | role u8 | GK. */
 #define VAULT_SLOT_PLAIN (4 + VAULT_ID_BYTES + 4 + VAULT_ID_BYTES + 1 + CRYPTO_KEY_BYTES)
 #define VAULT_SLOT_SEALED (VAULT_SLOT_PLAIN + CRYPTO_SEAL_OVERHEAD)
+/* The key slot file (docs/FORMAT.md "Key slots"): a table of VAULT_SLOT_COUNT slots of
+ * VAULT_SLOT_BYTES (0 the owner, 1..64 members, the last the registry slot sealed to the
+ * store's admin), then the sealed body; random bytes to the database's file size. */
+#define VAULT_SLOT_BYTES 128u
+#define VAULT_SLOT_COUNT (VAULT_MEMBERS_MAX + 2u)
+#define VAULT_SLOT_REGISTRY (VAULT_MEMBERS_MAX + 1u)
+#define VAULT_SLOT_TABLE (VAULT_SLOT_COUNT * VAULT_SLOT_BYTES)
 /* Database names are sealed padded to this size, so their length does not show. */
 #define VAULT_DBNAME_PAD 64
+/* Body plaintext: header(52) | name | sign pk | sign sk | members (id, role) | older GKs
+ * | SHA-256 of the slot table. */
+#define VAULT_BODY_PLAIN                                                                   \
+    (52u + VAULT_DBNAME_PAD + CRYPTO_SIGN_PK_BYTES + CRYPTO_SIGN_SK_BYTES +                \
+     VAULT_MEMBERS_MAX * (VAULT_ID_BYTES + 1u) + (VAULT_EPOCH_MAX - 1u) * CRYPTO_KEY_BYTES + \
+     CRYPTO_HASH_BYTES)
+/* Bytes of the file that carry slots and body; the rest is random padding. Every
+ * database file size (LEDGER_SEGMENT_MIN at least) holds them. */
+#define VAULT_KEYS_USED (VAULT_SLOT_TABLE + VAULT_BODY_PLAIN + CRYPTO_WRAP_OVERHEAD)
 
 typedef enum vault_role {
     VAULT_ROLE_NONE = 0,
@@ -87,11 +106,11 @@ typedef struct vault_user {
     uint64_t retry_after_ns;      /* no attempt before this time (0 = none) */
 } vault_user;
 
-/* A member's slot in a database's key file. */
+/* A member's slot in a database's key slot file. */
 typedef struct vault_member {
     uint8_t user[VAULT_ID_BYTES];
     int role;                     /* VAULT_ROLE_READER..ADMIN */
-    uint8_t sealed[VAULT_SLOT_SEALED];
+    uint8_t slot[VAULT_SLOT_BYTES]; /* the slot as stored: sealed box, random tail */
 } vault_member;
 
 /* Unlocked keys of one database. gks and sign_sk are in secure memory. */
@@ -107,10 +126,11 @@ typedef struct vault_dbkeys {
                        * (src/ledger/format.h, box_seal); set from the superblock */
     int role;         /* the unlocking user's role (VAULT_ROLE_*) */
     char name[VAULT_NAME_MAX + 1]; /* the owner's name for it ("primary" for a primary) */
-    /* The key file as read, for rewriting it (share, revoke, rename). */
-    uint8_t owner_slot[VAULT_WRAPPED_KEY_BYTES]; /* GK wrapped by the owner's DEK, or */
-    uint8_t owner_sealed[VAULT_SLOT_SEALED];     /* sealed to the owner (has_owner_sealed) */
-    int has_owner_sealed;
+    /* The key slot file as read, for rewriting it (share, revoke, rename). */
+    uint32_t file_size;                    /* the database's fixed file size */
+    uint8_t owner_slot[VAULT_SLOT_BYTES];  /* GK wrapped by the owner's DEK, or sealed to
+                                            * the owner after an admin member's rotation */
+    uint8_t registry_slot[VAULT_SLOT_BYTES]; /* owner id sealed to the store's admin */
     uint32_t nmembers;
     vault_member members[VAULT_MEMBERS_MAX];
 } vault_dbkeys;
@@ -170,21 +190,41 @@ stele_status vault_user_passwd(const char *dir, const char *name, const char *ol
 
 /* Path of a database directory: <dir>/dbs/<hex id>. */
 void vault_db_dir(const char *dir, const uint8_t db_id[VAULT_ID_BYTES], char *out, size_t cap);
-/* Creates the database directory and its keys file (random GK, Ed25519 key pair,
- * the sealed name), leaving *k unlocked. */
+/* The name of a database's key slot file in data/: the first 16 bytes of
+ * HKDF-SHA256(ikm = db id, info = "stele key slots v1"). Anyone holding the store can
+ * compute it (it must be found before any key is open); it looks like every other name. */
+int vault_slots_id(const uint8_t db_id[VAULT_ID_BYTES], uint8_t id[VAULT_ID_BYTES])
+    CRYPTO_MUST_CHECK;
+/* <db_dir>/data/<hex slots id>. */
+void vault_slots_path(const char *db_dir, const uint8_t db_id[VAULT_ID_BYTES], char *out,
+                      size_t cap);
+/* Creates the database directory (with data/ and an empty lock file) and its key slot
+ * file of file_size bytes (random GK, Ed25519 key pair, the sealed name; the registry
+ * slot sealed to admin_box_pk, the store admin's X25519 key), leaving *k unlocked. */
 stele_status vault_db_create(const char *db_dir, const vault_user *owner, const uint8_t *dek,
                              const uint8_t db_id[VAULT_ID_BYTES], const char *name,
+                             uint32_t file_size, const uint8_t admin_box_pk[CRYPTO_BOX_PK_BYTES],
                              vault_dbkeys *k, util_err *e);
-/* Reads the keys file and unwraps every epoch's GK and the signing key: with the DEK
- * if u owns the database, else through u's member slot (its X25519 key, unwrapped
- * with the DEK). STELE_EACCESS "user has no access to database" if u has neither. */
-stele_status vault_db_unlock(const char *db_dir, const vault_user *u, const uint8_t *dek,
+/* Which slots vault_db_unlock tries: every slot, or only the owner's (a cheaper scan of
+ * the store for a user's own databases). */
+#define VAULT_UNLOCK_ANY 0
+#define VAULT_UNLOCK_OWNER 1
+/* Reads the key slot file of database db_id and opens u's slot: the owner's with the
+ * DEK (or sealed to u), else each member slot in turn with u's X25519 key (unwrapped
+ * with the DEK); then the body with every epoch's GK and the signing key.
+ * STELE_EACCESS "no access" if no slot opens for u (not shared with u, or u's slot is
+ * damaged: the two look alike by design); STELE_ECORRUPT if the body does not open or
+ * disagrees with the slot; STELE_ENOTFOUND if the file is missing. */
+stele_status vault_db_unlock(const char *db_dir, const uint8_t db_id[VAULT_ID_BYTES],
+                             const vault_user *u, const uint8_t *dek, int which,
                              vault_dbkeys *k, util_err *e);
-/* Reads only the plaintext fields of a keys file: db id and owner id. */
-stele_status vault_db_peek(const char *db_dir, uint8_t db_id[VAULT_ID_BYTES],
-                           uint8_t owner[VAULT_ID_BYTES], util_err *e);
-/* 1 if user id has a member slot in the keys file at db_dir (its role in *role). */
-int vault_db_is_member(const char *db_dir, const uint8_t user[VAULT_ID_BYTES], int *role);
+/* The owner of database db_id from its registry slot, which only the store's admin
+ * (`admin`, with its DEK) opens. STELE_EACCESS if the slot is not sealed to admin. */
+stele_status vault_db_owner(const char *db_dir, const uint8_t db_id[VAULT_ID_BYTES],
+                            const vault_user *admin, const uint8_t *dek,
+                            uint8_t owner[VAULT_ID_BYTES], util_err *e);
+/* The store's admin (the user file with role admin). STELE_ENOTFOUND if none. */
+stele_status vault_admin_find(const char *dir, vault_user *admin, util_err *e);
 void vault_dbkeys_release(vault_dbkeys *k);
 /* Derives a purpose key from the newest GK: HKDF(GK, db_id, "stele " purpose [| id]). */
 int vault_derive(const vault_dbkeys *k, const char *purpose, const uint8_t *id, size_t id_len,
@@ -194,7 +234,7 @@ int vault_derive_epoch(const vault_dbkeys *k, uint32_t epoch, const char *purpos
                        const uint8_t *id, size_t id_len, uint8_t out[CRYPTO_KEY_BYTES])
     CRYPTO_MUST_CHECK;
 
-/* Sharing and rotation: each rewrites the keys file whole (atomic replace) from *k.
+/* Sharing and rotation: each rewrites the key slot file whole (atomic replace) from *k.
  * Share gives `member` (public keys from the registry) a slot with `role`, or changes
  * the role of an existing slot. Rename changes the sealed name (owner only: the API
  * checks). Rotate makes a new epoch with a fresh GK, drops `revoked`'s slot, re-seals

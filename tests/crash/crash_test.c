@@ -25,16 +25,12 @@
  * STELE_CRASH_ROUNDS sets the number of rounds (default 200; `make crash-long` 2000).
  * STELE_SEED replays the parent's choices (kill times differ, being real time).
  */
-#include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -166,17 +162,9 @@ typedef struct state {
     uint64_t acks_total;
 } state;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 typedef struct round_io {
-    int fd;
-    uint8_t carry[sizeof(msg)];
-    size_t have;
+    state *s;
+    test_pipe pipe;
     uint64_t opening_at, opened_at;
     unsigned acks;
     int dup_lsn; /* an LSN acknowledged twice: reported once */
@@ -201,10 +189,15 @@ static int remember(state *s, const msg *m)
     return 0;
 }
 
-static void take(state *s, round_io *r, const msg *m)
+/* One whole message from the pipe (test_pipe_pump's callback; ctx is the round). */
+static void take(void *ctx, const uint8_t *bytes)
 {
-    if (m->mark == MARK_OPENING) r->opening_at = now_ns();
-    else if (m->mark == MARK_OPENED) r->opened_at = now_ns();
+    round_io *r = ctx;
+    state *s = r->s;
+    msg mm, *m = &mm;
+    memcpy(m, bytes, sizeof mm);
+    if (m->mark == MARK_OPENING) r->opening_at = test_now_ns();
+    else if (m->mark == MARK_OPENED) r->opened_at = test_now_ns();
     else {
         r->acks++;
         CHECK(m->lsn > s->start_head, "acknowledged LSN %llu is not after the round's start %llu",
@@ -214,41 +207,11 @@ static void take(state *s, round_io *r, const msg *m)
     }
 }
 
-/* Reads what is available (waiting at most timeout_ms); 0 on EOF. */
-static int pump(state *s, round_io *r, int timeout_ms)
+/* Consumes messages until delay_ns after now, or after the OPENING message. */
+static void wait_until(round_io *r, uint64_t delay_ns, int from_opening)
 {
-    struct pollfd pfd = {r->fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, timeout_ms);
-    if (pr <= 0) return 1;
-    uint8_t buf[sizeof(msg) * 256];
-    ssize_t n = read(r->fd, buf, sizeof buf);
-    if (n < 0) return errno == EINTR ? 1 : 0;
-    if (n == 0) return 0;
-    for (ssize_t i = 0; i < n; i++) {
-        r->carry[r->have++] = buf[i];
-        if (r->have == sizeof(msg)) {
-            msg m;
-            memcpy(&m, r->carry, sizeof m);
-            take(s, r, &m);
-            r->have = 0;
-        }
-    }
-    return 1;
-}
-
-/* Waits until `deadline` (monotonic ns), consuming messages. If wait_open, the
- * deadline is relative to the OPENING message instead and set when it arrives. */
-static void wait_until(state *s, round_io *r, uint64_t delay_ns, int from_opening)
-{
-    uint64_t start = now_ns();
-    for (;;) {
-        uint64_t base = from_opening ? r->opening_at : start;
-        uint64_t now = now_ns();
-        if (base && now >= base + delay_ns) return;
-        int ms = base ? (int)((base + delay_ns - now) / 1000000u) : 5;
-        if (now - start > 5000000000ull) return; /* the writer never started: kill anyway */
-        if (!pump(s, r, ms)) return;
-    }
+    uint64_t start = test_now_ns();
+    test_pipe_until(&r->pipe, from_opening ? &r->opening_at : &start, delay_ns);
 }
 
 static int new_epoch(state *s, unsigned epoch)
@@ -340,14 +303,11 @@ static int crash_writer(state *s, unsigned round)
         writer_main(s->dir, fds[1], child_seed, threads, group_delay_us);
     }
     close(fds[1]);
-    round_io r = {.fd = fds[0]};
-    wait_until(s, &r, delay_ns, in_open);
-    kill(pid, SIGKILL);
-    while (pump(s, &r, 1000)) {}
-    close(fds[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+    round_io r = {.s = s, .pipe = {.fd = fds[0], .msg_bytes = sizeof(msg), .take = take}};
+    r.pipe.ctx = &r;
+    wait_until(&r, delay_ns, in_open);
+    int st;
+    if (!test_pipe_kill(&r.pipe, pid, &st)) {
         CHECK(0, "round %u: the writer ended by itself (status %d) before the kill", round, st);
         return -1;
     }
@@ -397,7 +357,7 @@ static void test_kill9_loop(void)
     const char *env = getenv("STELE_CRASH_ROUNDS");
     unsigned rounds = env ? (unsigned)strtoul(env, NULL, 10) : 200;
     state s = {.open_ns = 20000000};
-    uint64_t t0 = now_ns();
+    uint64_t t0 = test_now_ns();
     unsigned done = 0, checks = 0;
     /* On a loaded machine opens are slow and more kills land inside them: run extra
      * rounds (up to 3x) until enough appends were acknowledged to mean something. */
@@ -424,7 +384,7 @@ static void test_kill9_loop(void)
             "  %u rounds (%u checked) in %.1f s: %llu acknowledged appends, %u kills inside "
             "open (%u of them while it recovered), %u recoveries seen, %u group-commit rounds, "
             "open takes ~%.1f ms\n",
-            done, checks, (double)(now_ns() - t0) / 1e9, (unsigned long long)s.acks_total,
+            done, checks, (double)(test_now_ns() - t0) / 1e9, (unsigned long long)s.acks_total,
             s.kills_in_open, s.kills_in_recovering_open, s.recoveries, s.rounds_group,
             (double)s.open_ns / 1e6);
     CHECK(done == limit, "only %u of %u rounds ran", done, limit);

@@ -7,6 +7,7 @@
  * "proj" is shared and revoked.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,13 @@ static void dbdir_of(const char *store, const char *user, const char *pw, const 
     vault_db_dir(store, id, out, cap);
 }
 
+/* The database id: the name of its directory. */
+static void dir_id(const char *db_dir, uint8_t id[16])
+{
+    const char *base = strrchr(db_dir, '/');
+    if (!base || crypto_unhex(base + 1, id, 16) != 0) memset(id, 0, 16);
+}
+
 static void test_isolation(void)
 {
     char store[512], ada_primary[1024], bob_primary[1024], path[1200];
@@ -129,6 +137,16 @@ static void test_isolation(void)
              bob_primary);
     REQUIRE(system(path) == 0, "copy failed");
     stele_status rc = open_as(store, "bob", "bpw", NULL, 1, &db);
+    CHECK(rc == STELE_ENOTFOUND, "bob opened a copy of ada's primary (rc %d): %s", rc, err);
+    /* and with ada's key slot file renamed to the name bob's database would use */
+    uint8_t ada_id[16], bob_id[16];
+    char from[1300], to[1300];
+    dir_id(ada_primary, ada_id);
+    dir_id(bob_primary, bob_id);
+    vault_slots_path(bob_primary, ada_id, from, sizeof from);
+    vault_slots_path(bob_primary, bob_id, to, sizeof to);
+    REQUIRE(rename(from, to) == 0, "rename %s: %s", from, strerror(errno));
+    rc = open_as(store, "bob", "bpw", NULL, 1, &db);
     CHECK(rc == STELE_EACCESS, "bob opened a copy of ada's primary (rc %d): %s", rc, err);
     /* The primary is never shared. */
     REQUIRE(open_as(store, "ada", "pw", NULL, 0, &db) == STELE_OK, "ada: %s", err);
@@ -255,8 +273,12 @@ static int file_opens(const vault_dbkeys *k, const char *path, const uint8_t id[
     return 0;
 }
 
+/* Files of data/ sealed under file keys (the key slot file, opened through a slot, is
+ * not counted). */
 static void count_files(const char *db_dir, const vault_dbkeys *k, int *opens, int *total)
 {
+    uint8_t slots[16];
+    REQUIRE(vault_slots_id(k->db_id, slots) == 0, "slots id");
     char data[1200];
     snprintf(data, sizeof data, "%s/data", db_dir);
     DIR *d = opendir(data);
@@ -264,7 +286,9 @@ static void count_files(const char *db_dir, const vault_dbkeys *k, int *opens, i
     *opens = *total = 0;
     while (d && (de = readdir(d))) {
         uint8_t id[16];
-        if (strlen(de->d_name) != 32 || crypto_unhex(de->d_name, id, 16) != 0) continue;
+        if (strlen(de->d_name) != 32 || crypto_unhex(de->d_name, id, 16) != 0 ||
+            memcmp(id, slots, 16) == 0)
+            continue;
         char p[1300];
         snprintf(p, sizeof p, "%s/%s", data, de->d_name);
         (*total)++;
@@ -274,14 +298,15 @@ static void count_files(const char *db_dir, const vault_dbkeys *k, int *opens, i
 }
 
 /* Bob's keys as he could rebuild them from a copy of the key file he kept. */
-static int old_keys(const char *store, const char *saved_dir, vault_dbkeys *k)
+static int old_keys(const char *store, const char *saved_dir, const uint8_t db_id[16],
+                    vault_dbkeys *k)
 {
     vault_user u;
     uint8_t *dek = NULL;
     util_err e;
     int ok = vault_user_load(store, "bob", &u, &e) == STELE_OK &&
              vault_user_unlock(&u, "bpw", 3, &dek, &e) == STELE_OK &&
-             vault_db_unlock(saved_dir, &u, dek, k, &e) == STELE_OK;
+             vault_db_unlock(saved_dir, db_id, &u, dek, VAULT_UNLOCK_ANY, k, &e) == STELE_OK;
     if (!ok) fprintf(stderr, "old_keys: %s\n", e.msg);
     crypto_secure_free(dek);
     return ok;
@@ -303,7 +328,11 @@ static void revocation(int reencrypt)
     CHECK(has_doc(b, "d1"), "bob cannot read before the revocation");
     stele_close(b);
     snprintf(saved, sizeof saved, "%s.bobcopy", dir);
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/keys' '%s/keys'", saved, dir, saved);
+    uint8_t db_id[16];
+    char slots[1200];
+    dir_id(dir, db_id);
+    vault_slots_path(dir, db_id, slots, sizeof slots);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/data' && cp '%s' '%s/data/'", saved, slots, saved);
     REQUIRE(system(cmd) == 0, "copy failed");
     REQUIRE(open_as(store, "ada", "pw", "proj", 0, &db) == STELE_OK, "%s", err);
     REQUIRE(stele_db_revoke(db, "bob", reencrypt) == STELE_OK, "revoke: %s", stele_errmsg(db));
@@ -323,13 +352,14 @@ static void revocation(int reencrypt)
     /* with his old key file, bob opens no file written after the revocation (and with
      * re-encryption none at all); ada's current keys open every file */
     vault_dbkeys old, now;
-    REQUIRE(old_keys(store, saved, &old), "bob's old key file does not open");
+    REQUIRE(old_keys(store, saved, db_id, &old), "bob's old key file does not open");
     vault_user a;
     uint8_t *dek = NULL;
     util_err e;
     REQUIRE(vault_user_load(store, "ada", &a, &e) == STELE_OK &&
                 vault_user_unlock(&a, "pw", 2, &dek, &e) == STELE_OK &&
-                vault_db_unlock(dir, &a, dek, &now, &e) == STELE_OK, "%s", e.msg);
+                vault_db_unlock(dir, db_id, &a, dek, VAULT_UNLOCK_ANY, &now, &e) == STELE_OK,
+            "%s", e.msg);
     crypto_secure_free(dek);
     int by_old, by_now, total;
     count_files(dir, &old, &by_old, &total);

@@ -2,9 +2,11 @@
  * sealed_test.c — the files of a database's data/ directory are sealed, uniform and
  * named by the signed manifest (docs/FORMAT.md "Manifest", "Associated data"). Black box
  * through the public API and plain file operations. Asserted:
- *   - every file under data/ has the same size, and each looks random over its whole
- *     length (byte entropy >= 7.9 bits/byte); a marker string written in documents
- *     appears in no file of the store;
+ *   - every file of the database's directory (data/ and its key slot file included;
+ *     the lock file aside, which must stay empty) has the same size, a random-looking
+ *     32-hex-digit name and random-looking bytes over its whole length (byte entropy
+ *     >= 7.9 bits/byte); a marker string written in documents appears in no file of
+ *     the store, and the owner's user id (binary or hex) in no file of the database;
  *   - a fragment moved under another fragment's name, two fragments swapped, and a
  *     fragment of an older snapshot put back under its own name are each detected and
  *     named (stat's snapshot problem and verify);
@@ -13,6 +15,7 @@
  *     the manifest differs), and a missing fragment is named.
  */
 #include <dirent.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,28 +190,57 @@ static double entropy(const uint8_t *b, size_t n)
     return h;
 }
 
+static uint8_t owner_id[16];
+static char owner_hex[33];
+static int walked, locks;
+
+/* One file of the database's directory: the empty lock file, or a uniform data file. */
+static int check_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    const char *name = path + ftw->base;
+    if (flag == FTW_D) return 0;
+    CHECK(flag == FTW_F, "%s is not a regular file or directory", path);
+    if (ftw->level == 1 && strcmp(name, "lock") == 0) {
+        CHECK(sb->st_size == 0, "the lock file holds %lld bytes", (long long)sb->st_size);
+        locks++;
+        return 0;
+    }
+    walked++;
+    CHECK(ftw->level == 2 && strstr(path, "/data/"), "%s is outside data/", path);
+    size_t n;
+    uint8_t *b = slurp(path, &n);
+    CHECK(n == SEGMENT_BYTES, "%s is %zu bytes, not %u", path, n, SEGMENT_BYTES);
+    double h = b ? entropy(b, n) : 0;
+    CHECK(h >= 7.9, "%s: byte entropy %.4f < 7.9 bits/byte", path, h);
+    CHECK(strlen(name) == 32 && strspn(name, "0123456789abcdef") == 32,
+          "%s is not a random 32-hex-digit name", path);
+    CHECK(b && !memmem(b, n, owner_id, 16) && !memmem(b, n, owner_hex, 32),
+          "%s holds the owner's user id in the clear", path);
+    free(b);
+    return 0;
+}
+
 static void test_uniform_random_files(void)
 {
     REQUIRE(old_frag0, "no fixture");
-    names all;
-    list_data(base, &all);
-    REQUIRE(all.count >= 6, "only %d files in data/", all.count);
-    for (int i = 0; i < all.count; i++) {
-        char p[1400];
-        path_of(base, all.n[i], p, sizeof p);
-        size_t n;
-        uint8_t *b = slurp(p, &n);
-        CHECK(n == SEGMENT_BYTES, "data/%s is %zu bytes, not %u", all.n[i], n, SEGMENT_BYTES);
-        double h = b ? entropy(b, n) : 0;
-        CHECK(h >= 7.9, "data/%s: byte entropy %.4f < 7.9 bits/byte", all.n[i], h);
-        CHECK(strlen(all.n[i]) == 32, "data/%s is not a random 32-hex-digit name", all.n[i]);
-        free(b);
-    }
+    char *json = NULL, err[256], data[1200];
+    REQUIRE(stele_user_list(base, &json, err, sizeof err) == STELE_OK, "%s", err);
+    const char *id = strstr(json, "\"id\":\"");
+    REQUIRE(id, "no user id in %s", json);
+    snprintf(owner_hex, sizeof owner_hex, "%.32s", id + 6);
+    test_unhex(owner_hex, owner_id, 16);
+    stele_free(json);
+    data_dir(base, data, sizeof data);
+    *strrchr(data, '/') = 0; /* the database's directory */
+    walked = locks = 0;
+    REQUIRE(nftw(data, check_entry, 8, FTW_PHYS) == 0, "walk %s", data);
+    CHECK(walked >= 7 && locks == 1, "%d data files (segments, fragments, 2 manifest copies, "
+          "key slots), %d lock files", walked, locks);
     char cmd[1500];
     snprintf(cmd, sizeof cmd, "grep -r -a -l -F '%s' '%s' >/dev/null 2>&1", MARKER, base);
     CHECK(system(cmd) != 0, "the marker string appears in a file of the store");
-    fprintf(stderr, "  %d files of %u bytes, all with entropy >= 7.9\n", all.count,
-            SEGMENT_BYTES);
+    fprintf(stderr, "  %d files of %u bytes, all with entropy >= 7.9; the lock file empty\n",
+            walked, SEGMENT_BYTES);
 }
 
 /* Opens the store (writable when rw) and returns verify's message, or "" if it passes;

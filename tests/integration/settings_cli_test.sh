@@ -23,6 +23,7 @@ echo '{"durability":"group","checkpoint_every":500}' > "$T/v1.json"
 run "$S" settings sign "$T/v1.json";          expect_rc 0 "sign v1"
 expect_has "$(compact "$OUT")" '"version":1,"counter":1' "v1 numbers"
 cp "$CFG/settings.json" "$T/settings.v1"
+cp "$CFG/settings.pin" "$T/pin.v1"
 run "$S" settings verify;                     expect_rc 0 "verify v1"
 expect_has "$OUT" "ok: settings version 1" "verify says ok"
 run "$S" stat;                                expect_rc 0 "stat with v1"
@@ -49,7 +50,8 @@ run "$S" settings verify;                     expect_rc 9 "tampered: verify refu
 run "$S" get c a;                             expect_rc 9 "tampered: open refused"
 printf '%s' "$(cat "$T/settings.v2")" > "$CFG/settings.json"   # newline dropped
 run "$S" settings show;                       expect_rc 9 "non-canonical bytes refused"
-sed 's/"signature":"\(.\)/"signature":"0/' "$T/settings.v2" > "$CFG/settings.json"
+sed 's/"signature":"0/"signature":"1/;t;s/"signature":"./"signature":"0/' "$T/settings.v2" \
+    > "$CFG/settings.json" # the first digit always changes
 run "$S" settings show;                       expect_rc 9 "signature changed: refused"
 cp "$T/settings.v2" "$CFG/settings.json"
 [ "$(snap)" = "$before" ] && ok || no "refused settings changed something on disk"
@@ -61,6 +63,29 @@ expect_has "$ERR" "older than the accepted version 2" "rollback message"
 run "$S" get c a;                             expect_rc 9 "rolled back: open refused"
 cp "$T/settings.v2" "$CFG/settings.json"
 run "$S" get c a;                             expect_rc 0 "the newest file is accepted again"
+
+# The pin in the manifest: a write records the accepted settings (v2) in the database's
+# signed manifest, so settings deleted or rolled back together with their pin are refused.
+run "$S" put c '{"_id":"b"}';                 expect_rc 0 "a write records v2 in the manifest"
+cp "$CFG/settings.pin" "$T/pin.v2"
+rm "$CFG/settings.json" "$CFG/settings.pin"
+before=$(snap)
+run "$S" get c a;                             expect_rc 9 "settings and pin deleted: open refused"
+expect_has "$ERR" "settings.json is missing" "the message says the file is missing"
+expect_has "$ERR" "accepted settings version 2" "the message names the recorded version"
+run "$S" settings show;                       expect_rc 0 "config/ alone cannot tell (no settings)"
+cp "$T/settings.v1" "$CFG/settings.json"
+cp "$T/pin.v1" "$CFG/settings.pin"
+run "$S" settings verify;                     expect_rc 0 "config/ alone cannot tell (v1 and its pin)"
+run "$S" get c a;                             expect_rc 9 "v1 with its pin: open refused"
+expect_has "$ERR" "older than version 2" "the rollback message names the recorded version"
+run "$S" put c '{"_id":"c"}';                 expect_rc 9 "v1 with its pin: write refused"
+rm "$CFG/settings.pin"; cp "$T/settings.v1" "$CFG/settings.json"
+[ "$(snap | grep -v config/)" = "$(printf '%s\n' "$before" | grep -v config/)" ] && ok ||
+    no "refused opens changed a database file"
+cp "$T/settings.v2" "$CFG/settings.json"
+cp "$T/pin.v2" "$CFG/settings.pin"
+run "$S" get c a;                             expect_rc 0 "v2 and its pin restored: accepted"
 
 # Another key: a file signed in another store is refused here.
 O="$T/other"

@@ -443,7 +443,7 @@ static void test_snapshot_write_faults(void)
             names files_after;
             list_data(&files_after);
             uint64_t expect = stat_top(db, "segments") + stat_number(db, "fragments") +
-                              2; /* the two manifest copies */
+                              3; /* the two manifest copies and the key slots */
             CHECK((uint64_t)files_after.count == expect,
                   "fault %zu/%llu: %d data files after reopen, %llu segments and fragments",
                   k, (unsigned long long)nth, files_after.count, (unsigned long long)expect);

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "ledger/format.h"
+#include "vault/vault.h"
 #include "stele.h"
 #include "testutil.h"
 
@@ -77,6 +78,7 @@ static struct {
     seg segs[SEGS_MAX];
     char manifest[2][64];           /* names of the two manifest copies in data/ */
     uint64_t manifest_bytes;        /* bytes of a copy its boxes occupy */
+    char slots[33];                 /* the key slot file's name */
     char early_seg0[SEGMENT_BYTES]; /* segment 0 when it held only a few records */
     int have_early_seg0;
     int ready;
@@ -268,7 +270,9 @@ static int list_dir(const char *dir, char names[][64], int max)
 
 static int known_seg(const char *name)
 {
-    if (strcmp(name, fx.manifest[0]) == 0 || strcmp(name, fx.manifest[1]) == 0) return 1;
+    if (strcmp(name, fx.manifest[0]) == 0 || strcmp(name, fx.manifest[1]) == 0 ||
+        strcmp(name, fx.slots) == 0)
+        return 1;
     for (int i = 0; i < fx.nseg; i++)
         if (strcmp(fx.segs[i].name, name) == 0) return 1;
     return 0;
@@ -394,6 +398,10 @@ static void fixture_build(void)
     snprintf(dbs, sizeof dbs, "%s/dbs", fx.store);
     REQUIRE(list_dir(dbs, names, 4) == 1, "expected one database directory in %s", dbs);
     snprintf(fx.dbdir, sizeof fx.dbdir, "%s/%s", dbs, names[0]);
+    uint8_t db_id[16], slots[16];
+    test_unhex(names[0], db_id, 16);
+    REQUIRE(vault_slots_id(db_id, slots) == 0, "slots id");
+    crypto_hex(slots, 16, fx.slots);
     snprintf(fx.user_file, sizeof fx.user_file, "%s/users/%s.user", fx.store, USER_NAME);
     load_manifest_info();
     note_new_segments();
@@ -572,8 +580,18 @@ static void test_flip_store_and_user_files(void)
     snprintf(p, sizeof p, "%s/STORE", fx.store);
     flip_small_file(p, "STORE", 0, "STORE");
     flip_small_file(fx.user_file, USER_NAME ".user", 0, "users/" USER_NAME ".user");
-    snprintf(p, sizeof p, "%s/keys", fx.dbdir);
-    flip_small_file(p, "keys", 0, "keys");
+    /* the key slot file: slot table and body box (the table's random bytes included:
+     * the body hashes it); the padding after them is random by design */
+    snprintf(p, sizeof p, "%s/data/%s", fx.dbdir, fx.slots);
+    flip_run fr;
+    if (flip_begin(&fr, p, fx.slots, 0) != 0) return;
+    CHECK(fr.len == SEGMENT_BYTES, "the key slot file is %zu bytes", fr.len);
+    unsigned stride = 8 * stride_small + 5, phase = (unsigned)(test_rand() % stride);
+    flip_one(&fr, 0, 0);
+    for (uint64_t pos = phase; pos + 1 < VAULT_KEYS_USED; pos += stride) flip_one(&fr, pos, 0);
+    flip_one(&fr, VAULT_SLOT_TABLE, 0);
+    flip_one(&fr, VAULT_KEYS_USED - 1, 1);
+    flip_end(&fr, "key slot file");
 }
 
 /* The manifest copies: every byte of their two boxes; the filler after the header box
@@ -701,7 +719,8 @@ static void test_last_segment_rolled_back(void)
     CHECK(head > fx.head, "appends to the copy did not move the head");
     db_dir_of(s, data, sizeof data);
     strcat(data, "/data");
-    CHECK(list_dir(data, names, SEGS_MAX) == fx.nseg + 2, "the appends rolled a new segment");
+    CHECK(list_dir(data, names, SEGS_MAX) == fx.nseg + 3, /* manifest copies, key slots */
+          "the appends rolled a new segment");
     CHECK(write_file(p, old, len) == 0, "restore old copy");
     free(old);
     expect_detected(s, "LSN", "last segment replaced by an older copy");

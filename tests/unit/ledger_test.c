@@ -886,7 +886,7 @@ static int load_keys(const char *store)
         vault_user_unlock(&u, PASS, strlen(PASS), &dek, &e) != STELE_OK)
         return -1;
     vault_db_dir(store, u.primary_db, g_db_dir, sizeof g_db_dir);
-    stele_status rc = vault_db_unlock(g_db_dir, &u, dek, &g_keys, &e);
+    stele_status rc = vault_db_unlock(g_db_dir, u.primary_db, &u, dek, VAULT_UNLOCK_ANY, &g_keys, &e);
     crypto_secure_free(dek);
     return rc == STELE_OK ? 0 : -1;
 }
@@ -967,9 +967,12 @@ static int walk_db(uses *u)
     while ((de = readdir(d)) != NULL) {
         uint8_t fid[16];
         if (strlen(de->d_name) != 32 || crypto_unhex(de->d_name, fid, 16) != 0) continue;
-        uint8_t m0[16], m1[16]; /* the manifest copies are no segments */
-        if (sb_copy_id(&g_keys, 0, m0) != 0 || sb_copy_id(&g_keys, 1, m1) != 0) return -1;
-        if (memcmp(fid, m0, 16) == 0 || memcmp(fid, m1, 16) == 0) continue;
+        uint8_t m0[16], m1[16], ks[16]; /* manifest copies and key slots are no segments */
+        if (sb_copy_id(&g_keys, 0, m0) != 0 || sb_copy_id(&g_keys, 1, m1) != 0 ||
+            vault_slots_id(g_keys.db_id, ks) != 0)
+            return -1;
+        if (memcmp(fid, m0, 16) == 0 || memcmp(fid, m1, 16) == 0 || memcmp(fid, ks, 16) == 0)
+            continue;
         char path[VAULT_PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s", data, de->d_name);
         int n = walk_file(path, fid, u);

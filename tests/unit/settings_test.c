@@ -190,6 +190,43 @@ static void test_open_uses_durability(void)
     stele_close(db);
 }
 
+/* The decision table of a manifest's settings record against loaded settings. */
+static void test_seen_record(void)
+{
+    vault_settings s;
+    vault_settings_seen seen;
+    util_err e;
+    memset(&seen, 0, sizeof seen);
+    vault_settings_defaults(&s);
+    CHECK(vault_settings_check_seen(&s, &seen, "db", &e) == STELE_OK &&
+              !vault_settings_newer(&s, &seen), "no record, no settings");
+    s.is_signed = 1;
+    memset(s.pk, 7, 32);
+    s.version = 3;
+    s.counter = 5;
+    CHECK(vault_settings_check_seen(&s, &seen, "db", &e) == STELE_OK &&
+              vault_settings_newer(&s, &seen), "no record: accepted and recorded");
+    memcpy(seen.pk, s.pk, 32);
+    seen.version = 3;
+    seen.counter = 5;
+    CHECK(vault_settings_check_seen(&s, &seen, "db", &e) == STELE_OK &&
+              !vault_settings_newer(&s, &seen), "the recorded settings themselves");
+    seen.counter = 6;
+    CHECK(vault_settings_check_seen(&s, &seen, "db", &e) == STELE_EUNTRUSTED,
+          "a lower counter under the same key accepted");
+    seen.counter = 4;
+    CHECK(vault_settings_check_seen(&s, &seen, "db", &e) == STELE_OK &&
+              vault_settings_newer(&s, &seen), "a higher counter refused or not recorded");
+    memset(seen.pk, 8, 32); /* another key recorded: the version must go up */
+    CHECK(vault_settings_check_seen(&s, &seen, "db", &e) == STELE_EUNTRUSTED,
+          "another key at the recorded version accepted");
+    seen.version = 2;
+    CHECK(vault_settings_check_seen(&s, &seen, "db", &e) == STELE_OK, "another key, newer");
+    s.is_signed = 0;
+    CHECK(vault_settings_check_seen(&s, &seen, "db", &e) == STELE_EUNTRUSTED &&
+              strstr(e.msg, "missing"), "deleted settings accepted: %s", e.msg);
+}
+
 int main(void)
 {
     test_seed();
@@ -199,5 +236,6 @@ int main(void)
     TEST_RUN(test_every_byte_tampered);
     TEST_RUN(test_rollback_and_wrong_key);
     TEST_RUN(test_open_uses_durability);
+    TEST_RUN(test_seen_record);
     return test_summary();
 }

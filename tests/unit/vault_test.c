@@ -405,6 +405,83 @@ static void test_user_keys(void)
     crypto_secure_free(bdek);
 }
 
+/* Flips one byte of a file at off. 0 or -1. */
+static int flip_at(const char *path, long off)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f) return -1;
+    int ok = fseek(f, off, SEEK_SET) == 0;
+    int c = ok ? fgetc(f) : EOF;
+    ok = c != EOF && fseek(f, off, SEEK_SET) == 0 && fputc(c ^ 0x40, f) != EOF;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Whether needle (len bytes) occurs in the file. */
+static int file_has(const char *path, const void *needle, size_t len)
+{
+    static char text[1 << 17];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(text, 1, sizeof text, f) : 0;
+    if (f) fclose(f);
+    return memmem(text, n, needle, len) != NULL;
+}
+
+#define FILE_SIZE (64u << 10)
+
+/* The key slot file: fixed size, nothing in the clear (ids, role names, database name),
+ * slots bound to their position, every slot byte authenticated, the registry slot for
+ * the admin only. */
+static void test_slots_file(void)
+{
+    const char *store = new_store();
+    vault_user a, b;
+    uint8_t *adek = NULL, *bdek = NULL, id[16], owner[16];
+    util_err e;
+    create_user(store, "owner", PW, &a, &adek); /* the first user: the store's admin */
+    create_user(store, "reader", PW, &b, &bdek);
+    crypto_random(id, sizeof id);
+    char dir[700], path[800], hex[33];
+    vault_db_dir(store, id, dir, sizeof dir);
+    vault_slots_path(dir, id, path, sizeof path);
+    vault_dbkeys k, kb;
+    REQUIRE(vault_db_create(dir, &a, adek, id, "secretname", FILE_SIZE, a.box_pk, &k, &e) ==
+                STELE_OK, "%s", e.msg);
+    REQUIRE(vault_db_share(dir, &k, &b, VAULT_ROLE_READER, &e) == STELE_OK, "%s", e.msg);
+    struct stat st;
+    REQUIRE(stat(path, &st) == 0, "no key slot file at %s", path);
+    CHECK(st.st_size == FILE_SIZE, "key slot file is %lld bytes", (long long)st.st_size);
+    crypto_hex(b.id, 16, hex);
+    CHECK(!file_has(path, a.id, 16) && !file_has(path, b.id, 16) && !file_has(path, hex, 32) &&
+              !file_has(path, "secretname", 10) && !file_has(path, "reader", 6) &&
+              !file_has(path, id, 16),
+          "the key slot file shows an id, the name or a role in the clear");
+    /* the admin reads the owner from the registry slot; nobody else does */
+    CHECK(vault_db_owner(dir, id, &a, adek, owner, &e) == STELE_OK &&
+              memcmp(owner, a.id, 16) == 0, "admin: %s", e.msg);
+    CHECK(vault_db_owner(dir, id, &b, bdek, owner, &e) == STELE_EACCESS,
+          "a non-admin opened the registry slot");
+    /* a byte of an unused slot changed: every opener notices (the body hashes the table) */
+    long unused = (long)VAULT_SLOT_BYTES * 5 + 7;
+    REQUIRE(flip_at(path, unused) == 0, "flip");
+    CHECK(vault_db_unlock(dir, id, &a, adek, VAULT_UNLOCK_ANY, &kb, &e) == STELE_ECORRUPT,
+          "a changed unused slot went unnoticed");
+    REQUIRE(flip_at(path, unused) == 0, "flip back");
+    /* the reader's slot copied over the owner's: it opens for the reader, but position 0
+     * is the owner's, so it is refused */
+    uint8_t slot[VAULT_SLOT_BYTES];
+    FILE *f = fopen(path, "r+b");
+    REQUIRE(f && fseek(f, VAULT_SLOT_BYTES, SEEK_SET) == 0 && fread(slot, 1, sizeof slot, f) ==
+                sizeof slot && fseek(f, 0, SEEK_SET) == 0 &&
+                fwrite(slot, 1, sizeof slot, f) == sizeof slot && fclose(f) == 0, "copy slot");
+    CHECK(vault_db_unlock(dir, id, &b, bdek, VAULT_UNLOCK_ANY, &kb, &e) == STELE_ECORRUPT,
+          "a slot moved to another position opened");
+    CHECK(vault_db_unlock(dir, id, &a, adek, VAULT_UNLOCK_ANY, &kb, &e) == STELE_EACCESS,
+          "the owner opened without their slot");
+    vault_dbkeys_release(&k);
+    crypto_secure_free(adek);
+    crypto_secure_free(bdek);
+}
+
 /* Member slots bind the role; a rotation keeps the old keys for the remaining members
  * and the owner, and drops the revoked member. */
 static void test_share_rotate(void)
@@ -417,46 +494,42 @@ static void test_share_rotate(void)
     create_user(store, "reader", PW, &b, &bdek);
     create_user(store, "writer", PW, &c, &cdek);
     crypto_random(id, sizeof id);
-    char dir[700], keys[760];
+    char dir[700];
     vault_db_dir(store, id, dir, sizeof dir);
-    snprintf(keys, sizeof keys, "%s/keys", dir);
     vault_dbkeys k, kb, kc;
-    REQUIRE(vault_db_create(dir, &a, adek, id, "proj", &k, &e) == STELE_OK, "%s", e.msg);
+    REQUIRE(vault_db_create(dir, &a, adek, id, "proj", FILE_SIZE, a.box_pk, &k, &e) == STELE_OK,
+            "%s", e.msg);
     memcpy(gk1, k.gk, 32);
     REQUIRE(vault_db_share(dir, &k, &b, VAULT_ROLE_READER, &e) == STELE_OK, "%s", e.msg);
     REQUIRE(vault_db_share(dir, &k, &c, VAULT_ROLE_WRITER, &e) == STELE_OK, "%s", e.msg);
-    REQUIRE(vault_db_unlock(dir, &b, bdek, &kb, &e) == STELE_OK, "reader: %s", e.msg);
+    REQUIRE(vault_db_unlock(dir, id, &b, bdek, VAULT_UNLOCK_ANY, &kb, &e) == STELE_OK,
+            "reader: %s", e.msg);
     CHECK(kb.role == VAULT_ROLE_READER && memcmp(kb.gk, gk1, 32) == 0 &&
-              strcmp(kb.name, "proj") == 0, "the reader's slot gives another key or role");
+              strcmp(kb.name, "proj") == 0 && memcmp(kb.owner, a.id, 16) == 0 &&
+              kb.nmembers == 2, "the reader's slot gives another key, role or body");
     vault_dbkeys_release(&kb);
-    char hex[33], line[600];
-    crypto_hex(b.id, 16, hex);
-    /* promote the reader by editing the file (with a good checksum): the slot says no */
-    snprintf(line, sizeof line, "%s admin %s", hex, "00");
-    char text[16384];
-    REQUIRE(read_all(keys, text, sizeof text) > 0, "read keys");
-    char *m = strstr(text, hex);
-    REQUIRE(m != NULL, "no member line for the reader");
-    char *sp = strchr(m + 33, ' ');
-    REQUIRE(sp != NULL, "malformed member line");
-    char sealed[400];
-    snprintf(sealed, sizeof sealed, "%.*s", (int)strcspn(sp + 1, "\n"), sp + 1);
-    snprintf(line, sizeof line, "%s admin %s", hex, sealed);
-    REQUIRE(edit_user_line(keys, "member.0", line, 1) == 0, "edit keys");
-    CHECK(vault_db_unlock(dir, &b, bdek, &kb, &e) == STELE_ECORRUPT,
+    CHECK(vault_db_unlock(dir, id, &b, bdek, VAULT_UNLOCK_OWNER, &kb, &e) == STELE_EACCESS,
+          "a member opened as the owner");
+    /* promote the reader in memory and rewrite with the old slot: the slot binds the role */
+    k.members[0].role = VAULT_ROLE_ADMIN;
+    REQUIRE(vault_db_rename(dir, &k, "proj", &e) == STELE_OK, "%s", e.msg);
+    CHECK(vault_db_unlock(dir, id, &b, bdek, VAULT_UNLOCK_ANY, &kb, &e) == STELE_ECORRUPT,
           "an edited role opened (the sealed slot must bind it)");
     REQUIRE(vault_db_share(dir, &k, &b, VAULT_ROLE_READER, &e) == STELE_OK, "%s", e.msg);
     /* revoke the reader */
     REQUIRE(vault_db_rotate(store, dir, &k, b.id, &a, adek, &e) == STELE_OK, "%s", e.msg);
     CHECK(k.epoch == 2 && memcmp(k.gks, gk1, 32) == 0 && memcmp(k.gk, gk1, 32) != 0,
           "rotation: epoch %u", k.epoch);
-    CHECK(vault_db_unlock(dir, &b, bdek, &kb, &e) == STELE_EACCESS, "revoked member opens");
-    REQUIRE(vault_db_unlock(dir, &c, cdek, &kc, &e) == STELE_OK, "remaining: %s", e.msg);
+    CHECK(vault_db_unlock(dir, id, &b, bdek, VAULT_UNLOCK_ANY, &kb, &e) == STELE_EACCESS,
+          "revoked member opens");
+    REQUIRE(vault_db_unlock(dir, id, &c, cdek, VAULT_UNLOCK_ANY, &kc, &e) == STELE_OK,
+            "remaining: %s", e.msg);
     CHECK(kc.epoch == 2 && memcmp(kc.gks, k.gks, 64) == 0 && kc.role == VAULT_ROLE_WRITER,
           "the remaining member lost a key or its role");
     vault_dbkeys_release(&kc);
     vault_dbkeys_release(&k);
-    REQUIRE(vault_db_unlock(dir, &a, adek, &k, &e) == STELE_OK, "owner: %s", e.msg);
+    REQUIRE(vault_db_unlock(dir, id, &a, adek, VAULT_UNLOCK_OWNER, &k, &e) == STELE_OK,
+            "owner: %s", e.msg);
     CHECK(k.epoch == 2 && memcmp(k.gks, gk1, 32) == 0 && k.role == VAULT_ROLE_OWNER,
           "the owner lost the old key");
     vault_dbkeys_release(&k);
@@ -476,6 +549,7 @@ int main(void)
     TEST_RUN(test_kdf_floor);
     TEST_RUN(test_names);
     TEST_RUN(test_user_keys);
+    TEST_RUN(test_slots_file);
     TEST_RUN(test_share_rotate);
     return test_summary();
 }
