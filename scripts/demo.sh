@@ -34,7 +34,7 @@ step "Anyone can check the proof offline, with only the database public key"
 env -u STELE_PASSWORD -u STELE_STORE "$STELE" verify-proof "$STORE.proof.json" --key "$KEY"
 step "A wrong password is refused"
 STELE_PASSWORD=guess "$STELE" log list || echo "(exit code $?)"
-step "Tamper with one byte of a ledger segment in a copy of the store"
+step "Tamper with one byte of a data file (segments, manifest, key slots: they look alike) in a copy"
 cp -a "$STORE" "$STORE-tampered"
 SEG=$(ls "$STORE-tampered"/dbs/*/data/* | head -n 1)
 printf '\x42' | dd of="$SEG" bs=1 seek=300 conv=notrunc status=none
