@@ -452,6 +452,7 @@ int mstate_index_event(mstate *s, uint32_t coll, const char *path, int kind, con
     STELE_ASSERT(coll < s->ncoll && strlen(path) <= MSTATE_PATH_MAX);
     STELE_ASSERT(kind == MSTATE_INDEX_VALUE || kind == MSTATE_INDEX_TEXT);
     STELE_ASSERT(!lang || strlen(lang) <= MSTATE_LANG_MAX);
+    STELE_ASSERT(kind != MSTATE_INDEX_TEXT || dropped || (lang && lang[0]));
     STELE_ASSERT(s->nixev == 0 || s->ixev[s->nixev - 1].lsn <= lsn);
     if (util_grow((void **)&s->ixev, &s->capixev, s->nixev + 1, sizeof *s->ixev) != 0) return -1;
     index_event *e = &s->ixev[s->nixev++];
@@ -461,7 +462,7 @@ int mstate_index_event(mstate *s, uint32_t coll, const char *path, int kind, con
     e->dropped = dropped;
     e->kind = kind;
     util_strlcpy(e->path, path, sizeof e->path);
-    if (kind == MSTATE_INDEX_TEXT && lang) util_strlcpy(e->lang, lang, sizeof e->lang);
+    if (kind == MSTATE_INDEX_TEXT && lang && !dropped) util_strlcpy(e->lang, lang, sizeof e->lang);
     return 0;
 }
 

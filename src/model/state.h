@@ -102,8 +102,8 @@ int mstate_primary(const mstate *s);
  * database, rolled back with the rest of a tentative change and covered by the
  * digest. The index layer builds and maintains the indices themselves. A definition
  * is named by (coll, path, kind): a path may have a value index and a text index.
- * A text index has a Snowball language (1..MSTATE_LANG_MAX bytes, checked by txn.c);
- * a value index none (lang NULL or ""). */
+ * A text index's creation has a Snowball language (1..MSTATE_LANG_MAX bytes, checked
+ * by txn.c); a drop and a value index none (lang NULL or "", ignored). */
 #define MSTATE_LANG_MAX 32 /* bytes of a Snowball language name (as FTS_LANG_MAX) */
 enum { MSTATE_INDEX_VALUE = 0, MSTATE_INDEX_TEXT = 1 };
 int mstate_index_event(mstate *s, uint32_t coll, const char *path, int kind, const char *lang,

@@ -273,16 +273,16 @@ static int load_colls(mstate *s, util_rd *r, uint32_t ncoll, uint64_t lsn)
     return r->bad ? -1 : 0;
 }
 
-/* A text definition's language after its path: u8 len | 1..MSTATE_LANG_MAX bytes of
- * a known Snowball name. 0 (into lang) or -1. */
-static int load_index_lang(util_rd *r, char lang[MSTATE_LANG_MAX + 1])
+/* A text event's language after its path: u8 len | len bytes, a known Snowball name
+ * (a creation) or nothing (a drop). 0 (into lang) or -1. */
+static int load_index_lang(util_rd *r, int dropped, char lang[MSTATE_LANG_MAX + 1])
 {
     const uint8_t *ln = util_rd_take(r, 1);
-    const uint8_t *p = ln && *ln && *ln <= MSTATE_LANG_MAX ? util_rd_take(r, *ln) : NULL;
-    if (!p) return -1;
+    const uint8_t *p = ln && *ln <= MSTATE_LANG_MAX ? util_rd_take(r, *ln) : NULL;
+    if (!p || (*ln == 0) != dropped) return -1;
     memcpy(lang, p, *ln);
     lang[*ln] = 0;
-    return txn_lang_known(lang) ? 0 : -1;
+    return dropped || txn_lang_known(lang) ? 0 : -1;
 }
 
 static int load_index_events(mstate *s, util_rd *r, uint64_t lsn)
@@ -299,7 +299,7 @@ static int load_index_events(mstate *s, util_rd *r, uint64_t lsn)
         memcpy(path, p, plen);
         path[plen] = 0;
         int kind = eh[12] & IXEV_TEXT ? MSTATE_INDEX_TEXT : MSTATE_INDEX_VALUE;
-        if ((kind == MSTATE_INDEX_TEXT && load_index_lang(r, lang) != 0) ||
+        if ((kind == MSTATE_INDEX_TEXT && load_index_lang(r, eh[12] & 1, lang) != 0) ||
             mstate_index_event(s, get_u32(eh + 8), path, kind, lang, eh[12] & 1, get_u64(eh)) != 0)
             return -1;
     }

@@ -93,9 +93,10 @@ static stele_status index_kind_of(doc_view op, int kind, size_t i, int *ikind,
     if (*ikind < 0)
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"kind\" must be \"value\" or \"text\"",
                          i, OPS[kind]);
-    util_strlcpy(lang, *ikind == MSTATE_INDEX_TEXT ? "english" : "", MSTATE_LANG_MAX + 1);
+    int creates_text = *ikind == MSTATE_INDEX_TEXT && kind == OP_CREATE_INDEX;
+    util_strlcpy(lang, creates_text ? "english" : "", MSTATE_LANG_MAX + 1);
     if (doc_get(op.p, op.len, "language", 8, &v) != 1) return STELE_OK;
-    if (*ikind != MSTATE_INDEX_TEXT || kind != OP_CREATE_INDEX)
+    if (!creates_text)
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"language\" belongs to a create_index "
                                           "op with \"kind\":\"text\"", i, OPS[kind]);
     int named = doc_string(v, &str, &n) == 0 && n > 0 && n <= MSTATE_LANG_MAX;
