@@ -394,9 +394,29 @@ stele_status stele_index_create(stele *db, const char *coll, const char *path);
 /* Drops an index defined with stele_index_create (ledger op "drop_index").
  * STELE_ENOTFOUND if there is no such defined index. */
 stele_status stele_index_drop(stele *db, const char *coll, const char *path);
-/* The indices of coll (NULL = all collections) as a JSON array of {"collection",
- * "path", "kind": "explicit"|"lazy", "keys": distinct keys, "documents": documents with
- * the path, "bytes"}. Caller frees *json. */
+/* Defines a full-text index on (coll, path) (op "create_index" with "kind":"text"),
+ * stemming with the Snowball algorithm `language` (NULL = "english"; libstemmer's
+ * names: "danish", "dutch", "english", "finnish", "french", "german", "porter",
+ * "russian", "spanish", ...). Built now, maintained on every write, recorded in the
+ * ledger: after reopening it is rebuilt by the first $text on its path (its definition
+ * is in the snapshot, its postings are not). $text on the path then stems documents
+ * and queries in that language; as-of queries use the language defined as of their
+ * LSN (english before any). A path may have a value index and a text index.
+ * Errors (nothing written): STELE_EINVAL for an unknown language (the message lists
+ * the known ones) or a bad path; STELE_ENOTFOUND for no collection; STELE_EEXIST if
+ * the path already has an explicit text index (drop it to change the language). */
+stele_status stele_index_create_text(stele *db, const char *coll, const char *path,
+                                     const char *language);
+/* Drops the text index defined with stele_index_create_text (op "drop_index" with
+ * "kind":"text"); a later $text on the path builds a lazy english one. STELE_ENOTFOUND
+ * if there is no such definition. */
+stele_status stele_index_drop_text(stele *db, const char *coll, const char *path);
+/* The indices of coll (NULL = all collections) as a JSON array: value indices as
+ * {"collection", "path", "kind": "explicit"|"lazy", "keys": distinct keys,
+ * "documents": documents with the path, "bytes"}; text indices as {"collection",
+ * "path", "kind": "text", "explicit": true|false, "language", "built": false for an
+ * explicit one not rebuilt since the open (then the counts are 0), "terms",
+ * "documents": documents with text there, "postings", "bytes"}. Caller frees *json. */
 stele_status stele_index_list(stele *db, const char *coll, char **json);
 
 /* The newest LSN whose record was written at or before `timestamp_ns` (ns since the

@@ -169,24 +169,54 @@ stele_status stele_passwd(const char *store_dir, const char *user, const char *o
 
 /* ------------------------------------------------------------- databases */
 
-/* Makes the index layer's explicit indices those the state defines (create_index /
- * drop_index ops): builds the new ones, drops the dropped ones. */
-static stele_status index_sync(stele *db)
+/* Makes the explicit text indices those the state defines: a built one whose language
+ * is not its definition's (a lazy english one, say) goes; one defined by record `lsn`
+ * is built now (create_index builds at once); older definitions are built by the
+ * first $text (after an open: dindex_text); built ones whose definition was dropped go. */
+static stele_status text_sync(stele *db, uint64_t lsn)
 {
+    mstate_idef d;
+    int is_explicit;
+    for (size_t i = 0; mstate_index_def(db->docs, i, &d); i++) {
+        if (d.kind != MSTATE_INDEX_TEXT) continue;
+        const fts *t = dindex_text_find(db->idx, d.coll, d.path, NULL);
+        if (t && strcmp(fts_lang(t), d.lang) != 0) dindex_text_drop(db->idx, d.coll, d.path);
+        else if (t) dindex_text_set_explicit(db->idx, d.coll, d.path, 1);
+        util_err le = {0};
+        if (d.lsn == lsn && !dindex_text(db->idx, db->docs, d.coll, d.path, &le))
+            return util_fail(&db->err, le.code, "building the text index on '%s': %s", d.path,
+                             le.msg);
+    }
+    for (size_t i = dindex_text_count(db->idx); i-- > 0;) {
+        const fts *t = dindex_text_at(db->idx, i, &is_explicit);
+        if (is_explicit && !mstate_text_lang(db->docs, fts_coll(t), fts_path(t), UINT64_MAX))
+            dindex_text_drop(db->idx, fts_coll(t), fts_path(t));
+    }
+    return STELE_OK;
+}
+
+/* Makes the index layer's explicit indices those the state defines (create_index /
+ * drop_index ops) after record lsn (0: at open): builds the new value indices, drops
+ * the dropped ones; text indices by text_sync. */
+static stele_status index_sync(stele *db, uint64_t lsn)
+{
+    mstate_idef d;
     uint32_t c;
     const char *path;
-    for (size_t i = 0; mstate_index_def(db->docs, i, &c, &path); i++)
-        if (dindex_ensure(db->idx, db->docs, c, path) != 0 ||
-            dindex_set_explicit(db->idx, c, path, 1) != 0)
-            return util_fail(&db->err, STELE_ENOMEM, "out of memory building index '%s'", path);
+    for (size_t i = 0; mstate_index_def(db->docs, i, &d); i++)
+        if (d.kind == MSTATE_INDEX_VALUE &&
+            (dindex_ensure(db->idx, db->docs, d.coll, d.path) != 0 ||
+             dindex_set_explicit(db->idx, d.coll, d.path, 1) != 0))
+            return util_fail(&db->err, STELE_ENOMEM, "out of memory building index '%s'", d.path);
     uint64_t n;
     dindex_sizes(db->idx, &n, NULL);
     for (size_t i = n; i-- > 0;) {
         int is_explicit;
         dindex_at(db->idx, i, &c, &path, &is_explicit);
-        if (is_explicit && !mstate_index_defined(db->docs, c, path)) dindex_drop(db->idx, c, path);
+        if (is_explicit && !mstate_index_defined(db->docs, c, path, MSTATE_INDEX_VALUE))
+            dindex_drop(db->idx, c, path);
     }
-    return STELE_OK;
+    return text_sync(db, lsn);
 }
 
 /* Applies a transaction's parts (one, or every part of a multi-part transaction) in
@@ -228,7 +258,7 @@ static stele_status docs_keep(stele *db, uint64_t lsn)
     if (!done) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
     else roaring_bitmap_free(done);
     mstate_commit(db->docs);
-    return rc == STELE_OK ? index_sync(db) : rc;
+    return rc == STELE_OK ? index_sync(db, lsn) : rc;
 }
 
 /* Applies a committed transaction (replay) to the state and its indices. */
@@ -454,7 +484,7 @@ static stele_status docs_load_snapshot(stele *db)
         db->snap_lsn = 0;
         return STELE_OK;
     }
-    return rc == STELE_OK ? index_sync(db) : rc;
+    return rc == STELE_OK ? index_sync(db, 0) : rc;
 }
 
 /* Derives the document state: the newest valid snapshot, then the records after it. */
@@ -1385,8 +1415,10 @@ stele_status stele_explain(stele *db, const char *coll, const char *filter, size
     return detach(db, &b, rc, json);
 }
 
-/* create_index / drop_index as a one-op document transaction. */
-static stele_status index_op(stele *db, const char *op, const char *coll, const char *path)
+/* create_index / drop_index as a one-op document transaction; text: of a text index
+ * (language: NULL = the default, english). */
+static stele_status index_op(stele *db, const char *op, const char *coll, const char *path,
+                             int text, const char *language)
 {
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
@@ -1397,6 +1429,11 @@ static stele_status index_op(stele *db, const char *op, const char *coll, const 
     buf_json_str(&t, coll, strlen(coll));
     buf_printf(&t, ",\"path\":");
     buf_json_str(&t, path, strlen(path));
+    if (text) buf_printf(&t, ",\"kind\":\"text\"");
+    if (language) {
+        buf_printf(&t, ",\"language\":");
+        buf_json_str(&t, language, strlen(language));
+    }
     if (buf_append(&t, "}]}", 3) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     if (rc == STELE_OK) rc = stele_txn(db, (const char *)t.data, t.len, NULL, NULL);
     buf_release(&t);
@@ -1405,31 +1442,66 @@ static stele_status index_op(stele *db, const char *op, const char *coll, const 
 
 stele_status stele_index_create(stele *db, const char *coll, const char *path)
 {
-    return index_op(db, "create_index", coll, path);
+    return index_op(db, "create_index", coll, path, 0, NULL);
 }
 
 stele_status stele_index_drop(stele *db, const char *coll, const char *path)
 {
-    return index_op(db, "drop_index", coll, path);
+    return index_op(db, "drop_index", coll, path, 0, NULL);
 }
 
-/* Appends the text indices (of collection `only`, or all if MSTATE_NONE) to a listing. */
+stele_status stele_index_create_text(stele *db, const char *coll, const char *path,
+                                     const char *language)
+{
+    return index_op(db, "create_index", coll, path, 1, language);
+}
+
+stele_status stele_index_drop_text(stele *db, const char *coll, const char *path)
+{
+    return index_op(db, "drop_index", coll, path, 1, NULL);
+}
+
+/* One text index of a listing: built (t not NULL: its sizes) or only defined (zeros). */
+static void text_index_entry(const char *coll, const char *path, const char *lang,
+                             int is_explicit, const fts *t, buf *b, int *first)
+{
+    uint64_t terms = 0, postings = 0, bytes = 0, docs = 0, tokens = 0;
+    if (t) {
+        fts_sizes(t, &terms, &postings, &bytes);
+        fts_stats(t, &docs, &tokens);
+    }
+    buf_printf(b, "%s{\"collection\":", *first ? "" : ",");
+    buf_json_str(b, coll, strlen(coll));
+    buf_printf(b, ",\"path\":");
+    buf_json_str(b, path, strlen(path));
+    buf_printf(b, ",\"kind\":\"text\",\"explicit\":%s,\"language\":",
+               is_explicit ? "true" : "false");
+    buf_json_str(b, lang, strlen(lang));
+    buf_printf(b, ",\"built\":%s,\"terms\":%llu,\"documents\":%llu,\"postings\":%llu,"
+                  "\"bytes\":%llu}", t ? "true" : "false", (unsigned long long)terms,
+               (unsigned long long)docs, (unsigned long long)postings,
+               (unsigned long long)bytes);
+    *first = 0;
+}
+
+/* Appends the text indices (of collection `only`, or all if MSTATE_NONE) to a listing:
+ * the built ones, then the defined ones not built yet (after an open, until a $text). */
 static void text_index_list(stele *db, uint32_t only, buf *b, int *first)
 {
+    int is_explicit;
     for (size_t i = 0; i < dindex_text_count(db->idx); i++) {
-        const fts *t = dindex_text_at(db->idx, i);
+        const fts *t = dindex_text_at(db->idx, i, &is_explicit);
         const char *name = mstate_coll_name(db->docs, fts_coll(t), UINT64_MAX);
         if ((only != MSTATE_NONE && fts_coll(t) != only) || !name) continue;
-        uint64_t terms, postings, bytes;
-        fts_sizes(t, &terms, &postings, &bytes);
-        buf_printf(b, "%s{\"collection\":", *first ? "" : ",");
-        buf_json_str(b, name, strlen(name));
-        buf_printf(b, ",\"path\":");
-        buf_json_str(b, fts_path(t), strlen(fts_path(t)));
-        buf_printf(b, ",\"kind\":\"text\",\"terms\":%llu,\"postings\":%llu,\"bytes\":%llu}",
-                   (unsigned long long)terms, (unsigned long long)postings,
-                   (unsigned long long)bytes);
-        *first = 0;
+        text_index_entry(name, fts_path(t), fts_lang(t), is_explicit, t, b, first);
+    }
+    mstate_idef d;
+    for (size_t i = 0; mstate_index_def(db->docs, i, &d); i++) {
+        const char *name = mstate_coll_name(db->docs, d.coll, UINT64_MAX);
+        if (d.kind != MSTATE_INDEX_TEXT || (only != MSTATE_NONE && d.coll != only) || !name ||
+            dindex_text_find(db->idx, d.coll, d.path, NULL))
+            continue;
+        text_index_entry(name, d.path, d.lang, 1, NULL, b, first);
     }
 }
 

@@ -28,7 +28,8 @@ typedef struct opts {
     const char *store, *user, *db, *id, *key, *durability, *kdf, *as_of_text;
     const char *sort, *fields, *format, *output, *kind; /* find / import / export / index */
     const char *role; /* db share */
-    int yes, reencrypt, accept_rollback;
+    const char *language; /* index create --text */
+    int yes, reencrypt, accept_rollback, text;
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
@@ -307,11 +308,20 @@ static const cmd_help HELPS[] = {
     {"count", "usage: stele count COLL FILTER [--as-of LSN|TIME] (see 'stele find --help')\n"},
     {"explain", "usage: stele explain COLL FILTER [--as-of LSN|TIME] (see 'stele find --help')\n"},
     {"index",
-     "usage: stele index create COLL PATH | drop COLL PATH | list [COLL]\n"
+     "usage: stele index create COLL PATH [--text [--language L]] | drop COLL PATH [--text]\n"
+     "       | list [COLL]\n"
      "create defines an index on a dotted path (recorded in the ledger, so it survives\n"
      "reopening), built at once and maintained on every write; drop removes it. Queries also\n"
-     "create memory-only \"lazy\" indices on the fields they filter. list shows every index:\n"
-     "collection, path, kind (explicit or lazy), distinct keys, documents, bytes.\n"},
+     "create memory-only \"lazy\" indices on the fields they filter.\n"
+     "--text: a full-text index for $text instead (a path may have both), stemming with the\n"
+     "Snowball language L (default english; also danish, dutch, finnish, french, german,\n"
+     "italian, norwegian, portuguese, russian, spanish, swedish, ...: an unknown one is\n"
+     "refused with the full list). $text on the path then uses L; as-of queries use the\n"
+     "language defined at their LSN; without a definition $text builds a lazy english index.\n"
+     "After reopening, a text index is rebuilt by the first $text on its path.\n"
+     "list shows every index: collection, path, kind (explicit or lazy; text), distinct keys,\n"
+     "documents, bytes; a text index: explicit, language, built, terms, documents, postings,\n"
+     "bytes.\n"},
     {"graph",
      "usage: stele graph SUB [arguments] [--dir out|in|both] [--label L[,L2]] [--as-of LSN|TIME]\n"
      "                       [--docs] [--format json|table]\n"
@@ -479,7 +489,7 @@ static int parse_args(int argc, char **argv, opts *o)
                                          "--fields", "--format", "--output", "--kind",
                                          "--dir", "--label", "--weight", "--depth", "--max",
                                          "--max-len", "--min-size", "--top", "--role",
-                                         "--settings-version", "--cache-mb"};
+                                         "--settings-version", "--cache-mb", "--language"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { o->help = 1; continue; }
@@ -491,6 +501,7 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--yes") == 0) { o->yes = 1; continue; }
         if (strcmp(a, "--accept-rollback") == 0) { o->accept_rollback = 1; continue; }
         if (strcmp(a, "--reencrypt") == 0) { o->reencrypt = 1; continue; }
+        if (strcmp(a, "--text") == 0) { o->text = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
             if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
             o->pos[o->npos++] = a;
@@ -539,6 +550,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case 29: o->role = v; break;
         case 30: bad = parse_u64(v, &o->settings_version) || !o->settings_version; break;
         case 31: bad = parse_cache_mb(v, o); break;
+        case 32: o->language = v; break;
         }
         if (bad) {
             say("option '%s' needs a positive whole number, not '%s'", a, v);
@@ -1336,12 +1348,23 @@ static int cmd_index(opts *o)
     }
     int create = strcmp(sub, "create") == 0;
     if ((!create && strcmp(sub, "drop") != 0) || o->npos != 4) {
-        say("usage: stele index create COLL PATH | drop COLL PATH | list [COLL]");
+        say("usage: stele index create COLL PATH [--text [--language L]] | drop COLL PATH "
+            "[--text] | list [COLL]");
+        return EXIT_USAGE;
+    }
+    if (o->language && (!create || !o->text)) {
+        say("--language names the stemmer of a new text index: use it with 'index create COLL "
+            "PATH --text'");
         return EXIT_USAGE;
     }
     if ((rc = open_db(o, 0, &db))) return rc;
-    stele_status st = create ? stele_index_create(db, o->pos[2], o->pos[3])
-                             : stele_index_drop(db, o->pos[2], o->pos[3]);
+    stele_status st;
+    if (o->text)
+        st = create ? stele_index_create_text(db, o->pos[2], o->pos[3], o->language)
+                    : stele_index_drop_text(db, o->pos[2], o->pos[3]);
+    else
+        st = create ? stele_index_create(db, o->pos[2], o->pos[3])
+                    : stele_index_drop(db, o->pos[2], o->pos[3]);
     if (st != STELE_OK) return fail_db(db, st);
     return close_db(db, 0);
 }

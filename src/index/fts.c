@@ -13,6 +13,7 @@
 #include <utf8proc.h>
 
 #include "model/doc.h"
+#include "model/txn.h"
 #include "util/strtab.h"
 
 /* ---- tokenizer ---- */
@@ -177,22 +178,10 @@ void fts_free(fts *f)
 
 static stele_status lang_unknown(util_err *e, const char *lang)
 {
-    char names[512] = "";
-    const char **list = sb_stemmer_list();
-    for (size_t i = 0; list && list[i] && i < 64; i++) {
-        size_t at = strlen(names);
-        snprintf(names + at, sizeof names - at, "%s%s", at ? ", " : "", list[i]);
-    }
+    char names[1024];
+    txn_lang_names(names, sizeof names);
     return util_fail(e, STELE_EINVAL, "unknown full-text language '%.*s' (known: %s)",
                      FTS_LANG_MAX, lang, names);
-}
-
-static int lang_known(const char *lang)
-{
-    const char **list = sb_stemmer_list();
-    for (size_t i = 0; list && list[i] && i < 256; i++)
-        if (strcmp(list[i], lang) == 0) return 1;
-    return 0;
 }
 
 fts *fts_new(uint32_t coll, const char *path, const char *lang, util_err *e)
@@ -218,7 +207,7 @@ fts *fts_new(uint32_t coll, const char *path, const char *lang, util_err *e)
     util_strlcpy(f->lang, lang, sizeof f->lang);
     buf_init(&f->terms.chars);
     buf_init(&f->words.chars);
-    if (!lang_known(lang)) {
+    if (!txn_lang_known(lang)) {
         fts_free(f);
         lang_unknown(e, lang);
         return NULL;

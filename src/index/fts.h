@@ -2,7 +2,8 @@
  * fts.h — a full-text index over one (collection, path): Unicode tokenizer (utf8proc),
  * Snowball stemming (libstemmer), inverted lists as Roaring bitmaps, BM25 ranking,
  * prefix terms. Layer: index (uses model, util). Derived state like index.h: built
- * from the document state, maintained on every applied write, never on disk yet.
+ * from the document state, maintained on every applied write, never on disk (an
+ * explicit text index's definition is: index.h).
  *
  * Tokens (fts_tokenize; documents and queries go through the same function):
  *   1. The text is read as UTF-8; an invalid byte is a separator and is skipped.
@@ -81,6 +82,7 @@ typedef struct fts fts;
 #define FTS_QUERY_TERMS_MAX 32  /* tokens in a query */
 #define FTS_PATH_MAX 256        /* bytes of the indexed path (as DINDEX_PATH_MAX) */
 #define FTS_LANG_MAX 32         /* bytes of a stemmer name */
+_Static_assert(FTS_LANG_MAX == MSTATE_LANG_MAX, "a defined language fits an index's");
 #define FTS_BM25_K1 1.2
 #define FTS_BM25_B 0.75
 

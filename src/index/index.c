@@ -34,12 +34,17 @@ typedef struct eq_index {
     roaring_bitmap_t *present, *arrays;
 } eq_index;
 
+typedef struct text_index {
+    fts *f;
+    int is_explicit;
+} text_index;
+
 struct dindex {
     roaring_bitmap_t **members, **ever;
     uint32_t nmembers;
     eq_index *idx;
     size_t nidx, capidx;
-    fts **text; /* full-text indices, one per (coll, path), made by the first $text */
+    text_index *text; /* full-text indices, one per (coll, path) */
     size_t ntext, captext;
 };
 
@@ -67,7 +72,7 @@ void dindex_free(dindex *x)
         if (x->ever[i]) roaring_bitmap_free(x->ever[i]);
     }
     for (size_t i = 0; i < x->nidx; i++) index_release(&x->idx[i]);
-    for (size_t i = 0; i < x->ntext; i++) fts_free(x->text[i]);
+    for (size_t i = 0; i < x->ntext; i++) fts_free(x->text[i].f);
     free(x->text);
     free(x->idx);
     free(x->members);
@@ -242,7 +247,7 @@ int dindex_update(dindex *x, uint32_t coll, uint32_t n, const mversion *old,
     }
     buf_release(&k);
     for (size_t i = 0; i < x->ntext && rc == 0; i++)
-        if (fts_coll(x->text[i]) == coll) rc = fts_update_doc(x->text[i], n, now);
+        if (fts_coll(x->text[i].f) == coll) rc = fts_update_doc(x->text[i].f, n, now);
     roaring_bitmap_add(x->ever[coll], n);
     if (now && !now->deleted) roaring_bitmap_add(x->members[coll], n);
     else roaring_bitmap_remove(x->members[coll], n);
@@ -314,26 +319,26 @@ static size_t text_find(const dindex *x, uint32_t coll, const char *path)
 {
     size_t i = 0;
     while (i < x->ntext &&
-           (fts_coll(x->text[i]) != coll || strcmp(fts_path(x->text[i]), path) != 0))
+           (fts_coll(x->text[i].f) != coll || strcmp(fts_path(x->text[i].f), path) != 0))
         i++;
     return i;
 }
 
-static int text_drop(dindex *x, uint32_t coll, const char *path)
+int dindex_text_drop(dindex *x, uint32_t coll, const char *path)
 {
     size_t i = text_find(x, coll, path);
     if (i == x->ntext) return -1;
-    fts_free(x->text[i]);
+    fts_free(x->text[i].f);
     memmove(&x->text[i], &x->text[i + 1], (x->ntext - i - 1) * sizeof *x->text);
     x->ntext--;
+    STELE_ASSERT(text_find(x, coll, path) == x->ntext);
     return 0;
 }
 
 int dindex_drop(dindex *x, uint32_t coll, const char *path)
 {
-    int had_text = text_drop(x, coll, path) == 0;
     eq_index *ix = index_find(x, coll, path);
-    if (!ix) return had_text ? 0 : -1;
+    if (!ix) return -1;
     index_release(ix);
     size_t i = (size_t)(ix - x->idx);
     memmove(ix, ix + 1, (x->nidx - i - 1) * sizeof *ix);
@@ -344,29 +349,45 @@ int dindex_drop(dindex *x, uint32_t coll, const char *path)
 fts *dindex_text(dindex *x, const mstate *s, uint32_t coll, const char *path, util_err *e)
 {
     size_t i = text_find(x, coll, path);
-    if (i < x->ntext) return x->text[i];
+    if (i < x->ntext) return x->text[i].f;
     if (util_grow((void **)&x->text, &x->captext, x->ntext + 1, sizeof *x->text) != 0) {
         util_fail(e, STELE_ENOMEM, "out of memory indexing '%s' for $text", path);
         return NULL;
     }
-    fts *t = fts_new(coll, path, NULL, e);
+    const char *lang = mstate_text_lang(s, coll, path, UINT64_MAX);
+    fts *t = fts_new(coll, path, lang, e);
     if (!t) return NULL;
     if (fts_build(t, s) != 0) {
         fts_free(t);
         util_fail(e, STELE_ENOMEM, "out of memory indexing '%s' for $text", path);
         return NULL;
     }
-    x->text[x->ntext++] = t;
+    x->text[x->ntext++] = (text_index){t, lang != NULL};
     STELE_ASSERT(text_find(x, coll, path) == x->ntext - 1);
     return t;
 }
 
+int dindex_text_set_explicit(dindex *x, uint32_t coll, const char *path, int is_explicit)
+{
+    size_t i = text_find(x, coll, path);
+    if (i == x->ntext) return -1;
+    x->text[i].is_explicit = is_explicit;
+    return 0;
+}
+
 size_t dindex_text_count(const dindex *x) { return x->ntext; }
 
-const fts *dindex_text_at(const dindex *x, size_t i)
+const fts *dindex_text_at(const dindex *x, size_t i, int *is_explicit)
 {
     STELE_ASSERT(i < x->ntext);
-    return x->text[i];
+    if (is_explicit) *is_explicit = x->text[i].is_explicit;
+    return x->text[i].f;
+}
+
+const fts *dindex_text_find(const dindex *x, uint32_t coll, const char *path, int *is_explicit)
+{
+    size_t i = text_find(x, coll, path);
+    return i < x->ntext ? dindex_text_at(x, i, is_explicit) : NULL;
 }
 
 int dindex_has(const dindex *x, uint32_t coll, const char *path, int *is_explicit)

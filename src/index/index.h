@@ -20,10 +20,14 @@
  * order[0, norder) is a permutation of the first norder entries sorted by dval_cmp.
  * Keys are never removed (an emptied bitmap stays: entry numbers stay stable).
  *
- * Full-text indices (fts.h) are kept by (coll, path) beside the value indices: made by
- * the first $text query on a path (dindex_text), maintained by dindex_update like the
- * others, dropped with dindex_drop, listed apart (dindex_text_count / dindex_text_at);
- * they are always lazy (memory only) and use the default stemmer (english).
+ * Full-text indices (fts.h) are kept by (coll, path) beside the value indices (a path
+ * may have both), maintained by dindex_update like the others. A text index is
+ * explicit when the model defines one on its path (a create_index op with "kind":
+ * "text": mstate_text_lang gives its language), else lazy (english). Either is built
+ * from the state by dindex_text: the api layer calls it when a definition is recorded,
+ * queries call it on first use (so after an open, an explicit text index is rebuilt by
+ * the first $text on its path: text indices are never in snapshots, only their
+ * definitions are, in the model's directory — docs/DECISIONS.md 34).
  *
  * An index is "explicit" when a create_index op of the ledger defines it (the api
  * layer syncs these flags with the model's definitions) or "lazy" when a query made
@@ -61,17 +65,25 @@ const roaring_bitmap_t *dindex_ever(const dindex *x, uint32_t coll);
 int dindex_ensure(dindex *x, const mstate *s, uint32_t coll, const char *path);
 /* Sets the explicit flag of an existing index (0) or -1 if there is none. */
 int dindex_set_explicit(dindex *x, uint32_t coll, const char *path, int is_explicit);
-/* Removes the value index and the text index of (coll, path): 0, or -1 if there is
- * neither. */
+/* Removes the value index of (coll, path): 0, or -1 if there is none. */
 int dindex_drop(dindex *x, uint32_t coll, const char *path);
-/* The full-text index of (coll, path), built from the state s on first use (borrowed:
- * valid until dindex_drop or dindex_free; dindex_update keeps it current). NULL with e
- * set on out of memory or a path too long (STELE_EINVAL). */
+/* The full-text index of (coll, path), built from the state s on first use, stemming in
+ * the language the state defines for it now (mstate_text_lang; english if none) and
+ * explicit if it defines one (borrowed: valid until dindex_text_drop or dindex_free;
+ * dindex_update keeps it current). NULL with e set on out of memory, or a path too long
+ * (STELE_EINVAL). */
 fts *dindex_text(dindex *x, const mstate *s, uint32_t coll, const char *path, util_err *e);
+/* Removes the text index of (coll, path): 0, or -1 if there is none. */
+int dindex_text_drop(dindex *x, uint32_t coll, const char *path);
+/* Sets the explicit flag of the text index of (coll, path) (0) or -1 if there is none. */
+int dindex_text_set_explicit(dindex *x, uint32_t coll, const char *path, int is_explicit);
 /* Number of text indices, and text index i (0 <= i < count; borrowed, valid until the
- * next change of the set of indices): fts_coll, fts_path and fts_sizes describe it. */
+ * next change of the set of indices): fts_coll, fts_path, fts_lang, fts_sizes and
+ * fts_stats describe it; *is_explicit (if not NULL) gets its flag. */
 size_t dindex_text_count(const dindex *x);
-const fts *dindex_text_at(const dindex *x, size_t i);
+const fts *dindex_text_at(const dindex *x, size_t i, int *is_explicit);
+/* The text index of (coll, path) if it is built, else NULL (borrowed, as above). */
+const fts *dindex_text_find(const dindex *x, uint32_t coll, const char *path, int *is_explicit);
 /* Whether (coll, path) has an index, and whether it is explicit. */
 int dindex_has(const dindex *x, uint32_t coll, const char *path, int *is_explicit);
 

@@ -446,9 +446,13 @@ const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len)
 
 /* ---- explicit index definitions ---- */
 
-int mstate_index_event(mstate *s, uint32_t coll, const char *path, int dropped, uint64_t lsn)
+int mstate_index_event(mstate *s, uint32_t coll, const char *path, int kind, const char *lang,
+                       int dropped, uint64_t lsn)
 {
     STELE_ASSERT(coll < s->ncoll && strlen(path) <= MSTATE_PATH_MAX);
+    STELE_ASSERT(kind == MSTATE_INDEX_VALUE || kind == MSTATE_INDEX_TEXT);
+    STELE_ASSERT(!lang || strlen(lang) <= MSTATE_LANG_MAX);
+    STELE_ASSERT(kind != MSTATE_INDEX_TEXT || dropped || (lang && lang[0]));
     STELE_ASSERT(s->nixev == 0 || s->ixev[s->nixev - 1].lsn <= lsn);
     if (util_grow((void **)&s->ixev, &s->capixev, s->nixev + 1, sizeof *s->ixev) != 0) return -1;
     index_event *e = &s->ixev[s->nixev++];
@@ -456,36 +460,48 @@ int mstate_index_event(mstate *s, uint32_t coll, const char *path, int dropped, 
     e->lsn = lsn;
     e->coll = coll;
     e->dropped = dropped;
+    e->kind = kind;
     util_strlcpy(e->path, path, sizeof e->path);
+    if (kind == MSTATE_INDEX_TEXT && lang && !dropped) util_strlcpy(e->lang, lang, sizeof e->lang);
     return 0;
 }
 
-/* The newest event of (coll, path), or NULL. */
-static const index_event *index_last(const mstate *s, uint32_t coll, const char *path)
+/* The newest event of (coll, path, kind) with lsn <= as_of, or NULL. */
+static const index_event *index_last(const mstate *s, uint32_t coll, const char *path, int kind,
+                                     uint64_t as_of)
 {
-    for (size_t i = s->nixev; i-- > 0;)
-        if (s->ixev[i].coll == coll && strcmp(s->ixev[i].path, path) == 0) return &s->ixev[i];
+    for (size_t i = s->nixev; i-- > 0;) {
+        const index_event *e = &s->ixev[i];
+        if (e->lsn <= as_of && e->coll == coll && e->kind == kind && strcmp(e->path, path) == 0)
+            return e;
+    }
     return NULL;
 }
 
-int mstate_index_defined(const mstate *s, uint32_t coll, const char *path)
+int mstate_index_defined(const mstate *s, uint32_t coll, const char *path, int kind)
 {
-    const index_event *e = index_last(s, coll, path);
+    const index_event *e = index_last(s, coll, path, kind, UINT64_MAX);
     return e && !e->dropped;
 }
 
-int mstate_index_def(const mstate *s, size_t i, uint32_t *coll, const char **path)
+int mstate_index_def(const mstate *s, size_t i, mstate_idef *out)
 {
     for (size_t j = 0; j < s->nixev; j++) { /* the i-th creation still in force */
         const index_event *e = &s->ixev[j];
-        if (e->dropped || index_last(s, e->coll, e->path) != e) continue;
+        if (e->dropped || index_last(s, e->coll, e->path, e->kind, UINT64_MAX) != e) continue;
         if (i-- == 0) {
-            *coll = e->coll;
-            *path = e->path;
+            *out = (mstate_idef){e->coll, e->kind, e->path, e->lang, e->lsn};
             return 1;
         }
     }
     return 0;
+}
+
+const char *mstate_text_lang(const mstate *s, uint32_t coll, const char *path, uint64_t as_of)
+{
+    const index_event *e = index_last(s, coll, path, MSTATE_INDEX_TEXT, as_of);
+    STELE_ASSERT(!e || e->lang[0] || e->dropped);
+    return e && !e->dropped ? e->lang : NULL;
 }
 
 /* ---- tentative changes ---- */
@@ -618,6 +634,22 @@ static int doc_digest(const mstate *s, const mdoc *d, uint8_t out[32])
     return bad == -2 ? -2 : bad ? -1 : 0;
 }
 
+/* An index definition's bytes in the digest: "I" for a value index (as before text
+ * indices were defined, so older digests stay), "T" and the language for a text one. */
+static int digest_index_event(buf *b, const index_event *e)
+{
+    uint8_t h[17], ln = (uint8_t)strlen(e->lang);
+    int text = e->kind == MSTATE_INDEX_TEXT;
+    put_u64(h, e->lsn);
+    put_u32(h + 8, e->coll);
+    h[12] = (uint8_t)e->dropped;
+    put_u32(h + 13, (uint32_t)strlen(e->path));
+    int bad = buf_append(b, text ? "T" : "I", 1) || buf_append(b, h, sizeof h) ||
+              buf_append(b, e->path, strlen(e->path));
+    if (!bad && text) bad = buf_append(b, &ln, 1) || buf_append(b, e->lang, ln);
+    return bad;
+}
+
 int mstate_digest(const mstate *s, uint8_t out[32])
 {
     buf b;
@@ -630,15 +662,8 @@ int mstate_digest(const mstate *s, uint8_t out[32])
         for (size_t j = 0; j < s->colls[i].nev && !bad; j++)
             bad = put_event(&b, &s->colls[i].ev[j]);
     }
-    for (size_t i = 0; i < s->nixev && !bad; i++) { /* nothing when no index was defined */
-        uint8_t h[17];
-        put_u64(h, s->ixev[i].lsn);
-        put_u32(h + 8, s->ixev[i].coll);
-        h[12] = (uint8_t)s->ixev[i].dropped;
-        put_u32(h + 13, (uint32_t)strlen(s->ixev[i].path));
-        bad = buf_append(&b, "I", 1) || buf_append(&b, h, sizeof h) ||
-              buf_append(&b, s->ixev[i].path, strlen(s->ixev[i].path));
-    }
+    for (size_t i = 0; i < s->nixev && !bad; i++) /* nothing when no index was defined */
+        bad = digest_index_event(&b, &s->ixev[i]);
     for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
         uint8_t h[32];
         bad = doc_digest(s, &s->docs[i], h);

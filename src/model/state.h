@@ -100,12 +100,29 @@ int mstate_primary(const mstate *s);
 
 /* Explicit index definitions (create_index / drop_index ops): an event log per
  * database, rolled back with the rest of a tentative change and covered by the
- * digest. The index layer builds and maintains the indices themselves. */
-int mstate_index_event(mstate *s, uint32_t coll, const char *path, int dropped, uint64_t lsn);
-/* 1 if an index on (coll, path) is defined now. */
-int mstate_index_defined(const mstate *s, uint32_t coll, const char *path);
+ * digest. The index layer builds and maintains the indices themselves. A definition
+ * is named by (coll, path, kind): a path may have a value index and a text index.
+ * A text index's creation has a Snowball language (1..MSTATE_LANG_MAX bytes, checked
+ * by txn.c); a drop and a value index none (lang NULL or "", ignored). */
+#define MSTATE_LANG_MAX 32 /* bytes of a Snowball language name (as FTS_LANG_MAX) */
+enum { MSTATE_INDEX_VALUE = 0, MSTATE_INDEX_TEXT = 1 };
+int mstate_index_event(mstate *s, uint32_t coll, const char *path, int kind, const char *lang,
+                       int dropped, uint64_t lsn);
+/* 1 if an index of this kind on (coll, path) is defined now. */
+int mstate_index_defined(const mstate *s, uint32_t coll, const char *path, int kind);
+/* A definition in force: path and lang borrowed, valid until the next change of the
+ * state; lang is "" for a value index; lsn is the record that created it. */
+typedef struct mstate_idef {
+    uint32_t coll;
+    int kind;
+    const char *path, *lang;
+    uint64_t lsn;
+} mstate_idef;
 /* The definitions in force now: call with i = 0, 1, ... until it returns 0. */
-int mstate_index_def(const mstate *s, size_t i, uint32_t *coll, const char **path);
+int mstate_index_def(const mstate *s, size_t i, mstate_idef *out);
+/* The language of the text index defined on (coll, path) as of as_of (UINT64_MAX =
+ * now), or NULL if none was defined then (queries then stem in english). Borrowed. */
+const char *mstate_text_lang(const mstate *s, uint32_t coll, const char *path, uint64_t as_of);
 
 /* Tentative changes: after mstate_mark, every change is journaled; mstate_rollback
  * removes all changes made since the mark (versions, new doc numbers, collection

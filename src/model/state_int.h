@@ -51,7 +51,9 @@ typedef struct index_event {
     uint64_t lsn;
     uint32_t coll;
     int dropped;
+    int kind;                        /* MSTATE_INDEX_VALUE or MSTATE_INDEX_TEXT */
     char path[MSTATE_PATH_MAX + 1];
+    char lang[MSTATE_LANG_MAX + 1];  /* text: the Snowball language; value: "" */
 } index_event;
 
 /* A partition of the snapshot the state was loaded from (or last written). */

@@ -6,7 +6,8 @@
  * Directory (little-endian):
  *   "STELEST2" | u64 LSN | u32 ncoll | u32 ndoc | u64 nversions | u32 npart
  *   ncoll x { u32 nev | nev x { u64 lsn | u8 dropped | u8 name_len | name } }
- *   u32 nix | nix x { u64 lsn | u32 coll | u8 dropped | u16 path_len | path }
+ *   u32 nix | nix x { u64 lsn | u32 coll | u8 flags | u16 path_len | path
+ *                     [| u8 lang_len | lang] }   flags: 1 dropped, 2 text (lang follows)
  *   npart x { u32 ndoc | u64 bytes | u16 ref_len | ref }   doc numbers in order
  *   ndoc x { u32 coll | u16 id_len | id | 0 | u32 nv
  *            | nv x { u64 lsn | u64 ts_ns | author(16) | u32 rev | u8 deleted | u32 len } }
@@ -21,9 +22,11 @@
 #include <stdlib.h>
 
 #include "model/doc.h"
+#include "model/txn.h"
 
 #define SNAP_MAGIC "STELEST2"
 #define SNAP_HDR 36
+#define IXEV_TEXT 2 /* flag of an index definition: a text index (its language follows) */
 #define SNAP_VERSION_FIXED 41 /* u64 lsn | u64 ts | author(16) | u32 rev | u8 del | u32 len */
 
 /* ---- writing ---- */
@@ -49,12 +52,14 @@ static int put_colls(const mstate *s, buf *out)
     bad = bad || buf_append(out, n, 4);
     for (size_t i = 0; i < s->nixev && !bad; i++) {
         const index_event *e = &s->ixev[i];
-        uint8_t eh[15];
+        uint8_t eh[15], ln = (uint8_t)strlen(e->lang);
+        int text = e->kind == MSTATE_INDEX_TEXT;
         put_u64(eh, e->lsn);
         put_u32(eh + 8, e->coll);
-        eh[12] = (uint8_t)e->dropped;
+        eh[12] = (uint8_t)(e->dropped | (text ? IXEV_TEXT : 0));
         put_u16(eh + 13, (uint16_t)strlen(e->path));
         bad = buf_append(out, eh, sizeof eh) || buf_append(out, e->path, strlen(e->path));
+        if (!bad && text) bad = buf_append(out, &ln, 1) || buf_append(out, e->lang, ln);
     }
     return bad ? -1 : 0;
 }
@@ -268,6 +273,18 @@ static int load_colls(mstate *s, util_rd *r, uint32_t ncoll, uint64_t lsn)
     return r->bad ? -1 : 0;
 }
 
+/* A text event's language after its path: u8 len | len bytes, a known Snowball name
+ * (a creation) or nothing (a drop). 0 (into lang) or -1. */
+static int load_index_lang(util_rd *r, int dropped, char lang[MSTATE_LANG_MAX + 1])
+{
+    const uint8_t *ln = util_rd_take(r, 1);
+    const uint8_t *p = ln && *ln <= MSTATE_LANG_MAX ? util_rd_take(r, *ln) : NULL;
+    if (!p || (*ln == 0) != dropped) return -1;
+    memcpy(lang, p, *ln);
+    lang[*ln] = 0;
+    return dropped || txn_lang_known(lang) ? 0 : -1;
+}
+
 static int load_index_events(mstate *s, util_rd *r, uint64_t lsn)
 {
     uint32_t n = util_rd_u32(r);
@@ -275,13 +292,16 @@ static int load_index_events(mstate *s, util_rd *r, uint64_t lsn)
         const uint8_t *eh = util_rd_take(r, 15);
         size_t plen = eh ? get_u16(eh + 13) : 0;
         const uint8_t *p = eh && plen <= MSTATE_PATH_MAX ? util_rd_take(r, plen) : NULL;
-        if (!p || plen == 0 || eh[12] > 1 || get_u32(eh + 8) >= s->ncoll ||
+        if (!p || plen == 0 || (eh[12] & ~(1 | IXEV_TEXT)) || get_u32(eh + 8) >= s->ncoll ||
             get_u64(eh) > lsn || (s->nixev && get_u64(eh) < s->ixev[s->nixev - 1].lsn))
             return -1;
-        char path[MSTATE_PATH_MAX + 1];
+        char path[MSTATE_PATH_MAX + 1], lang[MSTATE_LANG_MAX + 1] = "";
         memcpy(path, p, plen);
         path[plen] = 0;
-        if (mstate_index_event(s, get_u32(eh + 8), path, eh[12], get_u64(eh)) != 0) return -1;
+        int kind = eh[12] & IXEV_TEXT ? MSTATE_INDEX_TEXT : MSTATE_INDEX_VALUE;
+        if ((kind == MSTATE_INDEX_TEXT && load_index_lang(r, eh[12] & 1, lang) != 0) ||
+            mstate_index_event(s, get_u32(eh + 8), path, kind, lang, eh[12] & 1, get_u64(eh)) != 0)
+            return -1;
     }
     return r->bad ? -1 : 0;
 }

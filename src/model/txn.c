@@ -11,6 +11,7 @@
 #include "model/txn.h"
 
 #include <jansson.h>
+#include <libstemmer.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -44,6 +45,73 @@ static int index_path_ok(const char *p, size_t n)
     return 1;
 }
 
+/* ---- index kinds and full-text languages ---- */
+
+/* 1 if k[0, kn) is the literal lit. */
+static int key_is(const char *k, size_t kn, const char *lit)
+{
+    return kn == strlen(lit) && memcmp(k, lit, kn) == 0;
+}
+
+
+/* Bound on the walk of libstemmer's list (Debian 12's has 29 names). */
+#define LANG_LIST_MAX 256
+
+int txn_lang_known(const char *name)
+{
+    const char **list = sb_stemmer_list();
+    for (size_t i = 0; name && list && list[i] && i < LANG_LIST_MAX; i++)
+        if (strcmp(list[i], name) == 0) return 1;
+    return 0;
+}
+
+void txn_lang_names(char *out, size_t cap)
+{
+    STELE_ASSERT(out && cap > 0);
+    const char **list = sb_stemmer_list();
+    out[0] = 0;
+    for (size_t i = 0; list && list[i] && i < LANG_LIST_MAX; i++) {
+        size_t at = strlen(out);
+        snprintf(out + at, cap - at, "%s%s", at ? ", " : "", list[i]);
+    }
+}
+
+/* The optional "kind" ("value", the default, or "text") and "language" (create_index
+ * of a text index only; default "english") of an index op into *ikind and lang.
+ * STELE_EINVAL naming op i otherwise. */
+static stele_status index_kind_of(doc_view op, int kind, size_t i, int *ikind,
+                                  char lang[MSTATE_LANG_MAX + 1], util_err *e)
+{
+    doc_view v;
+    const char *str = NULL;
+    size_t n = 0;
+    int has_kind = doc_get(op.p, op.len, "kind", 4, &v) == 1;
+    if (has_kind && doc_string(v, &str, &n) != 0) str = NULL;
+    *ikind = !has_kind || (str && key_is(str, n, "value")) ? MSTATE_INDEX_VALUE
+             : str && key_is(str, n, "text")               ? MSTATE_INDEX_TEXT
+                                                           : -1;
+    if (*ikind < 0)
+        return util_fail(e, STELE_EINVAL, "op %zu (%s): \"kind\" must be \"value\" or \"text\"",
+                         i, OPS[kind]);
+    int creates_text = *ikind == MSTATE_INDEX_TEXT && kind == OP_CREATE_INDEX;
+    util_strlcpy(lang, creates_text ? "english" : "", MSTATE_LANG_MAX + 1);
+    if (doc_get(op.p, op.len, "language", 8, &v) != 1) return STELE_OK;
+    if (!creates_text)
+        return util_fail(e, STELE_EINVAL, "op %zu (%s): \"language\" belongs to a create_index "
+                                          "op with \"kind\":\"text\"", i, OPS[kind]);
+    int named = doc_string(v, &str, &n) == 0 && n > 0 && n <= MSTATE_LANG_MAX;
+    if (named) {
+        memcpy(lang, str, n);
+        lang[n] = 0;
+    }
+    if (named && memchr(str, 0, n) == NULL && txn_lang_known(lang)) return STELE_OK;
+    char names[1024];
+    txn_lang_names(names, sizeof names);
+    return util_fail(e, STELE_EINVAL, "op %zu (create_index): unknown full-text language "
+                                      "'%.*s' (use one of: %s)", i, named ? (int)n : 0,
+                     named ? str : "", names);
+}
+
 static int op_kind_n(const char *name, size_t n)
 {
     for (int i = 0; name && i < OP_COUNT; i++)
@@ -75,12 +143,6 @@ typedef struct prep {
     size_t nop, capop, nbody, capbody;
     uint8_t gen_id[SDOC_STR_HDR + 24]; /* a generated "_id", as an SDOC string */
 } prep;
-
-/* 1 if k[0, kn) is the literal lit. */
-static int key_is(const char *k, size_t kn, const char *lit)
-{
-    return kn == strlen(lit) && memcmp(k, lit, kn) == 0;
-}
 
 /* A valid document id: a string of 1 to MSTATE_ID_MAX bytes. */
 static int id_view_ok(doc_view v)
@@ -220,6 +282,10 @@ static stele_status prep_check(doc_view op, const doc_view *f, size_t i, int *ki
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"path\" must be a dotted path such as "
                                           "\"address.city\" (1-%d bytes, no empty component)",
                          i, OPS[*kind], MSTATE_PATH_MAX);
+    int ikind;
+    char lang[MSTATE_LANG_MAX + 1];
+    stele_status rc = is_index_op(*kind) ? index_kind_of(op, *kind, i, &ikind, lang, e) : STELE_OK;
+    if (rc != STELE_OK) return rc;
     if (names_doc(*kind) && (!f[F_ID].p || !id_view_ok(f[F_ID])))
         return util_fail(e, STELE_EINVAL, "op %zu (%s): \"id\" must be a non-empty string", i,
                          OPS[*kind]);
@@ -454,6 +520,8 @@ typedef struct op_view {
     size_t id_len;
     int64_t rev; /* 0 = not given */
     char path[MSTATE_PATH_MAX + 1]; /* index ops */
+    int ikind;                      /* index ops: MSTATE_INDEX_VALUE or _TEXT */
+    char lang[MSTATE_LANG_MAX + 1]; /* index ops: a text index's language, else "" */
     doc_view doc;
     int has_doc;
     int dangling; /* "dangling":true: an edge may name documents that do not exist */
@@ -497,6 +565,10 @@ static stele_status read_op(doc_view opv, size_t i, op_view *op, util_err *e)
         (view_str(opv.p, opv.len, "path", op->path, sizeof op->path) != 0 ||
          !index_path_ok(op->path, strlen(op->path))))
         return util_fail(e, STELE_EINVAL, "op %zu: bad \"path\"", i);
+    stele_status rc = is_index_op(op->kind) ? index_kind_of(opv, op->kind, i, &op->ikind,
+                                                             op->lang, e)
+                                             : STELE_OK;
+    if (rc != STELE_OK) return rc;
     if (doc_get(opv.p, opv.len, "id", 2, &v) == 1 &&
         (doc_string(v, &op->id, &op->id_len) != 0 || op->id_len == 0 ||
          op->id_len > MSTATE_ID_MAX))
@@ -877,15 +949,19 @@ static stele_status apply_index_op(mstate *s, const op_view *op, uint64_t lsn, s
     uint32_t c = mstate_coll_find(s, op->coll, UINT64_MAX);
     if (c == MSTATE_NONE)
         return util_fail(e, STELE_ENOTFOUND, "op %zu: no collection '%s'", i, op->coll);
-    int defined = mstate_index_defined(s, c, op->path);
+    int defined = mstate_index_defined(s, c, op->path, op->ikind);
+    const char *what = op->ikind == MSTATE_INDEX_TEXT ? "text index" : "index";
     if (op->kind == OP_CREATE_INDEX && defined)
-        return util_fail(e, STELE_EEXIST, "op %zu: an index on '%s' of '%s' already exists", i,
-                         op->path, op->coll);
+        return util_fail(e, STELE_EEXIST, "op %zu: %s %s on '%s' of '%s' already exists%s", i,
+                         op->ikind == MSTATE_INDEX_TEXT ? "a" : "an", what, op->path, op->coll,
+                         op->ikind == MSTATE_INDEX_TEXT ? " (drop it first to change its "
+                                                          "language)" : "");
     if (op->kind == OP_DROP_INDEX && !defined)
-        return util_fail(e, STELE_ENOTFOUND, "op %zu: no index on '%s' of '%s' to drop (see "
-                                             "'stele index list %s')", i, op->path, op->coll,
-                         op->coll);
-    if (mstate_index_event(s, c, op->path, op->kind == OP_DROP_INDEX, lsn) != 0)
+        return util_fail(e, STELE_ENOTFOUND, "op %zu: no %s on '%s' of '%s' to drop (see "
+                                             "'stele index list %s')", i, what, op->path,
+                         op->coll, op->coll);
+    if (mstate_index_event(s, c, op->path, op->ikind, op->lang, op->kind == OP_DROP_INDEX,
+                           lsn) != 0)
         return util_fail(e, STELE_ENOMEM, "out of memory");
     return STELE_OK;
 }

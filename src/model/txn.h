@@ -9,7 +9,10 @@
  *           {"op":"replace","coll":C,"id":ID,"doc":{...}[,"rev":N]},
  *           {"op":"patch","coll":C,"id":ID,"doc":{...}[,"rev":N]},   (RFC 7386 merge)
  *           {"op":"delete","coll":C,"id":ID[,"rev":N]}, {"op":"restore","coll":C,"id":ID},
- *           {"op":"create_index","coll":C,"path":P}, {"op":"drop_index","coll":C,"path":P}]}
+ *           {"op":"create_index","coll":C,"path":P[,"kind":K][,"language":L]},
+ *           {"op":"drop_index","coll":C,"path":P[,"kind":K]}]}
+ *   (K: "value", the default, or "text"; L: a text index's Snowball language, one of
+ *   txn_lang_names, default "english"; a path may have one index of each kind)
  * txn_prepare turns a caller's text into that canonical form: it generates missing
  * "_id"s (so that replaying the log gives the same ids), drops the derived system
  * fields (_rev, _lsn, _ts) from documents (a "_rev" in a replace/patch/delete body
@@ -38,6 +41,12 @@
 #include "util/util.h"
 
 #define TXN_OPS_MAX 10000 /* ops in one transaction: bounds the work done under the writer */
+
+/* Full-text languages: libstemmer's Snowball algorithms (sb_stemmer_list). 1 if name
+ * is one of them; txn_lang_names writes them comma-separated into out[0, cap) (cut to
+ * fit). Pure. */
+int txn_lang_known(const char *name);
+void txn_lang_names(char *out, size_t cap);
 
 /* Memory a writer keeps from one transaction to the next (the parser's arrays, the
  * parsed input, member lists), so that large transactions do not allocate and fault in

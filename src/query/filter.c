@@ -14,7 +14,8 @@
  *                        minus documents where the path is an array, plus (array
  *                        documents) the $eq set; other operands: $eq set ∩ arrays
  *   $exists              the index's "present" bitmap (or its complement)
- *   $text                the path's full-text index (dindex_text, built on first use):
+ *   $text                the path's full-text index (dindex_text, built on first use
+ *                        in the language its definition names, else english):
  *                        fts_search's bitmap
  * then nodes combine children from the last node to the first (children follow their
  * parent): AND intersects, OR unites, NOT and NOR subtract from the live documents.
@@ -363,11 +364,12 @@ stele_status filter_eval_first(const qfilter *f, const mstate *s, dindex *x, uin
 }
 
 /* A full-text index of n's path over the versions of coll's documents as of as_of
- * (ever: every doc number coll had). NULL with e set on failure. */
+ * (ever: every doc number coll had), in the language of the text index defined on the
+ * path as of then (english if none). NULL with e set on failure. */
 static fts *text_as_of(const fnode *n, const mstate *s, const roaring_bitmap_t *ever,
                        uint32_t coll, uint64_t as_of, util_err *e)
 {
-    fts *t = fts_new(coll, n->path, NULL, e);
+    fts *t = fts_new(coll, n->path, mstate_text_lang(s, coll, n->path, as_of), e);
     roaring_uint32_iterator_t *it = t && ever ? roaring_create_iterator(ever) : NULL;
     int rc = t && (!ever || it) ? 0 : -1;
     for (; rc == 0 && it && it->has_value; roaring_advance_uint32_iterator(it)) {

@@ -60,7 +60,8 @@ void filter_free(qfilter *f);
  * answered by the leaf's scratch index holding only this document, so a prefix
  * (word*) expands over this document's own words; the evaluators below expand it over
  * the words of every document of the collection (now, or as of the LSN), as fts.h
- * defines. Not thread-safe for filters with $text (the scratch index is written). */
+ * defines; the scratch stems in english (it knows no collection, so no text index
+ * definition). Not thread-safe for filters with $text (the scratch index is written). */
 int filter_match(const qfilter *f, const uint8_t *doc, size_t len);
 
 /* Ranking: the node number of the filter's only $text leaf if it has exactly one and

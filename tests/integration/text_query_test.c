@@ -513,7 +513,9 @@ static void test_index_and_errors(void)
     CHECK(strstr(json, "\"index\":\"text\",\"matches\":1") != NULL, "explain: %s", json);
     stele_free(json);
     REQUIRE(stele_index_list(db, "q", &json) == STELE_OK, "list");
-    CHECK(strstr(json, "\"path\":\"bio\",\"kind\":\"text\",\"terms\":3,\"postings\":3,") != NULL,
+    CHECK(strstr(json, "\"path\":\"bio\",\"kind\":\"text\",\"explicit\":false,\"language\":"
+                       "\"english\",\"built\":true,\"terms\":3,\"documents\":1,"
+                       "\"postings\":3,") != NULL,
           "index list: %s", json);
     stele_free(json);
     expect_error(db, "{\"bio\":{\"$text\":3}}", STELE_EINVAL,

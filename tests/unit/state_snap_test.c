@@ -2,7 +2,8 @@
  * state_snap_test.c — the state as a snapshot directory plus partitions
  * (src/model/state_snap.c) and its lazy bytes under a budget (state_cache.c), below
  * the store: partitions kept in memory here, handed back by a test loader.
- * What must hold: a round trip gives the same digest and bytes; the cache's resident
+ * What must hold: a round trip gives the same digest, bytes and index definitions
+ * (a value and a text index on one path, a language, a dropped text index); the cache's resident
  * bytes stay within the budget plus the partitions touched since the last safe point;
  * a partition that does not match its directory reads as missing and is reported;
  * every truncated directory is refused; flipped bytes are refused or load without a
@@ -80,6 +81,11 @@ static mstate *make_state(parts *p, buf *dir, uint64_t *lsn)
     for (unsigned i = 0; i < NDOCS; i += 3) put_doc(s, c, i, 2, 2 + NDOCS + i);
     if (mstate_doc_reserve(s, c, "waiting", 7, &r) != 0) return NULL;
     *lsn = 2 + 2 * NDOCS;
+    if (mstate_index_event(s, c, "s", MSTATE_INDEX_VALUE, NULL, 0, *lsn) != 0 ||
+        mstate_index_event(s, c, "s", MSTATE_INDEX_TEXT, "german", 0, *lsn) != 0 ||
+        mstate_index_event(s, c, "t", MSTATE_INDEX_TEXT, "french", 0, *lsn) != 0 ||
+        mstate_index_event(s, c, "t", MSTATE_INDEX_TEXT, NULL, 1, *lsn) != 0)
+        return NULL;
     util_err e;
     static const uint8_t extra[] = "the layers above";
     if (mstate_serialize(s, *lsn, PART_CAP, put_part, p, extra, sizeof extra, dir, &e) != 0)
@@ -135,6 +141,12 @@ static void test_round_trip_under_budget(void)
     uint8_t da[32], db[32];
     CHECK(mstate_digest(s, da) == 0 && mstate_digest(t, db) == 0 && memcmp(da, db, 32) == 0,
           "digest after a round trip");
+    const char *lang = mstate_text_lang(t, 0, "s", UINT64_MAX);
+    CHECK(lang && strcmp(lang, "german") == 0, "the text index's language: %s", lang);
+    CHECK(!mstate_text_lang(t, 0, "s", lsn - 1), "a language before the definition");
+    CHECK(!mstate_text_lang(t, 0, "t", UINT64_MAX), "a dropped text index is defined");
+    CHECK(mstate_index_defined(t, 0, "s", MSTATE_INDEX_VALUE) &&
+          mstate_index_defined(t, 0, "s", MSTATE_INDEX_TEXT), "both kinds on one path");
     size_t nv;
     const mversion *h = mstate_doc_history(t, 0, &nv);
     CHECK(h && nv == 2 && h[0].rev == 1 && h[1].rev == 2 && h[0].doc && h[1].doc,
