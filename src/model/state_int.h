@@ -24,10 +24,13 @@
 #include "model/state.h"
 
 /* Fields that readers on other threads load while the writer changes them (see
- * state_read.c): loaded with acquire and stored with release, so that what a count or
- * pointer covers was written before it. The writer may read them plainly. */
-#define MST_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define MST_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+ * state_read.c): sequentially consistent, so that what a count or pointer covers was
+ * written before it, and so that a reader's announced epoch and the writer's
+ * unpublishing of a block are ordered (state_read.c invariant 2: no fences, which
+ * ThreadSanitizer does not model). On x86 such a load is a plain load; a store is an
+ * xchg (a few per transaction). The writer may read them plainly. */
+#define MST_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define MST_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 
 /* A block a reader may still hold, freed once every reader slot's epoch is past it. */
 typedef struct mretired {

@@ -104,8 +104,7 @@ static uint64_t oldest_reader(const mreaders *r)
 static void reclaim(mstate *s)
 {
     mreaders *r = &s->rd;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    uint64_t min = oldest_reader(r);
+    uint64_t min = oldest_reader(r); /* seq_cst after the unpublishing stores */
     size_t keep = 0;
     for (size_t i = 0; i < r->nretired; i++) {
         if (r->retired[i].epoch < min) free(r->retired[i].p);
@@ -185,8 +184,10 @@ void mstate_view_enter(mstate_view *v)
     mreaders *r = (mreaders *)&v->s->rd;
     uint64_t e = __atomic_load_n(&r->epoch, __ATOMIC_SEQ_CST);
     STELE_ASSERT(e >= EPOCH_FIRST);
+    /* announced before any pointer is loaded: seq_cst store, then seq_cst loads (MST_LOAD)
+     * — the writer's unpublishing store, epoch bump and slot scan are seq_cst too, so
+     * either the writer sees this slot or this reader sees the new pointers */
     __atomic_store_n(&r->slot[v->slot], e, __ATOMIC_SEQ_CST);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* announced before any pointer is loaded */
     tl_view = v;
 }
 

@@ -23,6 +23,19 @@
 
 static char store[600];
 
+/* Checks made on reader threads: the harness's counters are not thread-safe, so they
+ * count failures here (atomically) and the main thread checks that none happened. */
+static int reader_failures;
+#define RCHECK(cond, ...)                                                     \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            __atomic_add_fetch(&reader_failures, 1, __ATOMIC_SEQ_CST);        \
+            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                   \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fprintf(stderr, "\n");                                            \
+        }                                                                     \
+    } while (0)
+
 typedef struct writer_arg {
     stele *db;
     uint64_t seed;
@@ -118,18 +131,18 @@ static uint64_t view_count(stele_view *v, const char *coll, const char *filter)
 static uint64_t check_nodes(stele_view *v)
 {
     uint64_t lsn = stele_view_lsn(v), c = view_count(v, "n", "{}"), sum = 0;
-    CHECK(c != UINT64_MAX, "count: %s", stele_view_errmsg(v));
+    RCHECK(c != UINT64_MAX, "count: %s", stele_view_errmsg(v));
     for (int g = 0; g < 5; g++) {
         char f[32];
         snprintf(f, sizeof f, "{\"g\":%d}", g);
         sum += view_count(v, "n", f);
     }
-    CHECK(sum == c, "per-value counts add up to %llu, not %llu", (unsigned long long)sum,
+    RCHECK(sum == c, "per-value counts add up to %llu, not %llu", (unsigned long long)sum,
           (unsigned long long)c);
     char *all = NULL;
-    CHECK(stele_view_find(v, "n", "{}", 2, NULL, &all) == STELE_OK, "find: %s",
+    RCHECK(stele_view_find(v, "n", "{}", 2, NULL, &all) == STELE_OK, "find: %s",
           stele_view_errmsg(v));
-    CHECK(lines(all) == c, "find lists %llu, count says %llu", (unsigned long long)lines(all),
+    RCHECK(lines(all) == c, "find lists %llu, count says %llu", (unsigned long long)lines(all),
           (unsigned long long)c);
     uint64_t found = 0;
     for (int i = 0; i < NIDS; i++) {
@@ -138,11 +151,11 @@ static uint64_t check_nodes(stele_view *v)
         if (stele_view_doc_get(v, "n", id, &doc) != STELE_OK) continue;
         found++;
         snprintf(pat, sizeof pat, "\"_id\":\"%s\"", id);
-        CHECK(all && strstr(all, pat), "%s is found by id but not by find", id);
-        CHECK(num_field(doc, "_lsn") <= lsn, "%s is newer than the view", id);
+        RCHECK(all && strstr(all, pat), "%s is found by id but not by find", id);
+        RCHECK(num_field(doc, "_lsn") <= lsn, "%s is newer than the view", id);
         stele_free(doc);
     }
-    CHECK(found == c, "%llu documents found by id, count says %llu", (unsigned long long)found,
+    RCHECK(found == c, "%llu documents found by id, count says %llu", (unsigned long long)found,
           (unsigned long long)c);
     stele_free(all);
     return c;
@@ -153,29 +166,29 @@ static void check_edges(stele_view *v)
 {
     char *edges = NULL;
     if (stele_view_find(v, "e", "{}", 2, NULL, &edges) != STELE_OK) {
-        CHECK(0, "find edges: %s", stele_view_errmsg(v));
+        RCHECK(0, "find edges: %s", stele_view_errmsg(v));
         return;
     }
     for (const char *p = edges; p && *p; p = strchr(p, '\n') + 1) {
         char from[64], to[64];
         stele_node a, b;
-        CHECK(field(p, "_from", from, sizeof from) == 0 && field(p, "_to", to, sizeof to) == 0,
+        RCHECK(field(p, "_from", from, sizeof from) == 0 && field(p, "_to", to, sizeof to) == 0,
               "edge without ends");
-        CHECK(stele_view_node_lookup(v, from, &a) == STELE_OK &&
+        RCHECK(stele_view_node_lookup(v, from, &a) == STELE_OK &&
                   stele_view_node_lookup(v, to, &b) == STELE_OK,
               "edge %s -> %s joins a node that is not live", from, to);
         size_t nn = 0;
         stele_node out[NIDS];
-        CHECK(stele_view_neighbors(v, a, STELE_DIR_OUT, NULL, out, NIDS, &nn) == STELE_OK,
+        RCHECK(stele_view_neighbors(v, a, STELE_DIR_OUT, NULL, out, NIDS, &nn) == STELE_OK,
               "neighbors: %s", stele_view_errmsg(v));
         int has = 0;
         for (size_t i = 0; i < nn && i < NIDS; i++) has |= out[i] == b;
-        CHECK(has, "%s is not a neighbour of %s", to, from);
+        RCHECK(has, "%s is not a neighbour of %s", to, from);
         stele_node *hop = NULL;
         size_t nh = 0;
         int self = 0;
         for (size_t i = 0; i < nn && i < NIDS; i++) self |= out[i] == a;
-        CHECK(stele_view_traverse(v, &a, 1, STELE_DIR_OUT, "e", 1, &hop, NULL, &nh) == STELE_OK &&
+        RCHECK(stele_view_traverse(v, &a, 1, STELE_DIR_OUT, "e", 1, &hop, NULL, &nh) == STELE_OK &&
                   nh == nn + (self ? 0 : 1),
               "traverse 1 hop from %s: %zu nodes, neighbours %zu", from, nh, nn);
         stele_free(hop);
@@ -198,12 +211,12 @@ static void *reader_main(void *p)
          i++) {
         stele_view *v = NULL;
         if (stele_view_open(r->db, &v) != STELE_OK) {
-            CHECK(0, "view open");
+            RCHECK(0, "view open");
             break;
         }
         uint64_t c = check_nodes(v);
         check_edges(v);
-        CHECK(view_count(v, "n", "{}") == c, "a view's second count differs");
+        RCHECK(view_count(v, "n", "{}") == c, "a view's second count differs");
         stele_view_close(v);
         r->views++;
     }
@@ -249,6 +262,7 @@ static void test_concurrent_readers(void)
     printf("writer: %d of %d transactions committed; views read:", w.ok, TXNS);
     for (int i = 0; i < READERS; i++) printf(" %d", r[i].views);
     printf("\n");
+    CHECK(__atomic_load_n(&reader_failures, __ATOMIC_SEQ_CST) == 0, "views were inconsistent");
     CHECK(w.ok > 0 && w.ok < TXNS, "some transactions commit, some fail (%d)", w.ok);
     for (int i = 0; i < READERS; i++) CHECK(r[i].views >= 3, "reader %d read %d views", i, r[i].views);
     stele_view *v = NULL; /* the final state, through a view and through the handle */
@@ -258,6 +272,7 @@ static void test_concurrent_readers(void)
           "the handle counts %llu, a view %llu", (unsigned long long)direct,
           (unsigned long long)c);
     stele_view_close(v);
+    CHECK(__atomic_load_n(&reader_failures, __ATOMIC_SEQ_CST) == 0, "the final view");
     stele_close(db);
 }
 
