@@ -12,6 +12,9 @@
  *    (that is how group commit batches writers into one fsync) while no other call
  *    runs on that handle. Open a second handle (read-only) to read or verify while
  *    writers append: read-only handles take no lock and see a consistent prefix.
+ *    Views (stele_view_*, "Views" below) read the documents and the graph of a handle
+ *    opened with `readers` from any number of other threads while one thread writes
+ *    through the handle; the writer never waits for them.
  *  - Memory returned as `char **` is owned by the caller and freed with stele_free().
  *    Memory returned inside a struct (stele_record) is borrowed: valid until the
  *    next call on the same handle from the same thread, or stele_close().
@@ -208,6 +211,10 @@ typedef struct stele_open_options {
                                   * the state snapshot; 0 = STELE_CACHE_DEFAULT,
                                   * UINT64_MAX = no limit. Bodies written since the
                                   * snapshot always stay in memory. */
+    int readers;                 /* 1: views (stele_view_open, below) may read from other
+                                  * threads while this handle writes; every snapshot
+                                  * partition is loaded at open (cache_bytes ignored) and
+                                  * stele_snapshot is refused (one is taken at close) */
     int accept_rollback;         /* 1: open a database whose manifest is older than the
                                   * newest this user has seen (a directory restored from
                                   * an older backup, on purpose), and take it as the
@@ -462,6 +469,52 @@ stele_status stele_node_lookup(stele *db, const char *ref, stele_node *node);
  * for a stand-in the whole reference ("db:collection/key"). STELE_ETOOBIG if it does
  * not fit, STELE_ENOTFOUND if node is no document. */
 stele_status stele_node_ref(stele *db, stele_node node, char *buf, size_t cap);
+
+/* ---- Views: readers on other threads (docs/DOCUMENTS.md "Views") -----------------
+ * A view is a consistent snapshot of the documents and the graph as of the LSN of the
+ * last transaction the handle had committed when the view was opened. Views need a
+ * handle opened with stele_open_options.readers. Thread rules: stele_view_open and
+ * every stele_view_* call may run on any thread, concurrently with one thread using the
+ * handle (stele_txn, stele_import, reads) and with other views; one view is used by
+ * one thread at a time. The writer never waits for a view: a view holding its snapshot
+ * for a long time does not stop commits, and holds no memory between its calls. Views
+ * read no index: filters scan the versions as of the view's LSN, and graph reads build
+ * the edges as of it (O(documents) per call; docs/BENCHMARKS.md). Close every view
+ * before stele_close. At most STELE_VIEWS_MAX views are open on a handle at once. */
+#define STELE_VIEWS_MAX 64
+typedef struct stele_view stele_view;
+
+/* Opens a view as of the last committed transaction. STELE_EINVAL if db was not opened
+ * with `readers`, STELE_ETOOBIG with STELE_VIEWS_MAX views open, STELE_ENOMEM. *out is
+ * set on success only; the message of a failure is the handle's only if called on the
+ * handle's thread, so it is also returned by the view calls' own errmsg. */
+stele_status stele_view_open(stele *db, stele_view **out);
+/* Closes a view (NULL is fine). */
+void stele_view_close(stele_view *v);
+/* The LSN the view reads as of. */
+uint64_t stele_view_lsn(const stele_view *v);
+/* The message of the view's last failed call (valid until its next call). */
+const char *stele_view_errmsg(const stele_view *v);
+/* As stele_doc_get / stele_doc_history, as of the view's LSN (history: the versions up
+ * to it). Caller frees *json / *ndjson. */
+stele_status stele_view_doc_get(stele_view *v, const char *coll, const char *id, char **json);
+stele_status stele_view_doc_history(stele_view *v, const char *coll, const char *id,
+                                    char **ndjson);
+/* As stele_find / stele_count, as of the view's LSN (opts->as_of, if set, must not be
+ * past it: an earlier LSN is read as of itself). */
+stele_status stele_view_find(stele_view *v, const char *coll, const char *filter, size_t len,
+                             const stele_find_opts *opts, char **ndjson);
+stele_status stele_view_count(stele_view *v, const char *coll, const char *filter, size_t len,
+                              uint64_t *count);
+/* As stele_node_lookup: the live node "collection/key" (or stand-in) at the view's LSN. */
+stele_status stele_view_node_lookup(stele_view *v, const char *ref, stele_node *node);
+/* As stele_graph_neighbors and stele_graph_traverse, over the edges live at the view's
+ * LSN. */
+stele_status stele_view_neighbors(stele_view *v, stele_node node, stele_dir dir,
+                                  const char *labels, stele_node *out, size_t cap, size_t *n);
+stele_status stele_view_traverse(stele_view *v, const stele_node *start, size_t nstart,
+                                 stele_dir dir, const char *labels, uint32_t depth,
+                                 stele_node **nodes, uint32_t **dist, size_t *n);
 
 /* ---- References across databases (docs/GRAPH.md "Across databases") -------------
  * An edge's "_from"/"_to" may name a node of another database:

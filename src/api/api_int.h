@@ -41,6 +41,10 @@ struct stele {
     int primary;          /* the user's primary database (mstate_set_primary) */
     struct xref_open *xrefs; /* other databases opened during one call (xref.c) */
     size_t nxrefs;
+    int readers;          /* open option: views may read from other threads (view.c) */
+    const mstate *vstate; /* what views read: db->docs, set once at open (verify swaps
+                           * db->docs for a while; views never see that) */
+    uint32_t nviews;      /* open views (atomic: views open and close on any thread) */
 };
 
 /* stele.c: libsodium set up (STELE_OK or STELE_EIO); a message into a caller's buffer. */

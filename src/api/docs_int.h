@@ -13,6 +13,8 @@
 #define STELE_API_DOCS_INT_H
 
 #include "api/api_int.h"
+#include "query/filter.h"
+#include "query/result.h"
 
 #define PART_TXN_MAX 64 /* bytes of a multi-part transaction id */
 
@@ -60,5 +62,18 @@ stele_status api_filter_set(stele *db, const char *coll, const char *filter, siz
 /* Appends document n as of at with its system fields as JSON ("null" if it is not live
  * then): 0, or -1 on OOM. */
 int api_doc_json(stele *db, uint32_t n, uint64_t at, buf *out);
+
+/* stele.c: appends a version's body with its system fields (and with history, _author
+ * and _deleted) as JSON, projected to f if it has fields: 0, or -1 on OOM. */
+int api_version_json(const mversion *v, int history, const fields_spec *f, buf *out);
+/* stele.c: the order of a find's matches `set` (by sort_spec, or by BM25 for a lone
+ * $text leaf), paged per o: *nums (malloc'd) gets *n doc numbers. x may be NULL when
+ * o->as_of is set (a view: no index is touched). */
+stele_status api_find_order(const mstate *s, dindex *x, util_err *e, const char *coll,
+                            const qfilter *f, const roaring_bitmap_t *set, const sort_spec *sp,
+                            const stele_find_opts *o, uint32_t **nums, size_t *n);
+/* stele.c: appends documents nums (as of at, all live then) as NDJSON, projected. */
+stele_status api_write_docs(const mstate *s, util_err *e, const uint32_t *nums, size_t n,
+                            uint64_t at, const fields_spec *fs, buf *b);
 
 #endif

@@ -107,46 +107,49 @@ static stele_status parse_labels(stele *db, const char *labels, gview *g)
     return STELE_OK;
 }
 
-/* The edges as of LSN at, as a CSR graph (and their weights if g->weight is set): a
- * scan of every document's version as of then (O(documents)). */
-static stele_status build_as_of(stele *db, gview *g)
+/* The adjacency's id of a label name (gview_label_fn of the handle's own views). */
+static uint32_t adj_label(void *ctx, const char *name, size_t len)
 {
-    const madj *a = mstate_adj_c(db->docs);
-    size_t nd = mstate_doc_count(db->docs);
+    return madj_label_find(ctx, name, len);
+}
+
+stele_status gview_build_as_of(gview *g, gview_label_fn label_of, void *ctx, util_err *e)
+{
+    const mstate *s = g->s;
+    size_t nd = mstate_doc_count(s);
     uint32_t *cols = malloc((nd ? nd : 1) * 4 * sizeof *cols);
     double *w = g->weight ? malloc((nd ? nd : 1) * sizeof *w) : NULL;
     if (!cols || (g->weight && !w)) {
         free(cols);
         free(w);
-        return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+        return util_fail(e, STELE_ENOMEM, "out of memory");
     }
     uint32_t *from = cols, *to = cols + nd, *label = cols + 2 * nd, *edge = cols + 3 * nd;
     size_t m = 0;
     for (size_t i = 0; w && i < nd; i++) w[i] = NAN; /* no weight unless an edge has one */
-    for (uint32_t e = 0; e < nd; e++) {
-        const mversion *v = mstate_doc_get(db->docs, e, g->at);
+    for (uint32_t x = 0; x < nd; x++) {
+        const mversion *v = mstate_doc_get(s, x, g->at);
         medge_doc ed;
         const char *why;
         if (!v || v->deleted || medge_read(v->doc, v->doc_len, &ed, &why) != 1) continue;
-        uint32_t f = mref_resolve(db->docs, &ed.from, g->at), t = mref_resolve(db->docs, &ed.to,
-                                                                                g->at);
+        uint32_t f = mref_resolve(s, &ed.from, g->at), t = mref_resolve(s, &ed.to, g->at);
         size_t ll;
-        const char *ln = medge_label(db->docs, &ed, e, g->at, &ll);
-        uint32_t l = ln ? madj_label_find(a, ln, ll) : MADJ_NONE;
+        const char *ln = medge_label(s, &ed, x, g->at, &ll);
+        uint32_t l = ln ? label_of(ctx, ln, ll) : MADJ_NONE;
         if (f == MADJ_NONE || t == MADJ_NONE || l == MADJ_NONE) continue;
         from[m] = f;
         to[m] = t;
         label[m] = l;
-        edge[m] = e;
+        edge[m] = x;
         m++;
-        if (w && version_weight(v, g->weight, &w[e]) != 0) w[e] = NAN;
+        if (w && version_weight(v, g->weight, &w[x]) != 0) w[x] = NAN;
     }
-    g->csr = graph_csr_build(mstate_doc_count(db->docs), from, to, label, edge, m);
+    g->csr = graph_csr_build((uint32_t)nd, from, to, label, edge, m);
     free(cols);
     g->weights = w;
-    if (!g->csr) return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (!g->csr) return util_fail(e, STELE_ENOMEM, "out of memory");
     g->v = graph_csr_view(&g->cctx, g->csr, g->nlabels ? g->labels : NULL, g->nlabels, w,
-                          w ? mstate_doc_count(db->docs) : 0);
+                          w ? nd : 0);
     return STELE_OK;
 }
 
@@ -161,7 +164,8 @@ stele_status gview_open(stele *db, const char *labels, uint64_t as_of,
     g->weight = weight;
     stele_status rc = parse_labels(db, labels, g);
     if (rc != STELE_OK) return rc;
-    if (as_of) return api_lazy_check(db, build_as_of(db, g)); /* reads edge bodies */
+    if (as_of) /* reads edge bodies */
+        return api_lazy_check(db, gview_build_as_of(g, adj_label, (void *)g->a, &db->err));
     /* Every doc number is a node of the view, linked or not: a start node with no links
      * above the highest linked one is still itself at distance 0. */
     uint32_t limit = madj_node_limit(g->a), ndoc = mstate_doc_count(db->docs);
@@ -323,22 +327,29 @@ stele_status stele_graph_traverse(stele *db, const stele_node *start, size_t nst
     if (st) roaring_bitmap_free(st);
     gview_close(&g);
     if (rc != STELE_OK) return rc;
+    rc = gapi_hops_split(hops, nh, nodes, dist);
+    free(hops);
+    if (rc != STELE_OK) return util_fail(&db->err, rc, "out of memory");
+    *n = nh;
+    return STELE_OK;
+}
+
+stele_status gapi_hops_split(const graph_hop *hops, size_t nh, stele_node **nodes,
+                             uint32_t **dist)
+{
     *nodes = malloc((nh ? nh : 1) * sizeof **nodes);
     uint32_t *d = dist ? malloc((nh ? nh : 1) * sizeof *d) : NULL;
     if (!*nodes || (dist && !d)) {
         free(*nodes);
         free(d);
-        free(hops);
         *nodes = NULL;
-        return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+        return STELE_ENOMEM;
     }
     for (size_t i = 0; i < nh; i++) {
         (*nodes)[i] = hops[i].node;
         if (d) d[i] = hops[i].dist;
     }
     if (dist) *dist = d;
-    *n = nh;
-    free(hops);
     return STELE_OK;
 }
 

@@ -31,6 +31,12 @@ stele_status gapi_need(stele *db);
 stele_status gview_open(stele *db, const char *labels, uint64_t as_of, const char *weight,
                         gview *g);
 void gview_close(gview *g);
+/* The id of an edge label by name, MADJ_NONE for a label the view does not follow. */
+typedef uint32_t (*gview_label_fn)(void *ctx, const char *name, size_t len);
+/* Builds g's CSR graph of the edges as of g->at (g->s, g->at, g->labels, g->nlabels,
+ * g->weight set): a scan of every document's version then (O(documents)); labels get
+ * their ids from label_of. */
+stele_status gview_build_as_of(gview *g, gview_label_fn label_of, void *ctx, util_err *e);
 /* Nodes with at least one link of the view's labels; NULL on OOM. */
 roaring_bitmap_t *gview_nodes(const gview *g);
 /* The doc number of the live node "coll/key" (as of at; UINT64_MAX = now). */
@@ -43,5 +49,10 @@ int gapi_is_xref(const stele *db, uint32_t n);
 /* Nodes within depth hops of start (start included at 0), sorted by node. */
 stele_status gapi_khop(stele *db, gview *g, const roaring_bitmap_t *start, int dir,
                        uint32_t depth, graph_hop **hops, size_t *n);
+
+/* Splits hops into caller-freed arrays of nodes and (if dist) distances: STELE_OK or
+ * STELE_ENOMEM (nothing allocated). */
+stele_status gapi_hops_split(const graph_hop *hops, size_t nh, stele_node **nodes,
+                             uint32_t **dist);
 
 #endif

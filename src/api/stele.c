@@ -258,6 +258,7 @@ static stele_status docs_keep(stele *db, uint64_t lsn)
     if (!done) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory indexing");
     else roaring_bitmap_free(done);
     mstate_commit(db->docs);
+    mstate_publish(db->docs, lsn); /* views opened from now on see it (readers handles) */
     return rc == STELE_OK ? index_sync(db, lsn) : rc;
 }
 
@@ -518,7 +519,14 @@ static stele_status docs_load(stele *db)
         mstate_set_primary(db->docs, db->primary);
         mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes); /* once written */
     }
-    return docs_replay_from(db, db->snap_lsn);
+    rc = docs_replay_from(db, db->snap_lsn);
+    if (rc != STELE_OK || !db->readers) return rc;
+    if (mstate_readers_enable(db->docs) != 0) /* every partition resident (DECISIONS 35) */
+        return api_lazy_check(db, util_fail(&db->err, STELE_ENOMEM, "out of memory loading "
+                                                                     "the snapshot for readers"));
+    mstate_publish(db->docs, ledger_head(db->L));
+    db->vstate = db->docs;
+    return STELE_OK;
 }
 
 /* The database's manifest against the newest version this user has seen (vault/
@@ -578,6 +586,8 @@ static stele_status open_db(stele *db, const char *name, int read_only, int dura
     db->read_only = read_only || reader;
     if (rc == STELE_OK && set) rc = settings_anchor(db, set);
     db->cache_bytes = o && o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
+    db->readers = o ? o->readers != 0 : 0;
+    if (db->readers) db->cache_bytes = UINT64_MAX; /* all resident: readers touch no cache */
     if (rc == STELE_OK) rc = docs_load(db);
     if (rc == STELE_OK) util_err_clear(&db->err);
     db->err.code = rc;
@@ -699,11 +709,21 @@ static stele_status docs_rederive(stele *db)
 }
 
 static stele_status snapshot_write(stele *db, uint64_t lsn);
+static stele_status snapshot_take(stele *db);
 
 stele_status stele_snapshot(stele *db)
 {
     stele_status rc = need_open(db);
     if (rc != STELE_OK) return rc;
+    if (db->readers) /* it swaps the partitions views read (DECISIONS 35) */
+        return util_fail(&db->err, STELE_EINVAL, "no snapshot on a handle opened for readers "
+                         "(views may be reading): one is taken at close");
+    return snapshot_take(db);
+}
+
+static stele_status snapshot_take(stele *db)
+{
+    stele_status rc = STELE_OK;
     if (db->read_only) return ledger_refuse_write(db->L, &db->err);
     uint64_t lsn = ledger_head(db->L);
     if (lsn == 0) return STELE_OK;
@@ -759,7 +779,9 @@ stele_status stele_close(stele *db)
     if (!db) return STELE_OK;
     stele_status rc = STELE_OK;
     api_xref_release(db);
-    if (db->L && snapshot_due(db)) (void)stele_snapshot(db); /* best effort: derived data */
+    STELE_ASSERT(__atomic_load_n(&db->nviews, __ATOMIC_SEQ_CST) == 0); /* views close first */
+    if (db->L && snapshot_due(db) && need_open(db) == STELE_OK)
+        (void)snapshot_take(db); /* best effort: derived data */
     uint64_t version = 0;
     if (db->L) rc = ledger_close_v(db->L, !db->no_checkpoint_on_close, &version, &db->err);
     if (version && db->dek) { /* the newest manifest this user has seen (best effort) */
@@ -1133,7 +1155,7 @@ static int system_fields(const mversion *v, buf *out)
 /* The body of a version with its system fields appended (the body has an _id, so it
  * is a non-empty object: the fields go before its closing brace). Versions are
  * canonical SDOC (state.h), written without being checked again. */
-static int version_json(const mversion *v, int history, const fields_spec *f, buf *out)
+int api_version_json(const mversion *v, int history, const fields_spec *f, buf *out)
 {
     size_t start = out->len;
     int bad = f && f->n ? result_project(v->doc, v->doc_len, f, out)
@@ -1181,7 +1203,7 @@ stele_status stele_doc_get(stele *db, const char *coll, const char *id, uint64_t
                            : " at that LSN");
     buf b;
     buf_init(&b);
-    if (version_json(v, 0, NULL, &b) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (api_version_json(v, 0, NULL, &b) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);
 }
 
@@ -1197,7 +1219,7 @@ stele_status stele_doc_history(stele *db, const char *coll, const char *id, char
     buf b;
     buf_init(&b);
     for (size_t i = 0; i < nv && rc == STELE_OK; i++)
-        if (version_json(&v[i], 1, NULL, &b) != 0 || buf_append(&b, "\n", 1) != 0)
+        if (api_version_json(&v[i], 1, NULL, &b) != 0 || buf_append(&b, "\n", 1) != 0)
             rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, ndjson);
 }
@@ -1301,15 +1323,14 @@ static stele_status query_set(stele *db, const char *coll, const char *text, siz
 
 /* The order of a find: by BM25 score when it has no sort and one $text leaf outside
  * $not/$nor (docs/DOCUMENTS.md, "Query semantics"), else result_order's. */
-static stele_status find_order(stele *db, const char *coll, const qfilter *f,
-                               const roaring_bitmap_t *set, const sort_spec *sp,
-                               const stele_find_opts *o, uint32_t **nums, size_t *n)
+stele_status api_find_order(const mstate *s, dindex *x, util_err *e, const char *coll,
+                            const qfilter *f, const roaring_bitmap_t *set, const sort_spec *sp,
+                            const stele_find_opts *o, uint32_t **nums, size_t *n)
 {
     uint64_t at = o->as_of ? o->as_of : UINT64_MAX;
     int leaf = sp->n ? -1 : filter_rank_leaf(f);
-    if (leaf < 0) return result_order(db->docs, set, at, sp, o->offset, o->limit, nums, n,
-                                      &db->err);
-    uint32_t c = mstate_coll_find(db->docs, coll, at);
+    if (leaf < 0) return result_order(s, set, at, sp, o->offset, o->limit, nums, n, e);
+    uint32_t c = mstate_coll_find(s, coll, at);
     STELE_ASSERT(c != MSTATE_NONE); /* match_set found it */
     /* a filter that is the $text leaf alone: its set is the text's, a top k suffices */
     uint64_t k = o->limit && f->nn == 2 && o->offset + o->limit > o->offset ? o->offset + o->limit
@@ -1317,22 +1338,21 @@ static stele_status find_order(stele *db, const char *coll, const qfilter *f,
     fts_hit *hits = NULL;
     size_t nhits = 0;
     if (k > SIZE_MAX) k = 0; /* all hits */
-    stele_status rc = filter_text_hits(f, leaf, db->docs, db->idx, c, at, (size_t)k, &hits,
-                                       &nhits, &db->err);
-    if (rc == STELE_OK) rc = result_rank(set, hits, nhits, o->offset, o->limit, nums, n, &db->err);
+    stele_status rc = filter_text_hits(f, leaf, s, x, c, at, (size_t)k, &hits, &nhits, e);
+    if (rc == STELE_OK) rc = result_rank(set, hits, nhits, o->offset, o->limit, nums, n, e);
     free(hits);
     return rc;
 }
 
 /* Writes the documents `nums` (as of at) as NDJSON. */
-static stele_status write_docs(stele *db, const uint32_t *nums, size_t n, uint64_t at,
-                               const fields_spec *fs, buf *b)
+stele_status api_write_docs(const mstate *s, util_err *e, const uint32_t *nums, size_t n,
+                            uint64_t at, const fields_spec *fs, buf *b)
 {
     for (size_t i = 0; i < n; i++) {
-        const mversion *v = mstate_doc_get(db->docs, nums[i], at);
+        const mversion *v = mstate_doc_get(s, nums[i], at);
         STELE_ASSERT(v && !v->deleted);
-        if (version_json(v, 0, fs, b) != 0 || buf_append(b, "\n", 1) != 0)
-            return util_fail(&db->err, STELE_ENOMEM, "out of memory");
+        if (api_version_json(v, 0, fs, b) != 0 || buf_append(b, "\n", 1) != 0)
+            return util_fail(e, STELE_ENOMEM, "out of memory");
     }
     return STELE_OK;
 }
@@ -1363,11 +1383,12 @@ stele_status stele_find(stele *db, const char *coll, const char *filter, size_t 
         o->offset + o->limit > o->offset)
         first = o->offset + o->limit;
     if (rc == STELE_OK) rc = match_set(db, coll, f, o->as_of, first, &set, NULL);
-    if (rc == STELE_OK) rc = find_order(db, coll, f, set, sp, o, &nums, &n);
+    if (rc == STELE_OK)
+        rc = api_find_order(db->docs, db->idx, &db->err, coll, f, set, sp, o, &nums, &n);
     filter_free(f);
     buf b;
     buf_init(&b);
-    if (rc == STELE_OK) rc = write_docs(db, nums, n, at, fs, &b);
+    if (rc == STELE_OK) rc = api_write_docs(db->docs, &db->err, nums, n, at, fs, &b);
     if (set) roaring_bitmap_free(set);
     free(nums);
     free(sp);
@@ -1586,5 +1607,5 @@ int api_doc_json(stele *db, uint32_t n, uint64_t at, buf *out)
 {
     const mversion *v = mstate_doc_get(db->docs, n, at);
     if (!v || v->deleted) return buf_append(out, "null", 4);
-    return version_json(v, 0, NULL, out);
+    return api_version_json(v, 0, NULL, out);
 }

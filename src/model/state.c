@@ -81,7 +81,8 @@ void mstate_free(mstate *s)
     free(s->ixev);
     free(s->colls);
     free(s->docs);
-    free(s->tab);
+    if (s->tab) free(s->tab - 1);
+    mst_readers_free(s);
     free(s->journal);
     free(s->mark_nev);
     madj_free(s->adj);
@@ -98,21 +99,25 @@ int mst_coll_event(mstate *s, uint32_t id, const char *name, int dropped, uint64
     STELE_ASSERT(id < s->ncoll);
     mcoll *c = &s->colls[id];
     STELE_ASSERT(c->nev == 0 || c->ev[c->nev - 1].lsn <= lsn);
-    if (util_grow((void **)&c->ev, &c->cap, c->nev + 1, sizeof *c->ev) != 0) return -1;
-    name_event *e = &c->ev[c->nev++];
-    memset(e, 0, sizeof *e);
-    e->lsn = lsn;
+    if (mst_grow(s, (void **)&c->ev, &c->cap, c->nev, c->nev + 1, sizeof *c->ev) != 0)
+        return -1;
+    name_event *e = &c->ev[c->nev]; /* past the count readers load: theirs to ignore */
+    MST_STORE(&e->lsn, lsn);
     e->dropped = dropped;
+    memset(e->name, 0, sizeof e->name);
     util_strlcpy(e->name, name, sizeof e->name);
+    MST_STORE(&c->nev, c->nev + 1);
     return 0;
 }
 
 /* The name event in effect at as_of, or NULL if the collection did not exist yet. */
 static const name_event *coll_at(const mstate *s, uint32_t id, uint64_t as_of)
 {
-    const mcoll *c = &s->colls[id];
-    const name_event *at = NULL;
-    for (size_t i = 0; i < c->nev && c->ev[i].lsn <= as_of; i++) at = &c->ev[i];
+    const mcoll *c = &MST_LOAD(&s->colls)[id];
+    size_t nev = MST_LOAD(&c->nev); /* then the events it covers */
+    const name_event *ev = MST_LOAD(&c->ev), *at = NULL;
+    as_of = mst_as_of(s, as_of);
+    for (size_t i = 0; i < nev && MST_LOAD(&ev[i].lsn) <= as_of; i++) at = &ev[i];
     return at;
 }
 
@@ -121,7 +126,7 @@ int mstate_coll_create(mstate *s, const char *name, uint64_t lsn, uint32_t *id)
     STELE_ASSERT(strlen(name) <= MSTATE_NAME_MAX);
     size_t cap = s->capcoll;
     if (s->ncoll == UINT32_MAX - 1 ||
-        util_grow((void **)&s->colls, &cap, (size_t)s->ncoll + 1, sizeof *s->colls) != 0)
+        mst_grow(s, (void **)&s->colls, &cap, s->ncoll, (size_t)s->ncoll + 1, sizeof *s->colls))
         return -1;
     s->capcoll = (uint32_t)cap;
     memset(&s->colls[s->ncoll], 0, sizeof *s->colls);
@@ -145,18 +150,18 @@ int mstate_coll_rename(mstate *s, uint32_t id, const char *name, uint64_t lsn)
 
 uint32_t mstate_coll_find(const mstate *s, const char *name, uint64_t as_of)
 {
-    for (uint32_t i = 0; i < s->ncoll; i++) {
+    for (uint32_t i = 0, n = mst_coll_bound(s); i < n; i++) {
         const name_event *e = coll_at(s, i, as_of);
         if (e && !e->dropped && strcmp(e->name, name) == 0) return i;
     }
     return MSTATE_NONE;
 }
 
-uint32_t mstate_coll_count(const mstate *s) { return s->ncoll; }
+uint32_t mstate_coll_count(const mstate *s) { return mst_coll_bound(s); }
 
 const char *mstate_coll_name(const mstate *s, uint32_t id, uint64_t as_of)
 {
-    if (id >= s->ncoll) return NULL;
+    if (id >= mst_coll_bound(s)) return NULL;
     const name_event *e = coll_at(s, id, as_of);
     return (e && !e->dropped) ? e->name : NULL;
 }
@@ -193,78 +198,91 @@ static uint64_t slot_of(uint64_t hash, uint32_t docnum)
     return (hash & 0xffffffff00000000ull) | ((uint64_t)docnum + 1);
 }
 
+/* A removed entry: probes go on past it (readers may be probing: entries never move).
+ * Its low half is no doc number + 1 (doc numbers stay below UINT32_MAX - 1). */
+#define TAB_TOMB 0xffffffffull
+
 static uint32_t slot_doc(uint64_t slot) { return (uint32_t)slot - 1; }
+
+static uint64_t home_of(unsigned bits, uint64_t slot_or_hash)
+{
+    STELE_ASSERT(bits >= 10 && bits <= 32);
+    return slot_or_hash >> (64 - bits);
+}
 
 static uint64_t slot_home(const mstate *s, uint64_t slot_or_hash)
 {
-    STELE_ASSERT(s->tabbits >= 10 && s->tabbits <= 32);
-    return slot_or_hash >> (64 - s->tabbits);
+    return home_of(s->tabbits, slot_or_hash);
 }
 
-/* An empty table of 2^bits slots (the old one, if any, is the caller's). */
-int mst_tab_alloc(mstate *s, unsigned bits)
+/* A new table of 2^bits slots into *t, its size in tab[-1] (readers take the size
+ * from the table they loaded). */
+static int tab_new(unsigned bits, uint64_t **t)
 {
     STELE_ASSERT(bits >= 10 && bits <= 32);
-    uint64_t *t = calloc((size_t)1 << bits, sizeof *t);
-    if (!t) return -1;
-    s->tab = t;
+    uint64_t *m = calloc(((size_t)1 << bits) + 1, sizeof *m);
+    if (!m) return -1;
+    m[0] = bits;
+    *t = m + 1;
+    return 0;
+}
+
+/* An empty table of 2^bits slots (no state had one: snapshot load). */
+int mst_tab_alloc(mstate *s, unsigned bits)
+{
+    STELE_ASSERT(!s->tab);
+    if (tab_new(bits, &s->tab) != 0) return -1;
     s->tabcap = (uint64_t)1 << bits;
     s->tabbits = bits;
     return 0;
 }
 
-/* Puts a slot at the first free place from its home. */
-static void tab_put(mstate *s, uint64_t slot)
+/* Puts a slot at the first free place from its home in table t of 2^bits slots. */
+static void tab_put_in(uint64_t *t, unsigned bits, uint64_t slot)
 {
-    uint64_t j = slot_home(s, slot);
-    while (s->tab[j]) j = (j + 1) & (s->tabcap - 1); /* the table is at most half full */
-    s->tab[j] = slot;
+    uint64_t j = home_of(bits, slot), mask = ((uint64_t)1 << bits) - 1;
+    while (t[j]) j = (j + 1) & mask; /* the table is at most half full */
+    MST_STORE(&t[j], slot);
 }
 
+/* A table twice the size (10 bits at first) without the tombstones, published. */
 static int tab_grow(mstate *s)
 {
-    uint64_t *old = s->tab, oldcap = s->tabcap;
-    unsigned oldbits = s->tabbits;
-    if (mst_tab_alloc(s, s->tabcap ? s->tabbits + 1 : 10) != 0) {
-        s->tab = old;
-        s->tabcap = oldcap;
-        s->tabbits = oldbits;
-        return -1;
-    }
-    for (uint64_t i = 0; i < oldcap; i++) /* homes come from the tags: no rehashing */
-        if (old[i]) tab_put(s, old[i]);
-    free(old);
+    unsigned bits = s->tabcap ? s->tabbits + 1 : 10;
+    uint64_t *t;
+    if (mst_retire_reserve(s) != 0 || tab_new(bits, &t) != 0) return -1;
+    for (uint64_t i = 0; i < s->tabcap; i++) /* homes come from the tags: no rehashing */
+        if (s->tab[i] && s->tab[i] != TAB_TOMB) tab_put_in(t, bits, s->tab[i]);
+    uint64_t *old = s->tab;
+    MST_STORE(&s->tab, t);
+    s->tabcap = (uint64_t)1 << bits;
+    s->tabbits = bits;
+    s->ntomb = 0;
+    if (old) mst_retire(s, old - 1);
     return 0;
 }
 
 static void tab_insert(mstate *s, uint32_t docnum)
 {
     const mdoc *d = &s->docs[docnum];
-    tab_put(s, slot_of(doc_key_hash(d->coll, d->id, d->id_len), docnum));
+    tab_put_in(s->tab, s->tabbits, slot_of(doc_key_hash(d->coll, d->id, d->id_len), docnum));
 }
 
-/* Removes doc number n from the table (linear probing: the entries after it in its
- * cluster move back into the hole when their home slot allows, so lookups that
- * passed through the hole still find them). */
+/* Removes doc number n from the table: its slot becomes a tombstone (a reader may be
+ * probing this cluster; moving entries back would hide them from it). Growth drops
+ * tombstones. */
 static void tab_remove(mstate *s, uint32_t n)
 {
     uint64_t mask = s->tabcap - 1;
     const mdoc *d = &s->docs[n];
     uint64_t i = slot_home(s, doc_key_hash(d->coll, d->id, d->id_len));
-    for (uint64_t probes = 0; s->tab[i] == 0 || slot_doc(s->tab[i]) != n; probes++) {
+    for (uint64_t probes = 0; s->tab[i] == 0 || s->tab[i] == TAB_TOMB || slot_doc(s->tab[i]) != n;
+         probes++) {
         STELE_ASSERT(s->tab[i] != 0 && probes < s->tabcap);
         i = (i + 1) & mask;
     }
-    s->tab[i] = 0;
-    for (uint64_t k = (i + 1) & mask; s->tab[k]; k = (k + 1) & mask) {
-        uint64_t home = slot_home(s, s->tab[k]);
-        /* the entry may move to the hole i unless its home lies cyclically in (i, k] */
-        int stays = i <= k ? (home > i && home <= k) : (home > i || home <= k);
-        if (stays) continue;
-        s->tab[i] = s->tab[k];
-        s->tab[k] = 0;
-        i = k;
-    }
+    MST_STORE(&s->tab[i], TAB_TOMB);
+    s->ntomb++;
 }
 
 /* Puts doc number n in the table unless its (collection, id) is there already: one
@@ -275,35 +293,41 @@ int mst_tab_insert_unique(mstate *s, uint32_t n)
     uint64_t h = doc_key_hash(d->coll, d->id, d->id_len), tag = h & 0xffffffff00000000ull;
     uint64_t j = slot_home(s, h);
     for (uint64_t probes = 0; s->tab[j]; probes++) { /* at most half full: ends */
-        STELE_ASSERT(probes < s->tabcap);
+        STELE_ASSERT(probes < s->tabcap && s->tab[j] != TAB_TOMB); /* none at load */
         const mdoc *o = &s->docs[slot_doc(s->tab[j])];
         if ((s->tab[j] & 0xffffffff00000000ull) == tag && o->coll == d->coll &&
             o->id_len == d->id_len && memcmp(o->id, d->id, d->id_len) == 0)
             return -1;
         j = (j + 1) & (s->tabcap - 1);
     }
-    s->tab[j] = slot_of(h, n);
+    MST_STORE(&s->tab[j], slot_of(h, n));
     return 0;
 }
 
 void mstate_doc_prefetch(const mstate *s, uint32_t coll, const char *id, size_t id_len)
 {
-    if (s->tabcap) __builtin_prefetch(&s->tab[slot_home(s, doc_key_hash(coll, id, id_len))]);
+    const uint64_t *t = MST_LOAD(&s->tab);
+    if (t) __builtin_prefetch(&t[home_of((unsigned)t[-1], doc_key_hash(coll, id, id_len))]);
 }
 
+/* Works for readers of other threads too: the table and its size are loaded once, and
+ * doc numbers past the reader's bound (tentative ones included) are never looked at. */
 uint32_t mstate_doc_find(const mstate *s, uint32_t coll, const char *id, size_t id_len)
 {
-    if (!s->tabcap) return MSTATE_NONE;
+    const uint64_t *t = MST_LOAD(&s->tab);
+    if (!t) return MSTATE_NONE;
+    const mdoc *docs = MST_LOAD(&s->docs);
+    unsigned bits = (unsigned)t[-1];
     uint64_t h = doc_key_hash(coll, id, id_len), tag = h & 0xffffffff00000000ull;
-    uint64_t j = slot_home(s, h);
-    for (uint64_t probes = 0; s->tab[j] && probes < s->tabcap; probes++) {
-        uint64_t slot = s->tab[j];
-        if ((slot & 0xffffffff00000000ull) == tag) {
-            const mdoc *d = &s->docs[slot_doc(slot)];
+    uint64_t j = home_of(bits, h), mask = ((uint64_t)1 << bits) - 1;
+    uint32_t bound = mst_doc_bound(s);
+    for (uint64_t probes = 0, slot; (slot = MST_LOAD(&t[j])) && probes <= mask; probes++) {
+        if (slot != TAB_TOMB && (slot & 0xffffffff00000000ull) == tag && slot_doc(slot) < bound) {
+            const mdoc *d = &docs[slot_doc(slot)];
             if (d->coll == coll && d->id_len == id_len && memcmp(d->id, id, id_len) == 0)
                 return slot_doc(slot);
         }
-        j = (j + 1) & (s->tabcap - 1);
+        j = (j + 1) & mask;
     }
     return MSTATE_NONE;
 }
@@ -312,10 +336,10 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
 {
     size_t cap = s->capdoc;
     if (s->ndoc == UINT32_MAX - 1 ||
-        util_grow((void **)&s->docs, &cap, (size_t)s->ndoc + 1, sizeof *s->docs) != 0)
+        mst_grow(s, (void **)&s->docs, &cap, s->ndoc, (size_t)s->ndoc + 1, sizeof *s->docs))
         return -1;
     s->capdoc = (uint32_t)cap;
-    if ((uint64_t)(s->ndoc + 1) * 2 > s->tabcap && tab_grow(s) != 0) return -1;
+    if ((s->ndoc + 1 + s->ntomb) * 2 > s->tabcap && tab_grow(s) != 0) return -1;
     mdoc *d = &s->docs[s->ndoc];
     memset(d, 0, sizeof *d);
     d->id = (char *)mst_bytes_alloc(s, id_len + 1); /* lives as long as the state */
@@ -346,7 +370,7 @@ static int version_own(mdoc *d)
     mversion *v = malloc((d->nv + 1) * sizeof *v);
     if (!v) return -1;
     if (d->nv) memcpy(v, d->v, d->nv * sizeof *v);
-    d->v = v;
+    MST_STORE(&d->v, v); /* the borrowed array stays (the directory's slab) */
     d->cap = d->nv + 1;
     return 0;
 }
@@ -362,86 +386,109 @@ int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     STELE_ASSERT(d->nv == 0 || d->v[d->nv - 1].lsn <= lsn);
     if (d->cap == 0 && version_own(d) != 0) return -1;
     uint8_t *copy = NULL; /* taken last: the chunks cannot give bytes back one by one */
-    if (!d->v || util_grow((void **)&d->v, &d->cap, d->nv + 1, sizeof *d->v) != 0 ||
+    if (!d->v || mst_grow(s, (void **)&d->v, &d->cap, d->nv, d->nv + 1, sizeof *d->v) != 0 ||
         (s->marked && util_grow((void **)&s->journal, &s->capjournal, s->njournal + 1,
                                 sizeof *s->journal) != 0) ||
         !(copy = mst_bytes_alloc(s, doc_len)))
         return -1; /* nothing changed (a new doc number with no version is rolled back) */
     if (doc_len) memcpy(copy, doc, doc_len);
     if (s->marked) s->journal[s->njournal++] = n;
-    mversion *v = &d->v[d->nv];
-    v->lsn = lsn;
+    mversion *v = &d->v[d->nv]; /* past the count readers load: they read its lsn only */
+    MST_STORE(&v->lsn, lsn);
     v->ts = ts;
     memcpy(v->author, author, 16);
     v->rev = d->nv ? d->v[d->nv - 1].rev + 1 : 1;
     v->deleted = deleted;
     v->doc = copy;
     v->doc_len = doc_len;
-    d->nv++;
+    MST_STORE(&d->nv, d->nv + 1);
     if (docnum) *docnum = n;
     return 0;
 }
 
-/* Position + 1 of the newest version of d with lsn <= as_of, or 0. */
-static size_t version_at(const mdoc *d, uint64_t as_of)
+/* The document docnum (below the caller's bound), or NULL. */
+static const mdoc *doc_at(const mstate *s, uint32_t docnum)
 {
-    size_t lo = 0, hi = d->nv; /* first version with lsn > as_of */
+    return docnum < mst_doc_bound(s) ? &MST_LOAD(&s->docs)[docnum] : NULL;
+}
+
+/* Position + 1 of the newest version of d with lsn <= as_of, or 0; *v gets the
+ * versions (the count is loaded before the array it covers). */
+static size_t version_at(const mstate *s, const mdoc *d, uint64_t as_of, const mversion **v)
+{
+    size_t lo = 0, hi = MST_LOAD(&d->nv); /* first version with lsn > as_of */
+    const mversion *vs = MST_LOAD(&d->v);
+    as_of = mst_as_of(s, as_of);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (d->v[mid].lsn <= as_of) lo = mid + 1;
+        if (MST_LOAD(&vs[mid].lsn) <= as_of) lo = mid + 1;
         else hi = mid;
     }
+    *v = vs;
     return lo;
 }
 
 const mversion *mstate_doc_meta(const mstate *s, uint32_t docnum, uint64_t as_of)
 {
-    if (docnum >= s->ndoc) return NULL;
-    size_t at = version_at(&s->docs[docnum], as_of);
-    return at ? &s->docs[docnum].v[at - 1] : NULL;
+    const mdoc *d = doc_at(s, docnum);
+    const mversion *v;
+    size_t at = d ? version_at(s, d, as_of, &v) : 0;
+    return at ? &v[at - 1] : NULL;
+}
+
+/* Marks d's partition used and makes its versions resident and checked: 0, or -1. A
+ * reader of another thread leaves the cache alone (readers on: all resident, checked). */
+static int doc_touch(const mstate *s, const mdoc *d)
+{
+    if (d->part == MSTATE_NONE || mst_in_view(s)) return 0;
+    s->cache->part[d->part].used = ++s->cache->tick;
+    return (d->pnv & MDOC_CHECKED) ? 0 : mst_doc_resident(s, d);
 }
 
 const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
 {
-    if (docnum >= s->ndoc) return NULL;
-    const mdoc *d = &s->docs[docnum];
-    size_t lo = version_at(d, as_of);
+    const mdoc *d = doc_at(s, docnum);
+    const mversion *v;
+    size_t lo = d ? version_at(s, d, as_of, &v) : 0;
     if (lo == 0) return NULL;
-    if (d->part != MSTATE_NONE) { /* a snapshot partition's: mark it used, load it */
-        s->cache->part[d->part].used = ++s->cache->tick;
-        if (!(d->pnv & MDOC_CHECKED) && lo - 1 < mdoc_pnv(d) && mst_doc_resident(s, d) != 0)
-            return NULL; /* versions after the snapshot's are always resident */
+    /* versions after the snapshot's are always resident */
+    if (lo - 1 < mdoc_pnv(d) && doc_touch(s, d) != 0) return NULL;
+    return &v[lo - 1];
+}
+
+const mversion *mstate_doc_history_as_of(const mstate *s, uint32_t docnum, uint64_t as_of,
+                                         size_t *n)
+{
+    const mdoc *d = doc_at(s, docnum);
+    const mversion *v = NULL;
+    *n = d ? version_at(s, d, as_of, &v) : 0;
+    if (*n == 0) return NULL;
+    if (doc_touch(s, d) != 0) {
+        *n = 0;
+        return NULL;
     }
-    return &d->v[lo - 1];
+    return v;
 }
 
 const mversion *mstate_doc_history(const mstate *s, uint32_t docnum, size_t *n)
 {
-    *n = docnum < s->ndoc ? s->docs[docnum].nv : 0;
-    if (*n == 0) return NULL;
-    const mdoc *d = &s->docs[docnum];
-    if (d->part != MSTATE_NONE) {
-        s->cache->part[d->part].used = ++s->cache->tick;
-        if (mst_doc_resident(s, d) != 0) {
-            *n = 0;
-            return NULL;
-        }
-    }
-    return d->v;
+    return mstate_doc_history_as_of(s, docnum, UINT64_MAX, n);
 }
 
-uint32_t mstate_doc_count(const mstate *s) { return s->ndoc; }
+uint32_t mstate_doc_count(const mstate *s) { return mst_doc_bound(s); }
 
 uint32_t mstate_doc_coll(const mstate *s, uint32_t docnum)
 {
-    return docnum < s->ndoc ? s->docs[docnum].coll : MSTATE_NONE;
+    const mdoc *d = doc_at(s, docnum);
+    return d ? d->coll : MSTATE_NONE;
 }
 
 const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len)
 {
-    if (docnum >= s->ndoc) return NULL;
-    *len = s->docs[docnum].id_len;
-    return s->docs[docnum].id;
+    const mdoc *d = doc_at(s, docnum);
+    if (!d) return NULL;
+    *len = d->id_len;
+    return d->id;
 }
 
 /* ---- explicit index definitions ---- */
@@ -528,7 +575,7 @@ static void doc_pop_to(const mstate *s, mdoc *d, size_t nv)
 {
     (void)s; /* the bytes go with the chunks' end (mstate_rollback) */
     STELE_ASSERT(d->nv >= nv);
-    d->nv = nv;
+    MST_STORE(&d->nv, nv);
 }
 
 void mstate_rollback(mstate *s)
@@ -548,7 +595,7 @@ void mstate_rollback(mstate *s)
         if (d->cap) free(d->v);
     }
     while (s->ncoll > s->mark_ncoll) free(s->colls[--s->ncoll].ev);
-    for (uint32_t i = 0; i < s->ncoll; i++) s->colls[i].nev = s->mark_nev[i];
+    for (uint32_t i = 0; i < s->ncoll; i++) MST_STORE(&s->colls[i].nev, s->mark_nev[i]);
     s->nixev = s->mark_nixev;
     while (s->nchunk > s->mark_nchunk) free(s->chunk[--s->nchunk]); /* bytes since the mark */
     s->used = s->mark_used;
@@ -569,8 +616,8 @@ void mstate_stamp(mstate *s, uint64_t lsn, uint64_t ts)
     for (size_t i = 0; i < s->njournal; i++) { /* a doc's new versions are its newest */
         mdoc *d = &s->docs[s->journal[i]];
         for (size_t j = d->nv; j-- > 0 && d->v[j].lsn == MSTATE_LSN_TENTATIVE; stamped++) {
-            d->v[j].lsn = lsn;
             d->v[j].ts = ts;
+            MST_STORE(&d->v[j].lsn, lsn);
         }
     }
     STELE_ASSERT(stamped == s->njournal); /* one version per journal entry, all tentative */
@@ -578,7 +625,7 @@ void mstate_stamp(mstate *s, uint64_t lsn, uint64_t ts)
         mcoll *cl = &s->colls[c];
         for (size_t j = c < s->mark_ncoll ? s->mark_nev[c] : 0; j < cl->nev; j++) {
             STELE_ASSERT(cl->ev[j].lsn == MSTATE_LSN_TENTATIVE);
-            cl->ev[j].lsn = lsn;
+            MST_STORE(&cl->ev[j].lsn, lsn);
         }
     }
     for (size_t j = s->mark_nixev; j < s->nixev; j++) {

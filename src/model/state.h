@@ -197,6 +197,37 @@ typedef struct mstate_cache_stats {
     uint32_t parts, parts_resident;
 } mstate_cache_stats;
 void mstate_cache_stats_get(const mstate *s, mstate_cache_stats *out);
+/* ---- Readers on other threads (state_read.c; docs/DECISIONS.md 35) ----------------
+ * One writer thread changes the state; views read it from other threads, as of the LSN
+ * the writer last published, without ever making the writer wait.
+ * mstate_readers_enable (before any view, with no one else using s) makes every
+ * snapshot partition resident for good and switches growth to retire-and-publish: -1
+ * on OOM or a partition that could not be loaded (mstate_lazy_failed says why).
+ * mstate_publish (writer, after a commit) makes the committed state up to record lsn
+ * what new views see, and frees retired blocks no reader can hold any more.
+ * A view claims one of MSTATE_READERS_MAX slots (open: -1 if none is free) and, for
+ * each read call, enters and leaves: between them the calling thread's mstate_* reads
+ * of s see only doc numbers and collections committed by the view's LSN, and as of it
+ * at the latest (UINT64_MAX = the view's LSN). A view is used by one thread at a time;
+ * its reads return pointers valid until it leaves. */
+#define MSTATE_READERS_MAX 64
+typedef struct mstate_view {
+    const mstate *s;
+    uint64_t lsn;
+    uint32_t ndoc, ncoll;
+    uint32_t slot;
+} mstate_view;
+int mstate_readers_enable(mstate *s);
+int mstate_readers_on(const mstate *s);
+void mstate_publish(mstate *s, uint64_t lsn);
+int mstate_view_open(const mstate *s, mstate_view *v);
+void mstate_view_close(mstate_view *v);
+void mstate_view_enter(mstate_view *v);
+void mstate_view_leave(mstate_view *v);
+/* Versions of docnum with lsn <= as_of, oldest first (*n of them; bytes loaded). */
+const mversion *mstate_doc_history_as_of(const mstate *s, uint32_t docnum, uint64_t as_of,
+                                         size_t *n);
+
 /* SHA-256 over a canonical serialization of everything in the state; -1 on OOM, -2
  * if version bytes could not be loaded (mstate_lazy_failed says why). */
 int mstate_digest(const mstate *s, uint8_t out[32]);

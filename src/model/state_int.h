@@ -23,6 +23,34 @@
 
 #include "model/state.h"
 
+/* Fields that readers on other threads load while the writer changes them (see
+ * state_read.c): sequentially consistent, so that what a count or pointer covers was
+ * written before it, and so that a reader's announced epoch and the writer's
+ * unpublishing of a block are ordered (state_read.c invariant 2: no fences, which
+ * ThreadSanitizer does not model). On x86 such a load is a plain load; a store is an
+ * xchg (a few per transaction). The writer may read them plainly. */
+#define MST_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define MST_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+
+/* A block a reader may still hold, freed once every reader slot's epoch is past it. */
+typedef struct mretired {
+    void *p;
+    uint64_t epoch;
+} mretired;
+
+/* Readers of other threads (state_read.c). slot[i]: 0 free, 1 held by a view between
+ * calls, else the global epoch announced at the start of a call (>= 2). */
+typedef struct mreaders {
+    int on;          /* mstate_readers_enable: retire instead of free */
+    uint64_t epoch;  /* global epoch: the writer bumps it at every retirement */
+    uint64_t slot[MSTATE_READERS_MAX];
+    mretired *retired;
+    size_t nretired, capretired;
+    /* Published by the writer after a commit: counts first, then the LSN. */
+    uint64_t pub_lsn;
+    uint32_t pub_ndoc, pub_ncoll;
+} mreaders;
+
 typedef struct name_event {
     uint64_t lsn;
     char name[MSTATE_NAME_MAX + 1];
@@ -88,9 +116,12 @@ struct mstate {
     uint32_t ncoll, capcoll;
     mdoc *docs;
     uint32_t ndoc, capdoc;
-    uint64_t *tab; /* id table slots: tag << 32 | doc number + 1; 0 = empty */
-    uint64_t tabcap;  /* 2^tabbits slots, at most half full */
+    uint64_t *tab; /* id table slots: tag << 32 | doc number + 1; 0 = empty, TAB_TOMB =
+                    * a removed entry; tab[-1] holds tabbits (readers load the pointer) */
+    uint64_t tabcap;  /* 2^tabbits slots, at most half full (tombstones included) */
     unsigned tabbits;
+    uint64_t ntomb;   /* tombstones in the table */
+    mreaders rd;      /* readers on other threads (state_read.c) */
     /* Since mstate_mark: touched doc numbers, and the sizes to roll back to. */
     int marked;
     uint32_t *journal;
@@ -115,6 +146,23 @@ uint8_t *mst_bytes_alloc(mstate *s, size_t n);
 int mst_coll_event(mstate *s, uint32_t id, const char *name, int dropped, uint64_t lsn);
 int mst_tab_alloc(mstate *s, unsigned bits);
 int mst_tab_insert_unique(mstate *s, uint32_t n);
+
+/* state_read.c: grows *arr (n elements used, *cap allocated) to hold need; with
+ * readers on, into a new block whose pointer is published and the old one retired.
+ * -1 on out of memory (nothing changed). */
+int mst_grow(mstate *s, void **arr, size_t *cap, size_t n, size_t need, size_t elem);
+/* Frees p now, or once no reader can hold it (readers on). -1 on OOM (p not retired:
+ * call mst_retire_reserve first where that matters). */
+int mst_retire_reserve(mstate *s);
+void mst_retire(mstate *s, void *p);
+void mst_readers_free(mstate *s);
+/* The bounds of a read on this thread: the view's counts and LSN if it is in a view of
+ * s (mstate_view_enter), else the state's own (the writer sees everything). */
+uint32_t mst_doc_bound(const mstate *s);
+uint32_t mst_coll_bound(const mstate *s);
+uint64_t mst_as_of(const mstate *s, uint64_t as_of);
+/* 1 if the calling thread is in a view of s: the cache must not be touched. */
+int mst_in_view(const mstate *s);
 
 /* state_cache.c */
 mcache *mst_cache_new(void);

@@ -405,6 +405,21 @@ static stele_status text_sets_as_of(const qfilter *f, const mstate *s,
     return STELE_OK;
 }
 
+/* Every doc number coll ever had: the index's set, or without an index (x NULL: a view
+ * of another thread, docs/DECISIONS.md 35) a scan of the doc numbers into *own (the
+ * caller frees it). NULL on OOM. */
+static const roaring_bitmap_t *coll_ever(const mstate *s, const dindex *x, uint32_t coll,
+                                         roaring_bitmap_t **own)
+{
+    *own = NULL;
+    if (x) return dindex_ever(x, coll);
+    roaring_bitmap_t *b = roaring_bitmap_create();
+    for (uint32_t d = 0, n = mstate_doc_count(s); b && d < n; d++)
+        if (mstate_doc_coll(s, d) == coll) roaring_bitmap_add(b, d);
+    *own = b;
+    return b;
+}
+
 static void free_sets(roaring_bitmap_t **sets, int n)
 {
     for (int i = 0; sets && i < n; i++)
@@ -418,12 +433,18 @@ stele_status filter_eval_as_of(const qfilter *f, const mstate *s, const dindex *
 {
     *scanned = 0;
     *out = NULL;
-    const roaring_bitmap_t *ever = dindex_ever(x, coll);
+    roaring_bitmap_t *own;
+    const roaring_bitmap_t *ever = coll_ever(s, x, coll, &own);
     roaring_bitmap_t **texts = calloc((size_t)f->nn, sizeof *texts);
-    if (!texts) return util_fail(e, STELE_ENOMEM, "out of memory");
+    if (!texts || (!x && !ever)) {
+        free(texts);
+        if (own) roaring_bitmap_free(own);
+        return util_fail(e, STELE_ENOMEM, "out of memory");
+    }
     stele_status rc = text_sets_as_of(f, s, ever, coll, as_of, texts, e);
     if (rc != STELE_OK) {
         free_sets(texts, f->nn);
+        if (own) roaring_bitmap_free(own);
         return rc;
     }
     *out = roaring_bitmap_create();
@@ -437,6 +458,7 @@ stele_status filter_eval_as_of(const qfilter *f, const mstate *s, const dindex *
     }
     if (it) roaring_free_uint32_iterator(it);
     free_sets(texts, f->nn);
+    if (own) roaring_bitmap_free(own);
     if (!*out || (ever && !it)) {
         if (*out) roaring_bitmap_free(*out);
         *out = NULL;
@@ -486,8 +508,11 @@ stele_status filter_text_hits(const qfilter *f, int leaf, const mstate *s, dinde
     roaring_bitmap_t *docs = NULL;
     *hits = NULL;
     *nhits = 0;
-    fts *own = as_of == UINT64_MAX ? NULL
-                                   : text_as_of(n, s, dindex_ever(x, coll), coll, as_of, &le);
+    STELE_ASSERT(x || as_of != UINT64_MAX); /* without an index: as of an LSN only */
+    roaring_bitmap_t *own_ever = NULL;
+    const roaring_bitmap_t *ever = as_of == UINT64_MAX ? NULL : coll_ever(s, x, coll, &own_ever);
+    fts *own = as_of == UINT64_MAX ? NULL : text_as_of(n, s, ever, coll, as_of, &le);
+    if (own_ever) roaring_bitmap_free(own_ever);
     fts *t = as_of == UINT64_MAX ? dindex_text(x, s, coll, n->path, &le) : own;
     stele_status rc = t ? STELE_OK : le.code;
     if (rc == STELE_OK && doc_string(n->arg, &q, &qn) != 0) rc = STELE_EINVAL;

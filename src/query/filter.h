@@ -69,7 +69,8 @@ int filter_match(const qfilter *f, const uint8_t *doc, size_t len);
 int filter_rank_leaf(const qfilter *f);
 /* The BM25 hits of $text leaf `leaf` alone (best first, ties by doc number) over the
  * live documents of coll now (as_of UINT64_MAX: the head's text index) or as of an
- * LSN (an index built over the versions as of then). k: 0 = all hits, else the top k.
+ * LSN (an index built over the versions as of then; x may then be NULL: a scan of the
+ * doc numbers finds coll's). k: 0 = all hits, else the top k.
  * *hits is malloc'd (free; NULL when empty). */
 stele_status filter_text_hits(const qfilter *f, int leaf, const mstate *s, dindex *x,
                               uint32_t coll, uint64_t as_of, size_t k, fts_hit **hits,
@@ -90,8 +91,9 @@ stele_status filter_eval_first(const qfilter *f, const mstate *s, dindex *x, uin
                                uint64_t k, uint64_t window, roaring_bitmap_t **out,
                                util_err *e);
 /* The documents of coll (its id as of as_of) whose version as of as_of exists, is not
- * deleted and matches: a scan of the collection's doc numbers. *scanned gets the
- * number of versions matched against. */
+ * deleted and matches: a scan of the collection's doc numbers (the index's set of
+ * them, or with x NULL a scan of every doc number: a reader of another thread, which
+ * must not touch the indices). *scanned gets the number of versions matched against. */
 stele_status filter_eval_as_of(const qfilter *f, const mstate *s, const dindex *x, uint32_t coll,
                                uint64_t as_of, roaring_bitmap_t **out, uint64_t *scanned,
                                buf *explain, util_err *e);
