@@ -208,9 +208,10 @@ typedef struct stele_open_options {
     int rebuild;                 /* 1: ignore the state snapshot and derive the document
                                   * state from the whole log (slower; for checks) */
     uint64_t cache_bytes;        /* memory budget for document bodies loaded lazily from
-                                  * the state snapshot; 0 = STELE_CACHE_DEFAULT,
-                                  * UINT64_MAX = no limit. Bodies written since the
-                                  * snapshot always stay in memory. */
+                                  * the state snapshot; 0 = the default: a quarter of
+                                  * the machine's physical memory, at least
+                                  * STELE_CACHE_DEFAULT; UINT64_MAX = no limit. Bodies
+                                  * written since the snapshot always stay in memory. */
     int readers;                 /* 1: views (stele_view_open, below) may read from other
                                   * threads while this handle writes; every snapshot
                                   * partition is loaded at open (cache_bytes ignored) and
@@ -222,7 +223,7 @@ typedef struct stele_open_options {
                                   * with STELE_ECORRUPT */
 } stele_open_options;
 
-#define STELE_CACHE_DEFAULT ((uint64_t)256 << 20)
+#define STELE_CACHE_DEFAULT ((uint64_t)256 << 20) /* the default budget's floor */
 
 /* Opens a database. Always sets *out (unless out is NULL or memory is exhausted),
  * even on failure, so that stele_errmsg(*out) explains the failure; the caller

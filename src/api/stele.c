@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "ledger/ledger.h"
@@ -553,6 +554,17 @@ static stele_status freshness_check(stele *db, int accept)
     return STELE_OK;
 }
 
+/* The default budget for lazily loaded bodies: a quarter of physical memory (the
+ * rest for the metadata, the adjacency, the page cache and everything else), at least
+ * STELE_CACHE_DEFAULT. The working set of a database that fits in memory stays
+ * resident; a larger one is served by partitions. */
+static uint64_t cache_default(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    uint64_t quarter = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 4 : 0;
+    return quarter > STELE_CACHE_DEFAULT ? quarter : STELE_CACHE_DEFAULT;
+}
+
 /* Opens database `name` as db->user names it, with db->user and db->dek already set
  * (the rest of stele_open, and api_open_as). set: the store's settings, checked against
  * the database's record of them (NULL: not checked, for api_open_as's read-only opens). */
@@ -585,7 +597,7 @@ static stele_status open_db(stele *db, const char *name, int read_only, int dura
     db->rebuild = o ? o->rebuild : 0;
     db->read_only = read_only || reader;
     if (rc == STELE_OK && set) rc = settings_anchor(db, set);
-    db->cache_bytes = o && o->cache_bytes ? o->cache_bytes : STELE_CACHE_DEFAULT;
+    db->cache_bytes = o && o->cache_bytes ? o->cache_bytes : cache_default();
     db->readers = o ? o->readers != 0 : 0;
     if (db->readers) db->cache_bytes = UINT64_MAX; /* all resident: readers touch no cache */
     if (rc == STELE_OK) rc = docs_load(db);

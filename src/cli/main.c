@@ -132,7 +132,7 @@ static const char *const HELP_MAIN =
     "  --durability fsync|group|none           STELE_DURABILITY (default: settings, else fsync)\n"
     "  --cache-mb N   memory for document bodies read from the state snapshot, in MiB;\n"
     "                 least recently used ones are dropped beyond it (0 = no limit)\n"
-    "                                         STELE_CACHE_MB (default 256)\n"
+    "                                         STELE_CACHE_MB (default: a quarter of RAM)\n"
     "  --accept-rollback  open a database older than the newest version this user has seen\n"
     "                 (restored from an older backup on purpose); refused without it\n"
     "passwords come from STELE_PASSWORD (new ones from STELE_NEW_PASSWORD) or a prompt.\n"
