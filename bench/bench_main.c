@@ -8,7 +8,7 @@
  *   4. warm random reads by key: per-call latency percentiles, Stele and SQLite;
  *   5. JSON parsing into SDOC against jansson (bench_json.c);
  *   6. documents: bulk load, get by _id, filter, open and memory, against SQLite and
- *      LMDB (bench_docs.c); 7. full text (a placeholder until it lands);
+ *      LMDB (bench_docs.c); 7. full text against SQLite FTS5 (bench_text.c);
  *   8. graph: a synthetic interface signature graph (seed 003) of 100K and 10M lines
  *      (STELE_BENCH_GRAPH_LINES): 1-hop, 3- and 5-hop blast radius, SCC, durable updates,
  *      against SQLite (recursive CTE) and networkx; Stele with STELE_BENCH_GRAPH=ON
