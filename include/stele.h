@@ -250,9 +250,13 @@ stele_status stele_db_share(stele *db, const char *member, const char *role);
 /* Revokes a member: the database key rotates to a new epoch, re-sealed for the
  * remaining members; a key-rotation record (signed) is appended in the new epoch. The
  * revoked user can read nothing written afterwards. With reencrypt, every older
- * segment and snapshot fragment is rewritten under the new epoch (in the foreground,
- * before the call returns), so the old keys open nothing any more. Data the member
- * read before cannot be recalled. */
+ * segment is rewritten under the new epoch by a background thread started here (the
+ * call returns at once; the handle keeps serving reads and writes, stele_stat shows
+ * "reencryption": running, segments_left), and the snapshot is retaken under the new
+ * epoch when it ends; stele_close waits for both and returns a failure of either (the
+ * database stays consistent: see docs/DECISIONS.md 37). After that the old keys open
+ * nothing any more. A second revoke first waits for a running re-encryption. Data the
+ * member read before cannot be recalled. */
 stele_status stele_db_revoke(stele *db, const char *member, int reencrypt);
 
 /* ---- The ledger ------------------------------------------------------------ */

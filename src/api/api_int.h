@@ -45,6 +45,8 @@ struct stele {
     const mstate *vstate; /* what views read: db->docs, set once at open (verify swaps
                            * db->docs for a while; views never see that) */
     uint32_t nviews;      /* open views (atomic: views open and close on any thread) */
+    int reenc_pending;    /* a background re-encryption was started (stele_db_revoke):
+                           * its end and the snapshot under the new epoch are due */
 };
 
 /* stele.c: libsodium set up (STELE_OK or STELE_EIO); a message into a caller's buffer. */

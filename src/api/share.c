@@ -130,20 +130,17 @@ stele_status stele_db_revoke(stele *db, const char *member, int reencrypt)
         return util_fail(&db->err, STELE_ENOTFOUND, "user '%s' is not a member of database "
                          "'%s' (see 'stele db list')", member, db->db_name);
     int role = db->keys.members[i].role;
-    rc = owner_of(db, &owner, &dek);
+    uint32_t done;
+    rc = ledger_reencrypt_wait(db->L, &done, &db->err); /* the rotation changes its keys */
+    if (rc == STELE_OK) rc = owner_of(db, &owner, &dek);
     if (rc == STELE_OK)
         rc = vault_db_rotate(db->store, ledger_dir(db->L), &db->keys, m.id, &owner, dek,
                              &db->err);
     if (rc == STELE_OK) rc = ledger_rekey(db->L, &db->err);
     if (rc == STELE_OK) rc = access_record(db, STELE_REC_KEYROT, &m, role);
-    uint32_t n = 0;
-    if (rc == STELE_OK && reencrypt) rc = ledger_reencrypt(db->L, &n, &db->err);
-    /* The snapshot's fragments are rewritten too, under the new epoch (the old ones
-     * are removed once the superblock names the new ones). */
-    ledger_snapinfo si;
-    if (rc == STELE_OK && reencrypt && ledger_snapshot_get(db->L, &si) == 0) {
-        free(si.frags);
-        if (si.lsn) rc = stele_snapshot(db);
-    }
+    /* Older segments are rewritten in the background; the snapshot's fragments by a
+     * snapshot once that ends (stele_close). */
+    if (rc == STELE_OK && reencrypt) rc = ledger_reencrypt_start(db->L, &db->err);
+    if (rc == STELE_OK && reencrypt) db->reenc_pending = 1;
     return rc;
 }

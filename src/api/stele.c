@@ -786,16 +786,41 @@ static stele_status snapshot_write(stele *db, uint64_t lsn)
     return rc;
 }
 
+/* Ends a background re-encryption this handle started (waits for it), then replaces a
+ * snapshot of an older key epoch by a new one: at close, on the caller's thread (the
+ * state is single-threaded, and no view reads any more). */
+static stele_status reencrypt_finish(stele *db)
+{
+    if (!db->reenc_pending) return STELE_OK;
+    db->reenc_pending = 0;
+    uint32_t done = 0;
+    stele_status rc = ledger_reencrypt_wait(db->L, &done, &db->err);
+    ledger_snapinfo si;
+    if (rc == STELE_OK && ledger_snapshot_get(db->L, &si) != 0)
+        rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    else if (rc == STELE_OK) {
+        free(si.frags);
+        /* the fragments are rewritten under the new epoch (the old ones are removed
+         * once the manifest names the new ones) */
+        if (si.lsn && si.epoch < db->keys.epoch) rc = snapshot_take(db);
+    }
+    return rc;
+}
+
 stele_status stele_close(stele *db)
 {
     if (!db) return STELE_OK;
     stele_status rc = STELE_OK;
     api_xref_release(db);
     STELE_ASSERT(__atomic_load_n(&db->nviews, __ATOMIC_SEQ_CST) == 0); /* views close first */
+    if (db->L && db->reenc_pending && need_open(db) == STELE_OK)
+        rc = reencrypt_finish(db); /* waits for the background re-encryption */
     if (db->L && snapshot_due(db) && need_open(db) == STELE_OK)
         (void)snapshot_take(db); /* best effort: derived data */
     uint64_t version = 0;
-    if (db->L) rc = ledger_close_v(db->L, !db->no_checkpoint_on_close, &version, &db->err);
+    stele_status closed = STELE_OK;
+    if (db->L) closed = ledger_close_v(db->L, !db->no_checkpoint_on_close, &version, &db->err);
+    if (rc == STELE_OK) rc = closed; /* the re-encryption's failure first */
     if (version && db->dek) { /* the newest manifest this user has seen (best effort) */
         util_err e;
         (void)vault_anchor_set(db->store, &db->user, db->dek, db->keys.db_id, version, 0, &e);

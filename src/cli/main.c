@@ -438,8 +438,9 @@ static const cmd_help HELPS[] = {
      "revokes). Sharing again changes the role.\n"
      "revoke: rotates the database key to a new epoch, re-sealed for the remaining members;\n"
      "USER can read nothing written afterwards. --reencrypt also rewrites every older file\n"
-     "under the new key, in the foreground (the command returns when it is done), so the\n"
-     "old key opens nothing. Data USER already read may have been copied and cannot be\n"
+     "under the new key, in the background (the database keeps taking writes; this command\n"
+     "waits for it to finish before it exits, and 'stele stat' shows the segments left),\n"
+     "so the old key opens nothing. Data USER already read may have been copied and cannot be\n"
      "recalled.\n"},
     {"passwd",
      "usage: stele passwd\n"

@@ -208,7 +208,14 @@ static int db_access(const cli_access_args *a, int share)
         stele_close(db);
         return exit_code(st);
     }
-    st = stele_close(db);
+    if (!share && a->reencrypt)
+        say("re-encrypting the older files in the background; waiting for it to finish");
+    st = stele_close(db); /* waits for the background re-encryption */
+    if (st != STELE_OK && !share && a->reencrypt) {
+        say("the key was rotated, but re-encrypting the older files failed (%s): they stay "
+            "readable with the old key; run 'stele verify'", stele_strerror(st));
+        return exit_code(st);
+    }
     if (st != STELE_OK) {
         say("the change is made, but closing the database failed (%s); run 'stele verify'",
             stele_strerror(st));

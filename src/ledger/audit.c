@@ -186,6 +186,7 @@ static void *verify_worker(void *arg)
     buf_init(&env);
     crypto_gcm *g = NULL;
     uint32_t cur = UINT32_MAX;
+    lseg s = {.fd = -1};
     frame_place pl = {j->L->keys->db_id, NULL, 0, 0, 0};
     j->rc = w.buf ? STELE_OK : util_fail(&j->e, STELE_ENOMEM, "out of memory");
     for (uint64_t lsn = j->from; j->rc == STELE_OK && lsn <= j->to; lsn++) {
@@ -195,14 +196,15 @@ static void *verify_worker(void *arg)
             crypto_gcm_free(g);
             g = NULL;
             pthread_mutex_lock(&j->L->mu);
-            lseg s = j->L->segs[cur];
+            if (s.fd < 0) atomic_fetch_add(&j->L->reads_a, 1); /* s stays open */
+            s = j->L->segs[cur];
             pthread_mutex_unlock(&j->L->mu);
             j->rc = ledger_seg_key(j->L->keys, s.epoch, s.file_id, &g, &j->e);
             w.fd = s.fd;
             w.file_size = j->L->sb.segment_size;
             w.start = w.len = 0;
-            pl.file_id = j->L->segs[cur].file_id;
-            pl.epoch = j->L->segs[cur].epoch;
+            pl.file_id = s.file_id;
+            pl.epoch = s.epoch;
             pl.seg_seq = cur;
             if (j->rc != STELE_OK) break;
         }
@@ -215,6 +217,7 @@ static void *verify_worker(void *arg)
         }
         j->rc = verify_frame(j, lsn, frame, &pl, g, &env);
     }
+    if (s.fd >= 0) atomic_fetch_sub(&j->L->reads_a, 1);
     crypto_gcm_free(g);
     buf_release(&env);
     free(w.buf);
@@ -296,6 +299,7 @@ static stele_status verify_checkpoints(ledger *L, uint64_t start, uint64_t head,
 
 stele_status ledger_verify(ledger *L, uint64_t from_lsn, buf *report, util_err *e)
 {
+    ledger_reencrypt_join(L); /* it replaces the files checked here */
     uint64_t head = ledger_head(L), start = 1, checked_ckpts = 0, bytes = 0;
     buf scratch;
     buf_init(&scratch);
@@ -512,6 +516,9 @@ stele_status ledger_stat(ledger *L, buf *json, util_err *e)
     crypto_hex(id, 16, m1);
     bad = bad || buf_printf(json, ",\"manifest_copies\":[\"%s\",\"%s\"],\"manifest_bytes\":%zu",
                             m0, m1, sb_file_bytes(&L->sb));
+    bad = bad || buf_printf(json, ",\"reencryption\":{\"running\":%s,\"segments_left\":%u,"
+                            "\"segments_done\":%u}", L->reenc_running ? "true" : "false",
+                            L->reenc_running ? L->reenc_left : 0, L->reenc_done);
     bad = bad || buf_printf(json, ",\"files_warning\":") ||
           (L->files_damage[0] ? buf_json_str(json, L->files_damage, strlen(L->files_damage))
                               : buf_printf(json, "null"));

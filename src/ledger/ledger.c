@@ -713,9 +713,17 @@ static stele_status scan_all(ledger *L, util_err *e)
 
 /* ------------------------------------------------------------ open/close */
 
+void ledger_retired_release_locked(ledger *L, int all)
+{
+    if (!all && atomic_load(&L->reads_a) != 0) return; /* a read may hold one */
+    for (uint32_t i = 0; i < L->nretired; i++) seg_close(&L->retired[i]);
+    L->nretired = 0;
+}
+
 static void ledger_free(ledger *L)
 {
     if (!L) return;
+    ledger_reencrypt_join(L); /* it uses everything below */
     flusher_stop(L);
     atomic_store(&L->next_seg_hurry, 1);
     if (L->next_seg_joinable) pthread_join(L->next_seg_tid, NULL);
@@ -728,6 +736,8 @@ static void ledger_free(ledger *L)
     crypto_secure_free(L->rng);
     for (uint32_t i = 0; i < L->nseg; i++) seg_close(&L->segs[i]);
     free(L->segs);
+    ledger_retired_release_locked(L, 1);
+    free(L->retired);
     sb_release(&L->sb);
     free(L->loc);
     free(L->hash);
@@ -896,6 +906,7 @@ stele_status ledger_close_v(ledger *L, int checkpoint, uint64_t *version, util_e
 {
     if (version) *version = 0;
     if (!L) return STELE_OK;
+    ledger_reencrypt_join(L); /* to its end: its manifest writes come before "clean" */
     stele_status rc = STELE_OK;
     if (!L->cfg.read_only && !L->failed && L->sb_marked) {
         /* the flusher keeps running through the closing checkpoint; it is stopped
@@ -917,6 +928,8 @@ stele_status ledger_close_v(ledger *L, int checkpoint, uint64_t *version, util_e
         if (version && rc == STELE_OK) *version = L->sb.seq;
         pthread_mutex_unlock(&L->mu);
     }
+    if (rc == STELE_OK && L->reenc_rc != STELE_OK) /* not reported by a wait */
+        rc = util_fail(e, L->reenc_rc, "%s", L->reenc_msg);
     ledger_free(L);
     return rc;
 }
@@ -1016,7 +1029,9 @@ static stele_status roll_segment(ledger *L, size_t fsize, util_err *e)
     stele_status rc = flush_locked(L, 1, e);
     if (rc != STELE_OK) return rc;
     atomic_store(&L->next_seg_hurry, 1); /* a roll is waiting: no more pacing */
-    while (L->next_seg_state == NEXT_SEG_PREPARING) pthread_cond_wait(&L->cv, &L->mu);
+    /* ... and a re-encryption's swap may hold the write intent (reencrypt.c) */
+    while (L->next_seg_state == NEXT_SEG_PREPARING || L->reenc_intent)
+        pthread_cond_wait(&L->cv, &L->mu);
     atomic_store(&L->next_seg_hurry, 0);
     if (L->failed) return util_fail(e, STELE_EFAILED, "%s", L->failed_msg);
     if (L->wr_off + fsize <= L->sb.segment_size) return STELE_OK; /* rolled meanwhile */
@@ -1444,8 +1459,12 @@ stele_status ledger_read_frame(ledger *L, uint64_t lsn, ledger_rec *out, buf *sc
     lseg s;
     pthread_mutex_lock(&L->mu);
     stele_status rc = locate_locked(L, lsn, &loc, want, &s, e);
+    if (rc == STELE_OK) atomic_fetch_add(&L->reads_a, 1); /* s stays open (retired) */
     pthread_mutex_unlock(&L->mu);
-    return rc != STELE_OK ? rc : read_located(L, lsn, loc, want, s, out, scratch, e);
+    if (rc != STELE_OK) return rc;
+    rc = read_located(L, lsn, loc, want, s, out, scratch, e);
+    atomic_fetch_sub(&L->reads_a, 1);
+    return rc;
 }
 
 int ledger_kind(ledger *L, uint64_t lsn)

@@ -4,7 +4,8 @@
  * disk and ledger.c for the recovery decision table.
  *
  * Threading: ledger_append may be called from many threads at once (group commit);
- * all other calls from one thread at a time. Reads never wait for an fsync.
+ * all other calls from one thread at a time. Reads never wait for an fsync. A
+ * background re-encryption (ledger_reencrypt_start) runs on its own thread.
  */
 #ifndef STELE_LEDGER_H
 #define STELE_LEDGER_H
@@ -143,10 +144,19 @@ stele_status ledger_file_key(const vault_dbkeys *k, uint32_t epoch, const char *
  * it from the next write on, and the next append starts a segment of the new epoch. */
 stele_status ledger_rekey(ledger *L, util_err *e);
 
-/* Rewrites every sealed segment of an older key epoch under the newest (see
- * reencrypt.c); *rewritten gets their count. Writable handles, after ledger_rekey and
- * one append. */
-stele_status ledger_reencrypt(ledger *L, uint32_t *rewritten, util_err *e);
+/* Background re-encryption (see reencrypt.c): starts a thread that rewrites every
+ * segment sealed under an older key epoch under the newest one, one at a time, while
+ * the handle keeps serving appends and reads (the last segment is never touched).
+ * Writable handles, after ledger_rekey and one append (STELE_EINVAL otherwise).
+ * Nothing to rewrite starts nothing. A failure of the thread leaves the database
+ * consistent and is reported by ledger_reencrypt_wait, else by ledger_close. */
+stele_status ledger_reencrypt_start(ledger *L, util_err *e);
+/* Waits for the background re-encryption to end (at once if none runs); *done gets the
+ * number of segments it rewrote, the result is its failure (reported once). */
+stele_status ledger_reencrypt_wait(ledger *L, uint32_t *done, util_err *e);
+/* For tests: with hold != 0 the background re-encryption waits before its next
+ * segment until released (or until the handle is closed or verified). */
+void ledger_reencrypt_hold(ledger *L, int hold);
 /* The refusal of a write on a read-only ledger (EREADONLY, or EACCESS for a reader). */
 stele_status ledger_refuse_write(const ledger *L, util_err *e);
 

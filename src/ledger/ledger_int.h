@@ -112,6 +112,24 @@ struct ledger {
     _Atomic int next_seg_hurry;  /* a roll or close waits: prepare at full speed */
     stele_status failed; /* sticky */
     char failed_msg[UTIL_ERR_MAX];
+    /* Background re-encryption (reencrypt.c), under mu. */
+    pthread_t reenc_tid;
+    int reenc_joinable;    /* a thread was started and is not joined yet */
+    int reenc_running;     /* it has not finished */
+    int reenc_intent;      /* it owns the manifest's write intent: rolls and snapshots
+                            * wait for reenc_intent == 0 (on cv) before taking it */
+    int reenc_closing;     /* close waits for it: it stops waiting for others */
+    int reenc_hold;        /* tests: wait before the next segment (ledger.h) */
+    uint32_t reenc_epoch;  /* the epoch it rewrites segments under */
+    uint32_t reenc_sealed; /* segments [0, reenc_sealed) were sealed when it started */
+    uint32_t reenc_left, reenc_done;
+    stele_status reenc_rc; /* a failure not reported yet by ledger_reencrypt_wait */
+    char reenc_msg[UTIL_ERR_MAX];
+    /* Replaced segments, kept open while a read may still use them: readers copy an
+     * lseg under mu and count themselves in reads_a until they are done with it. */
+    _Atomic uint64_t reads_a;
+    lseg *retired;
+    uint32_t nretired, capretired;
 };
 
 /* A sequential reader over one segment file: big reads, frames served from memory. */
@@ -165,6 +183,15 @@ stele_status ledger_intent_recover(ledger *L, util_err *e);
  * with full != 0 every closed segment and fragment has its recorded hash. Returns the
  * number of problems; msg gets the first (naming the file and what to do). */
 int ledger_files_check(ledger *L, int full, char *msg, size_t cap);
+/* Waits (lock held, may release it) until no background re-encryption owns the write
+ * intent: every other taker of the intent calls it first. */
+void ledger_intent_wait_locked(ledger *L);
+/* Joins a background re-encryption (it runs to its end); its result stays for
+ * ledger_reencrypt_wait. Not under the lock. */
+void ledger_reencrypt_join(ledger *L);
+/* Closes the replaced segments no read can still use (lock held; all of them with
+ * all != 0, when the handle is freed). */
+void ledger_retired_release_locked(ledger *L, int all);
 /* Segment file path. */
 void ledger_seg_path(const ledger *L, const uint8_t file_id[16], char *out, size_t cap);
 

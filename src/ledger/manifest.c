@@ -79,8 +79,9 @@ stele_status ledger_intent_begin(ledger *L, const uint8_t (*ids)[16], uint32_t n
 {
     if (L->cfg.read_only) return util_fail(e, STELE_EREADONLY, "the database is open read-only");
     pthread_mutex_lock(&L->mu);
-    STELE_ASSERT(L->sb.intent_op == SB_INTENT_NONE);
+    ledger_intent_wait_locked(L);
     stele_status rc = L->failed ? util_fail(e, STELE_EFAILED, "%s", L->failed_msg) : STELE_OK;
+    STELE_ASSERT(rc != STELE_OK || L->sb.intent_op == SB_INTENT_NONE);
     if (rc == STELE_OK)
         rc = ledger_fail_locked(
             L, ledger_intent_set_locked(L, SB_INTENT_SNAPSHOT, SB_PHASE_WRITING, ids, n, e), e);
@@ -92,10 +93,11 @@ stele_status ledger_intent_add(ledger *L, const uint8_t (*ids)[16], uint32_t n, 
 {
     if (L->cfg.read_only) return util_fail(e, STELE_EREADONLY, "the database is open read-only");
     pthread_mutex_lock(&L->mu);
+    ledger_intent_wait_locked(L);
     uint32_t have = L->sb.intent_op == SB_INTENT_NONE ? 0 : L->sb.nintent;
-    STELE_ASSERT(have == 0 || (L->sb.intent_op == SB_INTENT_SNAPSHOT &&
-                               L->sb.intent_phase == SB_PHASE_WRITING));
     stele_status rc = L->failed ? util_fail(e, STELE_EFAILED, "%s", L->failed_msg) : STELE_OK;
+    STELE_ASSERT(rc != STELE_OK || have == 0 || (L->sb.intent_op == SB_INTENT_SNAPSHOT &&
+                                                 L->sb.intent_phase == SB_PHASE_WRITING));
     if (rc == STELE_OK && (uint64_t)have + n > SB_MAX_INTENT)
         rc = util_fail(e, STELE_ETOOBIG, "a snapshot of more than %u files", SB_MAX_INTENT);
     uint8_t (*all)[16] = rc == STELE_OK ? malloc(((size_t)have + n + 1) * 16) : NULL;
@@ -125,8 +127,10 @@ stele_status ledger_intent_clear(ledger *L, util_err *e)
 {
     pthread_mutex_lock(&L->mu);
     stele_status rc = STELE_OK;
-    if (L->sb.intent_op != SB_INTENT_NONE)
+    /* never a background re-encryption's (reencrypt.c ends its own) */
+    if (L->sb.intent_op != SB_INTENT_NONE && !L->reenc_intent)
         rc = ledger_fail_locked(L, ledger_intent_set_locked(L, 0, 0, NULL, 0, e), e);
+    pthread_cond_broadcast(&L->cv); /* a background re-encryption may wait for it */
     pthread_mutex_unlock(&L->mu);
     return rc;
 }

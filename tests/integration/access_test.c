@@ -312,6 +312,33 @@ static int old_keys(const char *store, const char *saved_dir, const uint8_t db_i
     return ok;
 }
 
+#define NBEFORE 300 /* documents before the revocation: several older segments */
+#define NDURING 300 /* appended while the re-encryption runs: segments roll meanwhile */
+
+/* Revokes bob with --reencrypt while the background job is held before its first
+ * segment (ledger_reencrypt_hold), so that the appends below certainly run before it
+ * has rewritten anything and while it runs; stat reports its progress. */
+static void revoke_in_background(stele *db)
+{
+    ledger_reencrypt_hold(db->L, 1);
+    REQUIRE(stele_db_revoke(db, "bob", 1) == STELE_OK, "revoke: %s", stele_errmsg(db));
+    char *json = NULL;
+    REQUIRE(stele_stat(db, &json) == STELE_OK, "stat: %s", stele_errmsg(db));
+    const char *r = strstr(json, "\"reencryption\":");
+    unsigned left = 0;
+    CHECK(r && sscanf(r, "\"reencryption\":{\"running\":true,\"segments_left\":%u",
+                      &left) == 1 && left >= 2,
+          "stat does not show the running re-encryption with >= 2 segments left: %s", json);
+    stele_free(json);
+    ledger_reencrypt_hold(db->L, 0); /* from here on it runs with the appends */
+    char id[32];
+    for (int i = 0; i < NDURING; i++) {
+        snprintf(id, sizeof id, "n%d", i);
+        CHECK(put(db, id) == STELE_OK, "append during the re-encryption: %s", stele_errmsg(db));
+    }
+    CHECK(has_doc(db, "d1") && has_doc(db, "n0"), "reads during the re-encryption");
+}
+
 static void revocation(int reencrypt)
 {
     char store[512], dir[1024], saved[1100], cmd[2400];
@@ -335,13 +362,27 @@ static void revocation(int reencrypt)
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/data' && cp '%s' '%s/data/'", saved, slots, saved);
     REQUIRE(system(cmd) == 0, "copy failed");
     REQUIRE(open_as(store, "ada", "pw", "proj", 0, &db) == STELE_OK, "%s", err);
-    REQUIRE(stele_db_revoke(db, "bob", reencrypt) == STELE_OK, "revoke: %s", stele_errmsg(db));
+    char id[32];
+    for (int i = 0; i < NBEFORE && reencrypt; i++) {
+        snprintf(id, sizeof id, "o%d", i);
+        REQUIRE(put(db, id) == STELE_OK, "%s", stele_errmsg(db));
+    }
+    if (reencrypt) revoke_in_background(db);
+    else REQUIRE(stele_db_revoke(db, "bob", 0) == STELE_OK, "revoke: %s", stele_errmsg(db));
     CHECK(put(db, "d2") == STELE_OK, "write after revoke: %s", stele_errmsg(db));
-    stele_close(db);
+    CHECK(stele_close(db) == STELE_OK, "close (waits for the re-encryption) failed");
     /* after: bob has no access; carol (remaining) reads old and new */
     CHECK(open_as(store, "bob", "bpw", "ada/proj", 1, &b) == STELE_EACCESS, "bob still opens");
     REQUIRE(open_as(store, "carol", "cpw", "ada/proj", 0, &b) == STELE_OK, "carol: %s", err);
     CHECK(has_doc(b, "d1") && has_doc(b, "d2"), "carol lost data after the rotation");
+    int lost = 0;
+    for (int i = 0; i < NDURING && reencrypt; i++) {
+        snprintf(id, sizeof id, "o%d", i);
+        lost += !has_doc(b, id);
+        snprintf(id, sizeof id, "n%d", i);
+        lost += !has_doc(b, id);
+    }
+    CHECK(lost == 0, "%d documents written before or during the re-encryption are lost", lost);
     CHECK(put(b, "d3") == STELE_OK, "carol (writer) cannot write: %s", stele_errmsg(b));
     stele_close(b);
     REQUIRE(open_as(store, "ada", "pw", "proj", 1, &db) == STELE_OK, "ada: %s", err);
