@@ -247,6 +247,23 @@ static int group_add(madj *a, int d, uint32_t n, uint32_t label, mlink l)
     return 0;
 }
 
+/* The position of link l in g (g->n if absent): a binary search of the sorted prefix
+ * (a hub's thousands of links), then a scan of the unsorted tail (this transaction's
+ * additions, settled at its end). */
+static uint32_t link_find(const mgroup *g, mlink l)
+{
+    uint32_t lo = 0, hi = g->sorted;
+    while (lo < hi) { /* halves [lo, hi) each step */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (link_less(&g->v[mid], &l)) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < g->sorted && g->v[lo].node == l.node && g->v[lo].edge == l.edge) return lo;
+    for (uint32_t i = g->sorted; i < g->n; i++)
+        if (g->v[i].node == l.node && g->v[i].edge == l.edge) return i;
+    return g->n;
+}
+
 /* Removes link l; the node is already thawed (the link was added or thawed before). */
 static void group_remove(madj *a, int d, uint32_t n, uint32_t label, mlink l)
 {
@@ -256,8 +273,7 @@ static void group_remove(madj *a, int d, uint32_t n, uint32_t label, mlink l)
     while (gi < m->ng && m->g[gi].label != label) gi++;
     STELE_ASSERT(gi < m->ng);
     mgroup *g = &m->g[gi];
-    uint32_t i = 0;
-    while (i < g->n && (g->v[i].node != l.node || g->v[i].edge != l.edge)) i++;
+    uint32_t i = link_find(g, l);
     STELE_ASSERT(i < g->n);
     memmove(&g->v[i], &g->v[i + 1], (g->n - i - 1) * sizeof *g->v);
     g->n--;
