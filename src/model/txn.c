@@ -865,6 +865,17 @@ static uint32_t coll_linked_doc(const mstate *s, uint32_t c)
     return MSTATE_NONE;
 }
 
+/* A live document of collection c that is cached global data, or MSTATE_NONE. */
+static uint32_t coll_global_doc(const mstate *s, uint32_t c)
+{
+    for (uint32_t n = 0; n < mstate_doc_count(s); n++) {
+        if (mstate_doc_coll(s, n) != c) continue;
+        const mversion *v = mstate_doc_get(s, n, UINT64_MAX);
+        if (v && !v->deleted && version_global(v)) return n;
+    }
+    return MSTATE_NONE;
+}
+
 static stele_status apply_coll_op(mstate *s, const op_view *op, uint64_t lsn, size_t i,
                                   util_err *e)
 {
@@ -890,6 +901,13 @@ static stele_status apply_coll_op(mstate *s, const op_view *op, uint64_t lsn, si
                                                  "name collections, so delete those edges "
                                                  "before dropping or renaming it", i, op->coll,
                              (int)ln, lid);
+        uint32_t g = op->global ? MSTATE_NONE : coll_global_doc(s, c);
+        const char *gid = g == MSTATE_NONE ? NULL : mstate_doc_id(s, g, &ln);
+        if (gid)
+            return util_fail(e, STELE_EACCESS, "op %zu: collection '%s' holds cached global "
+                                               "data (e.g. '%.*s'); the user's own operations "
+                                               "never drop or rename global data", i, op->coll,
+                             (int)ln, gid);
         bad = op->kind == OP_DROP ? mstate_coll_drop(s, c, lsn)
                                   : mstate_coll_rename(s, c, op->to, lsn);
     }

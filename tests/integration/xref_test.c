@@ -289,6 +289,21 @@ static void test_global(void)
           "nothing of a refused import was written");
     stele_free(json);
     json = NULL;
+    /* a collection of global data is neither dropped nor renamed by the user's own ops */
+    const char *lang = "{\"coll\":\"lang\",\"doc\":{\"_id\":\"fr\"}}\n";
+    CHECK(stele_global_import(db, lang, strlen(lang), &rep) == STELE_OK, "import lang: %s",
+          stele_errmsg(db));
+    stele_free(rep);
+    rep = NULL;
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"drop_collection\",\"coll\":\"lang\"}]}") ==
+                  STELE_EACCESS && has(stele_errmsg(db), "holds cached global data"),
+          "an own drop of a global collection: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"rename_collection\",\"coll\":\"lang\",\"to\":"
+                  "\"mine2\"}]}") == STELE_EACCESS,
+          "an own rename of a global collection: %s", stele_errmsg(db));
+    CHECK(stele_doc_get(db, "lang", "fr", 0, &json) == STELE_OK, "the global collection stays");
+    stele_free(json);
+    json = NULL;
     /* own data references global data; own ops never change global data */
     CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"e1\","
                   "\"_from\":\"fn/mine\",\"_to\":\"global:country/fr\"}}]}") == STELE_OK,
