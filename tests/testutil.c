@@ -159,6 +159,31 @@ int test_fork_piped(void (*child)(int write_fd, void *arg), void *arg, int *read
     return (int)pid;
 }
 
+typedef struct kill_child {
+    void (*fn)(int write_fd, int start);
+    int start;
+} kill_child;
+
+static void kill_child_run(int write_fd, void *arg)
+{
+    const kill_child *k = arg;
+    k->fn(write_fd, k->start);
+}
+
+int test_kill_round(void (*child)(int write_fd, int start), int start, unsigned delay_us,
+                    int last_acked)
+{
+    kill_child k = {child, start};
+    int rd = -1, st = 0, v;
+    int pid = test_fork_piped(kill_child_run, &k, &rd);
+    usleep(delay_us);
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    while (read(rd, &v, sizeof v) == (ssize_t)sizeof v) last_acked = v;
+    close(rd);
+    return last_acked;
+}
+
 uint64_t test_now_ns(void)
 {
     struct timespec ts;

@@ -47,6 +47,11 @@ stele *test_store_open(const char *path, const stele_open_options *extra);
 /* Forks a child running child(write_fd, arg) (it must not return: _exit or be killed);
  * the parent gets the pipe's read end in *read_fd. Returns the pid; aborts on failure. */
 int test_fork_piped(void (*child)(int write_fd, void *arg), void *arg, int *read_fd);
+/* One kill -9 round: forks child(write_fd, start) — it writes each acknowledged number
+ * as one int and never returns — lets it run delay_us, SIGKILLs and reaps it, and
+ * returns the last number it acknowledged (last_acked if none). */
+int test_kill_round(void (*child)(int write_fd, int start), int start, unsigned delay_us,
+                    int last_acked);
 /* CLOCK_MONOTONIC in ns. */
 uint64_t test_now_ns(void);
 /* The parent's end of a kill -9 test's pipe: the child reports with one write() of

@@ -488,21 +488,8 @@ static void test_crash(void)
     stele_close(db);
     int next = 0, acked_max = -1, bad = 0;
     for (int round = 0; round < 8; round++) {
-        int p[2];
-        REQUIRE(pipe(p) == 0, "pipe");
-        pid_t pid = fork();
-        REQUIRE(pid >= 0, "fork");
-        if (pid == 0) {
-            close(p[0]);
-            crash_child(p[1], next);
-        }
-        close(p[1]);
-        usleep((useconds_t)(30000 + test_rand() % 60000));
-        kill(pid, SIGKILL);
-        int st, v;
-        waitpid(pid, &st, 0);
-        while (read(p[0], &v, sizeof v) == (ssize_t)sizeof v) acked_max = v;
-        close(p[0]);
+        acked_max = test_kill_round(crash_child, next,
+                                    (unsigned)(30000 + test_rand() % 60000), acked_max);
         db = open_db(0);
         REQUIRE(db, "reopen after kill");
         for (int i = 0; i <= acked_max + 3; i++) {
