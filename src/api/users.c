@@ -486,6 +486,15 @@ static stele_status own_db(const stele_login *who, const vault_user *u, const ui
     return rc;
 }
 
+/* The writer lock of database dir, taken for `what` (the key slot file is rewritten
+ * only by its holder). */
+static stele_status db_lock(const char *dir, const char *what, int *fd, util_err *e)
+{
+    char lock[VAULT_PATH_MAX + 8];
+    snprintf(lock, sizeof lock, "%s/lock", dir);
+    return lock_acquire(lock, what, fd, e);
+}
+
 stele_status stele_db_drop(const stele_login *who, const char *name, char *errbuf,
                            size_t errcap)
 {
@@ -493,13 +502,12 @@ stele_status stele_db_drop(const stele_login *who, const char *name, char *errbu
     util_err_clear(&e);
     vault_user u;
     uint8_t *dek;
-    char dir[VAULT_PATH_MAX], lock[VAULT_PATH_MAX + 8];
+    char dir[VAULT_PATH_MAX];
     uint8_t id[VAULT_ID_BYTES];
     int fd = -1;
     stele_status rc = login(who, &u, &dek, &e);
     if (rc == STELE_OK) rc = own_db(who, &u, dek, name, "dropped", dir, id, &e);
-    snprintf(lock, sizeof lock, "%s/lock", dir);
-    if (rc == STELE_OK) rc = lock_acquire(lock, "database being dropped", &fd, &e);
+    if (rc == STELE_OK) rc = db_lock(dir, "database being dropped", &fd, &e);
     if (rc == STELE_OK) rc = db_remove(who->store_dir, dir, &e);
     if (fd >= 0) lock_release(fd);
     return finish(rc, &e, dek, errbuf, errcap);
@@ -512,7 +520,7 @@ stele_status stele_db_rename(const stele_login *who, const char *name, const cha
     util_err_clear(&e);
     vault_user u;
     uint8_t *dek;
-    char dir[VAULT_PATH_MAX], lock[VAULT_PATH_MAX + 8];
+    char dir[VAULT_PATH_MAX];
     uint8_t id[VAULT_ID_BYTES];
     vault_dbkeys k;
     int fd = -1;
@@ -522,9 +530,7 @@ stele_status stele_db_rename(const stele_login *who, const char *name, const cha
     if (rc == STELE_OK && own_name_taken(who->store_dir, &u, dek, new_name))
         rc = util_fail(&e, STELE_EEXIST, "user '%s' already has a database '%s'", u.name,
                        new_name);
-    /* the writer lock: the key slot file is rewritten only by its holder */
-    snprintf(lock, sizeof lock, "%s/lock", dir);
-    if (rc == STELE_OK) rc = lock_acquire(lock, "database being renamed", &fd, &e);
+    if (rc == STELE_OK) rc = db_lock(dir, "database being renamed", &fd, &e);
     if (rc == STELE_OK) rc = vault_db_unlock(dir, id, &u, dek, VAULT_UNLOCK_OWNER, &k, &e);
     if (rc == STELE_OK) {
         rc = vault_db_rename(dir, &k, new_name, &e);

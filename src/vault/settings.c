@@ -250,13 +250,10 @@ static stele_status pin_write(const char *dir, const vault_settings_pin *p, util
               vault_kv_hex_line(&b, "public_key", p->pk, 32) ||
               buf_printf(&b, "version %llu\ncounter %llu\n", (unsigned long long)p->version,
                          (unsigned long long)p->counter) ||
-              vault_kv_hex_line(&b, "file_sha256", p->file_hash, 32) || vault_kv_finish(&b);
+              vault_kv_hex_line(&b, "file_sha256", p->file_hash, 32);
     char cfg[VAULT_PATH_MAX];
     snprintf(cfg, sizeof cfg, "%s/config", dir);
-    stele_status rc = bad ? util_fail(e, STELE_ENOMEM, "out of memory")
-                          : io_write_atomic(cfg, SETTINGS_PIN_FILE, b.data, b.len, e);
-    buf_release(&b);
-    return rc;
+    return vault_kv_write(cfg, SETTINGS_PIN_FILE, &b, bad, e);
 }
 
 static stele_status pin_check(const char *path, const vault_settings *s,
@@ -411,15 +408,11 @@ static stele_status key_create(const char *dir, const vault_user *u, const uint8
     int bad = buf_printf(&b, "stele-settings-key 1\nuser %s\n", u->name) ||
               vault_kv_hex_line(&b, "user_id", u->id, VAULT_ID_BYTES) ||
               vault_kv_hex_line(&b, "public_key", pk, 32) ||
-              vault_kv_hex_line(&b, "secret_key_wrapped", wrapped, sizeof wrapped) ||
-              vault_kv_finish(&b);
+              vault_kv_hex_line(&b, "secret_key_wrapped", wrapped, sizeof wrapped);
     char cfg[VAULT_PATH_MAX], name[VAULT_NAME_MAX + 16];
     snprintf(cfg, sizeof cfg, "%s/config", dir);
     snprintf(name, sizeof name, "settings-key.%s", u->name);
-    stele_status rc = bad ? util_fail(e, STELE_ENOMEM, "out of memory")
-                          : io_write_atomic(cfg, name, b.data, b.len, e);
-    buf_release(&b);
-    return rc;
+    return vault_kv_write(cfg, name, &b, bad, e);
 }
 
 /* Unwraps user u's settings key into sk (secure memory), creating it on first use. */

@@ -39,6 +39,14 @@ int vault_name_ok(const char *name)
 
 /* ---- "key value" files with a checksum line ---- */
 
+stele_status vault_kv_write(const char *dir, const char *name, buf *b, int bad, util_err *e)
+{
+    stele_status st = bad || vault_kv_finish(b) ? util_fail(e, STELE_ENOMEM, "out of memory")
+                                                : io_write_atomic(dir, name, b->data, b->len, e);
+    buf_release(b);
+    return st;
+}
+
 int vault_kv_finish(buf *b)
 {
     uint8_t h[32];
@@ -168,12 +176,8 @@ stele_status vault_store_finish(const char *dir, util_err *e)
     buf b;
     buf_init(&b);
     int bad = buf_printf(&b, "stele-store %d\n", STORE_FORMAT) || vault_kv_hex_line(&b, "id", id, 16) ||
-              buf_printf(&b, "created %llu\n", (unsigned long long)util_now_ns()) ||
-              vault_kv_finish(&b);
-    stele_status st = bad ? util_fail(e, STELE_ENOMEM, "out of memory")
-                          : io_write_atomic(dir, "STORE", b.data, b.len, e);
-    buf_release(&b);
-    return st;
+              buf_printf(&b, "created %llu\n", (unsigned long long)util_now_ns());
+    return vault_kv_write(dir, "STORE", &b, bad, e);
 }
 
 stele_status vault_store_check(const char *dir, util_err *e)
@@ -245,15 +249,11 @@ static stele_status user_write(const char *dir, const vault_user *u, util_err *e
                                 sizeof u->sig_sk_wrapped) ||
               buf_printf(&b, "failures %llu\nretry_after %llu\n",
                          (unsigned long long)u->failures,
-                         (unsigned long long)u->retry_after_ns) ||
-              vault_kv_finish(&b);
+                         (unsigned long long)u->retry_after_ns);
     char users[VAULT_PATH_MAX], file[VAULT_NAME_MAX + 8];
     snprintf(users, sizeof users, "%s/users", dir);
     snprintf(file, sizeof file, "%s.user", u->name);
-    stele_status st = bad ? util_fail(e, STELE_ENOMEM, "out of memory")
-                          : io_write_atomic(users, file, b.data, b.len, e);
-    buf_release(&b);
-    return st;
+    return vault_kv_write(users, file, &b, bad, e);
 }
 
 stele_status vault_user_save(const char *dir, const vault_user *u, util_err *e)

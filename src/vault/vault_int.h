@@ -9,6 +9,9 @@
 
 /* Appends "checksum <hex sha256 of everything so far>\n". 0 or -1 (out of memory). */
 int vault_kv_finish(buf *b);
+/* Finishes b (the checksum line), writes it atomically as dir/name and releases b;
+ * bad (a failed buf_printf building it) is reported as out of memory. */
+stele_status vault_kv_write(const char *dir, const char *name, buf *b, int bad, util_err *e);
 /* Checks the checksum line of data[0, len); on success data is NUL-terminated before it. */
 stele_status vault_kv_check(const char *path, uint8_t *data, size_t len, util_err *e);
 /* The value of the first line "key value" (0), or -1 if missing or longer than cap - 1. */
