@@ -37,6 +37,8 @@ struct stele {
     uint64_t snap_lsn;    /* the snapshot the state was loaded from (0 = none) */
     uint64_t tail_bytes;  /* document-record bytes applied since that snapshot */
     char snap_problem[UTIL_ERR_MAX]; /* why the recorded snapshot was not used */
+    int snap_old; /* the recorded snapshot is of an older format: derived from the log, and
+                   * a writable close writes a new one */
     struct graph_scratch *gscratch;  /* graph queries' working memory (api/graph.c) */
     int primary;          /* the user's primary database (mstate_set_primary) */
     struct xref_open *xrefs; /* other databases opened during one call (xref.c) */

@@ -65,7 +65,8 @@ int api_doc_json(stele *db, uint32_t n, uint64_t at, buf *out);
 
 /* stele.c: appends a version's body with its system fields (and with history, _author
  * and _deleted) as JSON, projected to f if it has fields: 0, or -1 on OOM. */
-int api_version_json(const mversion *v, int history, const fields_spec *f, buf *out);
+int api_version_json(const mstate *s, const mversion *v, int history, const fields_spec *f,
+                     buf *out);
 /* stele.c: the order of a find's matches `set` (by sort_spec, or by BM25 for a lone
  * $text leaf), paged per o: *nums (malloc'd) gets *n doc numbers. x may be NULL when
  * o->as_of is set (a view: no index is touched). */

@@ -455,6 +455,11 @@ static stele_status docs_load_snapshot(stele *db)
         return STELE_OK;
     }
     if (lsn == 0) return STELE_OK;
+    if (mstate_snapshot_older(bytes, len)) { /* not damage: derived from the log, rewritten */
+        free(bytes);
+        db->snap_old = 1;
+        return STELE_OK;
+    }
     db->docs = mstate_load(bytes, len, &at, &extra, &extra_len);
     if (!db->docs || at != lsn) {
         free(extra);
@@ -666,7 +671,7 @@ static int snapshot_due(stele *db)
     ledger_snapinfo si;
     if (ledger_snapshot_get(db->L, &si) != 0) return 0;
     free(si.frags);
-    return db->tail_bytes >= SNAPSHOT_MIN_TAIL && db->tail_bytes >= si.bytes / 4;
+    return db->snap_old || (db->tail_bytes >= SNAPSHOT_MIN_TAIL && db->tail_bytes >= si.bytes / 4);
 }
 
 /* Where mstate_serialize puts the partitions: packed into fragment files, each named
@@ -778,6 +783,7 @@ static stele_status snapshot_write(stele *db, uint64_t lsn)
         db->snap_lsn = lsn;
         db->tail_bytes = 0;
         db->snap_problem[0] = 0;
+        db->snap_old = 0;
     } else {
         snapshot_abandon(db, lsn, &k);
     }
@@ -1048,7 +1054,7 @@ static stele_status stat_snapshot(stele *db, buf *b)
                          (unsigned long long)db->snap_lsn, (unsigned long long)db->tail_bytes);
     if (db->snap_problem[0]) bad |= buf_json_str(b, db->snap_problem, strlen(db->snap_problem));
     else bad |= buf_printf(b, "null");
-    bad |= buf_printf(b, "}");
+    bad |= buf_printf(b, ",\"older_format\":%s}", db->snap_old ? "true" : "false");
     return bad ? util_fail(&db->err, STELE_ENOMEM, "out of memory") : STELE_OK;
 }
 
@@ -1167,7 +1173,7 @@ static char *dec_before(char *end, uint64_t v)
 }
 
 /* Appends ,"_rev":R,"_lsn":L,"_ts":"T" — formatted by hand: this is on every read. */
-static int system_fields(const mversion *v, buf *out)
+static int system_fields(const mversion *v, uint64_t ts, buf *out)
 {
     char t[160], *w = t, num[24];
     const char *d;
@@ -1183,7 +1189,7 @@ static int system_fields(const mversion *v, buf *out)
     w += num + sizeof num - d;
     memcpy(w, ",\"_ts\":\"", 8);
     w += 8;
-    w += util_iso_time(v->ts, w);
+    w += util_iso_time(ts, w);
     *w++ = '"';
     STELE_ASSERT((size_t)(w - t) < sizeof t);
     return buf_append(out, t, (size_t)(w - t));
@@ -1192,17 +1198,21 @@ static int system_fields(const mversion *v, buf *out)
 /* The body of a version with its system fields appended (the body has an _id, so it
  * is a non-empty object: the fields go before its closing brace). Versions are
  * canonical SDOC (state.h), written without being checked again. */
-int api_version_json(const mversion *v, int history, const fields_spec *f, buf *out)
+int api_version_json(const mstate *s, const mversion *v, int history, const fields_spec *f,
+                     buf *out)
 {
+    uint64_t ts;
+    uint8_t who[16];
+    if (mstate_record(s, v->lsn, &ts, who) != 0) return -1; /* every version has its record */
     size_t start = out->len;
     int bad = f && f->n ? result_project(v->doc, v->doc_len, f, out)
                         : json_write_canonical(v->doc, v->doc_len, out);
     if (bad != 0 || out->len < start + 2) return -1;
     out->len--; /* drop '}' */
-    if (system_fields(v, out) != 0) return -1;
+    if (system_fields(v, ts, out) != 0) return -1;
     if (history) {
         char author[33];
-        crypto_hex(v->author, 16, author);
+        crypto_hex(who, 16, author);
         if (buf_printf(out, ",\"_author\":\"%s\",\"_deleted\":%s", author,
                        v->deleted ? "true" : "false") != 0)
             return -1;
@@ -1240,7 +1250,7 @@ stele_status stele_doc_get(stele *db, const char *coll, const char *id, uint64_t
                            : " at that LSN");
     buf b;
     buf_init(&b);
-    if (api_version_json(v, 0, NULL, &b) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
+    if (api_version_json(db->docs, v, 0, NULL, &b) != 0) rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);
 }
 
@@ -1256,7 +1266,7 @@ stele_status stele_doc_history(stele *db, const char *coll, const char *id, char
     buf b;
     buf_init(&b);
     for (size_t i = 0; i < nv && rc == STELE_OK; i++)
-        if (api_version_json(&v[i], 1, NULL, &b) != 0 || buf_append(&b, "\n", 1) != 0)
+        if (api_version_json(db->docs, &v[i], 1, NULL, &b) != 0 || buf_append(&b, "\n", 1) != 0)
             rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, ndjson);
 }
@@ -1388,7 +1398,7 @@ stele_status api_write_docs(const mstate *s, util_err *e, const uint32_t *nums, 
     for (size_t i = 0; i < n; i++) {
         const mversion *v = mstate_doc_get(s, nums[i], at);
         STELE_ASSERT(v && !v->deleted);
-        if (api_version_json(v, 0, fs, b) != 0 || buf_append(b, "\n", 1) != 0)
+        if (api_version_json(s, v, 0, fs, b) != 0 || buf_append(b, "\n", 1) != 0)
             return util_fail(e, STELE_ENOMEM, "out of memory");
     }
     return STELE_OK;
@@ -1644,5 +1654,5 @@ int api_doc_json(stele *db, uint32_t n, uint64_t at, buf *out)
 {
     const mversion *v = mstate_doc_get(db->docs, n, at);
     if (!v || v->deleted) return buf_append(out, "null", 4);
-    return api_version_json(v, 0, NULL, out);
+    return api_version_json(db->docs, v, 0, NULL, out);
 }

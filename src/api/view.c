@@ -111,7 +111,7 @@ stele_status stele_view_doc_get(stele_view *v, const char *coll, const char *id,
                        coll, (unsigned long long)v->mv.lsn);
     buf b;
     buf_init(&b);
-    if (rc == STELE_OK && api_version_json(ver, 0, NULL, &b) != 0)
+    if (rc == STELE_OK && api_version_json(s, ver, 0, NULL, &b) != 0)
         rc = util_fail(&v->err, STELE_ENOMEM, "out of memory");
     return view_end(v, view_detach(v, &b, rc, json));
 }
@@ -131,7 +131,7 @@ stele_status stele_view_doc_history(stele_view *v, const char *coll, const char 
     buf b;
     buf_init(&b);
     for (size_t i = 0; i < nv && rc == STELE_OK; i++)
-        if (api_version_json(&ver[i], 1, NULL, &b) != 0 || buf_append(&b, "\n", 1) != 0)
+        if (api_version_json(s, &ver[i], 1, NULL, &b) != 0 || buf_append(&b, "\n", 1) != 0)
             rc = util_fail(&v->err, STELE_ENOMEM, "out of memory");
     return view_end(v, view_detach(v, &b, rc, ndjson));
 }

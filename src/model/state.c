@@ -77,6 +77,7 @@ void mstate_free(mstate *s)
     for (uint32_t i = 0; i < s->ndoc; i++) /* ids and bytes: chunks, directory, cache */
         if (s->docs[i].cap) free(s->docs[i].v);
     free(s->vslab);
+    free(s->recs);
     mst_cache_free(s->cache);
     free(s->ixev);
     free(s->colls);
@@ -241,7 +242,7 @@ int mst_tab_alloc(mstate *s, unsigned bits)
 static void tab_put_in(uint64_t *t, unsigned bits, uint64_t slot)
 {
     uint64_t j = home_of(bits, slot), mask = ((uint64_t)1 << bits) - 1;
-    while (t[j]) j = (j + 1) & mask; /* the table is at most half full */
+    while (t[j]) j = (j + 1) & mask; /* the table is at most three quarters full */
     MST_STORE(&t[j], slot);
 }
 
@@ -268,6 +269,13 @@ static void tab_insert(mstate *s, uint32_t docnum)
     tab_put_in(s->tab, s->tabbits, slot_of(doc_key_hash(d->coll, d->id, d->id_len), docnum));
 }
 
+unsigned mst_tab_bits(uint64_t n)
+{
+    unsigned bits = 10;
+    while (((uint64_t)3 << bits) < n * 4) bits++; /* at most three quarters full */
+    return bits;
+}
+
 /* Removes doc number n from the table: its slot becomes a tombstone (a reader may be
  * probing this cluster; moving entries back would hide them from it). Growth drops
  * tombstones. */
@@ -292,7 +300,7 @@ int mst_tab_insert_unique(mstate *s, uint32_t n)
     const mdoc *d = &s->docs[n];
     uint64_t h = doc_key_hash(d->coll, d->id, d->id_len), tag = h & 0xffffffff00000000ull;
     uint64_t j = slot_home(s, h);
-    for (uint64_t probes = 0; s->tab[j]; probes++) { /* at most half full: ends */
+    for (uint64_t probes = 0; s->tab[j]; probes++) { /* at most 3/4 full: ends */
         STELE_ASSERT(probes < s->tabcap && s->tab[j] != TAB_TOMB); /* none at load */
         const mdoc *o = &s->docs[slot_doc(s->tab[j])];
         if ((s->tab[j] & 0xffffffff00000000ull) == tag && o->coll == d->coll &&
@@ -339,7 +347,7 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
         mst_grow(s, (void **)&s->docs, &cap, s->ndoc, (size_t)s->ndoc + 1, sizeof *s->docs))
         return -1;
     s->capdoc = (uint32_t)cap;
-    if ((s->ndoc + 1 + s->ntomb) * 2 > s->tabcap && tab_grow(s) != 0) return -1;
+    if (((uint64_t)s->ndoc + 1 + s->ntomb) * 4 > s->tabcap * 3 && tab_grow(s) != 0) return -1;
     mdoc *d = &s->docs[s->ndoc];
     memset(d, 0, sizeof *d);
     d->id = (char *)mst_bytes_alloc(s, id_len + 1); /* lives as long as the state */
@@ -367,7 +375,7 @@ int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
 static int version_own(mdoc *d)
 {
     STELE_ASSERT(d->cap == 0);
-    mversion *v = malloc((d->nv + 1) * sizeof *v);
+    mversion *v = malloc(((size_t)d->nv + 1) * sizeof *v);
     if (!v) return -1;
     if (d->nv) memcpy(v, d->v, d->nv * sizeof *v);
     MST_STORE(&d->v, v); /* the borrowed array stays (the directory's slab) */
@@ -384,23 +392,26 @@ int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     if (n == MSTATE_NONE && doc_new(s, coll, id, id_len, &n) != 0) return -1;
     mdoc *d = &s->docs[n];
     STELE_ASSERT(d->nv == 0 || d->v[d->nv - 1].lsn <= lsn);
+    STELE_ASSERT(doc_len <= SDOC_MAX && d->nv < UINT32_MAX - 1);
     if (d->cap == 0 && version_own(d) != 0) return -1;
     uint8_t *copy = NULL; /* taken last: the chunks cannot give bytes back one by one */
-    if (!d->v || mst_grow(s, (void **)&d->v, &d->cap, d->nv, d->nv + 1, sizeof *d->v) != 0 ||
+    size_t cap = d->cap;
+    if (!d->v || mst_grow(s, (void **)&d->v, &cap, d->nv, (size_t)d->nv + 1, sizeof *d->v) != 0 ||
+        cap > UINT32_MAX || mst_rec_note(s, lsn, ts, author) != 0 ||
         (s->marked && util_grow((void **)&s->journal, &s->capjournal, s->njournal + 1,
                                 sizeof *s->journal) != 0) ||
         !(copy = mst_bytes_alloc(s, doc_len)))
-        return -1; /* nothing changed (a new doc number with no version is rolled back) */
+        return -1; /* nothing changed (a new doc number with no version is rolled back; an
+                    * extra record entry is harmless and goes with a rollback) */
+    d->cap = (uint32_t)cap;
     if (doc_len) memcpy(copy, doc, doc_len);
     if (s->marked) s->journal[s->njournal++] = n;
     mversion *v = &d->v[d->nv]; /* past the count readers load: they read its lsn only */
     MST_STORE(&v->lsn, lsn);
-    v->ts = ts;
-    memcpy(v->author, author, 16);
-    v->rev = d->nv ? d->v[d->nv - 1].rev + 1 : 1;
+    v->rev = d->nv ? d->v[d->nv - 1].rev + 1u : 1u;
     v->deleted = deleted;
     v->doc = copy;
-    v->doc_len = doc_len;
+    v->doc_len = (uint32_t)doc_len;
     MST_STORE(&d->nv, d->nv + 1);
     if (docnum) *docnum = n;
     return 0;
@@ -491,6 +502,58 @@ const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len)
     return d->id;
 }
 
+/* ---- records ---- */
+
+int64_t mst_rec_find(const mstate *s, uint64_t lsn)
+{
+    const mrec *r = MST_LOAD(&s->recs);
+    size_t lo = 0, hi = MST_LOAD(&s->nrec);
+    while (lo < hi) { /* first record with lsn >= the one asked for */
+        size_t mid = lo + (hi - lo) / 2;
+        if (MST_LOAD(&r[mid].lsn) < lsn) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < MST_LOAD(&s->nrec) && MST_LOAD(&r[lo].lsn) == lsn ? (int64_t)lo : -1;
+}
+
+int mst_rec_note(mstate *s, uint64_t lsn, uint64_t ts, const uint8_t author[16])
+{
+    if (s->nrec && s->recs[s->nrec - 1].lsn == lsn) { /* the record's next version */
+        STELE_ASSERT(s->recs[s->nrec - 1].ts == ts &&
+                     memcmp(s->recs[s->nrec - 1].author, author, 16) == 0);
+        return 0;
+    }
+    /* Records apply in LSN order, so this is an append; an older record (a caller that
+     * put versions out of record order, with no reader on another thread) is inserted
+     * in its place. */
+    size_t at = s->nrec;
+    if (at && s->recs[at - 1].lsn > lsn) {
+        int64_t i = mst_rec_find(s, lsn);
+        if (i >= 0) return 0;
+        STELE_ASSERT(!s->rd.on);
+        while (at > 0 && s->recs[at - 1].lsn > lsn) at--;
+    }
+    if (mst_grow(s, (void **)&s->recs, &s->caprec, s->nrec, s->nrec + 1, sizeof *s->recs) != 0)
+        return -1;
+    memmove(&s->recs[at + 1], &s->recs[at], (s->nrec - at) * sizeof *s->recs);
+    mrec *r = &s->recs[at];
+    r->lsn = lsn;
+    r->ts = ts;
+    memcpy(r->author, author, 16);
+    MST_STORE(&s->nrec, s->nrec + 1); /* the entry first, then the count that covers it */
+    return 0;
+}
+
+int mstate_record(const mstate *s, uint64_t lsn, uint64_t *ts, uint8_t author[16])
+{
+    int64_t i = mst_rec_find(s, lsn);
+    if (i < 0) return -1;
+    const mrec *r = &MST_LOAD(&s->recs)[i];
+    *ts = r->ts;
+    memcpy(author, r->author, 16);
+    return 0;
+}
+
 /* ---- explicit index definitions ---- */
 
 int mstate_index_event(mstate *s, uint32_t coll, const char *path, int kind, const char *lang,
@@ -566,12 +629,13 @@ int mstate_mark(mstate *s)
     s->mark_ndoc = s->ndoc;
     s->mark_ncoll = s->ncoll;
     s->mark_nixev = s->nixev;
+    s->mark_nrec = s->nrec;
     s->mark_nchunk = s->nchunk;
     s->mark_used = s->used;
     return madj_mark(s->adj);
 }
 
-static void doc_pop_to(const mstate *s, mdoc *d, size_t nv)
+static void doc_pop_to(const mstate *s, mdoc *d, uint32_t nv)
 {
     (void)s; /* the bytes go with the chunks' end (mstate_rollback) */
     STELE_ASSERT(d->nv >= nv);
@@ -597,6 +661,7 @@ void mstate_rollback(mstate *s)
     while (s->ncoll > s->mark_ncoll) free(s->colls[--s->ncoll].ev);
     for (uint32_t i = 0; i < s->ncoll; i++) MST_STORE(&s->colls[i].nev, s->mark_nev[i]);
     s->nixev = s->mark_nixev;
+    MST_STORE(&s->nrec, s->mark_nrec);
     while (s->nchunk > s->mark_nchunk) free(s->chunk[--s->nchunk]); /* bytes since the mark */
     s->used = s->mark_used;
     s->marked = 0;
@@ -615,12 +680,15 @@ void mstate_stamp(mstate *s, uint64_t lsn, uint64_t ts)
     size_t stamped = 0;
     for (size_t i = 0; i < s->njournal; i++) { /* a doc's new versions are its newest */
         mdoc *d = &s->docs[s->journal[i]];
-        for (size_t j = d->nv; j-- > 0 && d->v[j].lsn == MSTATE_LSN_TENTATIVE; stamped++) {
-            d->v[j].ts = ts;
+        for (size_t j = d->nv; j-- > 0 && d->v[j].lsn == MSTATE_LSN_TENTATIVE; stamped++)
             MST_STORE(&d->v[j].lsn, lsn);
-        }
     }
     STELE_ASSERT(stamped == s->njournal); /* one version per journal entry, all tentative */
+    for (size_t j = s->mark_nrec; j < s->nrec; j++) { /* at most one: the tentative record */
+        STELE_ASSERT(s->recs[j].lsn == MSTATE_LSN_TENTATIVE);
+        s->recs[j].ts = ts; /* readers look only at records up to their LSN */
+        MST_STORE(&s->recs[j].lsn, lsn);
+    }
     for (uint32_t c = 0; c < s->ncoll; c++) {
         mcoll *cl = &s->colls[c];
         for (size_t j = c < s->mark_ncoll ? s->mark_nev[c] : 0; j < cl->nev; j++) {
@@ -668,9 +736,11 @@ static int doc_digest(const mstate *s, const mdoc *d, uint8_t out[32])
     for (size_t i = 0; i < d->nv && !bad; i++) {
         const mversion *v = &d->v[i];
         uint8_t vh[8 + 8 + 16 + 4 + 1 + 32];
+        uint64_t ts;
         put_u64(vh, v->lsn);
-        put_u64(vh + 8, v->ts);
-        memcpy(vh + 16, v->author, 16);
+        bad = mstate_record(s, v->lsn, &ts, vh + 16);
+        STELE_ASSERT(bad == 0); /* every version's record is in the table */
+        put_u64(vh + 8, ts);
         put_u32(vh + 32, v->rev);
         vh[36] = (uint8_t)v->deleted;
         crypto_sha256(v->doc, v->doc_len, vh + 37);

@@ -31,15 +31,21 @@
 
 typedef struct mstate mstate;
 
+/* A version of a document: 24 bytes, kept for every version of every document. The
+ * time and author are the record's (every version a ledger record makes shares them):
+ * they live once per record in the state's record table, mstate_record(lsn). */
 typedef struct mversion {
     uint64_t lsn;
-    uint64_t ts;
-    uint8_t author[16];
-    uint32_t rev;         /* 1 at insert, +1 on every change */
-    int deleted;          /* soft-deleted in this version */
     const uint8_t *doc;   /* canonical SDOC bytes (borrowed from the state) */
-    size_t doc_len;
+    uint32_t doc_len;     /* <= SDOC_MAX, which fits */
+    uint32_t rev : 31;    /* 1 at insert, +1 on every change */
+    uint32_t deleted : 1; /* soft-deleted in this version */
 } mversion;
+
+/* The time (ns since the epoch) and author of the ledger record at lsn, as applied to
+ * the state: 0, or -1 if no version of the state came from that record. Thread-safe for
+ * readers of other threads (as of their view). */
+int mstate_record(const mstate *s, uint64_t lsn, uint64_t *ts, uint8_t author[16]);
 
 /* A collection name (also the collection and database parts of an edge reference):
  * 1-64 bytes of letters, digits, '.', '_', '-', not starting with '.'. */
@@ -174,6 +180,9 @@ void mstate_snapshot_taken(mstate *s);
 void mstate_snapshot_abandon(mstate *s);
 mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, uint8_t **extra,
                     size_t *extra_len);
+/* 1 if bytes are a snapshot directory of an older format than mstate_load reads (the
+ * state is then derived from the log, and the next snapshot written in this format). */
+int mstate_snapshot_older(const uint8_t *bytes, size_t len);
 /* Reference of partition i of the state's snapshot (i < count: 1), or of the pending
  * one when `pending`; 0 past the end. */
 int mstate_part_ref(const mstate *s, int pending, uint32_t i, const uint8_t **ref,

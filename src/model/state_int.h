@@ -67,13 +67,21 @@ typedef struct mdoc {
     uint32_t part; /* snapshot partition of versions [0, pnv), or MSTATE_NONE */
     char *id;      /* NUL-terminated, in the chunks */
     mversion *v;
-    size_t nv, cap; /* cap 0 with v != NULL: v borrowed from the loaded directory's slab */
+    uint32_t nv, cap; /* cap 0 with v != NULL: v borrowed from the loaded directory's slab */
     uint32_t id_len;
     uint32_t pnv; /* versions in the partition; | MDOC_CHECKED once resident and validated */
 } mdoc;
 
 #define MDOC_CHECKED 0x80000000u
 static inline uint32_t mdoc_pnv(const mdoc *d) { return d->pnv & ~MDOC_CHECKED; }
+
+/* A ledger record that made versions: its time and author, once for all of them. The
+ * table is sorted by LSN (records apply in LSN order); a tentative record has
+ * MSTATE_LSN_TENTATIVE and time 0 until mstate_stamp. */
+typedef struct mrec {
+    uint64_t lsn, ts;
+    uint8_t author[16];
+} mrec;
 
 typedef struct index_event {
     uint64_t lsn;
@@ -129,6 +137,8 @@ struct mstate {
     uint32_t mark_ndoc, mark_ncoll;
     size_t *mark_nev; /* per collection existing at the mark */
     mversion *vslab; /* the versions of a loaded snapshot's directory */
+    mrec *recs;      /* records that made versions, by LSN (readers load the pointer) */
+    size_t nrec, caprec, mark_nrec;
     madj *adj; /* graph adjacency (edges.h) */
     int primary; /* mstate_set_primary */
     mcache *cache; /* lazy version bytes (state_cache.c); mutable behind a const state */
@@ -146,6 +156,12 @@ uint8_t *mst_bytes_alloc(mstate *s, size_t n);
 int mst_coll_event(mstate *s, uint32_t id, const char *name, int dropped, uint64_t lsn);
 int mst_tab_alloc(mstate *s, unsigned bits);
 int mst_tab_insert_unique(mstate *s, uint32_t n);
+/* Notes that a version comes from the record (lsn, ts, author): 0, or -1 on OOM. */
+int mst_rec_note(mstate *s, uint64_t lsn, uint64_t ts, const uint8_t author[16]);
+/* Index of the record at lsn in the table, or -1. */
+int64_t mst_rec_find(const mstate *s, uint64_t lsn);
+/* Bits of an id table for n documents: at most three quarters full. */
+unsigned mst_tab_bits(uint64_t n);
 
 /* state_read.c: grows *arr (n elements used, *cap allocated) to hold need; with
  * readers on, into a new block whose pointer is published and the old one retired.

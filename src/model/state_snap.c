@@ -4,13 +4,14 @@
  * they are sealed is the caller's (src/store); their references are opaque here.
  *
  * Directory (little-endian):
- *   "STELEST2" | u64 LSN | u32 ncoll | u32 ndoc | u64 nversions | u32 npart
+ *   "STELEST3" | u64 LSN | u32 ncoll | u32 ndoc | u64 nversions | u32 npart
  *   ncoll x { u32 nev | nev x { u64 lsn | u8 dropped | u8 name_len | name } }
  *   u32 nix | nix x { u64 lsn | u32 coll | u8 flags | u16 path_len | path
  *                     [| u8 lang_len | lang] }   flags: 1 dropped, 2 text (lang follows)
  *   npart x { u32 ndoc | u64 bytes | u16 ref_len | ref }   doc numbers in order
+ *   u64 nrec | nrec x { u64 lsn | u64 ts_ns | author(16) }  records, LSNs increasing
  *   ndoc x { u32 coll | u16 id_len | id | 0 | u32 nv
- *            | nv x { u64 lsn | u64 ts_ns | author(16) | u32 rev | u8 deleted | u32 len } }
+ *            | nv x { u64 lsn | u32 rev | u8 deleted | u32 len } }  lsn: one of the records
  *   u32 nlabel | nlabel x { u8 len | name }               label ids in order
  *   u32 nlink | nlink x { u32 edge | u32 from | u32 to | u32 label }   edges increasing
  *   u64 extra_len | extra                                  the layers above
@@ -24,10 +25,11 @@
 #include "model/doc.h"
 #include "model/txn.h"
 
-#define SNAP_MAGIC "STELEST2"
+#define SNAP_MAGIC "STELEST3"
 #define SNAP_HDR 36
 #define IXEV_TEXT 2 /* flag of an index definition: a text index (its language follows) */
-#define SNAP_VERSION_FIXED 41 /* u64 lsn | u64 ts | author(16) | u32 rev | u8 del | u32 len */
+#define SNAP_VERSION_FIXED 17 /* u64 lsn | u32 rev | u8 del | u32 len */
+#define SNAP_RECORD_FIXED 32  /* u64 lsn | u64 ts | author(16) */
 
 /* ---- writing ---- */
 
@@ -80,13 +82,28 @@ static int put_docs(const mstate *s, buf *out)
             const mversion *v = &d->v[j];
             uint8_t h[SNAP_VERSION_FIXED];
             put_u64(h, v->lsn);
-            put_u64(h + 8, v->ts);
-            memcpy(h + 16, v->author, 16);
-            put_u32(h + 32, v->rev);
-            h[36] = (uint8_t)v->deleted;
-            put_u32(h + 37, (uint32_t)v->doc_len);
+            put_u32(h + 8, v->rev);
+            h[12] = (uint8_t)v->deleted;
+            put_u32(h + 13, v->doc_len);
             bad = buf_append(out, h, sizeof h);
         }
+    }
+    return bad ? -1 : 0;
+}
+
+/* The records up to the snapshot's LSN (a state is not serialized while marked). */
+static int put_records(const mstate *s, uint64_t lsn, buf *out)
+{
+    size_t n = 0;
+    while (n < s->nrec && s->recs[n].lsn <= lsn) n++;
+    uint8_t h[SNAP_RECORD_FIXED];
+    put_u64(h, n);
+    int bad = buf_append(out, h, 8);
+    for (size_t i = 0; i < n && !bad; i++) {
+        put_u64(h, s->recs[i].lsn);
+        put_u64(h + 8, s->recs[i].ts);
+        memcpy(h + 16, s->recs[i].author, 16);
+        bad = buf_append(out, h, sizeof h);
     }
     return bad ? -1 : 0;
 }
@@ -218,7 +235,7 @@ stele_status mstate_serialize(const mstate *s, uint64_t lsn, size_t part_cap,
     }
     uint8_t xl[8];
     put_u64(xl, extra_len);
-    bad = bad || put_docs(s, dir) || put_adjacency(s, dir) || buf_append(dir, xl, 8) ||
+    bad = bad || put_records(s, lsn, dir) || put_docs(s, dir) || put_adjacency(s, dir) || buf_append(dir, xl, 8) ||
           buf_append(dir, extra, extra_len);
     return bad ? util_fail(e, STELE_ENOMEM, "out of memory writing a snapshot") : STELE_OK;
 }
@@ -333,22 +350,55 @@ static int load_parts(mstate *s, util_rd *r, uint32_t npart)
     return c->npart == npart && first == s->capdoc ? 0 : -1;
 }
 
+/* The record table: LSNs strictly increasing, none after the snapshot's. */
+static int load_records(mstate *s, util_rd *r, uint64_t lsn)
+{
+    const uint8_t *nh = util_rd_take(r, 8);
+    uint64_t n = nh ? get_u64(nh) : 0;
+    if (!nh || n > (uint64_t)(r->end - r->p) / SNAP_RECORD_FIXED) return -1;
+    s->recs = malloc((n ? n : 1) * sizeof *s->recs);
+    if (!s->recs) return -1;
+    s->caprec = n ? n : 1;
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *h = util_rd_take(r, SNAP_RECORD_FIXED);
+        if (!h) return -1;
+        mrec *m = &s->recs[i];
+        m->lsn = get_u64(h);
+        m->ts = get_u64(h + 8);
+        memcpy(m->author, h + 16, 16);
+        if (m->lsn > lsn || (i > 0 && m->lsn <= s->recs[i - 1].lsn)) return -1;
+    }
+    s->nrec = n;
+    return 0;
+}
+
+/* 1 if a record of the table has this LSN; *hint is the last one found (documents
+ * loaded in order mostly come from the same few records). */
+static int record_known(const mstate *s, uint64_t lsn, size_t *hint)
+{
+    if (*hint < s->nrec && s->recs[*hint].lsn == lsn) return 1;
+    int64_t i = mst_rec_find(s, lsn);
+    if (i >= 0) *hint = (size_t)i;
+    return i >= 0;
+}
+
 /* The versions of doc d (metadata only: bytes are in its partition) into the slab. */
-static int load_versions(util_rd *r, mdoc *d, mversion *v, uint64_t lsn, uint64_t *bytes)
+static int load_versions(const mstate *s, util_rd *r, mdoc *d, mversion *v, uint64_t lsn,
+                         uint64_t *bytes, size_t *hint)
 {
     for (uint32_t j = 0; j < d->pnv; j++) { /* pnv 0: a reserved doc number */
         const uint8_t *h = util_rd_take(r, SNAP_VERSION_FIXED);
-        if (!h || h[36] > 1 || get_u32(h + 37) == 0) return -1; /* SDOC has >= 1 byte */
+        if (!h || h[12] > 1 || get_u32(h + 13) == 0) return -1; /* SDOC has >= 1 byte */
         v[j].lsn = get_u64(h);
-        v[j].ts = get_u64(h + 8);
-        memcpy(v[j].author, h + 16, 16);
-        v[j].rev = get_u32(h + 32);
-        v[j].deleted = h[36];
+        v[j].rev = get_u32(h + 8) & 0x7fffffffu;
+        v[j].deleted = h[12];
         v[j].doc = NULL;
-        v[j].doc_len = get_u32(h + 37);
+        v[j].doc_len = get_u32(h + 13);
         *bytes += v[j].doc_len;
-        if (v[j].lsn > lsn || (j == 0 ? v[j].rev != 1 : (v[j].lsn < v[j - 1].lsn ||
-                                                          v[j].rev != v[j - 1].rev + 1)))
+        if (v[j].lsn > lsn || get_u32(h + 8) != v[j].rev || v[j].doc_len > SDOC_MAX ||
+            !record_known(s, v[j].lsn, hint) ||
+            (j == 0 ? v[j].rev != 1
+                    : (v[j].lsn < v[j - 1].lsn || v[j].rev != v[j - 1].rev + 1)))
             return -1;
     }
     d->v = d->pnv ? v : NULL;
@@ -363,6 +413,7 @@ static int load_docs(mstate *s, util_rd *r, uint64_t nversions, uint64_t lsn)
     s->vslab = calloc(nversions ? nversions : 1, sizeof *s->vslab);
     if (!s->vslab) return -1;
     uint64_t used = 0;
+    size_t hint = 0;
     for (uint32_t p = 0; p < c->npart; p++) {
         uint64_t bytes = 0;
         for (uint32_t n = c->part[p].first; n < c->part[p].first + c->part[p].ndoc; n++) {
@@ -381,7 +432,7 @@ static int load_docs(mstate *s, util_rd *r, uint64_t nversions, uint64_t lsn)
             memcpy(d->id, id, id_len + 1);
             d->id_len = (uint32_t)id_len;
             d->pnv = nv;
-            if (load_versions(r, d, s->vslab + used, lsn, &bytes) != 0) return -1;
+            if (load_versions(s, r, d, s->vslab + used, lsn, &bytes, &hint) != 0) return -1;
             used += nv;
         }
         if (bytes != c->part[p].bytes) return -1;
@@ -394,9 +445,7 @@ static int load_docs(mstate *s, util_rd *r, uint64_t nversions, uint64_t lsn)
 
 static int load_table(mstate *s)
 {
-    unsigned bits = 10;
-    while (((uint64_t)1 << bits) < (uint64_t)s->ndoc * 2) bits++;
-    if (mst_tab_alloc(s, bits) != 0) return -1;
+    if (mst_tab_alloc(s, mst_tab_bits(s->ndoc)) != 0) return -1;
     for (uint32_t i = 0; i < s->ndoc; i++) { /* each slot asked for ahead: misses overlap */
         if (i + LOAD_PREFETCH_AHEAD < s->ndoc) {
             const mdoc *a = &s->docs[i + LOAD_PREFETCH_AHEAD];
@@ -432,6 +481,12 @@ static int load_adjacency(mstate *s, util_rd *r)
     return r->bad || madj_compact(a) != 0 ? -1 : 0;
 }
 
+int mstate_snapshot_older(const uint8_t *bytes, size_t len)
+{
+    return len >= 8 && memcmp(bytes, SNAP_MAGIC, 7) == 0 && bytes[7] >= '1' &&
+           bytes[7] < SNAP_MAGIC[7];
+}
+
 mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, uint8_t **extra,
                     size_t *extra_len)
 {
@@ -451,7 +506,7 @@ mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, uint8_t **extra,
         s->capdoc = ndoc; /* the partition table checks against it */
         bad = !s->docs || load_colls(s, &r, get_u32(h + 16), *lsn) != 0 ||
               load_index_events(s, &r, *lsn) != 0 || load_parts(s, &r, get_u32(h + 32)) != 0 ||
-              load_docs(s, &r, get_u64(h + 24), *lsn) != 0 || load_table(s) != 0 ||
+              load_records(s, &r, *lsn) != 0 || load_docs(s, &r, get_u64(h + 24), *lsn) != 0 || load_table(s) != 0 ||
               load_adjacency(s, &r) != 0;
         s->capdoc = ndoc ? ndoc : 1;
     }

@@ -237,7 +237,7 @@ static int version_of(const char *json, buf *b, mversion *v)
     if (json_parse(json, strlen(json), b, NULL) != 0) return -1;
     memset(v, 0, sizeof *v);
     v->doc = b->data;
-    v->doc_len = b->len;
+    v->doc_len = (uint32_t)b->len;
     return 0;
 }
 

@@ -232,7 +232,10 @@ static void test_stamp_and_rollback_bytes(void)
         const mversion *v = dn == MSTATE_NONE ? NULL : mstate_doc_history(s, dn, &nv);
         for (uint32_t i = 0; i < nkv; i++) {
             if (kv[i].key != k) continue;
-            int ok = j < nv && v[j].lsn == kv[i].lsn && v[j].ts == 1000 + kv[i].lsn &&
+            uint64_t ts = 0;
+            uint8_t who[16];
+            int ok = j < nv && v[j].lsn == kv[i].lsn &&
+                     mstate_record(s, v[j].lsn, &ts, who) == 0 && ts == 1000 + kv[i].lsn &&
                      v[j].doc_len == kv[i].len && v[j].rev == j + 1;
             for (uint32_t b = 0; ok && b < kv[i].len; b += 1 + b / 64)
                 ok = v[j].doc[b] == (uint8_t)(kv[i].seed + b * 7);

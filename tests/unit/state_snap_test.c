@@ -210,9 +210,55 @@ static void test_damaged_directory(void)
     buf_release(&dir);
 }
 
+/* Time and author live once per record: after a load, every version's record gives
+ * the time and author it was put with; a directory of the older format is recognised
+ * as such (not loaded), the current one is not "older". */
+static void test_records_and_older_format(void)
+{
+    parts p = {0};
+    buf dir;
+    buf_init(&dir);
+    uint64_t lsn = 0, at;
+    mstate *s = make_state(&p, &dir, &lsn);
+    REQUIRE(s != NULL, "make_state");
+    uint8_t *extra;
+    size_t extra_len;
+    mstate *t = load_copy(&dir, dir.len, &at, &extra, &extra_len);
+    REQUIRE(t != NULL, "load");
+    free(extra);
+    int wrong = 0;
+    for (uint32_t n = 0; n < mstate_doc_count(t); n++) {
+        size_t nv = 0;
+        const mversion *v = mstate_doc_meta(t, n, UINT64_MAX) ? mstate_doc_history(s, n, &nv)
+                                                              : NULL;
+        for (size_t j = 0; j < nv; j++) {
+            uint64_t ts = 0;
+            uint8_t who[16] = {0};
+            wrong += mstate_record(t, v[j].lsn, &ts, who) != 0 || ts != v[j].lsn * 10 ||
+                     memcmp(who, AUTHOR, 16) != 0;
+        }
+    }
+    CHECK(wrong == 0, "%d versions lost their record's time or author", wrong);
+    uint64_t ts;
+    uint8_t who[16];
+    CHECK(mstate_record(t, lsn + 1, &ts, who) == -1, "a record that made no version is unknown");
+    CHECK(!mstate_snapshot_older(dir.data, dir.len), "the current format is not older");
+    dir.data[7] = '2';
+    CHECK(mstate_snapshot_older(dir.data, dir.len), "STELEST2 is an older format");
+    mstate *old = load_copy(&dir, dir.len, &at, &extra, &extra_len);
+    CHECK(old == NULL, "an older directory is not loaded");
+    mstate_free(old);
+    free(old ? extra : NULL);
+    mstate_free(t);
+    mstate_free(s);
+    for (uint32_t i = 0; i < p.n; i++) buf_release(&p.b[i]);
+    buf_release(&dir);
+}
+
 int main(void)
 {
     TEST_RUN(test_round_trip_under_budget);
     TEST_RUN(test_damaged_directory);
+    TEST_RUN(test_records_and_older_format);
     return test_summary();
 }
