@@ -246,6 +246,8 @@ static void peers_queries(gsize *z)
         if (!z->res[p].present) continue;
         json_t *j = gpeer_call(&z->peer[p], "mem");
         z->res[p].rss_queries_mb = jnum(j, "rss_mb", k_p_name[p]);
+        const char *detail = json_string_value(json_object_get(j, "detail"));
+        if (detail && detail[0]) bench_note("%s memory after the queries: %s", k_p_name[p], detail);
         json_decref(j);
     }
 }

@@ -126,6 +126,8 @@ typedef struct gpeer_ops {
     void (*update_prepare)(void *h, const gb_graph *g, uint32_t first, uint32_t rep);
     size_t (*update)(void *h);
     void (*close)(void *h);
+    /* Optional: where the peer's memory goes, one line of text (NULL: nothing to say). */
+    void (*mem_detail)(void *h, char *out, size_t n);
 } gpeer_ops;
 
 

@@ -198,8 +198,12 @@ static void serve(server *s, FILE *in)
         else if (sscanf(line, "hop %u", &a) == 1 && a >= 1 && a <= GB_HOPS_MAX)
             srv_queries(s, 1, a);
         else if (strncmp(line, "scc", 3) == 0) srv_scc(s);
-        else if (strncmp(line, "mem", 3) == 0)
-            reply(s, json_pack("{s:f}", "rss_mb", gb_rss_mb() - s->rss_base_mb));
+        else if (strncmp(line, "mem", 3) == 0) {
+            char detail[512] = "";
+            if (s->h && s->ops->mem_detail) s->ops->mem_detail(s->h, detail, sizeof detail);
+            reply(s, json_pack("{s:f,s:s}", "rss_mb", gb_rss_mb() - s->rss_base_mb, "detail",
+                               detail));
+        }
         else if (sscanf(line, "update %u %u", &a, &b) == 2) srv_update(s, a, b);
         else if (strncmp(line, "quit", 4) == 0) {
             reply(s, json_object());

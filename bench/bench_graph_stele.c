@@ -308,6 +308,27 @@ static void gs_close(void *p)
     free(h);
 }
 
+/* The "memory" object of stele_stat, in MB. */
+static void gs_mem_detail(void *p, char *out, size_t n)
+{
+    sg *h = p;
+    char *json = NULL;
+    if (stele_stat(h->db, &json) != STELE_OK || !json) return;
+    const char *m = strstr(json, "\"memory\":{");
+    size_t w = 0;
+    out[0] = 0;
+    for (m = m ? m + 10 : NULL; m && *m && *m != '}' && w + 40 < n;) {
+        char key[32];
+        unsigned long long v;
+        int used = 0;
+        if (sscanf(m, "\"%31[^\"]\":%llu%n", key, &v, &used) != 2) break;
+        w += (size_t)snprintf(out + w, n - w, "%s%s %.1f MB", w ? ", " : "", key, v / 1048576.0);
+        m += used;
+        if (*m == ',') m++;
+    }
+    stele_free(json);
+}
+
 const gpeer_ops gb_stele_ops = {
     .name = "Stele",
     .load = gs_load,
@@ -317,6 +338,7 @@ const gpeer_ops gb_stele_ops = {
     .update_prepare = gs_update_prepare,
     .update = gs_update,
     .close = gs_close,
+    .mem_detail = gs_mem_detail,
 };
 
 #endif /* STELE_HAVE_GRAPH_API */

@@ -526,6 +526,7 @@ static stele_status docs_load(stele *db)
         mstate_set_loader(db->docs, docs_part_load, db, db->cache_bytes); /* once written */
     }
     rc = docs_replay_from(db, db->snap_lsn);
+    util_release_free_memory(); /* the snapshot's directory and the replay's buffers */
     if (rc != STELE_OK || !db->readers) return rc;
     if (mstate_readers_enable(db->docs) != 0) /* every partition resident (DECISIONS 35) */
         return api_lazy_check(db, util_fail(&db->err, STELE_ENOMEM, "out of memory loading "
@@ -1058,6 +1059,22 @@ static stele_status stat_snapshot(stele *db, buf *b)
     return bad ? util_fail(&db->err, STELE_ENOMEM, "out of memory") : STELE_OK;
 }
 
+/* Where the handle's memory goes: the document state's parts and the indices. */
+static stele_status stat_memory(stele *db, buf *b)
+{
+    if (!db->docs) return STELE_OK;
+    mstate_mem m;
+    mstate_mem_get(db->docs, &m);
+    int bad = buf_printf(b, ",\"memory\":{\"documents\":%llu,\"versions\":%llu,\"records\":%llu,"
+                            "\"id_table\":%llu,\"ids_and_new_bytes\":%llu,\"adjacency\":%llu,"
+                            "\"cached_partitions\":%llu}",
+                         (unsigned long long)m.docs, (unsigned long long)m.versions,
+                         (unsigned long long)m.records, (unsigned long long)m.id_table,
+                         (unsigned long long)m.chunks, (unsigned long long)m.adjacency,
+                         (unsigned long long)m.cache);
+    return bad ? util_fail(&db->err, STELE_ENOMEM, "out of memory") : STELE_OK;
+}
+
 stele_status stele_stat(stele *db, char **json)
 {
     stele_status rc = need_open(db);
@@ -1080,6 +1097,7 @@ stele_status stele_stat(stele *db, char **json)
                db->user.insecure ? "true" : "false");
     rc = ledger_stat(db->L, &b, &db->err);
     if (rc == STELE_OK) rc = stat_snapshot(db, &b);
+    if (rc == STELE_OK) rc = stat_memory(db, &b);
     if (rc == STELE_OK && buf_printf(&b, "}") != 0)
         rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return detach(db, &b, rc, json);

@@ -502,6 +502,26 @@ const char *mstate_doc_id(const mstate *s, uint32_t docnum, size_t *len)
     return d->id;
 }
 
+void mstate_mem_get(const mstate *s, mstate_mem *out)
+{
+    memset(out, 0, sizeof *out);
+    out->docs = (uint64_t)s->capdoc * sizeof *s->docs;
+    uint64_t slab = 0;
+    for (uint32_t i = 0; i < s->ndoc; i++) {
+        const mdoc *d = &s->docs[i];
+        if (d->cap) out->versions += (uint64_t)d->cap * sizeof *d->v;
+        else slab += d->nv;
+    }
+    out->versions += slab * sizeof(mversion); /* the loaded directory's slab */
+    out->records = (uint64_t)s->caprec * sizeof *s->recs;
+    out->id_table = s->tabcap * sizeof *s->tab;
+    for (size_t i = 0; i < s->nchunk; i++) out->chunks += s->chunk_cap[i];
+    out->adjacency = madj_bytes(s->adj);
+    mstate_cache_stats cs;
+    mstate_cache_stats_get(s, &cs);
+    out->cache = cs.resident_bytes;
+}
+
 /* ---- records ---- */
 
 int64_t mst_rec_find(const mstate *s, uint64_t lsn)

@@ -206,6 +206,18 @@ typedef struct mstate_cache_stats {
     uint32_t parts, parts_resident;
 } mstate_cache_stats;
 void mstate_cache_stats_get(const mstate *s, mstate_cache_stats *out);
+/* Bytes the state holds in memory, by part (approximate: allocation sizes, not the
+ * allocator's overhead). For stat and for finding where memory goes. */
+typedef struct mstate_mem {
+    uint64_t docs;     /* the per-document entries */
+    uint64_t versions; /* version records (24 bytes each) */
+    uint64_t records;  /* the record table: time and author once per ledger record */
+    uint64_t id_table; /* the (collection, _id) hash table */
+    uint64_t chunks;   /* ids and the bytes of versions put since the snapshot */
+    uint64_t adjacency;
+    uint64_t cache;    /* resident snapshot partitions */
+} mstate_mem;
+void mstate_mem_get(const mstate *s, mstate_mem *out);
 /* ---- Readers on other threads (state_read.c; docs/DECISIONS.md 35) ----------------
  * One writer thread changes the state; views read it from other threads, as of the LSN
  * the writer last published, without ever making the writer wait.

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 void util_assert_fail(const char *expr, const char *file, int line)
 {
@@ -198,4 +201,11 @@ int util_grow(void **arr, size_t *cap, size_t need, size_t elem)
     *arr = p;
     *cap = c;
     return 0;
+}
+
+void util_release_free_memory(void)
+{
+#ifdef __GLIBC__
+    (void)malloc_trim(0);
+#endif
 }

@@ -122,6 +122,11 @@ uint64_t util_now_ns(void);
  * returns UTIL_ISO_TIME_LEN. No locale, no time zone, no lock. */
 #define UTIL_ISO_TIME_LEN 27
 size_t util_iso_time(uint64_t ns, char out[UTIL_ISO_TIME_LEN + 1]);
+
+/* Hands memory freed by the process back to the system (glibc keeps freed heap pages:
+ * after a load whose large temporary buffers were freed, they would stay resident).
+ * Costs a walk of the heap's free lists: call after loads, not on hot paths. */
+void util_release_free_memory(void);
 /* Monotonic clock in nanoseconds (for measuring and timeouts). */
 uint64_t util_mono_ns(void);
 
