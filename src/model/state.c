@@ -75,7 +75,7 @@ void mstate_free(mstate *s)
     if (!s) return;
     for (uint32_t i = 0; i < s->ncoll; i++) free(s->colls[i].ev);
     for (uint32_t i = 0; i < s->ndoc; i++) /* ids and bytes: chunks, directory, cache */
-        if (s->docs[i].cap) free(s->docs[i].v);
+        if (mdoc_owned(s, &s->docs[i])) free(s->docs[i].v);
     free(s->vslab);
     free(s->recs);
     mst_cache_free(s->cache);
@@ -126,7 +126,7 @@ int mstate_coll_create(mstate *s, const char *name, uint64_t lsn, uint32_t *id)
 {
     STELE_ASSERT(strlen(name) <= MSTATE_NAME_MAX);
     size_t cap = s->capcoll;
-    if (s->ncoll == UINT32_MAX - 1 ||
+    if (s->ncoll >= MSTATE_COLL_MAX ||
         mst_grow(s, (void **)&s->colls, &cap, s->ncoll, (size_t)s->ncoll + 1, sizeof *s->colls))
         return -1;
     s->capcoll = (uint32_t)cap;
@@ -168,6 +168,11 @@ const char *mstate_coll_name(const mstate *s, uint32_t id, uint64_t as_of)
 }
 
 /* ---- documents ---- */
+
+#if UINTPTR_MAX == UINT64_MAX /* the sizes the memory budget counts on (docs/LIMITS.md) */
+_Static_assert(sizeof(mdoc) == 32, "a document entry is 32 bytes");
+_Static_assert(sizeof(mversion) == 24, "a version is 24 bytes");
+#endif
 
 /* The id table's hash of (collection, _id): eight bytes at a time, each folded in with
  * a multiply and a shift, then a final mix. A table hash, not a security one; it is
@@ -354,8 +359,8 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     if (!d->id) return -1;
     memcpy(d->id, id, id_len);
     d->id[id_len] = 0;
-    d->id_len = (uint32_t)id_len;
-    d->coll = coll;
+    d->id_len = (uint32_t)id_len & 0x3ffu; /* <= MSTATE_KEY_MAX: fits */
+    d->coll = coll & 0x3fffffu;            /* < MSTATE_COLL_MAX: fits */
     d->part = MSTATE_NONE;
     *docnum = s->ndoc++;
     tab_insert(s, *docnum);
@@ -374,12 +379,10 @@ int mstate_doc_reserve(mstate *s, uint32_t coll, const char *id, size_t id_len,
  * one: start with one); the versions borrowed from a loaded directory are copied. */
 static int version_own(mdoc *d)
 {
-    STELE_ASSERT(d->cap == 0);
-    mversion *v = malloc(((size_t)d->nv + 1) * sizeof *v);
+    mversion *v = malloc(mst_vcap(d->nv + 1) * sizeof *v);
     if (!v) return -1;
     if (d->nv) memcpy(v, d->v, d->nv * sizeof *v);
     MST_STORE(&d->v, v); /* the borrowed array stays (the directory's slab) */
-    d->cap = d->nv + 1;
     return 0;
 }
 
@@ -392,18 +395,18 @@ int mstate_doc_put(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     if (n == MSTATE_NONE && doc_new(s, coll, id, id_len, &n) != 0) return -1;
     mdoc *d = &s->docs[n];
     STELE_ASSERT(d->nv == 0 || d->v[d->nv - 1].lsn <= lsn);
-    STELE_ASSERT(doc_len <= SDOC_MAX && d->nv < UINT32_MAX - 1);
-    if (d->cap == 0 && version_own(d) != 0) return -1;
+    /* rev has 31 bits: 2^31 versions of one document would be 48 GiB of version records */
+    STELE_ASSERT(doc_len <= SDOC_MAX && d->nv < 0x7fffffffu);
+    if (!mdoc_owned(s, d) && version_own(d) != 0) return -1;
     uint8_t *copy = NULL; /* taken last: the chunks cannot give bytes back one by one */
-    size_t cap = d->cap;
-    if (!d->v || mst_grow(s, (void **)&d->v, &cap, d->nv, (size_t)d->nv + 1, sizeof *d->v) != 0 ||
-        cap > UINT32_MAX || mst_rec_note(s, lsn, ts, author) != 0 ||
+    size_t cap = mst_vcap(d->nv); /* grows to a power of two (mst_grow doubles) */
+    if (mst_grow(s, (void **)&d->v, &cap, d->nv, (size_t)d->nv + 1, sizeof *d->v) != 0 ||
+        mst_rec_note(s, lsn, ts, author) != 0 ||
         (s->marked && util_grow((void **)&s->journal, &s->capjournal, s->njournal + 1,
                                 sizeof *s->journal) != 0) ||
         !(copy = mst_bytes_alloc(s, doc_len)))
         return -1; /* nothing changed (a new doc number with no version is rolled back; an
                     * extra record entry is harmless and goes with a rollback) */
-    d->cap = (uint32_t)cap;
     if (doc_len) memcpy(copy, doc, doc_len);
     if (s->marked) s->journal[s->njournal++] = n;
     mversion *v = &d->v[d->nv]; /* past the count readers load: they read its lsn only */
@@ -509,7 +512,7 @@ void mstate_mem_get(const mstate *s, mstate_mem *out)
     uint64_t slab = 0;
     for (uint32_t i = 0; i < s->ndoc; i++) {
         const mdoc *d = &s->docs[i];
-        if (d->cap) out->versions += (uint64_t)d->cap * sizeof *d->v;
+        if (mdoc_owned(s, d)) out->versions += mst_vcap(d->nv) * sizeof *d->v;
         else slab += d->nv;
     }
     out->versions += slab * sizeof(mversion); /* the loaded directory's slab */
@@ -676,7 +679,8 @@ void mstate_rollback(mstate *s)
         s->ndoc--;
         doc_pop_to(s, d, 0); /* versions of a doc created after the mark are all new */
         STELE_ASSERT(d->part == MSTATE_NONE);
-        if (d->cap) free(d->v);
+        if (mdoc_owned(s, d)) free(d->v);
+        d->v = NULL;
     }
     while (s->ncoll > s->mark_ncoll) free(s->colls[--s->ncoll].ev);
     for (uint32_t i = 0; i < s->ncoll; i++) MST_STORE(&s->colls[i].nev, s->mark_nev[i]);

@@ -28,6 +28,7 @@
                             * reference a stand-in names (edges.h, MREF_TEXT_MAX) */
 #define MSTATE_PATH_MAX 256 /* bytes of an indexed dotted path */
 #define MSTATE_NONE UINT32_MAX
+#define MSTATE_COLL_MAX ((1u << 22) - 1) /* collection ids ever created in a database */
 
 typedef struct mstate mstate;
 

@@ -62,13 +62,18 @@ typedef struct mcoll {
     size_t nev, cap;
 } mcoll;
 
+/* A document: 32 bytes. Its version array is borrowed from the loaded directory's slab
+ * (vslab, never grown or freed alone) or owned; an owned array of nv versions has room
+ * for at least pow2ceil(nv) (mst_vcap): it is allocated with a power of two and nv only
+ * shrinks below that by a rollback. coll and id_len are written once, before the doc
+ * number is published, and never change (readers of other threads read them). */
 typedef struct mdoc {
-    uint32_t coll;
-    uint32_t part; /* snapshot partition of versions [0, pnv), or MSTATE_NONE */
-    char *id;      /* NUL-terminated, in the chunks */
+    uint32_t coll : 22;   /* < MSTATE_COLL_MAX */
+    uint32_t id_len : 10; /* <= MSTATE_KEY_MAX */
+    uint32_t part;        /* snapshot partition of versions [0, pnv), or MSTATE_NONE */
+    char *id;             /* NUL-terminated, in the chunks */
     mversion *v;
-    uint32_t nv, cap; /* cap 0 with v != NULL: v borrowed from the loaded directory's slab */
-    uint32_t id_len;
+    uint32_t nv;
     uint32_t pnv; /* versions in the partition; | MDOC_CHECKED once resident and validated */
 } mdoc;
 
@@ -137,6 +142,7 @@ struct mstate {
     uint32_t mark_ndoc, mark_ncoll;
     size_t *mark_nev; /* per collection existing at the mark */
     mversion *vslab; /* the versions of a loaded snapshot's directory */
+    uint64_t nvslab;
     mrec *recs;      /* records that made versions, by LSN (readers load the pointer) */
     size_t nrec, caprec, mark_nrec;
     madj *adj; /* graph adjacency (edges.h) */
@@ -150,6 +156,21 @@ struct mstate {
     size_t *chunk_cap;                  /* bytes of each chunk */
     size_t mark_nchunk, mark_used;
 };
+
+/* 1 if d's version array is its own (else none, or borrowed from the slab). */
+static inline int mdoc_owned(const mstate *s, const mdoc *d)
+{
+    uintptr_t v = (uintptr_t)d->v, lo = (uintptr_t)s->vslab;
+    return d->v && !(s->vslab && v >= lo && v < lo + s->nvslab * sizeof(mversion));
+}
+
+/* Room an owned array of nv versions is known to have: pow2ceil(nv), at least 1. */
+static inline size_t mst_vcap(uint32_t nv)
+{
+    size_t c = 1;
+    while (c < nv) c *= 2;
+    return c;
+}
 
 /* state.c */
 uint8_t *mst_bytes_alloc(mstate *s, size_t n);

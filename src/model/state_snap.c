@@ -412,6 +412,7 @@ static int load_docs(mstate *s, util_rd *r, uint64_t nversions, uint64_t lsn)
     if (nversions > (uint64_t)(r->end - r->p) / SNAP_VERSION_FIXED) return -1;
     s->vslab = calloc(nversions ? nversions : 1, sizeof *s->vslab);
     if (!s->vslab) return -1;
+    s->nvslab = nversions;
     uint64_t used = 0;
     size_t hint = 0;
     for (uint32_t p = 0; p < c->npart; p++) {

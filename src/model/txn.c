@@ -885,6 +885,9 @@ static stele_status apply_coll_op(mstate *s, const op_view *op, uint64_t lsn, si
         if (c != MSTATE_NONE)
             return util_fail(e, STELE_EEXIST, "op %zu: collection '%s' already exists", i,
                              op->coll);
+        if (mstate_coll_count(s) >= MSTATE_COLL_MAX)
+            return util_fail(e, STELE_ETOOBIG, "op %zu: a database creates at most %u "
+                             "collections in its life (dropped ones count)", i, MSTATE_COLL_MAX);
         bad = mstate_coll_create(s, op->coll, lsn, &id);
     } else {
         if (c == MSTATE_NONE)
