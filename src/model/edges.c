@@ -65,8 +65,9 @@ typedef struct dirty_ref {
 struct madj {
     mdir dir[2]; /* [0] out, [1] in; ref and cnt nnode long */
     size_t nnode;
-    medge *edges;
+    medge *edges;           /* edges[i] is edge doc number ebase + i */
     size_t nedges, capedges;
+    uint32_t ebase;         /* the smallest edge doc number the table covers */
     uint64_t nlinked;
     strtab labels;          /* the label dictionary: ids in order of first use */
     uint64_t *label_edges;  /* linked edges per label */
@@ -295,21 +296,44 @@ static int journal_push(madj *a, madj_jent j)
     return 0;
 }
 
-/* Makes room for edge doc `edge` from -> to: the edge table and the node arrays. */
+/* The table entry of edge doc `edge`, or NULL if the table does not cover it. */
+static medge *edge_at(const madj *a, uint32_t edge)
+{
+    return edge >= a->ebase && edge - a->ebase < a->nedges ? &a->edges[edge - a->ebase] : NULL;
+}
+
+/* Lets the table begin at edge doc `edge` (below ebase): entries move up. */
+static int edges_lower_base(madj *a, uint32_t edge)
+{
+    size_t shift = a->ebase - edge;
+    if (util_grow((void **)&a->edges, &a->capedges, a->nedges + shift, sizeof *a->edges))
+        return -1;
+    memmove(&a->edges[shift], a->edges, a->nedges * sizeof *a->edges);
+    for (size_t i = 0; i < shift; i++) a->edges[i] = (medge){MADJ_NONE, 0, 0};
+    a->nedges += shift;
+    a->ebase = edge;
+    return 0;
+}
+
+/* Makes room for edge doc `edge` from -> to: the edge table and the node arrays. The
+ * table covers the edge doc numbers from the first one seen (nodes usually come first:
+ * their numbers take no room) to the last. */
 static int edge_room(madj *a, uint32_t edge, uint32_t from, uint32_t to)
 {
-    if (edge >= a->nedges) {
-        if (util_grow((void **)&a->edges, &a->capedges, (size_t)edge + 1, sizeof *a->edges))
-            return -1;
-        for (size_t i = a->nedges; i <= edge; i++) a->edges[i] = (medge){MADJ_NONE, 0, 0};
-        a->nedges = (size_t)edge + 1;
+    if (a->nedges == 0) a->ebase = edge;
+    if (edge < a->ebase && edges_lower_base(a, edge) != 0) return -1;
+    size_t i = edge - a->ebase;
+    if (i >= a->nedges) {
+        if (util_grow((void **)&a->edges, &a->capedges, i + 1, sizeof *a->edges)) return -1;
+        for (size_t k = a->nedges; k <= i; k++) a->edges[k] = (medge){MADJ_NONE, 0, 0};
+        a->nedges = i + 1;
     }
     return grow_nodes(a, from > to ? from : to);
 }
 
 static void edge_set(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label)
 {
-    medge *e = &a->edges[edge];
+    medge *e = edge_at(a, edge);
     STELE_ASSERT(e->from == MADJ_NONE && label < a->labels.n);
     *e = (medge){from, to, label};
     a->nlinked++;
@@ -329,7 +353,7 @@ static int edge_record(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint3
 static int link_raw(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t label)
 {
     if (edge_room(a, edge, from, to) != 0) return -1;
-    STELE_ASSERT(a->edges[edge].from == MADJ_NONE && label < a->labels.n);
+    STELE_ASSERT(edge_at(a, edge)->from == MADJ_NONE && label < a->labels.n);
     if (group_add(a, 0, from, label, (mlink){to, edge}) != 0) return -1;
     if (group_add(a, 1, to, label, (mlink){from, edge}) != 0) {
         group_remove(a, 0, from, label, (mlink){to, edge});
@@ -341,7 +365,7 @@ static int link_raw(madj *a, uint32_t edge, uint32_t from, uint32_t to, uint32_t
 
 static void unlink_raw(madj *a, uint32_t edge)
 {
-    medge *e = &a->edges[edge];
+    medge *e = edge_at(a, edge);
     STELE_ASSERT(e->from != MADJ_NONE);
     group_remove(a, 0, e->from, e->label, (mlink){e->to, edge});
     group_remove(a, 1, e->to, e->label, (mlink){e->from, edge});
@@ -373,10 +397,11 @@ int madj_unlink(madj *a, uint32_t edge)
 
 int madj_edge(const madj *a, uint32_t edge, uint32_t *from, uint32_t *to, uint32_t *label)
 {
-    if (edge >= a->nedges || a->edges[edge].from == MADJ_NONE) return 0;
-    *from = a->edges[edge].from;
-    *to = a->edges[edge].to;
-    *label = a->edges[edge].label;
+    const medge *e = edge_at(a, edge);
+    if (!e || e->from == MADJ_NONE) return 0;
+    *from = e->from;
+    *to = e->to;
+    *label = e->label;
     return 1;
 }
 
@@ -547,8 +572,9 @@ static clink *collect_links(const madj *a, int d, size_t *n)
         const medge *x = &a->edges[e];
         if (x->from == MADJ_NONE) continue;
         STELE_ASSERT(k < a->nlinked);
-        c[k++] = d == 0 ? (clink){x->from, x->label, x->to, (uint32_t)e}
-                        : (clink){x->to, x->label, x->from, (uint32_t)e};
+        uint32_t doc = a->ebase + (uint32_t)e;
+        c[k++] = d == 0 ? (clink){x->from, x->label, x->to, doc}
+                        : (clink){x->to, x->label, x->from, doc};
     }
     STELE_ASSERT(k == a->nlinked);
     qsort(c, k, sizeof *c, clink_cmp);
@@ -631,6 +657,13 @@ int madj_compact(madj *a)
         a->dir[d] = fresh[d];
     }
     a->ndirty = 0; /* every group of the base is sorted */
+    if (a->capedges > a->nedges && a->nedges) { /* the table stops growing here: trim it */
+        medge *t = realloc(a->edges, a->nedges * sizeof *a->edges);
+        if (t) {
+            a->edges = t;
+            a->capedges = a->nedges;
+        }
+    }
     return 0;
 }
 
