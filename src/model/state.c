@@ -170,7 +170,7 @@ const char *mstate_coll_name(const mstate *s, uint32_t id, uint64_t as_of)
 /* ---- documents ---- */
 
 #if UINTPTR_MAX == UINT64_MAX /* the sizes the memory budget counts on (docs/LIMITS.md) */
-_Static_assert(sizeof(mdoc) == 32, "a document entry is 32 bytes");
+_Static_assert(sizeof(mdoc) == 24, "a document entry is 24 bytes");
 _Static_assert(sizeof(mversion) == 24, "a version is 24 bytes");
 #endif
 
@@ -361,7 +361,6 @@ static int doc_new(mstate *s, uint32_t coll, const char *id, size_t id_len, uint
     d->id[id_len] = 0;
     d->id_len = (uint32_t)id_len & 0x3ffu; /* <= MSTATE_KEY_MAX: fits */
     d->coll = coll & 0x3fffffu;            /* < MSTATE_COLL_MAX: fits */
-    d->part = MSTATE_NONE;
     *docnum = s->ndoc++;
     tab_insert(s, *docnum);
     return 0;
@@ -450,13 +449,11 @@ const mversion *mstate_doc_meta(const mstate *s, uint32_t docnum, uint64_t as_of
     return at ? &v[at - 1] : NULL;
 }
 
-/* Marks d's partition used and makes its versions resident and checked: 0, or -1. A
- * reader of another thread leaves the cache alone (readers on: all resident, checked). */
-static int doc_touch(const mstate *s, const mdoc *d)
+/* Marks doc n's partition used and makes its versions resident and checked: 0, or -1.
+ * A reader of another thread leaves the cache alone (readers on: all resident, checked). */
+static int doc_touch(const mstate *s, uint32_t n)
 {
-    if (d->part == MSTATE_NONE || mst_in_view(s)) return 0;
-    s->cache->part[d->part].used = ++s->cache->tick;
-    return (d->pnv & MDOC_CHECKED) ? 0 : mst_doc_resident(s, d);
+    return mst_in_view(s) ? 0 : mst_doc_touch(s, n);
 }
 
 const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
@@ -466,7 +463,8 @@ const mversion *mstate_doc_get(const mstate *s, uint32_t docnum, uint64_t as_of)
     size_t lo = d ? version_at(s, d, as_of, &v) : 0;
     if (lo == 0) return NULL;
     /* versions after the snapshot's are always resident */
-    if (lo - 1 < mdoc_pnv(d) && doc_touch(s, d) != 0) return NULL;
+    if (v[lo - 1].lsn <= s->cache->lsn && docnum < s->cache->ndoc && doc_touch(s, docnum) != 0)
+        return NULL;
     return &v[lo - 1];
 }
 
@@ -477,7 +475,7 @@ const mversion *mstate_doc_history_as_of(const mstate *s, uint32_t docnum, uint6
     const mversion *v = NULL;
     *n = d ? version_at(s, d, as_of, &v) : 0;
     if (*n == 0) return NULL;
-    if (doc_touch(s, d) != 0) {
+    if (doc_touch(s, docnum) != 0) {
         *n = 0;
         return NULL;
     }
@@ -678,7 +676,7 @@ void mstate_rollback(mstate *s)
         tab_remove(s, s->ndoc - 1);
         s->ndoc--;
         doc_pop_to(s, d, 0); /* versions of a doc created after the mark are all new */
-        STELE_ASSERT(d->part == MSTATE_NONE);
+        STELE_ASSERT(s->ndoc >= s->cache->ndoc); /* not in a partition */
         if (mdoc_owned(s, d)) free(d->v);
         d->v = NULL;
     }
@@ -745,11 +743,12 @@ static int put_event(buf *b, const name_event *e)
     return buf_append(b, hdr, sizeof hdr) || buf_append(b, e->name, strlen(e->name));
 }
 
-static int doc_digest(const mstate *s, const mdoc *d, uint8_t out[32])
+static int doc_digest(const mstate *s, uint32_t n, uint8_t out[32])
 {
-    if (d->part != MSTATE_NONE) {
+    const mdoc *d = &s->docs[n];
+    if (n < s->cache->ndoc) {
         mst_walk_point(s);
-        if (mst_doc_resident(s, d) != 0) return -2;
+        if (mst_doc_resident(s, n) != 0) return -2;
     }
     buf b;
     buf_init(&b);
@@ -807,7 +806,7 @@ int mstate_digest(const mstate *s, uint8_t out[32])
         bad = digest_index_event(&b, &s->ixev[i]);
     for (uint32_t i = 0; i < s->ndoc && !bad; i++) {
         uint8_t h[32];
-        bad = doc_digest(s, &s->docs[i], h);
+        bad = doc_digest(s, i, h);
         bad = bad ? bad : buf_append(&b, h, 32);
     }
     /* The links too (nothing when there are none, so edge-less digests are unchanged):

@@ -35,6 +35,10 @@ void mst_cache_free(mcache *c)
     if (!c) return;
     parts_free(c->part, c->npart);
     parts_free(c->next, c->nnext);
+    free(c->next_blk);
+    free(c->next_checked);
+    free(c->blk);
+    free(c->checked);
     free(c->refs);
     buf_release(&c->next_refs);
     free(c);
@@ -91,15 +95,68 @@ int mstate_part_ref(const mstate *s, int pending, uint32_t i, const uint8_t **re
     return 1;
 }
 
+int mst_cover_alloc(uint32_t ndoc, uint32_t **blk, uint64_t **checked)
+{
+    *blk = malloc((((size_t)ndoc >> MCACHE_BLOCK_SHIFT) + 1) * sizeof **blk);
+    *checked = calloc((size_t)ndoc / 64 + 1, sizeof **checked);
+    if (*blk && *checked) return 0;
+    free(*blk);
+    free(*checked);
+    *blk = NULL;
+    *checked = NULL;
+    return -1;
+}
+
+void mst_cover_set(mcache *c, uint32_t *blk, uint64_t *checked, uint32_t ndoc, uint64_t lsn)
+{
+    size_t nblk = ((size_t)ndoc >> MCACHE_BLOCK_SHIFT) + 1;
+    memset(checked, 0, ((size_t)ndoc / 64 + 1) * sizeof *checked);
+    for (uint32_t i = 0, b = 0; i < c->npart; i++) { /* block b starts in partition i */
+        const mpart *p = &c->part[i];
+        STELE_ASSERT(p->ndoc > 0 && (i == 0 ? p->first == 0 : p->first == p[-1].first + p[-1].ndoc));
+        for (; b < nblk && ((uint64_t)b << MCACHE_BLOCK_SHIFT) < (uint64_t)p->first + p->ndoc; b++)
+            blk[b] = i;
+    }
+    free(c->blk);
+    free(c->checked);
+    c->blk = blk;
+    c->checked = checked;
+    c->ndoc = ndoc;
+    c->lsn = lsn;
+}
+
+uint32_t mst_doc_part(const mcache *c, uint32_t n)
+{
+    if (n >= c->ndoc) return MSTATE_NONE;
+    uint32_t i = c->blk[n >> MCACHE_BLOCK_SHIFT];
+    while (c->part[i].first + c->part[i].ndoc <= n) i++; /* at most a block's partitions */
+    STELE_ASSERT(i < c->npart && c->part[i].first <= n);
+    return i;
+}
+
+uint32_t mst_doc_pnv(const mstate *s, uint32_t n)
+{
+    const mdoc *d = &s->docs[n];
+    if (n >= s->cache->ndoc) return 0;
+    uint32_t k = d->nv;
+    while (k > 0 && d->v[k - 1].lsn > s->cache->lsn) k--; /* newer ones: few */
+    return k;
+}
+
+static int doc_checked(const mcache *c, uint32_t n)
+{
+    return (int)((c->checked[n / 64] >> (n % 64)) & 1u);
+}
+
 /* Points (or unpoints: body NULL) the partition versions of p's documents. */
 static void part_point(const mstate *s, const mpart *p, const uint8_t *body)
 {
+    mcache *c = s->cache;
     size_t off = 0;
     for (uint32_t n = p->first; n < p->first + p->ndoc; n++) {
         mdoc *d = &s->docs[n];
-        STELE_ASSERT(d->part == (uint32_t)(p - s->cache->part));
-        d->pnv = mdoc_pnv(d); /* not checked against these bytes yet */
-        for (uint32_t j = 0; j < d->pnv; j++) {
+        c->checked[n / 64] &= ~((uint64_t)1 << (n % 64)); /* not checked against these bytes */
+        for (uint32_t j = 0, pnv = mst_doc_pnv(s, n); j < pnv; j++) {
             d->v[j].doc = body ? body + off : NULL;
             off += d->v[j].doc_len;
         }
@@ -165,18 +222,29 @@ static int part_load(const mstate *s, mpart *p)
     return 0;
 }
 
-int mst_doc_resident(const mstate *s, const mdoc *d)
+int mst_doc_resident(const mstate *s, uint32_t n)
 {
-    STELE_ASSERT(d->part != MSTATE_NONE && d->part < s->cache->npart);
-    mpart *p = &s->cache->part[d->part];
-    p->used = ++s->cache->tick;
+    mcache *c = s->cache;
+    uint32_t part = mst_doc_part(c, n);
+    if (part == MSTATE_NONE) return 0;
+    mpart *p = &c->part[part];
+    p->used = ++c->tick;
     if (!p->body && part_load(s, p) != 0) return -1;
-    mdoc *m = &s->docs[d - s->docs]; /* the state's own, behind the const view */
-    if (m->pnv & MDOC_CHECKED) return 0;
-    for (uint32_t j = 0; j < m->pnv; j++) /* every version stored is canonical SDOC */
-        if (doc_validate(m->v[j].doc, m->v[j].doc_len) != 0)
-            return part_fail(s->cache, STELE_ECORRUPT, "a document of a snapshot partition is "
+    if (doc_checked(c, n)) return 0;
+    const mdoc *d = &s->docs[n];
+    for (uint32_t j = 0, pnv = mst_doc_pnv(s, n); j < pnv; j++) /* stored: canonical SDOC */
+        if (doc_validate(d->v[j].doc, d->v[j].doc_len) != 0)
+            return part_fail(c, STELE_ECORRUPT, "a document of a snapshot partition is "
                              "malformed ('stele snapshot' derives the state from the log)");
-    m->pnv |= MDOC_CHECKED;
+    c->checked[n / 64] |= (uint64_t)1 << (n % 64);
     return 0;
+}
+
+int mst_doc_touch(const mstate *s, uint32_t n)
+{
+    mcache *c = s->cache;
+    uint32_t part = mst_doc_part(c, n);
+    if (part == MSTATE_NONE) return 0;
+    c->part[part].used = ++c->tick;
+    return doc_checked(c, n) ? 0 : mst_doc_resident(s, n);
 }

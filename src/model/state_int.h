@@ -4,19 +4,20 @@
  * state_snap.c (snapshot directory and partitions) and state_cache.c (lazy version
  * bytes under a memory budget). Nothing outside src/model/state*.c includes it.
  *
- * Lazy bytes. A document loaded from a snapshot has its first `pnv` versions in
- * snapshot partition `part`; while that partition is not resident their `doc`
- * pointers are NULL (every stored version has at least one byte of SDOC, so NULL
- * means "not loaded" and nothing else). Versions put after the load live in the
- * chunks and are always resident. Invariants:
- *  1. mpart.body != NULL iff the partition is resident; then every version i < pnv of
- *     each of its documents points into body, and cache.resident is the sum of the
+ * Lazy bytes. The snapshot's partitions cover doc numbers [0, cache.ndoc) in order; a
+ * document's partition versions are those with lsn <= cache.lsn (the snapshot's: every
+ * version put later has a greater LSN), a prefix of its versions (mst_doc_pnv). While
+ * its partition is not resident their `doc` pointers are NULL (every stored version has
+ * at least one byte of SDOC, so NULL means "not loaded" and nothing else). Versions put
+ * after the snapshot live in the chunks and are always resident. Invariants:
+ *  1. mpart.body != NULL iff the partition is resident; then every partition version
+ *     of each of its documents points into body, and cache.resident is the sum of the
  *     resident partitions' bytes.
  *  2. A partition used since the last safe point (used >= safe_tick) is never evicted:
  *     pointers handed out since then stay valid.
- *  3. MDOC_CHECKED in pnv: the partition is resident and the document's versions in it
- *     passed doc_validate (checked one document at a time, when first read: a cold
- *     read then pays for its document, not for the whole partition).
+ *  3. Bit n of cache.checked: doc n's partition is resident and its partition versions
+ *     passed doc_validate (checked one document at a time, when first read: a cold read
+ *     then pays for its document, not for the whole partition).
  */
 #ifndef STELE_MODEL_STATE_INT_H
 #define STELE_MODEL_STATE_INT_H
@@ -70,15 +71,10 @@ typedef struct mcoll {
 typedef struct mdoc {
     uint32_t coll : 22;   /* < MSTATE_COLL_MAX */
     uint32_t id_len : 10; /* <= MSTATE_KEY_MAX */
-    uint32_t part;        /* snapshot partition of versions [0, pnv), or MSTATE_NONE */
+    uint32_t nv;
     char *id;             /* NUL-terminated, in the chunks */
     mversion *v;
-    uint32_t nv;
-    uint32_t pnv; /* versions in the partition; | MDOC_CHECKED once resident and validated */
 } mdoc;
-
-#define MDOC_CHECKED 0x80000000u
-static inline uint32_t mdoc_pnv(const mdoc *d) { return d->pnv & ~MDOC_CHECKED; }
 
 /* A ledger record that made versions: its time and author, once for all of them. The
  * table is sorted by LSN (records apply in LSN order); a tentative record has
@@ -106,9 +102,16 @@ typedef struct mpart {
     uint64_t used;        /* cache tick of the last use */
 } mpart;
 
+/* Doc numbers per entry of the partition lookup (mcache.blk). */
+#define MCACHE_BLOCK_SHIFT 8
+
 typedef struct mcache {
     mpart *part;
     uint32_t npart;
+    uint32_t ndoc;   /* the partitions cover doc numbers [0, ndoc) */
+    uint64_t lsn;    /* the snapshot's LSN: versions up to it are in the partitions */
+    uint32_t *blk;   /* blk[n >> MCACHE_BLOCK_SHIFT]: the partition of doc n & ~(block - 1) */
+    uint64_t *checked; /* ndoc bits (invariant 3) */
     uint8_t *refs; /* the partitions' references, one after the other */
     uint64_t resident, budget, tick, safe_tick;
     uint64_t loads, evictions;
@@ -119,6 +122,9 @@ typedef struct mcache {
     /* A snapshot being written (mstate_serialize) until taken or abandoned. */
     mpart *next;
     uint32_t nnext;
+    uint64_t next_lsn;
+    uint32_t *next_blk; /* its lookup, allocated before it is taken (taking cannot fail) */
+    uint64_t *next_checked;
     buf next_refs;
 } mcache;
 
@@ -204,9 +210,21 @@ int mst_in_view(const mstate *s);
 /* state_cache.c */
 mcache *mst_cache_new(void);
 void mst_cache_free(mcache *c);
-/* Makes the versions of doc d resident and checked (0), or -1 after recording why in
- * the cache. */
-int mst_doc_resident(const mstate *s, const mdoc *d);
+/* Makes the partition versions of doc n resident and checked (0; nothing to do for a
+ * document outside the partitions), or -1 after recording why in the cache. */
+int mst_doc_resident(const mstate *s, uint32_t n);
+/* Marks doc n's partition used and makes its partition versions resident and checked:
+ * 0, or -1 (mst_doc_resident, but cheap when already checked). */
+int mst_doc_touch(const mstate *s, uint32_t n);
+/* The partition of doc n, or MSTATE_NONE (a document made after the snapshot). */
+uint32_t mst_doc_part(const mcache *c, uint32_t n);
+/* How many of doc n's versions are in its partition (a prefix). */
+uint32_t mst_doc_pnv(const mstate *s, uint32_t n);
+/* The arrays of a partition lookup for ndoc documents: 0, or -1 on OOM (none). */
+int mst_cover_alloc(uint32_t ndoc, uint32_t **blk, uint64_t **checked);
+/* Installs them (c's old ones are freed) for c->part[0, npart) covering [0, ndoc) at
+ * lsn, every document unchecked. */
+void mst_cover_set(mcache *c, uint32_t *blk, uint64_t *checked, uint32_t ndoc, uint64_t lsn);
 /* A safe point inside a walk over all documents that keeps no borrowed bytes. */
 void mst_walk_point(const mstate *s);
 

@@ -126,8 +126,7 @@ int mstate_readers_enable(mstate *s)
 {
     STELE_ASSERT(!s->marked);
     for (uint32_t n = 0; n < s->ndoc; n++) { /* every partition resident, for good */
-        const mdoc *d = &s->docs[n];
-        if (d->part != MSTATE_NONE && mst_doc_resident(s, d) != 0) return -1;
+        if (mst_doc_resident(s, n) != 0) return -1;
     }
     s->cache->budget = UINT64_MAX;
     s->rd.epoch = EPOCH_FIRST;

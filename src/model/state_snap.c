@@ -183,8 +183,7 @@ static stele_status put_parts(const mstate *s, size_t part_cap, mstate_part_put 
             first = i;
             mst_walk_point(s); /* nothing borrowed: earlier partitions may go */
         }
-        if (rc == STELE_OK && d->part != MSTATE_NONE && mst_doc_resident(s, d) != 0 &&
-            mstate_lazy_failed(s, e))
+        if (rc == STELE_OK && mst_doc_resident(s, i) != 0 && mstate_lazy_failed(s, e))
             rc = e->code;
         for (size_t j = 0; j < d->nv && rc == STELE_OK; j++)
             if (buf_append(&body, d->v[j].doc, d->v[j].doc_len) != 0)
@@ -203,6 +202,10 @@ static void pending_clear(mcache *c)
     c->next = NULL;
     c->nnext = 0;
     c->next_refs.len = 0;
+    free(c->next_blk);
+    free(c->next_checked);
+    c->next_blk = NULL;
+    c->next_checked = NULL;
 }
 
 stele_status mstate_serialize(const mstate *s, uint64_t lsn, size_t part_cap,
@@ -214,6 +217,9 @@ stele_status mstate_serialize(const mstate *s, uint64_t lsn, size_t part_cap,
     pending_clear(c);
     stele_status rc = put_parts(s, part_cap, put, ctx, e);
     if (rc != STELE_OK) return rc;
+    if (mst_cover_alloc(s->ndoc, &c->next_blk, &c->next_checked) != 0)
+        return util_fail(e, STELE_ENOMEM, "out of memory writing a snapshot");
+    c->next_lsn = lsn;
     uint64_t nv = 0;
     for (uint32_t i = 0; i < s->ndoc; i++) nv += s->docs[i].nv;
     uint8_t h[SNAP_HDR];
@@ -256,13 +262,12 @@ void mstate_snapshot_taken(mstate *s)
     c->npart = c->nnext;
     c->next = NULL;
     c->nnext = 0;
-    for (uint32_t i = 0; i < c->npart; i++) /* every version is in the new partitions */
-        for (uint32_t n = c->part[i].first; n < c->part[i].first + c->part[i].ndoc; n++) {
-            mdoc *d = &s->docs[n];
-            d->part = i;
-            d->pnv = (uint32_t)d->nv;
-            for (size_t j = 0; j < d->nv; j++) d->v[j].doc = NULL;
-        }
+    for (uint32_t n = 0; n < s->ndoc; n++) /* every version is in the new partitions */
+        for (size_t j = 0; j < s->docs[n].nv; j++) s->docs[n].v[j].doc = NULL;
+    STELE_ASSERT(c->npart == 0 || c->part[c->npart - 1].first + c->part[c->npart - 1].ndoc == s->ndoc);
+    mst_cover_set(c, c->next_blk, c->next_checked, s->ndoc, c->next_lsn);
+    c->next_blk = NULL;
+    c->next_checked = NULL;
 }
 
 /* ---- loading ---- */
@@ -382,11 +387,11 @@ static int record_known(const mstate *s, uint64_t lsn, size_t *hint)
     return i >= 0;
 }
 
-/* The versions of doc d (metadata only: bytes are in its partition) into the slab. */
-static int load_versions(const mstate *s, util_rd *r, mdoc *d, mversion *v, uint64_t lsn,
-                         uint64_t *bytes, size_t *hint)
+/* The nv versions of doc d (metadata only: bytes are in its partition) into the slab. */
+static int load_versions(const mstate *s, util_rd *r, mdoc *d, uint32_t nv, mversion *v,
+                         uint64_t lsn, uint64_t *bytes, size_t *hint)
 {
-    for (uint32_t j = 0; j < d->pnv; j++) { /* pnv 0: a reserved doc number */
+    for (uint32_t j = 0; j < nv; j++) { /* nv 0: a reserved doc number */
         const uint8_t *h = util_rd_take(r, SNAP_VERSION_FIXED);
         if (!h || h[12] > 1 || get_u32(h + 13) == 0) return -1; /* SDOC has >= 1 byte */
         v[j].lsn = get_u64(h);
@@ -401,8 +406,8 @@ static int load_versions(const mstate *s, util_rd *r, mdoc *d, mversion *v, uint
                     : (v[j].lsn < v[j - 1].lsn || v[j].rev != v[j - 1].rev + 1)))
             return -1;
     }
-    d->v = d->pnv ? v : NULL;
-    d->nv = d->pnv;
+    d->v = nv ? v : NULL;
+    d->nv = nv;
     return 0;
 }
 
@@ -423,22 +428,30 @@ static int load_docs(mstate *s, util_rd *r, uint64_t nversions, uint64_t lsn)
             const uint8_t *id = dh ? util_rd_take(r, id_len + 1) : NULL;
             uint32_t nv = util_rd_u32(r);
             if (!id || get_u32(dh) >= s->ncoll || id_len == 0 || id_len > MSTATE_KEY_MAX ||
-                id[id_len] != 0 || nv > nversions - used || nv >= MDOC_CHECKED) /* nv 0: a reserved number */
+                id[id_len] != 0 || nv > nversions - used || nv >= 0x7fffffffu) /* 0: reserved */
                 return -1;
             mdoc *d = &s->docs[s->ndoc++];
-            d->coll = get_u32(dh);
-            d->part = p;
+            d->coll = get_u32(dh) & 0x3fffffu; /* < ncoll <= MSTATE_COLL_MAX */
             d->id = (char *)mst_bytes_alloc(s, id_len + 1); /* the directory is freed */
             if (!d->id) return -1;
             memcpy(d->id, id, id_len + 1);
-            d->id_len = (uint32_t)id_len;
-            d->pnv = nv;
-            if (load_versions(s, r, d, s->vslab + used, lsn, &bytes, &hint) != 0) return -1;
+            d->id_len = (uint32_t)id_len & 0x3ffu; /* <= MSTATE_KEY_MAX */
+            if (load_versions(s, r, d, nv, s->vslab + used, lsn, &bytes, &hint) != 0) return -1;
             used += nv;
         }
         if (bytes != c->part[p].bytes) return -1;
     }
     return used == nversions && !r->bad ? 0 : -1;
+}
+
+/* The partition lookup: the partitions cover every loaded document, as of lsn. */
+static int load_cover(mstate *s, uint64_t lsn)
+{
+    uint32_t *blk;
+    uint64_t *checked;
+    if (mst_cover_alloc(s->ndoc, &blk, &checked) != 0) return -1;
+    mst_cover_set(s->cache, blk, checked, s->ndoc, lsn);
+    return 0;
 }
 
 /* How many documents ahead load_table asks for their table slot. */
@@ -507,8 +520,8 @@ mstate *mstate_load(uint8_t *bytes, size_t len, uint64_t *lsn, uint8_t **extra,
         s->capdoc = ndoc; /* the partition table checks against it */
         bad = !s->docs || load_colls(s, &r, get_u32(h + 16), *lsn) != 0 ||
               load_index_events(s, &r, *lsn) != 0 || load_parts(s, &r, get_u32(h + 32)) != 0 ||
-              load_records(s, &r, *lsn) != 0 || load_docs(s, &r, get_u64(h + 24), *lsn) != 0 || load_table(s) != 0 ||
-              load_adjacency(s, &r) != 0;
+              load_records(s, &r, *lsn) != 0 || load_docs(s, &r, get_u64(h + 24), *lsn) != 0 ||
+              load_cover(s, *lsn) != 0 || load_table(s) != 0 || load_adjacency(s, &r) != 0;
         s->capdoc = ndoc ? ndoc : 1;
     }
     const uint8_t *xl = bad ? NULL : util_rd_take(&r, 8);
