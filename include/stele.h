@@ -540,6 +540,13 @@ stele_status stele_view_traverse(stele_view *v, const stele_node *start, size_t 
  * member; STELE_ENOTFOUND if the document is not live there; STELE_EINVAL for a
  * malformed reference. Caller frees *json. */
 stele_status stele_ref_get(stele *db, const char *ref, uint64_t as_of, char **json);
+/* "As of a time" for stele_ref_get: *lsn gets the newest LSN of the database `ref`
+ * points into (opened as stele_ref_get opens it; for "global:" the reader's primary)
+ * whose record was written at or before `timestamp_ns` (ns since the epoch), 0 if none
+ * was — stele_lsn_at on *that* database's ledger, not this handle's. Errors as
+ * stele_ref_get (STELE_EACCESS, STELE_EINVAL); the document is not looked up. */
+stele_status stele_ref_lsn_at(stele *db, const char *ref, uint64_t timestamp_ns,
+                              uint64_t *lsn);
 
 /* Distinct neighbours of `node` now, through live edges whose label is in `labels`
  * (NULL = any label; otherwise one label or several separated by commas), ascending,

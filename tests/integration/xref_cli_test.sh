@@ -3,8 +3,9 @@
 # an edge into another database, 'stele ref get' for the owner and a member, exit 8
 # ("no access") for a user who is not or no longer a member, exit 6 for a missing
 # target (unless "dangling"), graph neighbors --docs materializing the other database's
-# node, 'stele global import' whole or nothing and the rule that global data references
-# only global data. Env: STELE_BIN (set by CTest).
+# node, 'ref get --as-of' a time placed in the referenced database's log, 'stele global
+# import' whole or nothing and the rule that global data references only global data.
+# Env: STELE_BIN (set by CTest).
 HARNESS_USER=ada
 . "$(dirname "$0")/lib/harness.sh"
 
@@ -44,6 +45,30 @@ expect_rc 0 "ref get"
 expect_has "$OUT" "hello from notes" "ref get prints the document"
 run "$S" ref get @ada/notes:n/n1
 expect_rc 0 "ref get @OWNER/NAME from the primary"
+
+# ---- ref get --as-of a time: placed in the referenced database's log -------------
+# research has more records than notes by now, so its own log would name other LSNs.
+ts_of() { sed -n 's/.*"_ts":"\([^"]*\)".*/\1/p' <<<"$1"; }
+run "$S" --db notes get n n1
+before_n2=$(ts_of "$OUT")
+run "$S" --db notes put n '{"_id":"n2","text":"first"}'
+run "$S" --db notes get n n2
+first=$(ts_of "$OUT")
+run "$S" --db notes replace n n2 '{"text":"second"}'
+expect_rc 0 "replace n2"
+run "$S" --db research ref get notes:n/n2 --as-of "$first"
+expect_rc 0 "ref get as of the first version's time"
+expect_has "$OUT" '"text":"first"' "as of that time: the first version"
+run "$S" --db research ref get notes:n/n2 --as-of "$before_n2"
+expect_rc 6 "ref get as of a time before n2 existed"
+expect_has "$ERR" "no document 'n/n2' in database 'notes' at LSN" "not found, at notes' LSN"
+run "$S" --db research ref get notes:n/n2 --as-of 2001-01-01T00:00:00Z
+expect_rc 6 "a time before the referenced database's first record"
+expect_has "$ERR" "nothing was written in the database of 'notes:n/n2'" "message of no record"
+run "$S" --db research ref get notes:n/n2 --as-of 2100-01-01T00:00:00Z
+expect_has "$OUT" '"text":"second"' "a time after the replace: the second version"
+run "$S" --db research ref get notes:n/n2 --as-of yesterday
+expect_rc 2 "--as-of neither an LSN nor a time"
 
 # ---- members and others -----------------------------------------------------------
 run "$S" --db research db share research bob --role reader

@@ -217,6 +217,89 @@ static void test_resolve_and_access(void)
     stele_close(db);
 }
 
+/* The LSN a transaction was committed at (aborts if it fails: setup). */
+static uint64_t txn_lsn(stele *db, const char *json)
+{
+    char *res = NULL;
+    if (stele_txn(db, json, strlen(json), NULL, &res) != STELE_OK) {
+        fprintf(stderr, "setup txn %s: %s\n", json, stele_errmsg(db));
+        abort();
+    }
+    const char *at = strstr(res, "\"lsn\":");
+    uint64_t lsn = at ? strtoull(at + 6, NULL, 10) : 0;
+    stele_free(res);
+    if (!lsn) abort();
+    return lsn;
+}
+
+/* The time record lsn of db was written at (aborts if unreadable: setup). */
+static uint64_t record_ns(stele *db, uint64_t lsn)
+{
+    stele_record rec;
+    if (stele_get(db, lsn, &rec) != STELE_OK) abort();
+    return rec.timestamp_ns;
+}
+
+/* As of a time, a reference reads the referenced database as it was then: the time is
+ * placed in *that* database's log. Research gets more records than notes first, so
+ * placing the time in research's log would give another LSN (and version). */
+static void test_ref_as_of_time(void)
+{
+    char store[512];
+    setup(store, sizeof store);
+    stele *db = open_as(store, "ada", "pw", "research", 0);
+    REQUIRE(db, "open research");
+    for (int i = 0; i < 10; i++)
+        must(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{}}]}");
+    stele *notes = open_as(store, "ada", "pw", "notes", 0);
+    REQUIRE(notes, "open notes");
+    uint64_t v1 = txn_lsn(notes, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"n\",\"doc\":{"
+                                 "\"_id\":\"n2\",\"text\":\"first\"}}]}");
+    uint64_t v2 = txn_lsn(notes, "{\"ops\":[{\"op\":\"replace\",\"coll\":\"n\",\"id\":"
+                                 "\"n2\",\"doc\":{\"text\":\"second\"}}]}");
+    uint64_t t0 = record_ns(notes, v1 - 1), t1 = record_ns(notes, v1);
+    uint64_t t2 = record_ns(notes, v2), lsn = 99;
+    stele_close(notes);
+    char *json = NULL;
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t0, &lsn) == STELE_OK && lsn == v1 - 1,
+          "a time before n2: notes' LSN %llu, got %llu", (unsigned long long)(v1 - 1),
+          (unsigned long long)lsn);
+    CHECK(stele_ref_get(db, "notes:n/n2", lsn, &json) == STELE_ENOTFOUND &&
+              has(stele_errmsg(db), "no document 'n/n2'"),
+          "before it existed: not found: %s", stele_errmsg(db));
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t1, &lsn) == STELE_OK && lsn == v1,
+          "its insert's time: LSN %llu, got %llu", (unsigned long long)v1,
+          (unsigned long long)lsn);
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t2 - 1, &lsn) == STELE_OK && lsn == v1,
+          "just before the replace: still LSN %llu", (unsigned long long)v1);
+    CHECK(stele_ref_get(db, "notes:n/n2", lsn, &json) == STELE_OK && has(json, "first") &&
+              !has(json, "second"), "as of then: the first version: %s", json ? json : "");
+    stele_free(json);
+    json = NULL;
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t2, &lsn) == STELE_OK && lsn == v2,
+          "the replace's time: LSN %llu", (unsigned long long)v2);
+    CHECK(stele_ref_get(db, "notes:n/n2", lsn, &json) == STELE_OK && has(json, "second"),
+          "as of then: the second version: %s", json ? json : "");
+    stele_free(json);
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", 1, &lsn) == STELE_OK && lsn == 0,
+          "a time before notes' first record: LSN 0");
+    uint64_t own = 0;
+    CHECK(stele_lsn_at(db, t1, &own) == STELE_OK && own > v2,
+          "research's own log places that time elsewhere (LSN %llu): the checks above tell "
+          "the two logs apart", (unsigned long long)own);
+    CHECK(stele_ref_lsn_at(db, "fn/a", t1, &lsn) == STELE_OK && lsn == own,
+          "a local reference places the time in research's own log: %llu",
+          (unsigned long long)lsn);
+    CHECK(stele_ref_lsn_at(db, "notes:no-slash", t1, &lsn) == STELE_EINVAL,
+          "a malformed reference: %s", stele_errmsg(db));
+    stele_close(db);
+    db = open_as(store, "carol", "cpw", "ada/research", 0);
+    REQUIRE(db, "carol opens research");
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t1, &lsn) == STELE_EACCESS,
+          "carol cannot read notes' log: %s", stele_errmsg(db));
+    stele_close(db);
+}
+
 /* The digest of `name` as ada sees it: after a snapshot load and after a full replay. */
 static void digests_equal(const char *store, const char *name, const char *what)
 {
@@ -355,6 +438,7 @@ int main(void)
 {
     TEST_RUN(test_write_checks);
     TEST_RUN(test_resolve_and_access);
+    TEST_RUN(test_ref_as_of_time);
     TEST_RUN(test_global);
     return test_summary();
 }
