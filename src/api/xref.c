@@ -103,16 +103,6 @@ static stele_status ref_open(stele *db, const mref *r, stele **o)
     return STELE_OK;
 }
 
-/* 1 if v's body has "_origin":"global". */
-static int is_global(const mversion *v)
-{
-    doc_view o;
-    const char *s;
-    size_t n;
-    return doc_get(v->doc, v->doc_len, "_origin", 7, &o) == 1 && doc_string(o, &s, &n) == 0 &&
-           n == 6 && memcmp(s, "global", 6) == 0;
-}
-
 /* The doc number of r's document in database o as of at, live then (and global data
  * for a "global:" reference); else STELE_ENOTFOUND in db->err. */
 static stele_status ref_find(stele *db, stele *o, const mref *r, uint64_t at, uint32_t *n)
@@ -127,7 +117,7 @@ static stele_status ref_find(stele *db, stele *o, const mref *r, uint64_t at, ui
     if (!v && api_lazy_check(o, STELE_OK) != STELE_OK)
         return util_fail(&db->err, STELE_ECORRUPT, "reference '%.*s': %s", (int)r->text_len,
                          r->text, stele_errmsg(o));
-    if (v && !v->deleted && (!r->global || is_global(v))) return STELE_OK;
+    if (v && !v->deleted && (!r->global || txn_version_global(v))) return STELE_OK;
     char when[40] = "";
     if (at != UINT64_MAX) snprintf(when, sizeof when, " at LSN %llu", (unsigned long long)at);
     return util_fail(&db->err, STELE_ENOTFOUND, "reference '%.*s': no %sdocument '%s/%.*s' "

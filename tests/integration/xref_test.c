@@ -324,6 +324,15 @@ static void digests_equal(const char *store, const char *name, const char *what)
     stele_close(db);
 }
 
+/* 1 if coll/id is live and its JSON holds needle. */
+static int live(stele *db, const char *coll, const char *id, const char *needle)
+{
+    char *json = NULL;
+    int ok = stele_doc_get(db, coll, id, 0, &json) == STELE_OK && has(json, needle);
+    stele_free(json);
+    return ok;
+}
+
 static const char *GLOBAL_OK =
     "{\"coll\":\"country\",\"doc\":{\"_id\":\"fr\",\"name\":\"France\"}}\n"
     "{\"coll\":\"country\",\"doc\":{\"_id\":\"de\",\"name\":\"Germany\"}}\n"
@@ -394,6 +403,10 @@ static void test_global(void)
     CHECK(txn(db, "{\"ops\":[{\"op\":\"patch\",\"coll\":\"country\",\"id\":\"fr\","
                   "\"doc\":{\"name\":\"X\"}}]}") == STELE_EACCESS,
           "an own patch of a global document: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"delete\",\"coll\":\"country\",\"id\":\"fr\","
+                  "\"global\":true,\"cascade\":true}]}") == STELE_EACCESS &&
+              has(stele_errmsg(db), "own edge 'e1'") && live(db, "country", "fr", "France"),
+          "a global delete never cascades to own data: %s", stele_errmsg(db));
     CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"fake\","
                   "\"_origin\":\"global\"}}]}") == STELE_EINVAL,
           "own data marked global: %s", stele_errmsg(db));
