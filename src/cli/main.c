@@ -30,6 +30,7 @@ typedef struct opts {
     const char *role; /* db share */
     const char *language; /* index create --text */
     int yes, reencrypt, accept_rollback, text;
+    int replace, cascade; /* global import */
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
@@ -116,7 +117,7 @@ static const char *const HELP_MAIN =
     "  graph query SPEC     set algebra: out(where(fn,{\"name\":\"main\"}),CALLS,2)\n"
     "  graph import FILE    bulk nodes and edges (TSV, NDJSON, triples); graph triples\n"
     "  global import FILE|- cached global data into the primary database (NDJSON lines\n"
-    "                       {\"coll\":C,\"doc\":{...}}), all or nothing\n"
+    "                       {\"coll\":C,\"doc\":{...}}), all or nothing; --replace refreshes\n"
     "  ref get REF          the document a reference names, in this or another database\n"
     "                       (\"NAME:coll/key\", \"@OWNER/NAME:coll/key\", \"global:coll/key\")\n"
     "code intelligence (a graph of C code, parsed with libclang):\n"
@@ -265,13 +266,21 @@ static const cmd_help HELPS[] = {
      "Edges may name such references in \"_from\"/\"_to\" (docs/GRAPH.md, \"Across\n"
      "databases\"); 'stele graph ... --docs' reads their documents the same way.\n"},
     {"global",
-     "usage: stele global import FILE|-\n"
+     "usage: stele global import FILE|- [--replace [--cascade]]\n"
      "Imports global data (records of the global database, cached in your primary database)\n"
      "from NDJSON lines {\"coll\":\"C\",\"doc\":{\"_id\":\"K\",...}}; a doc with \"_from\" and\n"
      "\"_to\" is an edge. All or nothing: a bad line is reported as FILE:LINE (exit 2) and\n"
-     "nothing is written; missing collections are created, nodes go in before edges. Each\n"
-     "document gets \"_origin\":\"global\" (inside the encryption, like every field: nothing\n"
-     "on disk tells global from your own records); find them with '{\"_origin\":\"global\"}'.\n"
+     "nothing is written; missing collections are created, nodes go in before edges, and an\n"
+     "_id that is already there is exit 6. Each document gets \"_origin\":\"global\" (inside\n"
+     "the encryption, like every field: nothing on disk tells global from your own records);\n"
+     "find them with '{\"_origin\":\"global\"}'.\n"
+     "--replace refreshes instead: FILE is the whole global data (its edges name its own\n"
+     "documents). In one transaction its documents are inserted, or replaced where their\n"
+     "content changed (unchanged ones get no new version), and the global documents FILE\n"
+     "lacks are deleted with their global edges. Your own edges to a document it deletes\n"
+     "stop the refresh (exit 6, naming them) unless --cascade deletes them too; your other\n"
+     "data is never touched. Prints JSON with the counts (inserted, replaced, unchanged,\n"
+     "deleted, own_edges_deleted) and a one-line summary on stderr.\n"
      "Rules: global data references only global data (a global edge to your own document or\n"
      "another database is refused, exit 2); global documents change only by import (exit 8).\n"
      "Your own edges may reference global nodes as \"coll/key\" or \"global:coll/key\" (the\n"
@@ -504,6 +513,8 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--accept-rollback") == 0) { o->accept_rollback = 1; continue; }
         if (strcmp(a, "--reencrypt") == 0) { o->reencrypt = 1; continue; }
         if (strcmp(a, "--text") == 0) { o->text = 1; continue; }
+        if (strcmp(a, "--replace") == 0) { o->replace = 1; continue; }
+        if (strcmp(a, "--cascade") == 0) { o->cascade = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
             if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
             o->pos[o->npos++] = a;
@@ -1411,7 +1422,12 @@ static int cmd_import(opts *o)
 static int cmd_global(opts *o)
 {
     if (o->npos != 3 || strcmp(o->pos[1], "import") != 0) {
-        say("usage: stele global import FILE|- (see 'stele global --help')");
+        say("usage: stele global import FILE|- [--replace [--cascade]] (see 'stele global "
+            "--help')");
+        return EXIT_USAGE;
+    }
+    if (o->cascade && !o->replace) {
+        say("--cascade belongs to a refresh: 'stele global import FILE --replace --cascade'");
         return EXIT_USAGE;
     }
     if (o->db && strcmp(o->db, "primary") != 0) {
@@ -1421,7 +1437,7 @@ static int cmd_global(opts *o)
     }
     stele *db;
     int rc = open_db(o, 0, &db);
-    return rc ? rc : close_db(db, cli_global_import(db, o->pos[2]));
+    return rc ? rc : close_db(db, cli_global_import(db, o->pos[2], o->replace, o->cascade));
 }
 
 static int cmd_export(opts *o)

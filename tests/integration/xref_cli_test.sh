@@ -4,7 +4,9 @@
 # ("no access") for a user who is not or no longer a member, exit 6 for a missing
 # target (unless "dangling"), graph neighbors --docs materializing the other database's
 # node, 'ref get --as-of' a time placed in the referenced database's log, 'stele global
-# import' whole or nothing and the rule that global data references only global data.
+# import' whole or nothing, its refresh (--replace: counts, unchanged documents left
+# alone, own edges refused or --cascade) and the rule that global data references only
+# global data.
 # Env: STELE_BIN (set by CTest).
 HARNESS_USER=ada
 . "$(dirname "$0")/lib/harness.sh"
@@ -97,6 +99,7 @@ expect_rc 2 "global import takes no --db"
 run "$S" global import "$T/global.ndjson"
 expect_rc 0 "global import"
 expect_has "$OUT" '"edges":1' "the report counts edges"
+expect_has "$ERR" "global data: 3 inserted (LSN" "the summary line of an import"
 run "$S" get country fr
 expect_has "$OUT" '"_origin":"global"' "a global document says so"
 run "$S" count country '{"_origin":"global"}'
@@ -121,6 +124,52 @@ run "$S" --db research put e '{"_from":"fn/a","_to":"global:country/de"}'
 expect_rc 0 "another database references global data"
 run "$S" --db research ref get global:country/de
 expect_has "$OUT" "Germany" "ref get of global data"
+
+# ---- refresh: global import --replace ----------------------------------------------
+run "$S" put e '{"_id":"mine-de","_from":"fn/mine","_to":"country/de"}'
+expect_rc 0 "an own edge to global de"
+printf '%s\n' '{"coll":"country","doc":{"_id":"fr","name":"France","eu":true}}' \
+    '{"coll":"country","doc":{"_id":"it","name":"Italy"}}' \
+    '{"coll":"borders","doc":{"_from":"country/fr","_to":"country/it","_id":"fr-it"}}' \
+    >"$T/global2.ndjson"
+run "$S" global import "$T/global2.ndjson" --cascade
+expect_rc 2 "--cascade without --replace"
+before=$(snap)
+run "$S" global import "$T/global2.ndjson" --replace
+expect_rc 6 "an own edge to a document the refresh deletes"
+expect_has "$ERR" "'e/mine-de' (at 'country/de')" "the own edge is named"
+expect_has "$ERR" "--cascade" "the message offers --cascade"
+[ "$before" = "$(snap)" ] && ok || no "a refused refresh changed the store"
+cp "$T/global2.ndjson" "$T/bad2.ndjson"
+echo '{"coll":"borders","doc":{"_id":"x","_from":"country/fr","_to":"country/de"}}' \
+    >>"$T/bad2.ndjson"
+run "$S" global import "$T/bad2.ndjson" --replace --cascade
+expect_rc 2 "an edge to a document the file lacks"
+expect_has "$ERR" "bad2.ndjson:4" "the edge's line is named"
+[ "$before" = "$(snap)" ] && ok || no "a refresh with a bad line changed the store"
+run "$S" global import "$T/global2.ndjson" --replace --cascade
+expect_rc 0 "refresh with --cascade"
+expect_has "$(compact "$OUT")" '"inserted":2,"replaced":1,"unchanged":0,"deleted":2,"own_edges_deleted":1' \
+    "the counts in the JSON"
+expect_has "$ERR" "2 inserted, 1 replaced, 0 unchanged, 2 deleted, and 1 of your own edges deleted" \
+    "the counts in the summary"
+run "$S" get country de
+expect_rc 6 "de is deleted"
+run "$S" get e mine-de
+expect_rc 6 "the own edge to de is deleted"
+run "$S" get country fr
+expect_has "$OUT" '"_rev":2' "fr replaced"
+run "$S" count e '{"_to":"global:country/fr"}'
+[ "$OUT" = 1 ] && ok || no "the own edge to fr stays: count '$OUT'"
+run "$S" --db research ref get global:country/de
+expect_rc 6 "another database's reference to deleted global data reads as not found"
+before=$(snap)
+run "$S" global import "$T/global2.ndjson" --replace
+expect_rc 0 "the same refresh again"
+expect_has "$ERR" "0 inserted, 0 replaced, 3 unchanged, 0 deleted (nothing was written)" \
+    "an unchanged refresh says so"
+[ "$before" = "$(snap)" ] && ok || no "an unchanged refresh changed the store"
+
 run "$S" verify
 expect_rc 0 "verify the primary"
 run "$S" --db research verify
