@@ -540,6 +540,13 @@ stele_status stele_view_traverse(stele_view *v, const stele_node *start, size_t 
  * member; STELE_ENOTFOUND if the document is not live there; STELE_EINVAL for a
  * malformed reference. Caller frees *json. */
 stele_status stele_ref_get(stele *db, const char *ref, uint64_t as_of, char **json);
+/* "As of a time" for stele_ref_get: *lsn gets the newest LSN of the database `ref`
+ * points into (opened as stele_ref_get opens it; for "global:" the reader's primary)
+ * whose record was written at or before `timestamp_ns` (ns since the epoch), 0 if none
+ * was — stele_lsn_at on *that* database's ledger, not this handle's. Errors as
+ * stele_ref_get (STELE_EACCESS, STELE_EINVAL); the document is not looked up. */
+stele_status stele_ref_lsn_at(stele *db, const char *ref, uint64_t timestamp_ns,
+                              uint64_t *lsn);
 
 /* Distinct neighbours of `node` now, through live edges whose label is in `labels`
  * (NULL = any label; otherwise one label or several separated by commas), ascending,
@@ -582,14 +589,35 @@ stele_status stele_graph_query(stele *db, const char *spec, size_t len, char **j
 /* Imports NDJSON lines {"coll":"C","doc":{"_id":...,...}} (edges are docs with "_from"
  * and "_to") into the primary database as global data, whole or nothing: every line is
  * checked first (JSON, shape, names, an "_id" on every document, a (coll, _id) twice,
- * an "_origin" other than "global"); if any is bad nothing is written, the status is
- * STELE_EINVAL and *report (if not NULL) gets {"error_count":N,"errors":[{"line",
- * "message"}...]}. Otherwise missing collections are created, then the nodes and then
- * the edges inserted as one transaction (several records if large), refused as a whole
- * if any op is (an existing _id: STELE_EEXIST; the rules above), and *report gets
- * {"lsn","documents","edges","records","created_collections":[...]}. STELE_EINVAL if db
- * is not the user's primary database. len at most 1 GiB. Caller frees *report. */
+ * an "_origin" other than "global"; system fields _rev, _lsn, _ts are dropped); if any
+ * is bad nothing is written, the status is STELE_EINVAL and *report (if not NULL) gets
+ * {"error_count":N,"errors":[{"line","message"}...]}. Otherwise missing collections are
+ * created, then the nodes and then the edges inserted as one transaction (several
+ * records if large), refused as a whole if any op is (an existing _id: STELE_EEXIST;
+ * the rules above), and *report gets {"lsn","documents","edges","records",
+ * "created_collections":[...],"inserted","replaced","unchanged","deleted",
+ * "own_edges_deleted"} ("lsn" 0: nothing was written). STELE_EINVAL if db is not the
+ * user's primary database. len at most 1 GiB. Caller frees *report. */
 stele_status stele_global_import(stele *db, const char *data, size_t len, char **report);
+
+/* stele_global_refresh flag: delete the user's own edges that link to global documents
+ * the refresh deletes (and the own edges linked to those), instead of refusing. */
+#define STELE_GLOBAL_CASCADE 1u
+
+/* Refreshes the cached global data from a file of the *whole* global data set (the
+ * format and line checks of stele_global_import; besides, an edge must name documents
+ * of the file), in one transaction, whole or nothing: a document of the file that is
+ * not live is inserted, a live one replaced if its content differs and left alone if
+ * not (no new version), and every live global document the file does not hold is
+ * deleted with the global edges linked to it (nodes, edges: soft deletes, kept in
+ * history). The user's own documents are not touched: if own edges link to a document
+ * the refresh deletes, it is refused (STELE_ECONFLICT, naming some of them) unless
+ * flags has STELE_GLOBAL_CASCADE, which deletes those edges too (counted in
+ * "own_edges_deleted"). A file document whose key is the user's own is STELE_EACCESS.
+ * *report as stele_global_import's, with the counts of what was done; collections stay
+ * even when emptied. Caller frees *report. */
+stele_status stele_global_refresh(stele *db, const char *data, size_t len, unsigned flags,
+                                  char **report);
 
 /* ---- Import and export ------------------------------------------------------ */
 

@@ -103,16 +103,6 @@ static stele_status ref_open(stele *db, const mref *r, stele **o)
     return STELE_OK;
 }
 
-/* 1 if v's body has "_origin":"global". */
-static int is_global(const mversion *v)
-{
-    doc_view o;
-    const char *s;
-    size_t n;
-    return doc_get(v->doc, v->doc_len, "_origin", 7, &o) == 1 && doc_string(o, &s, &n) == 0 &&
-           n == 6 && memcmp(s, "global", 6) == 0;
-}
-
 /* The doc number of r's document in database o as of at, live then (and global data
  * for a "global:" reference); else STELE_ENOTFOUND in db->err. */
 static stele_status ref_find(stele *db, stele *o, const mref *r, uint64_t at, uint32_t *n)
@@ -127,34 +117,68 @@ static stele_status ref_find(stele *db, stele *o, const mref *r, uint64_t at, ui
     if (!v && api_lazy_check(o, STELE_OK) != STELE_OK)
         return util_fail(&db->err, STELE_ECORRUPT, "reference '%.*s': %s", (int)r->text_len,
                          r->text, stele_errmsg(o));
-    if (v && !v->deleted && (!r->global || is_global(v))) return STELE_OK;
+    if (v && !v->deleted && (!r->global || txn_version_global(v))) return STELE_OK;
+    char when[40] = "";
+    if (at != UINT64_MAX) snprintf(when, sizeof when, " at LSN %llu", (unsigned long long)at);
     return util_fail(&db->err, STELE_ENOTFOUND, "reference '%.*s': no %sdocument '%s/%.*s' "
                      "in %s '%s'%s", (int)r->text_len, r->text, r->global ? "global " : "",
                      coll, (int)r->key_len, r->key, r->global ? "the global data of" : "database",
-                     o->db_name, at != UINT64_MAX ? " at that LSN" : "");
+                     o->db_name, when);
+}
+
+/* The handle of the database reference r points into: db itself (a local reference,
+ * or "global:" in the primary) or the other database opened read-only (ref_open). */
+static stele_status ref_db(stele *db, const mref *r, stele **o)
+{
+    *o = db;
+    return r->db && !(r->global && db->primary) ? ref_open(db, r, o) : STELE_OK;
 }
 
 /* Appends the document of reference r (as of at: an LSN of its database) to out. */
 static stele_status ref_json(stele *db, const mref *r, uint64_t at, buf *out)
 {
-    stele *o = db;
+    stele *o;
     uint32_t n;
-    stele_status rc = r->db && !(r->global && db->primary) ? ref_open(db, r, &o) : STELE_OK;
+    stele_status rc = ref_db(db, r, &o);
     if (rc == STELE_OK) rc = ref_find(db, o, r, at, &n);
     if (rc == STELE_OK && api_doc_json(o, n, at, out) != 0)
         rc = util_fail(&db->err, STELE_ENOMEM, "out of memory");
     return rc;
 }
 
-stele_status stele_ref_get(stele *db, const char *ref, uint64_t as_of, char **json)
+/* The entry checks of the stele_ref_* calls: db open, ref given and well-formed (*r). */
+static stele_status ref_begin(stele *db, const char *ref, const void *out, mref *r)
 {
     stele_status rc = api_need_open(db);
     if (rc != STELE_OK) return rc;
-    if (!ref || !json) return util_fail(&db->err, STELE_EINVAL, "a reference is needed");
-    mref r;
+    if (!ref || !out) return util_fail(&db->err, STELE_EINVAL, "a reference is needed");
     const char *why = "";
-    if (mref_parse(ref, strlen(ref), &r, &why) != 0)
+    if (mref_parse(ref, strlen(ref), r, &why) != 0)
         return util_fail(&db->err, STELE_EINVAL, "bad reference '%s': %s", ref, why);
+    return STELE_OK;
+}
+
+stele_status stele_ref_lsn_at(stele *db, const char *ref, uint64_t timestamp_ns, uint64_t *lsn)
+{
+    mref r;
+    stele *o;
+    stele_status rc = ref_begin(db, ref, lsn, &r);
+    if (rc == STELE_OK) rc = ref_db(db, &r, &o);
+    if (rc != STELE_OK) return rc;
+    *lsn = 0;
+    rc = stele_lsn_at(o, timestamp_ns, lsn); /* that database's ledger, not db's */
+    if (rc != STELE_OK && o != db)
+        return util_fail(&db->err, rc, "reference '%s': reading the log of database '%s': %s",
+                         ref, o->db_name, stele_errmsg(o));
+    STELE_ASSERT(rc != STELE_OK || *lsn <= ledger_head(o->L));
+    return rc;
+}
+
+stele_status stele_ref_get(stele *db, const char *ref, uint64_t as_of, char **json)
+{
+    mref r;
+    stele_status rc = ref_begin(db, ref, json, &r);
+    if (rc != STELE_OK) return rc;
     buf b;
     buf_init(&b);
     rc = ref_json(db, &r, as_of ? as_of : UINT64_MAX, &b);

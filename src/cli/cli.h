@@ -51,9 +51,10 @@ int cli_read_all(const char *path, char **out, size_t *len);
 /* The same for data[0, len) already in memory (freed here); name is for messages. */
 int cli_import_buf(stele *db, const char *coll, const char *name, char *data, size_t len,
                    stele_io_format fmt, const char *idem_id);
-/* `stele global import FILE|-` (stele_global_import) on an open handle of the primary
- * database; returns an exit code. */
-int cli_global_import(stele *db, const char *path);
+/* `stele global import FILE|- [--replace [--cascade]]` (stele_global_import, or with
+ * replace stele_global_refresh) on an open handle of the primary database: the report
+ * on stdout, its counts in one line on stderr; returns an exit code. */
+int cli_global_import(stele *db, const char *path, int replace, int cascade);
 /* graph_io.c: `stele graph import FILE` (TSV or NDJSON of nodes and edges, or triples)
  * and `stele graph triples` (export). Exit codes. */
 int cli_graph_import(stele *db, const char *path, const char *format);

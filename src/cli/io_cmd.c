@@ -220,13 +220,36 @@ int cli_import_buf(stele *db, const char *coll, const char *name, char *data, si
     return rc;
 }
 
-int cli_global_import(stele *db, const char *path)
+/* The counts of a global import's report in one line, for people. */
+static void say_global_counts(const char *report, int replace)
+{
+    json_t *r = json_loads(report, 0, NULL);
+    long long n[6];
+    static const char *const keys[6] = {"inserted", "replaced", "unchanged", "deleted",
+                                        "own_edges_deleted", "lsn"};
+    for (int i = 0; i < 6; i++) n[i] = json_integer_value(json_object_get(r, keys[i]));
+    json_decref(r);
+    char lsn[40] = "nothing was written";
+    if (n[5]) snprintf(lsn, sizeof lsn, "LSN %lld", n[5]);
+    if (!replace) {
+        say("global data: %lld inserted (%s)", n[0], lsn);
+        return;
+    }
+    char own[64] = "";
+    if (n[4]) snprintf(own, sizeof own, ", and %lld of your own edges deleted", n[4]);
+    say("global data refreshed: %lld inserted, %lld replaced, %lld unchanged, %lld deleted%s "
+        "(%s)", n[0], n[1], n[2], n[3], own, lsn);
+}
+
+int cli_global_import(stele *db, const char *path, int replace, int cascade)
 {
     char *data, *report = NULL;
     size_t len;
     int rc = cli_read_all(path, &data, &len);
     if (rc) return rc;
-    stele_status st = stele_global_import(db, data, len, &report);
+    stele_status st = replace ? stele_global_refresh(db, data, len,
+                                                     cascade ? STELE_GLOBAL_CASCADE : 0, &report)
+                              : stele_global_import(db, data, len, &report);
     free(data);
     if (st == STELE_EINVAL && report) rc = print_bad_lines(strcmp(path, "-") ? path : "stdin",
                                                            report);
@@ -235,6 +258,7 @@ int cli_global_import(stele *db, const char *path)
         rc = exit_code(st);
     } else {
         puts(report);
+        say_global_counts(report, replace);
     }
     stele_free(report);
     return rc;

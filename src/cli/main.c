@@ -30,6 +30,7 @@ typedef struct opts {
     const char *role; /* db share */
     const char *language; /* index create --text */
     int yes, reencrypt, accept_rollback, text;
+    int replace, cascade; /* global import */
     uint64_t from, to, checkpoint, segment_size, checkpoint_every, rev, limit, offset;
     int payload, consistency, help, json, no_encryption;
     const char *dir, *label, *weight; /* graph */
@@ -116,7 +117,7 @@ static const char *const HELP_MAIN =
     "  graph query SPEC     set algebra: out(where(fn,{\"name\":\"main\"}),CALLS,2)\n"
     "  graph import FILE    bulk nodes and edges (TSV, NDJSON, triples); graph triples\n"
     "  global import FILE|- cached global data into the primary database (NDJSON lines\n"
-    "                       {\"coll\":C,\"doc\":{...}}), all or nothing\n"
+    "                       {\"coll\":C,\"doc\":{...}}), all or nothing; --replace refreshes\n"
     "  ref get REF          the document a reference names, in this or another database\n"
     "                       (\"NAME:coll/key\", \"@OWNER/NAME:coll/key\", \"global:coll/key\")\n"
     "code intelligence (a graph of C code, parsed with libclang):\n"
@@ -254,23 +255,32 @@ static const cmd_help HELPS[] = {
      "Soft-deletes: hidden from get, kept in history, restorable with 'stele restore'.\n"},
     {"restore", "usage: stele restore COLL ID\nBrings back a soft-deleted document.\n"},
     {"ref",
-     "usage: stele ref get REF [--as-of LSN] [--format json|table]\n"
+     "usage: stele ref get REF [--as-of LSN|TIME] [--format json|table]\n"
      "Prints the document a reference names, as 'stele get' does. REF is \"coll/key\" (this\n"
      "database), \"NAME:coll/key\" (database NAME of the owner of the database given with\n"
      "--db), \"@OWNER/NAME:coll/key\" (a database shared with you) or \"global:coll/key\"\n"
      "(global data, in your primary database). The other database is read with your own\n"
      "keys: exit 8 (\"no access\") if you are not, or no longer, its owner or a member; exit 6\n"
-     "if the document is not there. --as-of is an LSN of the referenced database.\n"
+     "if the document is not there. --as-of is an LSN of the referenced database, or a UTC\n"
+     "time such as 2026-11-21T08:00:00Z placed in that database's log (not this one's).\n"
      "Edges may name such references in \"_from\"/\"_to\" (docs/GRAPH.md, \"Across\n"
      "databases\"); 'stele graph ... --docs' reads their documents the same way.\n"},
     {"global",
-     "usage: stele global import FILE|-\n"
+     "usage: stele global import FILE|- [--replace [--cascade]]\n"
      "Imports global data (records of the global database, cached in your primary database)\n"
      "from NDJSON lines {\"coll\":\"C\",\"doc\":{\"_id\":\"K\",...}}; a doc with \"_from\" and\n"
      "\"_to\" is an edge. All or nothing: a bad line is reported as FILE:LINE (exit 2) and\n"
-     "nothing is written; missing collections are created, nodes go in before edges. Each\n"
-     "document gets \"_origin\":\"global\" (inside the encryption, like every field: nothing\n"
-     "on disk tells global from your own records); find them with '{\"_origin\":\"global\"}'.\n"
+     "nothing is written; missing collections are created, nodes go in before edges, and an\n"
+     "_id that is already there is exit 6. Each document gets \"_origin\":\"global\" (inside\n"
+     "the encryption, like every field: nothing on disk tells global from your own records);\n"
+     "find them with '{\"_origin\":\"global\"}'.\n"
+     "--replace refreshes instead: FILE is the whole global data (its edges name its own\n"
+     "documents). In one transaction its documents are inserted, or replaced where their\n"
+     "content changed (unchanged ones get no new version), and the global documents FILE\n"
+     "lacks are deleted with their global edges. Your own edges to a document it deletes\n"
+     "stop the refresh (exit 6, naming them) unless --cascade deletes them too; your other\n"
+     "data is never touched. Prints JSON with the counts (inserted, replaced, unchanged,\n"
+     "deleted, own_edges_deleted) and a one-line summary on stderr.\n"
      "Rules: global data references only global data (a global edge to your own document or\n"
      "another database is refused, exit 2); global documents change only by import (exit 8).\n"
      "Your own edges may reference global nodes as \"coll/key\" or \"global:coll/key\" (the\n"
@@ -503,6 +513,8 @@ static int parse_args(int argc, char **argv, opts *o)
         if (strcmp(a, "--accept-rollback") == 0) { o->accept_rollback = 1; continue; }
         if (strcmp(a, "--reencrypt") == 0) { o->reencrypt = 1; continue; }
         if (strcmp(a, "--text") == 0) { o->text = 1; continue; }
+        if (strcmp(a, "--replace") == 0) { o->replace = 1; continue; }
+        if (strcmp(a, "--cascade") == 0) { o->cascade = 1; continue; }
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
             if (o->npos == 8) { say("too many arguments"); return EXIT_USAGE; }
             o->pos[o->npos++] = a;
@@ -1112,9 +1124,10 @@ static int parse_iso_time(const char *s, uint64_t *ns)
     return 0;
 }
 
-/* Resolves --as-of (an LSN, or an ISO-8601 UTC time) to an LSN on an open handle.
- * 0 means "now"; returns an exit code. */
-static int resolve_as_of(const opts *o, stele *db, uint64_t *lsn)
+/* Resolves --as-of (an LSN, or an ISO-8601 UTC time) to an LSN on an open handle: an
+ * LSN of its database, or with ref (not NULL) of the database that reference points
+ * into, whose ledger then places the time. 0 means "now"; returns an exit code. */
+static int resolve_as_of(const opts *o, stele *db, const char *ref, uint64_t *lsn)
 {
     *lsn = 0;
     if (!o->as_of_text) return 0;
@@ -1125,13 +1138,14 @@ static int resolve_as_of(const opts *o, stele *db, uint64_t *lsn)
             "2026-11-21T08:00:00Z, not '%s'", o->as_of_text);
         return EXIT_USAGE;
     }
-    stele_status st = stele_lsn_at(db, ns, lsn);
+    stele_status st = ref ? stele_ref_lsn_at(db, ref, ns, lsn) : stele_lsn_at(db, ns, lsn);
     if (st != STELE_OK) {
         say("%s", stele_errmsg(db));
         return exit_code(st);
     }
     if (*lsn == 0) {
-        say("nothing was written at or before %s", o->as_of_text);
+        say("nothing was written%s%s%s at or before %s", ref ? " in the database of '" : "",
+            ref ? ref : "", ref ? "'" : "", o->as_of_text);
         return EXIT_STATE;
     }
     return 0;
@@ -1210,7 +1224,7 @@ static int cmd_collection(opts *o)
         if (rc) return rc;
         char *json = NULL;
         uint64_t at;
-        int arc = resolve_as_of(o, db, &at);
+        int arc = resolve_as_of(o, db, NULL, &at);
         if (arc) return close_db(db, arc);
         stele_status st = stele_collections(db, at, &json);
         if (st != STELE_OK) return fail_db(db, st);
@@ -1266,7 +1280,7 @@ static int cmd_doc_read(opts *o, const char *cmd)
     if (rc) return rc;
     char *out = NULL;
     uint64_t at;
-    rc = resolve_as_of(o, db, &at);
+    rc = resolve_as_of(o, db, NULL, &at);
     if (rc) return close_db(db, rc);
     stele_status st = strcmp(cmd, "get") == 0
                           ? stele_doc_get(db, o->pos[1], o->pos[2], at, &out)
@@ -1277,23 +1291,21 @@ static int cmd_doc_read(opts *o, const char *cmd)
     return close_db(db, rc);
 }
 
-/* `stele ref get REF [--as-of LSN]`: the document a reference names, read from its
- * database with this user's keys (stele_ref_get). */
+/* `stele ref get REF [--as-of LSN|TIME]`: the document a reference names, read from
+ * its database with this user's keys (stele_ref_get); a time is placed in that
+ * database's log (stele_ref_lsn_at). */
 static int cmd_ref(opts *o)
 {
     if (o->npos != 3 || strcmp(o->pos[1], "get") != 0) {
-        say("usage: stele ref get REF [--as-of LSN] (see 'stele ref --help')");
-        return EXIT_USAGE;
-    }
-    uint64_t at = 0;
-    if (o->as_of_text && (parse_u64(o->as_of_text, &at) != 0 || at == 0)) {
-        say("--as-of of 'stele ref get' is an LSN of the referenced database (a positive "
-            "number), not '%s'", o->as_of_text);
+        say("usage: stele ref get REF [--as-of LSN|TIME] (see 'stele ref --help')");
         return EXIT_USAGE;
     }
     stele *db;
     int rc = open_db(o, 1, &db);
     if (rc) return rc;
+    uint64_t at;
+    rc = resolve_as_of(o, db, o->pos[2], &at);
+    if (rc) return close_db(db, rc);
     char *out = NULL;
     stele_status st = stele_ref_get(db, o->pos[2], at, &out);
     if (st != STELE_OK) return fail_db(db, st);
@@ -1312,7 +1324,7 @@ static int cmd_query(opts *o, const char *cmd)
     int rc = open_db(o, 1, &db);
     if (rc) return rc;
     uint64_t at;
-    rc = resolve_as_of(o, db, &at);
+    rc = resolve_as_of(o, db, NULL, &at);
     if (rc) return close_db(db, rc);
     const char *f = o->pos[2];
     char *out = NULL;
@@ -1410,7 +1422,12 @@ static int cmd_import(opts *o)
 static int cmd_global(opts *o)
 {
     if (o->npos != 3 || strcmp(o->pos[1], "import") != 0) {
-        say("usage: stele global import FILE|- (see 'stele global --help')");
+        say("usage: stele global import FILE|- [--replace [--cascade]] (see 'stele global "
+            "--help')");
+        return EXIT_USAGE;
+    }
+    if (o->cascade && !o->replace) {
+        say("--cascade belongs to a refresh: 'stele global import FILE --replace --cascade'");
         return EXIT_USAGE;
     }
     if (o->db && strcmp(o->db, "primary") != 0) {
@@ -1420,7 +1437,7 @@ static int cmd_global(opts *o)
     }
     stele *db;
     int rc = open_db(o, 0, &db);
-    return rc ? rc : close_db(db, cli_global_import(db, o->pos[2]));
+    return rc ? rc : close_db(db, cli_global_import(db, o->pos[2], o->replace, o->cascade));
 }
 
 static int cmd_export(opts *o)
@@ -1435,7 +1452,7 @@ static int cmd_export(opts *o)
     if (!rc) rc = open_db(o, 1, &db);
     if (rc) return rc;
     uint64_t at;
-    rc = resolve_as_of(o, db, &at);
+    rc = resolve_as_of(o, db, NULL, &at);
     return close_db(db, rc ? rc : cli_export(db, o->pos[1], fmt, o->output, at));
 }
 
@@ -1481,7 +1498,7 @@ static int cmd_graph(opts *o, int code)
     stele *db;
     int rc = open_db(o, !import, &db);
     if (rc) return rc;
-    rc = resolve_as_of(o, db, &a.as_of);
+    rc = resolve_as_of(o, db, NULL, &a.as_of);
     if (!rc) rc = code      ? cli_code_query(db, &a)
                   : import  ? cli_graph_import(db, a.pos[1], o->format)
                   : triples ? cli_graph_triples(db, o->output, a.as_of)

@@ -658,8 +658,7 @@ static stele_status merge_patch(const mversion *cur, doc_view patch, buf *out, u
 
 /* ---- edges (edges.h): links follow the edge documents ---- */
 
-/* 1 if version v is global data: its body has "_origin":"global" (txn.h). */
-static int version_global(const mversion *v)
+int txn_version_global(const mversion *v)
 {
     doc_view o;
     const char *str;
@@ -690,7 +689,7 @@ static stele_status edge_end(mstate *s, const op_view *op, const mref *r, const 
         return util_fail(e, STELE_ENOTFOUND, "op %zu: edge %s '%.*s' names no document "
                                              "(insert it first, or set \"dangling\":true on "
                                              "the op)", i, which, (int)r->text_len, r->text);
-    if (live && (op->global || r->global) && !version_global(v))
+    if (live && (op->global || r->global) && !txn_version_global(v))
         return util_fail(e, STELE_EINVAL, "op %zu: edge %s '%.*s' is not global data (%s)", i,
                          which, (int)r->text_len, r->text,
                          op->global ? "global data references only global data"
@@ -764,7 +763,7 @@ static uint32_t global_link(const mstate *s, uint32_t n)
         size_t k = madj_groups(a, n, dir, g, 64);
         for (size_t j = 0; j < k && j < 64; j++)
             for (uint32_t l = 0; l < g[j].n; l++)
-                if (version_global(mstate_doc_get(s, g[j].links[l].edge, UINT64_MAX)))
+                if (txn_version_global(mstate_doc_get(s, g[j].links[l].edge, UINT64_MAX)))
                     return g[j].links[l].edge;
     }
     return MADJ_NONE;
@@ -781,13 +780,13 @@ static stele_status origin_check(const mstate *s, const op_view *op, uint32_t n,
     if (op->global && !mstate_primary(s))
         return util_fail(e, STELE_EINVAL, "op %zu: global data lives in the user's primary "
                                           "database only", i);
-    if (cur && version_global(cur) != op->global)
+    if (cur && txn_version_global(cur) != op->global)
         return util_fail(e, STELE_EACCESS, "op %zu: document '%.*s' in '%s' is %s", i,
                          (int)op->id_len, op->id, op->coll,
                          op->global ? "the user's own data: global data cannot change it"
                                     : "global data (cached from the global database): it "
                                       "changes only through 'stele global import'");
-    if (body && version_global(&next) != op->global)
+    if (body && txn_version_global(&next) != op->global)
         return util_fail(e, STELE_EINVAL, "op %zu: %s", i,
                          op->global ? "a global op's document has \"_origin\":\"global\""
                                     : "\"_origin\":\"global\" marks global data, written "
@@ -842,7 +841,12 @@ static stele_status delete_links(mstate *s, const op_view *op, uint32_t n, uint6
         size_t id_len;
         const char *id = mstate_doc_id(s, edge, &id_len);
         STELE_ASSERT(v && !v->deleted && id);
-        if (mstate_doc_put(s, mstate_doc_coll(s, edge), id, id_len, lsn, ts, author, 1, v->doc,
+        if (op->global && !txn_version_global(v))
+            rc = util_fail(e, STELE_EACCESS, "op %zu: deleting global document '%.*s' would "
+                                             "cascade to the user's own edge '%.*s': global "
+                                             "ops never change the user's own data", i,
+                           (int)op->id_len, op->id, (int)id_len, id);
+        else if (mstate_doc_put(s, mstate_doc_coll(s, edge), id, id_len, lsn, ts, author, 1, v->doc,
                            v->doc_len, NULL) != 0 || madj_unlink(a, edge) < 0 ||
             util_grow((void **)&work, &cap, nw + 1, sizeof *work) != 0)
             rc = util_fail(e, STELE_ENOMEM, "out of memory");
@@ -871,7 +875,7 @@ static uint32_t coll_global_doc(const mstate *s, uint32_t c)
     for (uint32_t n = 0; n < mstate_doc_count(s); n++) {
         if (mstate_doc_coll(s, n) != c) continue;
         const mversion *v = mstate_doc_get(s, n, UINT64_MAX);
-        if (v && !v->deleted && version_global(v)) return n;
+        if (v && !v->deleted && txn_version_global(v)) return n;
     }
     return MSTATE_NONE;
 }

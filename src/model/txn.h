@@ -28,7 +28,8 @@
  * on a global document, or the reverse, is STELE_EACCESS); "_origin":"global" only in
  * global ops; a global edge's endpoints are global documents ("collection/key" or
  * "global:collection/key"; never another database); an own document may not take a key
- * that a global edge references. Own data may reference global data.
+ * that a global edge references; a global delete's cascade never reaches an own edge
+ * (STELE_EACCESS). Own data may reference global data.
  */
 #ifndef STELE_MODEL_TXN_H
 #define STELE_MODEL_TXN_H
@@ -73,6 +74,8 @@ typedef stele_status (*txn_xref_fn)(void *ctx, const mref *r, int dangling, size
                                     util_err *e);
 stele_status txn_xrefs(const uint8_t *sdoc, size_t len, txn_xref_fn fn, void *ctx,
                        util_err *e);
+/* 1 if version v (may be NULL: 0) is global data: its body has "_origin":"global". */
+int txn_version_global(const mversion *v);
 /* Applies a prepared transaction as of record lsn/ts/author. sdoc is canonical SDOC
  * made by this process — txn_prepare's, or json_parse of a record's payload — so its
  * bytes are not validated again (the shapes of the ops are: it replays the log). */

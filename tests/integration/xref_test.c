@@ -217,6 +217,89 @@ static void test_resolve_and_access(void)
     stele_close(db);
 }
 
+/* The LSN a transaction was committed at (aborts if it fails: setup). */
+static uint64_t txn_lsn(stele *db, const char *json)
+{
+    char *res = NULL;
+    if (stele_txn(db, json, strlen(json), NULL, &res) != STELE_OK) {
+        fprintf(stderr, "setup txn %s: %s\n", json, stele_errmsg(db));
+        abort();
+    }
+    const char *at = strstr(res, "\"lsn\":");
+    uint64_t lsn = at ? strtoull(at + 6, NULL, 10) : 0;
+    stele_free(res);
+    if (!lsn) abort();
+    return lsn;
+}
+
+/* The time record lsn of db was written at (aborts if unreadable: setup). */
+static uint64_t record_ns(stele *db, uint64_t lsn)
+{
+    stele_record rec;
+    if (stele_get(db, lsn, &rec) != STELE_OK) abort();
+    return rec.timestamp_ns;
+}
+
+/* As of a time, a reference reads the referenced database as it was then: the time is
+ * placed in *that* database's log. Research gets more records than notes first, so
+ * placing the time in research's log would give another LSN (and version). */
+static void test_ref_as_of_time(void)
+{
+    char store[512];
+    setup(store, sizeof store);
+    stele *db = open_as(store, "ada", "pw", "research", 0);
+    REQUIRE(db, "open research");
+    for (int i = 0; i < 10; i++)
+        must(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{}}]}");
+    stele *notes = open_as(store, "ada", "pw", "notes", 0);
+    REQUIRE(notes, "open notes");
+    uint64_t v1 = txn_lsn(notes, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"n\",\"doc\":{"
+                                 "\"_id\":\"n2\",\"text\":\"first\"}}]}");
+    uint64_t v2 = txn_lsn(notes, "{\"ops\":[{\"op\":\"replace\",\"coll\":\"n\",\"id\":"
+                                 "\"n2\",\"doc\":{\"text\":\"second\"}}]}");
+    uint64_t t0 = record_ns(notes, v1 - 1), t1 = record_ns(notes, v1);
+    uint64_t t2 = record_ns(notes, v2), lsn = 99;
+    stele_close(notes);
+    char *json = NULL;
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t0, &lsn) == STELE_OK && lsn == v1 - 1,
+          "a time before n2: notes' LSN %llu, got %llu", (unsigned long long)(v1 - 1),
+          (unsigned long long)lsn);
+    CHECK(stele_ref_get(db, "notes:n/n2", lsn, &json) == STELE_ENOTFOUND &&
+              has(stele_errmsg(db), "no document 'n/n2'"),
+          "before it existed: not found: %s", stele_errmsg(db));
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t1, &lsn) == STELE_OK && lsn == v1,
+          "its insert's time: LSN %llu, got %llu", (unsigned long long)v1,
+          (unsigned long long)lsn);
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t2 - 1, &lsn) == STELE_OK && lsn == v1,
+          "just before the replace: still LSN %llu", (unsigned long long)v1);
+    CHECK(stele_ref_get(db, "notes:n/n2", lsn, &json) == STELE_OK && has(json, "first") &&
+              !has(json, "second"), "as of then: the first version: %s", json ? json : "");
+    stele_free(json);
+    json = NULL;
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t2, &lsn) == STELE_OK && lsn == v2,
+          "the replace's time: LSN %llu", (unsigned long long)v2);
+    CHECK(stele_ref_get(db, "notes:n/n2", lsn, &json) == STELE_OK && has(json, "second"),
+          "as of then: the second version: %s", json ? json : "");
+    stele_free(json);
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", 1, &lsn) == STELE_OK && lsn == 0,
+          "a time before notes' first record: LSN 0");
+    uint64_t own = 0;
+    CHECK(stele_lsn_at(db, t1, &own) == STELE_OK && own > v2,
+          "research's own log places that time elsewhere (LSN %llu): the checks above tell "
+          "the two logs apart", (unsigned long long)own);
+    CHECK(stele_ref_lsn_at(db, "fn/a", t1, &lsn) == STELE_OK && lsn == own,
+          "a local reference places the time in research's own log: %llu",
+          (unsigned long long)lsn);
+    CHECK(stele_ref_lsn_at(db, "notes:no-slash", t1, &lsn) == STELE_EINVAL,
+          "a malformed reference: %s", stele_errmsg(db));
+    stele_close(db);
+    db = open_as(store, "carol", "cpw", "ada/research", 0);
+    REQUIRE(db, "carol opens research");
+    CHECK(stele_ref_lsn_at(db, "notes:n/n2", t1, &lsn) == STELE_EACCESS,
+          "carol cannot read notes' log: %s", stele_errmsg(db));
+    stele_close(db);
+}
+
 /* The digest of `name` as ada sees it: after a snapshot load and after a full replay. */
 static void digests_equal(const char *store, const char *name, const char *what)
 {
@@ -241,6 +324,15 @@ static void digests_equal(const char *store, const char *name, const char *what)
     stele_close(db);
 }
 
+/* 1 if coll/id is live and its JSON holds needle. */
+static int live(stele *db, const char *coll, const char *id, const char *needle)
+{
+    char *json = NULL;
+    int ok = stele_doc_get(db, coll, id, 0, &json) == STELE_OK && has(json, needle);
+    stele_free(json);
+    return ok;
+}
+
 static const char *GLOBAL_OK =
     "{\"coll\":\"country\",\"doc\":{\"_id\":\"fr\",\"name\":\"France\"}}\n"
     "{\"coll\":\"country\",\"doc\":{\"_id\":\"de\",\"name\":\"Germany\"}}\n"
@@ -248,14 +340,21 @@ static const char *GLOBAL_OK =
     "{\"coll\":\"borders\",\"doc\":{\"_id\":\"fr-de\",\"_from\":\"country/fr\","
     "\"_to\":\"global:country/de\"}}\n";
 
+/* A fresh store (setup) and ada's primary database, open, with her own fn/mine. */
+static stele *primary_with_mine(char *store, size_t cap)
+{
+    setup(store, cap);
+    stele *db = open_as(store, "ada", "pw", NULL, 0);
+    if (!db) abort();
+    must(db, "{\"ops\":[{\"op\":\"create_collection\",\"coll\":\"fn\"},{\"op\":\"insert\","
+             "\"coll\":\"fn\",\"doc\":{\"_id\":\"mine\"}}]}");
+    return db;
+}
+
 static void test_global(void)
 {
     char store[512];
-    setup(store, sizeof store);
-    stele *db = open_as(store, "ada", "pw", NULL, 0);
-    REQUIRE(db, "open primary");
-    must(db, "{\"ops\":[{\"op\":\"create_collection\",\"coll\":\"fn\"},{\"op\":\"insert\","
-             "\"coll\":\"fn\",\"doc\":{\"_id\":\"mine\"}}]}");
+    stele *db = primary_with_mine(store, sizeof store);
     char *rep = NULL, *json = NULL;
     CHECK(stele_global_import(db, GLOBAL_OK, strlen(GLOBAL_OK), &rep) == STELE_OK &&
               has(rep, "\"documents\":2") && has(rep, "\"edges\":1"),
@@ -311,6 +410,10 @@ static void test_global(void)
     CHECK(txn(db, "{\"ops\":[{\"op\":\"patch\",\"coll\":\"country\",\"id\":\"fr\","
                   "\"doc\":{\"name\":\"X\"}}]}") == STELE_EACCESS,
           "an own patch of a global document: %s", stele_errmsg(db));
+    CHECK(txn(db, "{\"ops\":[{\"op\":\"delete\",\"coll\":\"country\",\"id\":\"fr\","
+                  "\"global\":true,\"cascade\":true}]}") == STELE_EACCESS &&
+              has(stele_errmsg(db), "own edge 'e1'") && live(db, "country", "fr", "France"),
+          "a global delete never cascades to own data: %s", stele_errmsg(db));
     CHECK(txn(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"fake\","
                   "\"_origin\":\"global\"}}]}") == STELE_EINVAL,
           "own data marked global: %s", stele_errmsg(db));
@@ -351,10 +454,206 @@ static void test_global(void)
     digests_equal(store, "primary", "primary");
 }
 
+/* ---- refresh (stele_global_refresh) ---- */
+
+/* The number `key` of a global import's report, -1 if it has none. */
+static long long count_of(const char *rep, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *at = rep ? strstr(rep, k) : NULL;
+    return at ? strtoll(at + strlen(k), NULL, 10) : -1;
+}
+
+/* 1 if the report has exactly these counts. */
+static int counts(const char *rep, long long ins, long long rep_, long long same, long long del,
+                  long long own)
+{
+    return count_of(rep, "inserted") == ins && count_of(rep, "replaced") == rep_ &&
+           count_of(rep, "unchanged") == same && count_of(rep, "deleted") == del &&
+           count_of(rep, "own_edges_deleted") == own;
+}
+
+/* What a refused refresh must leave as it was: the state digest and the log's head. */
+typedef struct before {
+    char digest[65];
+    uint64_t head;
+} before;
+
+static before state_of(stele *db)
+{
+    before b = {{0}, 0};
+    if (stele_docs_digest(db, b.digest) != STELE_OK ||
+        stele_lsn_at(db, UINT64_MAX, &b.head) != STELE_OK)
+        abort();
+    return b;
+}
+
+static int unchanged(stele *db, before b)
+{
+    before now = state_of(db);
+    return strcmp(now.digest, b.digest) == 0 && now.head == b.head;
+}
+
+/* Version 1: three countries, two borders, and an edge ("links") to the edge fr-it. */
+#define REFRESH_A_EDGES                                                                     \
+    "{\"coll\":\"borders\",\"doc\":{\"_id\":\"fr-de\",\"_from\":\"country/fr\","               \
+    "\"_to\":\"country/de\"}}\n"                                                              \
+    "{\"coll\":\"borders\",\"doc\":{\"_id\":\"fr-it\",\"_from\":\"country/fr\","               \
+    "\"_to\":\"global:country/it\"}}\n"                                                       \
+    "{\"coll\":\"links\",\"doc\":{\"_id\":\"l1\",\"_from\":\"country/de\","                    \
+    "\"_to\":\"borders/fr-it\"}}\n"
+static const char *REFRESH_A =
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"fr\",\"name\":\"France\",\"area\":551.5,"
+    "\"tags\":[1,\"\\u00e9\",{\"z\":null}]}}\n"
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"de\",\"name\":\"Germany\"}}\n"
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"it\",\"name\":\"Italy\"}}\n" REFRESH_A_EDGES;
+/* Version 1 again, as another exporter writes it: other key order, number forms and
+ * string escapes that parse to the same values, system fields, lines swapped. */
+static const char *REFRESH_A2 =
+    "{\"doc\":{\"tags\":[1,\"\u00e9\",{\"z\":null}],\"area\":5.515e2,\"name\":\"France\","
+    "\"_id\":\"fr\",\"_rev\":7,\"_lsn\":3},\"coll\":\"country\"}\n"
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"it\",\"name\":\"Italy\"}}\n"
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"de\",\"name\":\"Germany\","
+    "\"_origin\":\"global\"}}\n" REFRESH_A_EDGES;
+/* Version 2: fr changed, de as it was, es new, fr-de re-pointed to es; it, fr-it and
+ * l1 gone (it's delete cascades to fr-it and from there to l1: no op of their own). */
+static const char *REFRESH_B =
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"fr\",\"name\":\"France\",\"eu\":true}}\n"
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"de\",\"name\":\"Germany\"}}\n"
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"es\",\"name\":\"Spain\"}}\n"
+    "{\"coll\":\"borders\",\"doc\":{\"_id\":\"fr-de\",\"_from\":\"country/fr\","
+    "\"_to\":\"country/es\"}}\n";
+/* Version 3: es gone; fr-de back to de. */
+static const char *REFRESH_C =
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"fr\",\"name\":\"France\",\"eu\":true}}\n"
+    "{\"coll\":\"country\",\"doc\":{\"_id\":\"de\",\"name\":\"Germany\"}}\n"
+    "{\"coll\":\"borders\",\"doc\":{\"_id\":\"fr-de\",\"_from\":\"country/fr\","
+    "\"_to\":\"country/de\"}}\n";
+
+/* A refresh of data (flags) on db: its status, the report in *rep (freed before). */
+static stele_status refresh(stele *db, const char *data, unsigned flags, char **rep)
+{
+    stele_free(*rep);
+    *rep = NULL;
+    return stele_global_refresh(db, data, strlen(data), flags, rep);
+}
+
+/* Refreshes that insert, replace, leave alone and delete, in one transaction each. */
+static void test_global_refresh(void)
+{
+    char store[512], ref[64];
+    stele *db = primary_with_mine(store, sizeof store);
+    char *rep = NULL, *json = NULL;
+    CHECK(refresh(db, REFRESH_A, 0, &rep) == STELE_OK && counts(rep, 6, 0, 0, 0, 0),
+          "a first refresh inserts: %s %s", stele_errmsg(db), rep ? rep : "");
+    must(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"e1\","
+             "\"_from\":\"fn/mine\",\"_to\":\"global:country/de\"}}]}");
+    before b = state_of(db);
+    CHECK(refresh(db, REFRESH_A2, 0, &rep) == STELE_OK && counts(rep, 0, 0, 6, 0, 0) &&
+              count_of(rep, "lsn") == 0, "the same data again changes nothing: %s %s",
+          stele_errmsg(db), rep ? rep : "");
+    CHECK(unchanged(db, b), "an unchanged refresh wrote nothing");
+
+    CHECK(refresh(db, REFRESH_B, 0, &rep) == STELE_OK && counts(rep, 1, 2, 1, 3, 0) &&
+              count_of(rep, "records") == 1, "refresh to version 2: %s %s", stele_errmsg(db),
+          rep ? rep : "");
+    CHECK(live(db, "country", "fr", "\"eu\":true") && live(db, "country", "fr", "\"_rev\":2"),
+          "fr replaced");
+    CHECK(live(db, "country", "de", "\"_rev\":1"), "de unchanged: no new version");
+    CHECK(live(db, "country", "es", "\"_origin\":\"global\""), "es inserted as global data");
+    CHECK(!live(db, "country", "it", "") && !live(db, "borders", "fr-it", "") &&
+              !live(db, "links", "l1", ""), "it, fr-it and l1 deleted");
+    CHECK(stele_doc_history(db, "country", "it", &json) == STELE_OK && has(json, "Italy"),
+          "a deleted global document keeps its history");
+    stele_free(json);
+    json = NULL;
+    stele_node fr, out[4];
+    size_t n = 0;
+    CHECK(stele_node_lookup(db, "country/fr", &fr) == STELE_OK &&
+              stele_graph_neighbors(db, fr, STELE_DIR_OUT, NULL, out, 4, &n) == STELE_OK &&
+              n == 1 && stele_node_ref(db, out[0], ref, sizeof ref) == STELE_OK &&
+              strcmp(ref, "country/es") == 0,
+          "fr's one border now leads to es (%zu neighbours)", n);
+    must(db, "{\"ops\":[{\"op\":\"insert\",\"coll\":\"fn\",\"doc\":{\"_id\":\"e2\","
+             "\"_from\":\"fn/mine\",\"_to\":\"country/es\"}},{\"op\":\"insert\","
+             "\"coll\":\"fn\",\"doc\":{\"_id\":\"e3\",\"_from\":\"fn/mine\","
+             "\"_to\":\"fn/e2\"}}]}");
+
+    /* own edges to a document the refresh deletes: refused, naming them */
+    b = state_of(db);
+    CHECK(refresh(db, REFRESH_C, 0, &rep) == STELE_ECONFLICT &&
+              has(stele_errmsg(db), "2 of your own edges") &&
+              has(stele_errmsg(db), "'fn/e2' (at 'country/es')") &&
+              has(stele_errmsg(db), "cascade"),
+          "own edges stop a refresh: %s", stele_errmsg(db));
+    CHECK(unchanged(db, b) && live(db, "country", "es", "Spain"), "a refused refresh wrote "
+          "nothing");
+
+    /* whole or nothing: a bad line anywhere, an edge to a document not in the file, a
+     * document whose key is the user's own */
+    char bad[2048];
+    snprintf(bad, sizeof bad, "%snot json\n", REFRESH_C);
+    CHECK(refresh(db, bad, STELE_GLOBAL_CASCADE, &rep) == STELE_EINVAL &&
+              has(rep, "\"line\":4"), "a bad last line: %s", rep ? rep : "");
+    snprintf(bad, sizeof bad, "{\"coll\":\"country\",\"doc\":{\"_id\":\"xx\"}}\n%s", REFRESH_C);
+    bad[strlen(bad) - 4] = 0; /* the last line loses its '"}}\n' */
+    CHECK(refresh(db, bad, STELE_GLOBAL_CASCADE, &rep) == STELE_EINVAL &&
+              has(rep, "\"line\":4"), "a bad line after a new document: %s", rep ? rep : "");
+    snprintf(bad, sizeof bad, "%s{\"coll\":\"borders\",\"doc\":{\"_id\":\"de-es\","
+             "\"_from\":\"country/de\",\"_to\":\"country/es\"}}\n", REFRESH_C);
+    CHECK(refresh(db, bad, STELE_GLOBAL_CASCADE, &rep) == STELE_EINVAL &&
+              has(rep, "\"line\":4") && has(rep, "names no document of the file"),
+          "an edge to a document the file lacks: %s", rep ? rep : "");
+    snprintf(bad, sizeof bad, "%s{\"coll\":\"fn\",\"doc\":{\"_id\":\"mine\"}}\n", REFRESH_C);
+    CHECK(refresh(db, bad, STELE_GLOBAL_CASCADE, &rep) == STELE_EACCESS &&
+              has(stele_errmsg(db), "the user's own data"),
+          "a file document with the key of an own one: %s", stele_errmsg(db));
+    CHECK(refresh(db, REFRESH_C, 4, &rep) == STELE_EINVAL, "unknown flags");
+    CHECK(unchanged(db, b), "refused refreshes wrote nothing");
+
+    /* with cascade: the own edges go too (e3 links to e2), the rest of own data stays */
+    CHECK(refresh(db, REFRESH_C, STELE_GLOBAL_CASCADE, &rep) == STELE_OK &&
+              counts(rep, 0, 1, 2, 1, 2), "refresh with cascade: %s %s", stele_errmsg(db),
+          rep ? rep : "");
+    CHECK(!live(db, "fn", "e2", "") && !live(db, "fn", "e3", "") && !live(db, "country", "es", ""),
+          "es and the own edges linked to it are deleted");
+    CHECK(live(db, "fn", "e1", "country/de") && live(db, "fn", "mine", "mine"),
+          "the user's other documents stay");
+    /* a document deleted by one refresh comes back with the next */
+    CHECK(refresh(db, REFRESH_B, 0, &rep) == STELE_OK && counts(rep, 1, 1, 2, 0, 0) &&
+              live(db, "country", "es", "\"_rev\":3"), "es back (revision 3: after its "
+          "insert and its delete): %s",
+          rep ? rep : "");
+    /* bodies read back from a snapshot under a tiny budget compare the same */
+    CHECK(stele_snapshot(db) == STELE_OK, "snapshot: %s", stele_errmsg(db));
+    stele_close(db);
+    stele_open_options lazy = {.store_dir = store, .user = "ada", .password = "pw",
+                               .password_len = 2, .cache_bytes = 1,
+                               .no_checkpoint_on_close = 1};
+    REQUIRE(stele_open(&lazy, &db) == STELE_OK, "open with a tiny body budget");
+    CHECK(refresh(db, REFRESH_B, 0, &rep) == STELE_OK && counts(rep, 0, 0, 4, 0, 0),
+          "lazy bodies: unchanged: %s %s", stele_errmsg(db), rep ? rep : "");
+    CHECK(refresh(db, REFRESH_C, 0, &rep) == STELE_OK && counts(rep, 0, 1, 2, 1, 0),
+          "lazy bodies: to version 3: %s %s", stele_errmsg(db), rep ? rep : "");
+    stele_free(rep);
+    stele_close(db);
+    db = open_as(store, "ada", "pw", "research", 0);
+    REQUIRE(db, "open research");
+    rep = NULL;
+    CHECK(refresh(db, REFRESH_C, 0, &rep) == STELE_EINVAL && has(stele_errmsg(db), "primary"),
+          "a refresh outside the primary: %s", stele_errmsg(db));
+    stele_free(rep);
+    stele_close(db);
+    digests_equal(store, "primary", "primary after refreshes");
+}
+
 int main(void)
 {
     TEST_RUN(test_write_checks);
     TEST_RUN(test_resolve_and_access);
+    TEST_RUN(test_ref_as_of_time);
     TEST_RUN(test_global);
+    TEST_RUN(test_global_refresh);
     return test_summary();
 }
