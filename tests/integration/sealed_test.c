@@ -49,6 +49,8 @@ static void data_dir(const char *st, char *out, size_t cap)
     if (d) closedir(d);
 }
 
+/* The files of data/, without the ".tmp" a background thread may be preparing (the
+ * next segment, ledger.c seg_prepare) at any moment. */
 static void list_data(const char *st, names *out)
 {
     char data[1200];
@@ -57,7 +59,8 @@ static void list_data(const char *st, names *out)
     DIR *d = opendir(data);
     struct dirent *de;
     while (d && (de = readdir(d)))
-        if (de->d_name[0] != '.' && out->count < MAXF)
+        if (de->d_name[0] != '.' && out->count < MAXF &&
+            !(strlen(de->d_name) > 4 && strcmp(de->d_name + strlen(de->d_name) - 4, ".tmp") == 0))
             snprintf(out->n[out->count++], sizeof out->n[0], "%s", de->d_name);
     if (d) closedir(d);
 }
