@@ -11,9 +11,11 @@
  */
 #include "model/state_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "model/doc.h"
+#include "model/sdict.h"
 
 mcache *mst_cache_new(void)
 {
@@ -210,6 +212,15 @@ static int part_load(const mstate *s, mpart *p)
     util_err_clear(&e);
     stele_status rc = c->load(c->ctx, c->refs + p->ref_off, p->ref_len, &bytes, &len, &e);
     if (rc != STELE_OK) return part_fail(c, rc, e.msg);
+    const char *why;
+    rc = sdict_unpack(&bytes, &len, p->bytes, &why); /* stored raw, or dictionary-encoded */
+    if (rc != STELE_OK) {
+        free(bytes);
+        char msg[160];
+        snprintf(msg, sizeof msg, "a snapshot partition does not decode (%s; 'stele snapshot' "
+                 "derives the state from the log)", why);
+        return part_fail(c, rc, msg);
+    }
     if (len != p->bytes) {
         free(bytes);
         return part_fail(c, STELE_ECORRUPT, "a snapshot partition does not match its directory "

@@ -4,7 +4,7 @@
  * they are sealed is the caller's (src/store); their references are opaque here.
  *
  * Directory (little-endian):
- *   "STELEST3" | u64 LSN | u32 ncoll | u32 ndoc | u64 nversions | u32 npart
+ *   "STELEST4" | u64 LSN | u32 ncoll | u32 ndoc | u64 nversions | u32 npart
  *   ncoll x { u32 nev | nev x { u64 lsn | u8 dropped | u8 name_len | name } }
  *   u32 nix | nix x { u64 lsn | u32 coll | u8 flags | u16 path_len | path
  *                     [| u8 lang_len | lang] }   flags: 1 dropped, 2 text (lang follows)
@@ -16,16 +16,21 @@
  *   u32 nlink | nlink x { u32 edge | u32 from | u32 to | u32 label }   edges increasing
  *   u64 extra_len | extra                                  the layers above
  * Partition: the version bytes (SDOC) of its documents, doc numbers and versions in
- * order, nothing between them.
+ * order, nothing between them; stored dictionary-encoded when that makes it at most
+ * 7/8 of its size, else raw (model/sdict.h: the first byte tells). "STELEST3" is the
+ * same directory from before the encoding: an older format like the ones before it
+ * (mstate_snapshot_older), and older binaries take this one for damage at open,
+ * not at the first cold read of an encoded partition.
  */
 #include "model/state_int.h"
 
 #include <stdlib.h>
 
 #include "model/doc.h"
+#include "model/sdict.h"
 #include "model/txn.h"
 
-#define SNAP_MAGIC "STELEST3"
+#define SNAP_MAGIC "STELEST4"
 #define SNAP_HDR 36
 #define IXEV_TEXT 2 /* flag of an index definition: a text index (its language follows) */
 #define SNAP_VERSION_FIXED 17 /* u64 lsn | u32 rev | u8 del | u32 len */
@@ -138,9 +143,10 @@ static int put_adjacency(const mstate *s, buf *out)
     return bad ? -1 : 0;
 }
 
-/* Hands the partition in body to put and records it as pending partition i. */
+/* Hands the partition in body to put, dictionary-encoded into *packed when that pays
+ * (sdict.h; raw otherwise), and records it as pending partition i. */
 static stele_status part_flush(mcache *c, uint32_t first, uint32_t ndoc, buf *body,
-                               mstate_part_put put, void *ctx, util_err *e)
+                               buf *packed, mstate_part_put put, void *ctx, util_err *e)
 {
     size_t cap = c->nnext;
     if (util_grow((void **)&c->next, &cap, (size_t)c->nnext + 1, sizeof *c->next) != 0)
@@ -151,7 +157,11 @@ static stele_status part_flush(mcache *c, uint32_t first, uint32_t ndoc, buf *bo
     p->ndoc = ndoc;
     p->bytes = body->len;
     p->ref_off = c->next_refs.len;
-    stele_status rc = put(ctx, body->data, body->len, &c->next_refs, e);
+    packed->len = 0;
+    int enc = sdict_encode(body->data, body->len, packed);
+    if (enc < 0) return util_fail(e, STELE_ENOMEM, "out of memory writing a snapshot");
+    const buf *stored = enc ? packed : body;
+    stele_status rc = put(ctx, stored->data, stored->len, &c->next_refs, e);
     if (rc != STELE_OK) return rc;
     p->ref_len = c->next_refs.len - p->ref_off;
     c->nnext++;
@@ -171,15 +181,16 @@ static stele_status put_parts(const mstate *s, size_t part_cap, mstate_part_put 
                               util_err *e)
 {
     mcache *c = s->cache;
-    buf body;
+    buf body, packed;
     buf_init(&body);
+    buf_init(&packed);
     stele_status rc = STELE_OK;
     uint32_t first = 0;
     for (uint32_t i = 0; i < s->ndoc && rc == STELE_OK; i++) {
         const mdoc *d = &s->docs[i];
         size_t n = doc_bytes(d);
         if (i > first && (body.len + n > part_cap || i - first == MSTATE_PART_DOCS)) {
-            rc = part_flush(c, first, i - first, &body, put, ctx, e);
+            rc = part_flush(c, first, i - first, &body, &packed, put, ctx, e);
             first = i;
             mst_walk_point(s); /* nothing borrowed: earlier partitions may go */
         }
@@ -190,8 +201,9 @@ static stele_status put_parts(const mstate *s, size_t part_cap, mstate_part_put 
                 rc = util_fail(e, STELE_ENOMEM, "out of memory writing a snapshot");
     }
     if (rc == STELE_OK && s->ndoc > first) rc = part_flush(c, first, s->ndoc - first, &body,
-                                                           put, ctx, e);
+                                                           &packed, put, ctx, e);
     buf_release(&body);
+    buf_release(&packed);
     return rc;
 }
 
