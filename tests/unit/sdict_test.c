@@ -350,6 +350,18 @@ static void test_encoder_on_malformed(void)
     buf_release(&body);
 }
 
+/* sdict_unpack of a malloc'd copy of src expecting want bytes: its status; the result
+ * (or the copy, unchanged on an error) in *out and *len, freed by the caller. */
+static stele_status unpack_copy(const buf *src, size_t want, uint8_t **out, size_t *len,
+                                const char **why)
+{
+    *out = malloc(src->len ? src->len : 1);
+    if (!*out) return STELE_ENOMEM;
+    memcpy(*out, src->data, src->len);
+    *len = src->len;
+    return sdict_unpack(out, len, want, why);
+}
+
 static void test_unpack(void)
 {
     buf body, enc;
@@ -357,26 +369,17 @@ static void test_unpack(void)
     make_edges(&body, 100);
     REQUIRE(round_trip(&body, &enc, "unpack") == 1, "not encoded");
     const char *why;
-    uint8_t *p = malloc(body.len);
-    REQUIRE(p != NULL, "oom");
-    memcpy(p, body.data, body.len);
-    size_t len = body.len;
-    CHECK(sdict_unpack(&p, &len, body.len, &why) == STELE_OK && len == body.len &&
+    uint8_t *p;
+    size_t len;
+    CHECK(unpack_copy(&body, body.len, &p, &len, &why) == STELE_OK && len == body.len &&
           memcmp(p, body.data, len) == 0, "a raw body was changed");
     free(p);
-    p = malloc(enc.len);
-    REQUIRE(p != NULL, "oom");
-    memcpy(p, enc.data, enc.len);
-    len = enc.len;
-    CHECK(sdict_unpack(&p, &len, body.len, &why) == STELE_OK && len == body.len &&
+    CHECK(unpack_copy(&enc, body.len, &p, &len, &why) == STELE_OK && len == body.len &&
           memcmp(p, body.data, len) == 0, "an encoded body did not unpack");
     free(p);
-    p = malloc(enc.len);
-    REQUIRE(p != NULL, "oom");
-    memcpy(p, enc.data, enc.len);
-    len = enc.len;
-    CHECK(sdict_unpack(&p, &len, body.len + 3, &why) == STELE_ECORRUPT && why &&
+    CHECK(unpack_copy(&enc, body.len + 3, &p, &len, &why) == STELE_ECORRUPT && why &&
           len == enc.len && memcmp(p, enc.data, len) == 0, "a wrong length unpacked");
+    REQUIRE(p != NULL, "oom");
     p[0] = 0x42;
     CHECK(sdict_unpack(&p, &len, body.len, &why) == STELE_ECORRUPT && why,
           "an unknown encoding unpacked");
