@@ -171,6 +171,18 @@ static void test_edge_cases(void)
     REQUIRE(round_trip(&body, &enc, "edge cases") == 1, "edge cases not encoded");
     buf_release(&enc);
 
+    body.len = 0; /* nested to the limit: SDOC_DEPTH_MAX containers, objects and arrays */
+    char deep[10 * JSON_DEPTH_MAX + 64]; /* "{\"kind\":" and "}" per level at most */
+    size_t n = 0;
+    for (int d = 0; d < JSON_DEPTH_MAX; d++)
+        n += (size_t)sprintf(deep + n, d % 2 ? "{\"kind\":" : "[");
+    n += (size_t)sprintf(deep + n, "\"function\"");
+    for (int d = JSON_DEPTH_MAX - 1; d >= 0; d--) deep[n++] = d % 2 ? '}' : ']';
+    deep[n] = 0;
+    for (int i = 0; i < 4; i++) add_json(&body, deep);
+    REQUIRE(round_trip(&body, &enc, "deepest") == 1, "documents nested to the limit not encoded");
+    buf_release(&enc);
+
     body.len = 0; /* strings around the short/long and 64 KiB boundaries, repeated */
     char *big = malloc(200000), *obj = malloc(200016);
     REQUIRE(big != NULL && obj != NULL, "oom");
@@ -305,6 +317,25 @@ static void test_malformed(void)
     static const size_t k_bad_cap[] = {1, 5, 5, 9, 9, 9, 9, 9, 9, 9, 0};
     for (size_t i = 0; i < sizeof k_bad_len / sizeof *k_bad_len; i++)
         CHECK(try_decode(k_bad[i], k_bad_len[i], k_bad_cap[i]) != 0, "bad input %zu decoded", i);
+    uint8_t nest[8 + 2 * (JSON_DEPTH_MAX + 1)]; /* one array too many, each of one item */
+    for (int extra = 0; extra < 2; extra++) {
+        size_t depth = JSON_DEPTH_MAX + (size_t)extra, body_len = depth * 13 + 1, k = 0;
+        nest[k++] = SDICT_MAGIC;
+        nest[k++] = (uint8_t)(0x80 | (body_len & 0x7f));
+        nest[k++] = (uint8_t)(body_len >> 7);
+        nest[k++] = 0; /* no dictionary */
+        for (size_t d = 0; d < depth; d++) {
+            nest[k++] = 0x07;
+            nest[k++] = 1;
+        }
+        nest[k++] = 0x00;
+        uint8_t *out = malloc(body_len);
+        const char *why = NULL;
+        int rc = out ? sdict_decode(nest, k, out, body_len, &why) : -1;
+        CHECK(extra ? rc != 0 && why && strstr(why, "deep") : rc == 0 && doc_validate(out,
+              body_len) == 0, "%zu nested arrays: %d (%s)", depth, rc, why ? why : "");
+        free(out);
+    }
     static const uint8_t k_ok[] = {SDICT_MAGIC, 7, 1, 2, 'a', 'b', 0x80}; /* the control */
     CHECK(try_decode(k_ok, sizeof k_ok, 7) == 0, "a well-formed reference was refused");
 
