@@ -228,7 +228,10 @@ static const cmd_help HELPS[] = {
      "usage: stele stat\n"
      "Prints JSON: user, database, your role in it and its key epoch, key profile (and whether\n"
      "it is insecure), head LSN, checkpoints,\n"
-     "segments and sizes, durability policy, recoveries and the database public key.\n"},
+     "segments and sizes, durability policy, recoveries and the database public key; the\n"
+     "snapshot (partitions, cache, whether it is of an older format) and \"memory\": bytes\n"
+     "the open database holds, by part (documents, versions, records, id table, ids and\n"
+     "new bytes, adjacency, cached partitions).\n"},
     {"collection",
      "usage: stele collection create NAME | drop NAME | rename OLD NEW\n"
      "       stele collection list [--as-of LSN|TIME] [--format json|table]\n"
