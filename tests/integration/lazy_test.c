@@ -51,18 +51,21 @@ static void load_store(void)
     stele_close(db);
 }
 
-/* A number member of stat's "snapshot" (the cache's are inside it). */
-static uint64_t snap_stat(stele *db, const char *key)
+/* A number member of stat's section (the cache's are inside "snapshot"). */
+static uint64_t section_stat(stele *db, const char *section, const char *key)
 {
-    char *json = NULL, pat[64];
+    char *json = NULL, pat[64], sec[64];
     if (stele_stat(db, &json) != STELE_OK) return UINT64_MAX;
     snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, "\"snapshot\":");
+    snprintf(sec, sizeof sec, "\"%s\":", section);
+    const char *p = strstr(json, sec);
     const char *q = p ? strstr(p, pat) : NULL;
     uint64_t v = q ? strtoull(q + strlen(pat), NULL, 10) : UINT64_MAX;
     stele_free(json);
     return v;
 }
+
+static uint64_t snap_stat(stele *db, const char *key) { return section_stat(db, "snapshot", key); }
 
 static stele *open_budget(uint64_t budget)
 {
@@ -97,6 +100,28 @@ static void test_open_reads_no_body(void)
     CHECK(stele_count(db, "c", "{\"g\":3}", 7, 0, &n) == STELE_OK, "%s", stele_errmsg(db));
     CHECK(n == NDOCS / 7 + (NDOCS % 7 > 3), "count by index: %llu", (unsigned long long)n);
     CHECK(snap_stat(db, "loads") == 0, "an indexed count read bodies");
+    stele_close(db);
+}
+
+/* stat's "memory": after an open from the snapshot, 24 bytes per document entry and
+ * per version (each document has one), no cached partition; a get caches one. */
+static void test_memory_stat(void)
+{
+    stele *db = open_budget(BUDGET);
+    REQUIRE(db != NULL, "open");
+    uint64_t docs = section_stat(db, "memory", "documents");
+    uint64_t vers = section_stat(db, "memory", "versions");
+    CHECK(docs == (uint64_t)NDOCS * 24, "document entries: %llu bytes for %u documents",
+          (unsigned long long)docs, NDOCS);
+    CHECK(vers == (uint64_t)NDOCS * 24, "versions: %llu bytes", (unsigned long long)vers);
+    CHECK(section_stat(db, "memory", "cached_partitions") == 0, "open cached partitions");
+    uint64_t tab = section_stat(db, "memory", "id_table");
+    CHECK(tab >= (uint64_t)NDOCS * 8 * 4 / 3 && tab <= (uint64_t)NDOCS * 8 * 8 / 3,
+          "id table of %llu bytes for %u documents (at most 3/4 full, a power of two)",
+          (unsigned long long)tab, NDOCS);
+    CHECK(doc_matches(db, 7), "document 7");
+    uint64_t cached = section_stat(db, "memory", "cached_partitions");
+    CHECK(cached > 0 && cached <= BUDGET, "after a get: %llu bytes cached", (unsigned long long)cached);
     stele_close(db);
 }
 
@@ -209,6 +234,7 @@ int main(void)
 {
     TEST_RUN(load_store);
     TEST_RUN(test_open_reads_no_body);
+    TEST_RUN(test_memory_stat);
     TEST_RUN(test_budget_holds);
     TEST_RUN(test_walks_and_writes);
     TEST_RUN(test_snapshot_of_lazy_state);
