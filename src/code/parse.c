@@ -4,8 +4,9 @@
  * project.c).
  *
  * Threads. Each worker owns one cg_parser, i.e. one libclang CXIndex: an index and the
- * translation units made from it are only ever used by the thread that created them,
- * which is how libclang may be used from several threads at once. A worker takes the
+ * translation units made from it are only ever used by one thread, which is how libclang
+ * may be used from several threads at once (the indices are made and freed by the
+ * calling thread, before and after the workers run). A worker takes the
  * next file from a shared atomic counter and writes only that file's slot (files[i] and
  * slots[i]). What the workers share is under `lock`:
  *  - the project's argument lookup (cg_project_args reuses one buffer): each worker
@@ -54,8 +55,8 @@ typedef struct parse_job {
     cg_file **files;
     file_slot *slots;
     atomic_size_t next;   /* the next file to take */
-    atomic_int stop;      /* out of memory or no libclang: take no more files */
-    atomic_int no_parser; /* a worker could not start libclang */
+    atomic_int stop;      /* out of memory: take no more files */
+    atomic_int no_parser; /* libclang could not be started: nothing was parsed */
     pthread_mutex_t lock; /* project args, done, emitted, and out's callbacks */
     size_t done, emitted;
 } parse_job;
@@ -148,15 +149,17 @@ static void parse_one(parse_job *j, cg_parser *parser, size_t i, cg_arena *mem)
     finish(j, i);
 }
 
+/* One worker thread: the job and the parser only it uses. */
+typedef struct worker_arg {
+    parse_job *j;
+    cg_parser *parser;
+} worker_arg;
+
 static void *worker(void *arg)
 {
-    parse_job *j = arg;
-    cg_parser *parser = cg_parser_new(cg_project_root(j->p));
-    if (!parser) {
-        atomic_store(&j->no_parser, 1);
-        atomic_store(&j->stop, 1);
-        return NULL;
-    }
+    parse_job *j = ((worker_arg *)arg)->j;
+    cg_parser *parser = ((worker_arg *)arg)->parser;
+    CG_ASSERT(parser);
     cg_arena mem;
     cg_arena_init(&mem);
     for (size_t k = 0; k < j->n && !atomic_load(&j->stop); k++) { /* a file per turn */
@@ -165,21 +168,29 @@ static void *worker(void *arg)
         parse_one(j, parser, i, &mem);
     }
     cg_arena_release(&mem);
-    cg_parser_free(parser);
     return NULL;
 }
 
 /* Runs `jobs` workers, this thread being one of them; a thread that cannot be created
- * leaves its share to the others. */
+ * leaves its share to the others. The parsers are made and freed here, one after the
+ * other: libclang's first clang_createIndex initializes process-wide state (LLVM's crash
+ * recovery), which ThreadSanitizer saw raced when the workers made their own. */
 static void run_workers(parse_job *j, unsigned jobs)
 {
     pthread_t t[CG_JOBS_MAX];
-    unsigned started = 0;
+    worker_arg w[CG_JOBS_MAX];
+    unsigned made = 0, started = 0;
     CG_ASSERT(jobs >= 1 && jobs <= CG_JOBS_MAX);
-    for (unsigned k = 1; k < jobs; k++)
-        if (pthread_create(&t[started], NULL, worker, j) == 0) started++;
-    worker(j);
+    for (; made < jobs; made++) {
+        w[made] = (worker_arg){j, cg_parser_new(cg_project_root(j->p))};
+        if (!w[made].parser) break;
+    }
+    if (made < jobs) atomic_store(&j->no_parser, 1);
+    for (unsigned k = 1; k < made && made == jobs; k++)
+        if (pthread_create(&t[started], NULL, worker, &w[k]) == 0) started++;
+    if (made == jobs) worker(&w[0]);
     for (unsigned k = 0; k < started; k++) CG_ASSERT(pthread_join(t[k], NULL) == 0);
+    for (unsigned k = 0; k < made; k++) cg_parser_free(w[k].parser);
 }
 
 /* The counts of the slots, in path order. 0, or a status with a message. */
