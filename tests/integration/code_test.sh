@@ -388,7 +388,10 @@ check_eq "edge invariants with skipped files" "" "$(q check)"
 # DUMP (the digest of every code collection).
 index_jobs() {
     rm -rf "$1"
-    STELE_STORE="$1" "$S" init --kdf-profile insecure-test >/dev/null 2>&1 || { bad "init $1"; return; }
+    if ! STELE_STORE="$1" "$S" init --kdf-profile insecure-test >/dev/null 2>&1; then
+        bad "init $1"
+        return
+    fi
     run env STELE_STORE="$1" "$S" code index "$2" --jobs "$3"
     DUMP=$(STELE_STORE="$1" dump | sha256sum)
 }
@@ -403,16 +406,19 @@ same_as_one_thread() { # NAME DIR N...
         index_jobs "$T/pstore" "$dir" "$n"
         check_eq "$name --jobs $n: exit" "$rc1" "$RC"
         check_has "$name --jobs $n: $n threads" "$OUT" "on $n threads)"
-        check_eq "$name --jobs $n: the same counts" "$(summary_counts "$out1")" "$(summary_counts "$OUT")"
+        check_eq "$name --jobs $n: the same counts" "$(summary_counts "$out1")" \
+            "$(summary_counts "$OUT")"
         check_eq "$name --jobs $n: the same errors in the same order" "$err1" "$ERR"
         check_eq "$name --jobs $n: the same documents" "$dump1" "$DUMP"
     done
 }
 same_as_one_thread fixture "$P" 2 4 16
-check_has "with threads, the file that does not parse is reported" "$ERR" "src/beta.c:1: fatal error:"
+check_has "with threads, the file that does not parse is reported" "$ERR" \
+    "src/beta.c:1: fatal error:"
 check_has "... and skipped" "$OUT" "indexed 5 files (1 with errors), skipped 1"
-check_has "... and the file with errors is indexed" "$(STELE_STORE="$T/pstore" q nodes)" "function odd src/broken.c"
-check_lacks "... but not the one that does not parse" "$(STELE_STORE="$T/pstore" q nodes)" "src/beta.c src/beta.c"
+pnodes=$(STELE_STORE="$T/pstore" q nodes)
+check_has "... and the file with errors is indexed" "$pnodes" "function odd src/broken.c"
+check_lacks "... but not the one that does not parse" "$pnodes" "src/beta.c src/beta.c"
 
 SRC=$(cd "$(dirname "$FIX")/../.." && pwd -P)
 B="$T/big"
@@ -424,7 +430,8 @@ if [ -f "$CDB" ]; then
 fi
 same_as_one_thread "Stele's source" "$B" 3 8
 check_has "Stele's source is indexed" "$OUT" "indexed "
-check_has "... with its functions" "$(STELE_STORE="$T/pstore" "$S" get function cg_parse_files)" '"file":"src/code/parse.c"'
+check_has "... with its functions" "$(STELE_STORE="$T/pstore" "$S" get function cg_parse_files)" \
+    '"file":"src/code/parse.c"'
 
 # --jobs is checked
 run "$S" code index "$P" --jobs 0
