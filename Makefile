@@ -3,14 +3,15 @@
 #   make demo        build, then run the demo on ./demo-store
 #   make test        build and run the whole test suite (CTest)
 #   make test-asan   the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench       side-by-side benchmarks against the peers (never in CI)
+#   make bench       side-by-side benchmarks against the peers (never in CI);
+#                    one: make bench-one SECTION=0 (benchmark 10; '1'-'9' for 1-9)
 #   make crash-long  the crash tests with many more rounds (local, slow)
 #   make fuzz        libFuzzer targets for a while (local)
 JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all bootstrap build demo test test-asan bench crash-long fuzz clean
+.PHONY: all bootstrap build demo test test-asan bench bench-one crash-long fuzz clean
 
 all: build
 
@@ -34,8 +35,13 @@ test-asan: bootstrap
 
 bench: bootstrap
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build build-bench -j$(JOBS) --target stele_bench >/dev/null
+	@cmake --build build-bench -j$(JOBS) --target stele_bench stele >/dev/null
 	@./build-bench/bench/stele_bench
+
+bench-one: bootstrap
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-bench -j$(JOBS) --target stele_bench stele >/dev/null
+	@./build-bench/bench/stele_bench $(SECTION)
 
 crash-long: build
 	@STELE_CRASH_ROUNDS=2000 $(BUILD)/tests/crash_test

@@ -7,7 +7,9 @@
  * under test (bench_raw.c: the disk itself; bench_sqlite.c: the peer; bench_stele.c:
  * Stele through include/stele.h only), bench_main.c (benchmarks 1-4), bench_json.c (5)
  * bench_docs.c (6, 7: documents against SQLite and LMDB, with their own drivers) and
- * bench_graph*.c (8: the graph against SQLite and networkx, peers in child processes).
+ * bench_graph*.c (8: the graph against SQLite and networkx, peers in child processes),
+ * bench_sealed.c (9) and bench_code.c (10: the code indexer through the `stele` CLI
+ * against clang -fsyntax-only).
  *
  * A sink is the one interface every workload drives, so that each workload is written
  * once and run against every system: open a store in a directory with a mode, attach
@@ -132,6 +134,8 @@ void bench_doc_id(uint64_t n, char out[BENCH_DOC_ID_CAP]);
 void bench_sealed(void);
 /* Benchmark 8 (bench_graph.c): the interface signature graph vs SQLite and networkx. */
 void bench_graph(void);
+/* Benchmark 10 (bench_code.c): `stele code index` on Stele's source vs clang -fsyntax-only. */
+void bench_code(void);
 void bench_row_header(const char *unit);
 void bench_row(const char *system, const bench_stats *s);
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

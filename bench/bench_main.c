@@ -12,7 +12,12 @@
  *   8. graph: a synthetic interface signature graph (seed 003) of 100K and 10M lines
  *      (STELE_BENCH_GRAPH_LINES): 1-hop, 3- and 5-hop blast radius, SCC, durable updates,
  *      against SQLite (recursive CTE) and networkx; Stele with STELE_BENCH_GRAPH=ON
- *      (bench_graph*.c, graph_peer.py).
+ *      (bench_graph*.c, graph_peer.py);
+ *   9. sealed storage against --no-encryption and SQLCipher, login (bench_sealed.c);
+ *  10. the code indexer: `stele code index` on Stele's own source, --jobs 1 and the
+ *      default, against clang -fsyntax-only of the same files (bench_code.c).
+ * Usage: stele_bench [SECTIONS]: one character per benchmark, '1'-'9' for 1-9 and '0' for
+ * 10 (`stele_bench 24` runs 2 and 4, `stele_bench 0` the code indexer); all by default.
  * Each measurement is repeated (the systems interleaved, so that drift in the shared
  * machine hits all of them alike) and reported as median, min and max. All files live
  * under one temporary directory removed at exit. See docs/BENCHMARKS.md.
@@ -290,20 +295,22 @@ static void bench_reads(void)
                                     "SQLite", 10, 0, 1});
 }
 
-/* Usage: stele_bench [SECTIONS], e.g. `stele_bench 24` runs benchmarks 2 and 4 only. */
+/* Usage: stele_bench [SECTIONS], e.g. `stele_bench 24` runs benchmarks 2 and 4 only, and
+ * `stele_bench 0` benchmark 10 (the character of benchmark i is the last digit of i). */
 int main(int argc, char **argv)
 {
-    static void (*const sections[9])(void) = {bench_durable, bench_group,    bench_verify,
-                                              bench_reads,   bench_json,     bench_docs,
-                                              bench_fulltext, bench_graph,  bench_sealed};
-    const char *which = argc > 1 ? argv[1] : "123456789";
+    static void (*const sections[10])(void) = {bench_durable, bench_group,    bench_verify,
+                                               bench_reads,   bench_json,     bench_docs,
+                                               bench_fulltext, bench_graph,  bench_sealed,
+                                               bench_code};
+    const char *which = argc > 1 ? argv[1] : "1234567890";
     setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t t0 = bench_now_ns();
     printf("stele_bench — Stele side by side with SQLite, LMDB, networkx and the raw disk "
            "(files under %s)\n",
            bench_tmpdir());
-    for (int i = 0; i < 9; i++)
-        if (strchr(which, '1' + i)) sections[i]();
+    for (int i = 0; i < 10; i++)
+        if (strchr(which, '0' + (i + 1) % 10)) sections[i]();
     bench_summary_print();
     printf("\ntotal time %.0f s\n", (double)(bench_now_ns() - t0) / 1e9);
     return 0;

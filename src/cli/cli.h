@@ -80,11 +80,13 @@ int cli_code_query(stele *db, const cli_graph_args *a);
 struct json_t;
 struct json_t *graph_compact(const char *s, char *why, size_t cap);
 /* code_cmd.c: `stele code index DIR | update FILE | watch DIR` (sub and path are the
- * positional arguments after "code", npos their count with "code"). `open` opens the
+ * positional arguments after "code", npos their count with "code"; jobs: --jobs of
+ * index, 0 if not given). `open` opens the
  * database named by the global options for writing (no_close_checkpoint: as one-shot
  * commands do, no checkpoint record when it closes): 0 or an exit code. */
 typedef int (*cli_open_fn)(void *ctx, int no_close_checkpoint, stele **db);
-int cli_code(const char *sub, const char *path, int npos, cli_open_fn open, void *ctx);
+int cli_code(const char *sub, const char *path, int npos, uint64_t jobs, cli_open_fn open,
+             void *ctx);
 
 /* main.c: pretty-prints a JSON document made by the library (as is if it does not parse). */
 void cli_print_pretty(const char *json);

@@ -31,7 +31,8 @@ static void on_diag(void *ctx, const char *path, unsigned line, int fatal, const
 
 
 /* "parsing 120/3000 files" on stderr, redrawn at most 10 times a second, only on a
- * terminal (scripts and logs stay clean). */
+ * terminal (scripts and logs stay clean). The parse threads call on_progress and
+ * on_diag_tty one at a time (the indexer serializes them), so `progress` needs no lock. */
 typedef struct progress {
     double last_s;
     int drawn;
@@ -112,7 +113,7 @@ static int open_project(const char *dir, cli_open_fn open, void *ctx, cg_project
     return rc;
 }
 
-static int code_index(const char *dir, cli_open_fn open, void *ctx)
+static int code_index(const char *dir, unsigned jobs, cli_open_fn open, void *ctx)
 {
     char err[CG_PATH_MAX + 256];
     cg_project *p;
@@ -122,7 +123,7 @@ static int code_index(const char *dir, cli_open_fn open, void *ctx)
     cg_stats st;
     progress bar = {0, 0};
     cg_out out = {on_diag_tty, on_note, isatty(STDERR_FILENO) ? on_progress : NULL, &bar};
-    int r = cg_index(db, p, &out, &st, err, sizeof err);
+    int r = cg_index(db, p, jobs, &out, &st, err, sizeof err);
     progress_end(&bar);
     if (r == CG_NOTHING) {
         say("no file under '%s' could be indexed (%zu do not parse); nothing was written",
@@ -133,11 +134,13 @@ static int code_index(const char *dir, cli_open_fn open, void *ctx)
     } else {
         printf("indexed %zu files (%zu with errors), skipped %zu: %zu nodes, %zu edges; "
                "%zu documents written (%zu new, %zu changed, %zu deleted, %zu unchanged) in "
-               "%zu transaction%s; %llu lines in %.2f s (%.0f lines/s; parsing %.2f s)\n",
+               "%zu transaction%s; %llu lines in %.2f s (%.0f lines/s; parsing %.2f s on "
+               "%u thread%s)\n",
                st.indexed, st.with_errors, st.skipped, st.nodes, st.edges,
                st.inserted + st.replaced + st.deleted, st.inserted, st.replaced, st.deleted,
                st.unchanged, st.txns, st.txns == 1 ? "" : "s", (unsigned long long)st.lines,
-               st.seconds, st.seconds > 0 ? (double)st.lines / st.seconds : 0.0, st.parse_s);
+               st.seconds, st.seconds > 0 ? (double)st.lines / st.seconds : 0.0, st.parse_s,
+               jobs, jobs == 1 ? "" : "s");
     }
     cg_project_free(p);
     return close_code_db(db, rc);
@@ -314,14 +317,24 @@ static int code_watch(const char *dir, cli_open_fn open, void *ctx)
     return close_code_db(db, rc);
 }
 
-int cli_code(const char *sub, const char *path, int npos, cli_open_fn open, void *ctx)
+int cli_code(const char *sub, const char *path, int npos, uint64_t jobs, cli_open_fn open,
+             void *ctx)
 {
     int known = sub && (!strcmp(sub, "index") || !strcmp(sub, "update") || !strcmp(sub, "watch"));
     if (!known || npos != 3) {
         say("usage: stele code index DIR | update FILE | watch DIR (see 'stele code --help')");
         return EXIT_USAGE;
     }
-    if (!strcmp(sub, "index")) return code_index(path, open, ctx);
+    if (jobs > CG_JOBS_MAX) {
+        say("--jobs takes 1 to %d threads, not %llu", CG_JOBS_MAX, (unsigned long long)jobs);
+        return EXIT_USAGE;
+    }
+    if (jobs && strcmp(sub, "index") != 0) {
+        say("--jobs is an option of 'stele code index' only");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(sub, "index"))
+        return code_index(path, jobs ? (unsigned)jobs : cg_default_jobs(), open, ctx);
     if (!strcmp(sub, "update")) return code_update(path, open, ctx);
     return code_watch(path, open, ctx);
 }

@@ -86,7 +86,7 @@ static json_t *props(const char *text, const char **why)
 
 static const char *tsv_line(gimport *g, char *line)
 {
-    char *f[6] = {0};
+    char *f[6] = {0}; /* split_tabs fills n of them (GCC -O3 cannot see that) */
     const char *why = NULL;
     int n = split_tabs(line, f, 6);
     if (strcmp(f[0], "N") == 0 && (n == 2 || n == 3)) {

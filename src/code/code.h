@@ -85,6 +85,8 @@ _Noreturn void cg_assert_fail(const char *what, const char *file, int line);
 #define CG_PARENT_STEPS_MAX 64  /* anonymous members nested in one another */
 #define CG_ARGS_MAX 512         /* compiler arguments of one file */
 #define CG_DIAG_SHOWN 5         /* errors printed per skipped file */
+#define CG_JOBS_DEFAULT_MAX 8   /* default parse threads: beyond this, writing dominates */
+#define CG_JOBS_MAX 64          /* --jobs: each thread holds a libclang index and a TU */
 
 /* ---- the collections and labels ------------------------------------------------- */
 enum { CG_FILE, CG_FUNCTION, CG_TYPE, CG_TYPEDEF, CG_GLOBAL, CG_MACRO, CG_FIELD, CG_NCOLL };

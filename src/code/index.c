@@ -1,8 +1,9 @@
 /*
  * index.c — `stele code index DIR`: the full (re)index of a root. Layer: code.
  *
- * 1. Parse every file (extract.c); a file that does not parse is skipped and keeps what
- *    the database holds for it (its nodes, and its edges whose endpoints survive).
+ * 1. Parse every file (parse.c: on N threads, extract.c for each file); a file that does
+ *    not parse is skipped and keeps what the database holds for it (its nodes, and its
+ *    edges whose endpoints survive). Everything after reads the files in path order.
  * 2. Keys: files in path order claim their plain keys first come, first served
  *    (cg_assign_keys with the claims so far as the owner oracle); then every reference
  *    is resolved against all claims, and a symbol nobody defines becomes an external node.
@@ -48,40 +49,6 @@ static int claims_owner(void *ctx, int coll, const char *key, const char **file)
         return CG_OWN_NONE;
     *file = c->v[i].file;
     return c->v[i].kind;
-}
-
-/* ------------------------------------------------------------- parsing */
-
-static int parse_all(cg_project *p, char **rels, size_t n, const cg_out *out, cg_stats *st,
-                     cg_file **files, char *err, size_t errcap)
-{
-    cg_parser *parser = cg_parser_new(cg_project_root(p));
-    if (!parser) return snprintf(err, errcap, "cannot start libclang"), STELE_ENOMEM;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const char *const *args;
-        int nargs;
-        char abs[CG_PATH_MAX * 2];
-        snprintf(abs, sizeof abs, "%s/%s", cg_project_root(p), rels[i]);
-        double t0 = cg_now_s();
-        int r = cg_project_args(p, rels[i], &args, &nargs) != 0
-                    ? -1 : cg_extract(parser, abs, rels[i], args, nargs, out->diag, out->ctx,
-                                      &files[i]);
-        st->parse_s += cg_now_s() - t0;
-        if (out->progress) out->progress(out->ctx, i + 1, n);
-        if (r == 0) {
-            st->indexed++;
-            st->with_errors += files[i]->errors > 0;
-            st->lines += files[i]->lines;
-        } else if (r == 1) {
-            st->skipped++;
-        } else {
-            rc = STELE_ENOMEM;
-            snprintf(err, errcap, "out of memory parsing '%s'", rels[i]);
-        }
-    }
-    cg_parser_free(parser);
-    return rc;
 }
 
 /* ------------------------------------------------------------- the graph */
@@ -296,9 +263,10 @@ static void count_graph(const cg_docset *want, cg_stats *st)
     }
 }
 
-int cg_index(stele *db, cg_project *p, const cg_out *out, cg_stats *st, char *err,
-             size_t errcap)
+int cg_index(stele *db, cg_project *p, unsigned jobs, const cg_out *out, cg_stats *st,
+             char *err, size_t errcap)
 {
+    CG_ASSERT(jobs >= 1 && jobs <= CG_JOBS_MAX);
     memset(st, 0, sizeof *st);
     double t0 = cg_now_s();
     char **rels = NULL;
@@ -306,7 +274,7 @@ int cg_index(stele *db, cg_project *p, const cg_out *out, cg_stats *st, char *er
     if (cg_project_files(p, &rels, &n, err, errcap) != 0) return STELE_ENOMEM;
     cg_file **files = n ? calloc(n, sizeof *files) : NULL;
     int rc = n && !files ? (snprintf(err, errcap, "out of memory"), STELE_ENOMEM) : 0;
-    if (rc == 0) rc = parse_all(p, rels, n, out, st, files, err, errcap);
+    if (rc == 0) rc = cg_parse_files(p, rels, n, jobs, out, st, files, err, errcap);
     if (rc == 0 && st->indexed == 0) rc = CG_NOTHING;
     cg_docset old, want;
     cg_docset_init(&old);

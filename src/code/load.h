@@ -18,7 +18,8 @@ typedef struct cg_stats {
     size_t inserted, replaced, deleted, unchanged; /* documents */
     size_t txns;               /* transactions committed */
     uint64_t lines;            /* lines of the files parsed */
-    double parse_s, seconds;   /* time in libclang and extraction; the whole run */
+    double parse_s, seconds;   /* wall-clock time of the parse phase (libclang and
+                                * extraction, on every thread); of the whole run */
 } cg_stats;
 
 typedef void (*cg_note_fn)(void *ctx, const char *msg);
@@ -38,12 +39,18 @@ enum {
     CG_UNKNOWN = 2, /* update: the file is neither on disk nor in the graph */
 };
 
-/* Full (re)index of the project's root: parses every file, then writes the difference
- * between the graph and what the database holds in batches of at most CG_BATCH_OPS ops
- * (nodes first, then edges, then the deletion of what disappeared). Files that do not
- * parse keep what they had. 0, CG_NOTHING, or a stele_status (message in err). */
-int cg_index(stele *db, cg_project *p, const cg_out *out, cg_stats *st, char *err,
-             size_t errcap);
+/* Parse threads by default: the online CPUs, at most CG_JOBS_DEFAULT_MAX. */
+unsigned cg_default_jobs(void);
+
+/* Full (re)index of the project's root: parses every file on `jobs` threads (1 to
+ * CG_JOBS_MAX; the documents, the errors reported and their order do not depend on it),
+ * then writes the difference between the graph and what the database holds in batches
+ * of at most CG_BATCH_OPS ops (nodes first, then edges, then the deletion of what
+ * disappeared). Files that do not parse keep what they had. out->diag and out->progress
+ * are called by one thread at a time, not always the caller's. 0, CG_NOTHING, or a
+ * stele_status (message in err). */
+int cg_index(stele *db, cg_project *p, unsigned jobs, const cg_out *out, cg_stats *st,
+             char *err, size_t errcap);
 
 /* Re-indexes one file (`rel`, relative to the root) in ONE transaction: its nodes
  * replaced or inserted, those gone deleted ("cascade":true, with the edges that point

@@ -78,4 +78,11 @@ json_t *cg_meta_doc(const cg_project *p);
 
 double cg_now_s(void);
 
+/* parse.c: the parse phase of a full index. Parses rels[0, n) on `jobs` threads into
+ * files[i] (NULL for a file that does not parse); errors go to out->diag in path order.
+ * Counts indexed, skipped, with_errors, lines and parse_s (wall-clock) in st. 0, or a
+ * stele_status with a message (out of memory, no libclang). */
+int cg_parse_files(cg_project *p, char **rels, size_t n, unsigned jobs, const cg_out *out,
+                   cg_stats *st, cg_file **files, char *err, size_t errcap);
+
 #endif

@@ -8,7 +8,8 @@
 # transaction and agrees with a full re-index, deleted functions and files leave no
 # dangling edge, errors are reported (a file that does not parse is skipped and keeps
 # its graph; one clang recovers from is indexed),
-# compile_commands.json is used, clear errors, and `code watch` picks up an edit.
+# compile_commands.json is used, clear errors, `code watch` picks up an edit, and
+# parsing on several threads (--jobs) gives exactly what one thread gives.
 # Env: STELE_BIN (set by CTest), STELE_TESTDATA (tests/). STELE_KEEP_TMP=1 keeps the
 # scratch directory.
 set -u
@@ -377,6 +378,70 @@ check_has "the broken file is indexed as far as it goes" "$(q nodes)" "function 
 check_eq "a skipped file keeps its graph" src/beta.c "$(q nodes | awk '$1 == "function" && $2 == "beta" { print $3 }')"
 check_has "... and its edges" "$(q edges)" "CALLS function/beta function/gamma_fn 1"
 check_eq "edge invariants with skipped files" "" "$(q check)"
+
+# ---- parallel parsing ------------------------------------------------------------------
+# --jobs N gives exactly the documents, errors (in order) and counts of --jobs 1: on the
+# fixture (with the file that does not parse and the one with errors from above), and on
+# a copy of Stele's own src/ and include/ (with the build's compile_commands.json when the
+# test finds it next to STELE_BIN, else the default flags).
+# index_jobs STORE DIR N: a fresh store, then `code index DIR --jobs N`; OUT, ERR, RC and
+# DUMP (the digest of every code collection).
+index_jobs() {
+    rm -rf "$1"
+    if ! STELE_STORE="$1" "$S" init --kdf-profile insecure-test >/dev/null 2>&1; then
+        bad "init $1"
+        return
+    fi
+    run env STELE_STORE="$1" "$S" code index "$2" --jobs "$3"
+    DUMP=$(STELE_STORE="$1" dump | sha256sum)
+}
+summary_counts() { printf '%s\n' "$1" | sed 's/ lines in .*//'; }
+same_as_one_thread() { # NAME DIR N...
+    local name=$1 dir=$2 out1 err1 dump1 rc1 n
+    shift 2
+    index_jobs "$T/pstore" "$dir" 1
+    out1=$OUT err1=$ERR dump1=$DUMP rc1=$RC
+    check_has "$name --jobs 1: one thread" "$out1" "on 1 thread)"
+    for n in "$@"; do
+        index_jobs "$T/pstore" "$dir" "$n"
+        check_eq "$name --jobs $n: exit" "$rc1" "$RC"
+        check_has "$name --jobs $n: $n threads" "$OUT" "on $n threads)"
+        check_eq "$name --jobs $n: the same counts" "$(summary_counts "$out1")" \
+            "$(summary_counts "$OUT")"
+        check_eq "$name --jobs $n: the same errors in the same order" "$err1" "$ERR"
+        check_eq "$name --jobs $n: the same documents" "$dump1" "$DUMP"
+    done
+}
+same_as_one_thread fixture "$P" 2 4 16
+check_has "with threads, the file that does not parse is reported" "$ERR" \
+    "src/beta.c:1: fatal error:"
+check_has "... and skipped" "$OUT" "indexed 5 files (1 with errors), skipped 1"
+pnodes=$(STELE_STORE="$T/pstore" q nodes)
+check_has "... and the file with errors is indexed" "$pnodes" "function odd src/broken.c"
+check_lacks "... but not the one that does not parse" "$pnodes" "src/beta.c src/beta.c"
+
+SRC=$(cd "$(dirname "$FIX")/../.." && pwd -P)
+B="$T/big"
+mkdir -p "$B/build"
+cp -r "$SRC/src" "$SRC/include" "$B/"
+CDB="$(dirname "$S")/compile_commands.json"
+if [ -f "$CDB" ]; then
+    sed "s|$SRC/src|$B/src|g; s|$SRC/include|$B/include|g" "$CDB" >"$B/build/compile_commands.json"
+fi
+same_as_one_thread "Stele's source" "$B" 3 8
+check_has "Stele's source is indexed" "$OUT" "indexed "
+check_has "... with its functions" "$(STELE_STORE="$T/pstore" "$S" get function cg_parse_files)" \
+    '"file":"src/code/parse.c"'
+
+# --jobs is checked
+run "$S" code index "$P" --jobs 0
+check_eq "--jobs 0" 2 "$RC"
+run "$S" code index "$P" --jobs 65
+check_eq "--jobs above the limit" 2 "$RC"
+check_has "... says the range" "$ERR" "--jobs takes 1 to 64 threads"
+run "$S" code update "$P/src/alpha.c" --jobs 2
+check_eq "--jobs with update" 2 "$RC"
+check_has "... says where it belongs" "$ERR" "option of 'stele code index' only"
 
 # ---- clear errors -------------------------------------------------------------------------
 run "$S" code index "$T/no-such-dir"
