@@ -104,6 +104,13 @@ static mstate *make_state(parts *p, buf *dir, uint64_t *lsn)
     return s;
 }
 
+/* The partitions a test kept and its directory. */
+static void parts_release(parts *p, buf *dir)
+{
+    for (uint32_t i = 0; i < p->n; i++) buf_release(&p->b[i]);
+    buf_release(dir);
+}
+
 static mstate *load_copy(const buf *dir, size_t len, uint64_t *lsn, uint8_t **extra,
                          size_t *extra_len)
 {
@@ -177,8 +184,7 @@ static void test_round_trip_under_budget(void)
     CHECK(mstate_digest(t, db) == -2, "digest over an unreadable partition");
     mstate_free(t);
     mstate_free(s);
-    for (uint32_t i = 0; i < p.n; i++) buf_release(&p.b[i]);
-    buf_release(&dir);
+    parts_release(&p, &dir);
 }
 
 static void test_damaged_directory(void)
@@ -216,8 +222,7 @@ static void test_damaged_directory(void)
         dir.data[off] ^= bit; /* each flip alone */
     }
     mstate_free(s);
-    for (uint32_t i = 0; i < p.n; i++) buf_release(&p.b[i]);
-    buf_release(&dir);
+    parts_release(&p, &dir);
 }
 
 /* Time and author live once per record: after a load, every version's record gives
@@ -263,8 +268,7 @@ static void test_records_and_older_format(void)
     free(old ? extra : NULL);
     mstate_free(t);
     mstate_free(s);
-    for (uint32_t i = 0; i < p.n; i++) buf_release(&p.b[i]);
-    buf_release(&dir);
+    parts_release(&p, &dir);
 }
 
 /* Partitions are stored dictionary-encoded and smaller than their bodies; partitions
@@ -317,8 +321,7 @@ static void test_partition_forms(void)
           "the failure is not reported");
     mstate_free(t);
     mstate_free(s);
-    for (uint32_t i = 0; i < p.n; i++) buf_release(&p.b[i]);
-    buf_release(&dir);
+    parts_release(&p, &dir);
 }
 
 int main(void)
