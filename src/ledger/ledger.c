@@ -1374,6 +1374,7 @@ stele_status ledger_append(ledger *L, int kind, const void *payload, size_t len,
         rc = ledger_checkpoint_payload_locked(L, &p, e);
         if (rc == STELE_OK)
             rc = ledger_append_locked(L, STELE_REC_CHECKPOINT, p.data, p.len, NULL, 0, &ck, e);
+        if (rc == STELE_OK) wait_for = ck; /* written with the record: the head is readable */
         buf_release(&p);
     }
     if (rc != STELE_OK) {
